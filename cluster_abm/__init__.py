@@ -1,0 +1,27 @@
+"""cluster_abm: an agent-based simulator of industrial-cluster evolution under policy.
+
+The model follows the ClusterPoliSEE "Strategy and sustainability plan" for South-East Europe
+(the *seed*); every rule cites the seed section it models. Start with :class:`ClusterModel`
+or :func:`run_scenario`.
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "ClusterModel", "run_scenario", "load_scenario"]
+
+
+def __getattr__(name):
+    # Lazy imports keep `import cluster_abm` cheap for worker processes and the CLI's --help.
+    if name == "ClusterModel":
+        from .model import ClusterModel
+
+        return ClusterModel
+    if name == "run_scenario":
+        from .simulate import run_scenario
+
+        return run_scenario
+    if name == "load_scenario":
+        from .scenario import load_scenario
+
+        return load_scenario
+    raise AttributeError(name)

@@ -1,0 +1,6 @@
+"""Mechanisms: functions over the firm table, one module per family, each citing its seed section.
+
+Every function takes the model and acts on all firms at once (numpy masks and gathers). They read
+parameters from ``model.p`` (per-step values, see :mod:`cluster_abm.params`), draw randomness
+only from ``model.rng`` and record flows in ``model.ledger``.
+"""

@@ -1,0 +1,144 @@
+"""Firm capabilities: absorptive capacity, managerial training, codification and green skills.
+
+Seed 3.6.2: absorptive capacity (Cohen & Levinthal 1990) is the ability to value, assimilate and
+exploit external knowledge; it rests on prior related knowledge and on knowledge-codification
+capabilities, which SEE SMEs mostly lack. Seed 3.6.1: managerial training should build dynamic
+capabilities (Teece et al. 1997) and be targeted at the most promising, well-networked firms, so
+that their partners benefit too. Seed 3.6.3: eco-innovation needs industry-specific green skills.
+Seed 3.6.5: CMOs broker training supply and demand, so offered places are actually taken up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .common import stochastic_round
+
+
+def update_absorptive(m) -> None:
+    """AC = (w * codification + (1 - w) * skilled share) * (1 - exp(-K / K_scale)) (seed 3.6.2)."""
+    ft, p = m.firms, m.p.learning
+    idx = ft.idx
+    emp = np.maximum(ft.skilled[idx] + ft.unskilled[idx], 1)
+    skilled = ft.skilled[idx] / emp
+    prior = -np.expm1(-ft.knowledge[idx].sum(axis=1) / p.ac_knowledge_scale)
+    w = p.ac_codification_weight
+    ft.absorptive[idx] = (w * ft.codification[idx] + (1 - w) * skilled) * prior
+
+
+def decay_capabilities(m) -> None:
+    """Capabilities erode without renewal (managers leave, routines decay)."""
+    ft = m.firms
+    idx = ft.idx
+    keep = 1.0 - m.p.training.capability_decay
+    ft.dyncap[idx] *= keep
+    ft.codification[idx] *= keep
+
+
+def _places(m, per_100_firms: np.ndarray, eligible_count: np.ndarray) -> np.ndarray:
+    """Places per region this step from a per-100-firms yearly rate (already per step)."""
+    return stochastic_round(m.rng, per_100_firms * eligible_count / 100.0)
+
+
+def _select(m, candidates: np.ndarray, places: np.ndarray, priority: np.ndarray) -> np.ndarray:
+    """Pick up to ``places[r]`` candidates per region, highest ``priority`` first."""
+    ft = m.firms
+    if len(candidates) == 0:
+        return candidates
+    reg = ft.region[candidates]
+    order = np.lexsort((-priority, reg))
+    cand, reg = candidates[order], reg[order]
+    starts = np.searchsorted(reg, np.arange(m.world.n_regions))
+    rank = np.arange(len(cand)) - starts[reg]
+    return cand[rank < places[reg]]
+
+
+def _apply_training(m, trained: np.ndarray, scale: float = 1.0) -> None:
+    """Raise dynamic capabilities (and codification) of trained firms; partners learn a share."""
+    ft, p = m.firms, m.p.training
+    gain_dc = p.dyncap_gain * scale * (1.0 - ft.dyncap[trained])
+    ft.dyncap[trained] += gain_dc
+    ft.codification[trained] += p.codification_gain * scale * (1.0 - ft.codification[trained])
+    # Spillover to partners (seed 3.6.1: "the ones connected to them will both benefit").
+    ties = m.ties
+    ti = ties.idx
+    if len(ti) and len(trained):
+        gain = np.zeros(ft.n)
+        gain[trained] = gain_dc
+        a, b = ties.a[ti], ties.b[ti]
+        spill = np.bincount(a, weights=gain[b], minlength=ft.n) + np.bincount(b, weights=gain[a], minlength=ft.n)
+        spill = spill[: ft.n] * p.spillover
+        ft.dyncap[: ft.n] = np.minimum(ft.dyncap[: ft.n] + spill * (1.0 - ft.dyncap[: ft.n]), 1.0)
+
+
+def train_firms(m) -> None:
+    """Baseline regional training places plus the managerial-training lever (seed 3.6.1, 3.6.5).
+
+    Without CMO brokering only ``policy.training_uptake`` of offered places are taken; members of
+    CMOs under the ``cmo_training_brokering`` lever take them all. Baseline places go to firms at
+    random (first come), the lever's places to its targeted group (default: the promising,
+    well-networked firms).
+    """
+    ft, w = m.firms, m.world
+    idx = ft.idx
+    count = np.bincount(ft.region[idx], minlength=w.n_regions)
+    uptake = m.p.policy.training_uptake
+    brokered = m.policy.firm_level("cmo_training_brokering", ft, idx, m) > 0
+    brokered &= ft.member[idx]
+    takes = brokered | (m.rng.random(len(idx)) < uptake)
+
+    offered = _places(m, np.full(w.n_regions, m.p.training.places), count)
+    trained = _select(m, idx[takes], offered, m.rng.random(int(takes.sum())))
+    if len(trained):
+        _apply_training(m, trained)
+        m.ledger.add("trainings", ft.region[trained])
+        m.ledger.add("public_spent_training", ft.region[trained], m.p.yearly.training.cost)
+
+    if m.policy.on("managerial_training"):
+        level = m.policy.firm_level("managerial_training", ft, idx, m)
+        reached = (level > 0) & takes
+        targeted_count = np.bincount(ft.region[idx[reached]], minlength=w.n_regions)
+        places = _places(m, m.p.policy.training_places * m.policy.region_level("managerial_training"), targeted_count)
+        chosen = _select(m, idx[reached], places, m.rng.random(int(reached.sum())))
+        if len(chosen):
+            chosen = chosen[m.policy.allocate("managerial_training", ft.region[chosen], m.p.yearly.training.cost)]
+            _apply_training(m, chosen)
+            m.ledger.add("trainings", ft.region[chosen])
+
+
+def support_codification(m) -> None:
+    """Knowledge-management systems for SMEs lacking codification capability (seed 3.6.2).
+
+    The lever ``codification_support`` funds systems for targeted firms, lowest codification
+    first; each closes ``policy.codification_gain`` of the gap to full codification.
+    """
+    if not m.policy.on("codification_support"):
+        return
+    ft = m.firms
+    idx = ft.idx
+    level = m.policy.firm_level("codification_support", ft, idx, m)
+    reached = idx[level > 0]
+    count = np.bincount(ft.region[reached], minlength=m.world.n_regions)
+    places = _places(m, m.p.policy.training_places * m.policy.region_level("codification_support"), count)
+    chosen = _select(m, reached, places, -ft.codification[reached])
+    if len(chosen):
+        chosen = chosen[m.policy.allocate("codification_support", ft.region[chosen], m.p.yearly.policy.codification_cost)]
+        ft.codification[chosen] += m.p.policy.codification_gain * (1.0 - ft.codification[chosen])
+        m.ledger.add("km_systems", ft.region[chosen])
+
+
+def transfer_green_skills(m) -> None:
+    """Transfer of industry-specific eco-innovation skills to targeted firms (seed 3.6.3)."""
+    if not m.policy.on("green_skills"):
+        return
+    ft = m.firms
+    idx = ft.idx
+    level = m.policy.firm_level("green_skills", ft, idx, m)
+    reached = idx[level > 0]
+    count = np.bincount(ft.region[reached], minlength=m.world.n_regions)
+    places = _places(m, m.p.policy.training_places * m.policy.region_level("green_skills"), count)
+    chosen = _select(m, reached, places, -ft.knowledge[reached, -1])
+    if len(chosen):
+        chosen = chosen[m.policy.allocate("green_skills", ft.region[chosen], m.p.yearly.policy.green_skills_cost)]
+        ft.knowledge[chosen, -1] += m.p.policy.green_skills_gain
+        m.ledger.add("green_transfers", ft.region[chosen])

@@ -1,0 +1,345 @@
+"""Partner search, cooperation ties, business network contracts and glocal firms.
+
+Seed 3.3.1-3.3.2 (and the SKIN model, Gilbert, Ahrweiler & Pyka 2007): firms look for partners,
+first near (their cluster), less often further away (their region, their country, abroad), since
+interaction costs rise with distance. A candidate is worth a tie when its knowledge is at a useful
+cognitive distance (inverted U, Nooteboom et al. 2007). CMOs' matchmaking raises search and
+acceptance; entrepreneurial CMOs (seed 3.3.4) widen the search beyond the cluster. Candidates are
+drawn per cluster / region bucket, k per seeker: O(n k), never all pairs.
+
+Levers acting here: cooperation support (3.3.1), complementarity-based cross-cluster matching
+(3.3.2), entrepreneurial CMOs and the SEE platform (3.3.4), regional clustering (3.5.2),
+meta-clusters (3.5.3), demand-side projects (3.1.3), network contracts (3.3.1, 3.4.3) and glocal
+support (3.3.3).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..space import INTRA_CLUSTER, TRANSNATIONAL
+from .common import cognitive_distance, hazard_draw, novelty_value, profiles
+
+SCOPES = ("cluster", "region", "national", "abroad", "meta", "match")
+
+
+class Buckets:
+    """Living firms grouped by cluster and by region, for O(1) random draws within a group."""
+
+    def __init__(self, m):
+        ft, w = m.firms, m.world
+        idx = ft.idx
+        cl = ft.cluster[idx]
+        inside = idx[cl >= 0]
+        order = np.argsort(ft.cluster[inside], kind="stable")
+        self.by_cluster = inside[order]
+        self.cluster_start = np.searchsorted(ft.cluster[self.by_cluster], np.arange(w.n_clusters))
+        self.cluster_count = np.bincount(ft.cluster[inside], minlength=w.n_clusters)
+        order = np.argsort(ft.region[idx], kind="stable")
+        self.by_region = idx[order]
+        self.region_start = np.searchsorted(ft.region[self.by_region], np.arange(w.n_regions))
+        self.region_count = np.bincount(ft.region[idx], minlength=w.n_regions)
+
+    @staticmethod
+    def _draw(order, start, count, group, rng):
+        out = np.full(len(group), -1, dtype=np.int64)
+        ok = (group >= 0) & (count[np.maximum(group, 0)] > 0)
+        g = group[ok]
+        out[ok] = order[start[g] + (rng.random(len(g)) * count[g]).astype(np.int64)]
+        return out
+
+    def in_cluster(self, clusters, rng):
+        return self._draw(self.by_cluster, self.cluster_start, self.cluster_count, clusters, rng)
+
+    def in_region(self, regions, rng):
+        return self._draw(self.by_region, self.region_start, self.region_count, regions, rng)
+
+
+def _padded(lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    width = max([len(x) for x in lists] + [1])
+    table = np.full((len(lists), width), -1, dtype=np.int64)
+    for i, x in enumerate(lists):
+        table[i, : len(x)] = x
+    return table, np.array([len(x) for x in lists], dtype=np.int64)
+
+
+def build_option_tables(m) -> None:
+    """Per-region and per-cluster lists of where far candidates can come from (built once)."""
+    w = m.world
+    R = w.n_regions
+    country = w.region_country
+    m.opt_national = _padded([[q for q in range(R) if q != r and country[q] == country[r]] for r in range(R)])
+    m.opt_abroad = _padded([[q for q in range(R) if country[q] != country[r]] for r in range(R)])
+    comp = []
+    for s in range(w.n_sectors):
+        for r in range(R):
+            comp.append([c.index for c in w.clusters if c.sector != s and c.region != r])
+    m.opt_match = _padded(comp)
+    meta = []
+    for c in w.clusters:
+        g = m.meta_of_cluster[c.index]
+        meta.append([] if g < 0 else [o.index for o in w.clusters
+                                      if m.meta_of_cluster[o.index] == g and o.region != c.region])
+    m.opt_meta = _padded(meta)
+
+
+def _pick(table_count, rows, rng):
+    table, count = table_count
+    out = np.full(len(rows), -1, dtype=np.int64)
+    ok = count[rows] > 0
+    r = rows[ok]
+    out[ok] = table[r, (rng.random(len(r)) * count[r]).astype(np.int64)]
+    return out
+
+
+def scope_probabilities(m, seekers: np.ndarray) -> np.ndarray:
+    """Probability that a candidate of each seeker comes from each scope (rows sum to 1)."""
+    ft, c, pol = m.firms, m.p.coop, m.p.policy
+    out = m.outreach[seekers]
+    pr = c.scope_region * (1 + out) + pol.regional_clustering_scope * m.policy.firm_level("regional_clustering", ft, seekers, m)
+    pn = c.scope_national * (1 + out)
+    pa = c.scope_abroad * (1 + out) + pol.platform_scope * m.policy.firm_level("see_platform", ft, seekers, m)
+    cl = ft.cluster[seekers]
+    in_meta = (cl >= 0) & (m.meta_of_cluster[np.maximum(cl, 0)] >= 0)
+    pm = pol.meta_scope * in_meta * (m.policy.firm_level("meta_clusters", ft, seekers, m) > 0)
+    px = pol.matching_share * m.policy.firm_level("complementarity_matching", ft, seekers, m)
+    far = np.stack([pr, pn, pa, pm, px], axis=1)
+    total = far.sum(axis=1)
+    over = total > 1.0
+    far[over] /= total[over, None]
+    rest = np.clip(1.0 - far.sum(axis=1), 0.0, 1.0)
+    in_cluster = cl >= 0
+    probs = np.column_stack([np.where(in_cluster, rest, 0.0), far])
+    probs[:, 1] += np.where(in_cluster, 0.0, rest)
+    return probs
+
+
+def draw_candidates(m, seekers: np.ndarray, k: int, probs: np.ndarray, buckets: Buckets) -> tuple[np.ndarray, np.ndarray]:
+    """k candidates per seeker, each from a scope drawn with ``probs``; -1 where none exists."""
+    ft, rng, w = m.firms, m.rng, m.world
+    S = len(seekers)
+    u = rng.random((S, k))
+    cum = np.cumsum(probs, axis=1)
+    scope = (u[:, :, None] > cum[:, None, :]).sum(axis=2).clip(0, len(SCOPES) - 1)
+    seek = np.repeat(seekers, k)
+    scope = scope.ravel()
+    cand = np.full(S * k, -1, dtype=np.int64)
+    reg, cl = ft.region[seek].astype(np.int64), ft.cluster[seek].astype(np.int64)
+    for code in range(len(SCOPES)):
+        sel = np.flatnonzero(scope == code)
+        if len(sel) == 0:
+            continue
+        if code == 0:
+            cand[sel] = buckets.in_cluster(cl[sel], rng)
+        elif code == 1:
+            cand[sel] = buckets.in_region(reg[sel], rng)
+        elif code == 2:
+            cand[sel] = buckets.in_region(_pick(m.opt_national, reg[sel], rng), rng)
+        elif code == 3:
+            cand[sel] = buckets.in_region(_pick(m.opt_abroad, reg[sel], rng), rng)
+        elif code == 4:
+            cand[sel] = buckets.in_cluster(_pick(m.opt_meta, np.maximum(cl[sel], 0), rng), rng)
+        else:
+            rows = ft.sector[seek[sel]].astype(np.int64) * w.n_regions + reg[sel]
+            cand[sel] = buckets.in_cluster(_pick(m.opt_match, rows, rng), rng)
+    return cand.reshape(S, k), scope.reshape(S, k)
+
+
+def decay_ties(m) -> None:
+    """Ties end at a yearly rate (projects finish, relations fade)."""
+    m.ties.decay(m.rng, m.p.coop.tie_decay)
+    m.degree = m.ties.degree(m.firms.n)
+
+
+def search_partners(m) -> None:
+    """SKIN-style partner search: draw k candidates, keep the best, form a tie if both accept."""
+    ft, c, pol = m.firms, m.p.coop, m.p.policy
+    idx = ft.idx
+    degree = m.degree
+    coop_level = m.policy.firm_level("cooperation_support", ft, idx, m)
+    rate = (c.search_rate * (1 + ft.dyncap[idx]) * (1 + m.p.cmo.matchmaking_weight * m.svc_matchmaking[idx])
+            * (1 + pol.coop_search_boost * coop_level))
+    seeking = hazard_draw(m.rng, rate) & (degree[idx] < c.max_partners)
+    seekers = idx[seeking]
+    if len(seekers) == 0:
+        return
+    support = coop_level[seeking]
+    if m.policy.on("cooperation_support"):
+        asked = np.flatnonzero(support > 0)
+        granted = m.policy.allocate("cooperation_support", ft.region[seekers[asked]], m.p.yearly.policy.coop_tie_cost)
+        support = support.copy()
+        support[asked[~granted]] = 0.0
+    probs = scope_probabilities(m, seekers)
+    cand, scope = draw_candidates(m, seekers, c.candidates, probs, m.buckets)
+    if m.policy.on("complementarity_matching"):
+        proposed = np.flatnonzero((scope == SCOPES.index("match")).any(axis=1))
+        granted = m.policy.allocate("complementarity_matching", ft.region[seekers[proposed]], m.p.yearly.policy.matching_cost)
+        cand[proposed[~granted]] = np.where(scope[proposed[~granted]] == SCOPES.index("match"), -1, cand[proposed[~granted]])
+    _evaluate_and_tie(m, seekers, cand, support)
+
+
+def _evaluate_and_tie(m, seekers, cand, support, accept_all: bool = False) -> np.ndarray:
+    """Score candidates (cognitive distance, distance class, matchmaking) and form the best tie."""
+    ft, c, w = m.firms, m.p.coop, m.world
+    S, k = cand.shape
+    seek = np.repeat(seekers, k).reshape(S, k)
+    valid = (cand >= 0) & (cand != seek)
+    cs = np.where(valid, cand, 0)
+    valid &= m.degree[cs] < c.max_partners
+    prof = m.profiles
+    d = cognitive_distance(prof[seek], prof[cs])
+    dclass = w.distance_class(ft.region[seek], ft.cluster[seek], ft.region[cs], ft.cluster[cs])
+    base_cost = np.array([1.0, c.cost_region, c.cost_national, c.cost_abroad])[dclass]
+    cost = base_cost + (1.0 - base_cost) * m.p.policy.coop_cost_cut * support[:, None]
+    util = (c.accept_base * novelty_value(d, m.p.innovation.optimal_distance) * cost
+            * (1.0 + m.p.cmo.matchmaking_weight * m.svc_matchmaking[seek]))
+    util = np.where(valid, np.minimum(util, 1.0), -1.0)
+    best = util.argmax(axis=1)
+    rows = np.arange(S)
+    u_best = util[rows, best]
+    ok = (u_best >= 0) & (accept_all | (m.rng.random(S) < u_best))
+    a, b, kind = seekers[ok], cand[rows, best][ok], dclass[rows, best][ok]
+    added = m.ties.add(a, b, kind, m.t)
+    if added.any():
+        np.add.at(m.degree, a[added], 1)
+        np.add.at(m.degree, b[added], 1)
+        m.ledger.add("new_ties", ft.region[a[added]])
+    return b[added]
+
+
+def demand_side_projects(m) -> None:
+    """Quadruple-helix projects (seed 3.1.3): targeted firms join cross-cluster projects with
+    demand-side partners; each brings a tie to a firm of a complementary cluster in another region
+    and, while it runs, more market success for product innovations."""
+    if not m.policy.on("quadruple_helix"):
+        return
+    ft = m.firms
+    idx = ft.idx
+    level = m.policy.firm_level("quadruple_helix", ft, idx, m)
+    free = (ft.qh_until[idx] < m.t) & (level > 0)
+    join = idx[free & hazard_draw(m.rng, m.p.policy.qh_rate * level)]
+    if len(join) == 0:
+        return
+    join = join[m.policy.allocate("quadruple_helix", ft.region[join], m.p.yearly.policy.qh_cost)]
+    if len(join) == 0:
+        return
+    ft.qh_until[join] = m.t + int(round(m.p.yearly.ki.project_years * m.p.steps_per_year))
+    probs = np.zeros((len(join), len(SCOPES)))
+    probs[:, SCOPES.index("match")] = 1.0
+    cand, _ = draw_candidates(m, join, m.p.coop.candidates, probs, m.buckets)
+    _evaluate_and_tie(m, join, cand, np.ones(len(join)), accept_all=True)
+    m.ledger.add("qh_projects", ft.region[join])
+
+
+def form_contracts(m) -> None:
+    """Business network contracts (seed 3.3.1, 3.4.3; Italian Law 99/2009): a networked SME in a
+    region whose law allows them founds a contract with up to ``contract.max_members`` - 1 of its
+    SME partners (partners may be anywhere: the law admits foreign firms). The
+    ``network_contracts`` lever makes them legal in targeted regions and supports formation."""
+    ft, p = m.firms, m.p
+    idx = ft.idx
+    lever = m.policy.region_level("network_contracts")[ft.region[idx]]
+    legal = m.contract_law[ft.region[idx]] | (lever > 0)
+    emp = ft.skilled[idx] + ft.unskilled[idx]
+    sme = emp < 250
+    eligible = legal & sme & (ft.contract[idx] < 0) & (m.degree[idx] > 0)
+    rate = p.contract.formation_rate * (1.0 + p.policy.contract_support * lever)
+    founders = idx[eligible & hazard_draw(m.rng, rate)]
+    if len(founders) == 0:
+        return
+    supported = founders[lever[np.searchsorted(idx, founders)] > 0]
+    if len(supported):
+        granted = m.policy.allocate("network_contracts", ft.region[supported], p.yearly.policy.contract_cost)
+        drop = supported[~granted & (m.contract_law[ft.region[supported]] == 0)]
+        founders = np.setdiff1d(founders, drop)
+    ti = m.ties.idx
+    a, b = m.ties.a[ti], m.ties.b[ti]
+    src, dst = np.concatenate([a, b]), np.concatenate([b, a])
+    is_founder = np.zeros(ft.n, dtype=bool)
+    is_founder[founders] = True
+    ok_partner = (ft.contract[: ft.n] < 0) & ((ft.skilled[: ft.n] + ft.unskilled[: ft.n]) < 250) & ~is_founder
+    sel = is_founder[src] & ok_partner[dst]
+    src, dst = src[sel], dst[sel]
+    # Random order, then each partner joins at most one new contract and each founder takes at most
+    # max_members - 1 partners.
+    order = m.rng.permutation(len(src))
+    src, dst = src[order], dst[order]
+    _, first = np.unique(dst, return_index=True)
+    src, dst = src[np.sort(first)], dst[np.sort(first)]
+    order = np.argsort(src, kind="stable")
+    src, dst = src[order], dst[order]
+    start = np.searchsorted(src, src)
+    rank = np.arange(len(src)) - start
+    keep = rank < p.contract.max_members - 1
+    src, dst = src[keep], dst[keep]
+    real = np.unique(src)
+    if len(real) == 0:
+        return
+    ids = m.next_contract + np.arange(len(real))
+    m.next_contract += len(real)
+    ft.contract[real] = ids
+    ft.contract[dst] = ids[np.searchsorted(real, src)]
+    m.ledger.add("contracts_formed", ft.region[real])
+
+
+def dissolve_contracts(m) -> None:
+    """Contracts end at a yearly rate, and when fewer than two members remain."""
+    ft = m.firms
+    idx = ft.idx
+    members = idx[ft.contract[idx] >= 0]
+    if len(members) == 0:
+        return
+    ids, inv, counts = np.unique(ft.contract[members], return_inverse=True, return_counts=True)
+    end = (m.rng.random(len(ids)) < m.p.contract.dissolution_rate) | (counts < 2)
+    ft.contract[members[end[inv]]] = -1
+
+
+def become_glocal(m) -> None:
+    """Exporting firms of 50+ employees with transnational ties become glocal (seed 3.3.3); the
+    ``glocal_support`` lever raises the hazard and helps firms of 10+ employees too."""
+    ft, p = m.firms, m.p
+    idx = ft.idx
+    ti = m.ties.idx
+    trans = np.zeros(ft.n, dtype=bool)
+    tt = ti[m.ties.kind[ti] == TRANSNATIONAL]
+    trans[m.ties.a[tt]] = True
+    trans[m.ties.b[tt]] = True
+    emp = ft.skilled[idx] + ft.unskilled[idx]
+    level = m.policy.firm_level("glocal_support", ft, idx, m)
+    min_size = np.where(level > 0, p.policy.glocal_min_employees, p.glocal.min_employees)
+    eligible = ~ft.glocal[idx] & ft.exporter[idx] & trans[idx] & (emp >= min_size)
+    if m.policy.on("glocal_support"):
+        supported = idx[eligible & (level > 0)]
+        granted = m.policy.allocate("glocal_support", ft.region[supported], p.policy.glocal_cost)
+        level = level.copy()
+        pos = np.searchsorted(idx, supported[~granted])
+        level[pos] = 0.0
+        eligible &= (emp >= p.glocal.min_employees) | (level > 0)
+    rate = p.glocal.emergence_rate * (1.0 + p.policy.glocal_boost * level)
+    new = idx[eligible & hazard_draw(m.rng, rate)]
+    ft.glocal[new] = True
+    m.ledger.add("glocal_new", ft.region[new])
+
+
+def initial_ties(m, mean_ties: float) -> None:
+    """Seed the network: each firm draws Poisson(mean/2) partners, mostly in its cluster."""
+    ft = m.firms
+    idx = ft.idx
+    m.profiles = profiles(ft.knowledge[: ft.n])
+    m.degree = np.zeros(ft.n, dtype=np.int64)
+    draws = m.rng.poisson(mean_ties / 2.0, len(idx))
+    seekers = np.repeat(idx, draws)
+    if len(seekers) == 0:
+        return
+    probs = scope_probabilities(m, seekers)
+    cand, _ = draw_candidates(m, seekers, 1, probs, m.buckets)
+    valid = cand[:, 0] >= 0
+    a, b = seekers[valid], cand[valid, 0]
+    kind = m.world.distance_class(ft.region[a], ft.cluster[a], ft.region[b], ft.cluster[b])
+    m.ties.add(a, b, kind, -1)
+    m.degree = m.ties.degree(ft.n)
+
+
+__all__ = ["INTRA_CLUSTER", "Buckets", "build_option_tables", "search_partners", "decay_ties",
+           "demand_side_projects", "form_contracts", "dissolve_contracts", "become_glocal",
+           "initial_ties"]

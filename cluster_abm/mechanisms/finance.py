@@ -1,0 +1,210 @@
+"""Finance: yearly budgets, grant calls, venture finance, bank credit and firms' accounts.
+
+Seed 2.4 / 3.4.1: clusters need a stable, predictable financial framework; year-to-year budgets
+with freezes undermine trust and CMO staff; complex regulation puts an administrative burden on
+applicants; funds should go where monitoring shows potential. Funders open calls each step with
+what is left of their yearly budget; firms apply when the expected gain outweighs the
+administrative cost (CMO funding scouting helps, seed 2.4); selection is first come or
+KPI-based (seed 3.4.1). Seed 3.4.2: venture investors finance new (innovative) ventures.
+Seed 3.4.3 (Stiglitz & Weiss 1981 for rationing): banks ration credit by what they can assess;
+network-contract members present a shared business plan and get larger credit lines. A firm
+whose overdraft exceeds its credit line is insolvent and exits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .common import hazard_draw
+from .innovation import innovation_rate
+from .knowledge_projects import project_costs
+
+
+def set_annual_budgets(m) -> None:
+    """Yearly: regional budgets realised with volatility and freezes (seed 3.4.1); the
+    ``multiannual_funding`` lever shrinks both by its intensity."""
+    y = m.p.yearly
+    commit = np.minimum(m.policy.region_level("multiannual_funding"), 1.0)
+    for r, f in enumerate(m.regional_funders):
+        sd = y.funding.budget_volatility * (1.0 - commit[r])
+        frozen = bool(m.rng.random() < y.funding.freeze_probability * (1.0 - commit[r]))
+        budget = 0.0 if frozen else f.planned * max(0.0, 1.0 + sd * m.rng.standard_normal())
+        f.open_year(budget, frozen)
+        m.frozen[r] = frozen
+        m.ledger.add_region("public_committed", r, budget)
+    m.eu_funder.open_year(m.eu_funder.planned)
+    m.venture_funder.open_year(m.venture_funder.planned)
+    for lid in ("kpi_monitoring", "multilevel_alignment", "policy_awareness", "see_platform", "regional_clustering"):
+        cost = {"kpi_monitoring": y.policy.kpi_cost, "multilevel_alignment": y.policy.alignment_cost,
+                "policy_awareness": y.policy.awareness_cost, "see_platform": y.policy.platform_cost,
+                "regional_clustering": y.policy.regional_clustering_cost}[lid]
+        for r, level in enumerate(m.policy.region_level(lid)):
+            if level > 0:
+                m.policy.charge(lid, r, cost * level)
+
+
+def _allowance(funder, steps_left: int) -> float:
+    return funder.available / max(steps_left, 1)
+
+
+def award_grants(m) -> None:
+    """R&D grant calls of regional governments and the EU programme."""
+    ft, p = m.firms, m.p
+    idx = ft.idx
+    if len(idx) == 0:
+        return
+    region = ft.region[idx]
+    simplify = np.minimum(m.policy.region_level("simplified_funding"), 1.0)[region]
+    admin = p.funding.admin_cost * (1.0 - p.policy.admin_cut * simplify)
+    eligible = ft.grant_until[idx] < m.t
+    base = p.funding.application_rate * (1.0 + p.cmo.scouting_weight * m.svc_scouting[idx])
+    tol = p.funding.admin_tolerance
+    apply_reg = eligible & ~m.frozen[region] & hazard_draw(m.rng, base * np.exp(-admin / tol))
+    admin_eu = admin * p.funding.eu_admin_multiple
+    apply_eu = eligible & hazard_draw(m.rng, base * np.exp(-admin_eu / tol))
+    paid = admin * apply_reg + admin_eu * apply_eu
+    ft.cash[idx] -= paid
+    applicants = apply_reg | apply_eu
+    m.ledger.add("grant_applications", region[applicants], apply_reg[applicants].astype(float) + apply_eu[applicants])
+    m.ledger.add("admin_cost", region[applicants], paid[applicants])
+    if not applicants.any():
+        return
+
+    merit = innovation_rate(m, idx)
+    z = np.log(np.maximum(merit, 1e-12))
+    z = (z - z.mean()) / (z.std() + 1e-12) + p.funding.merit_noise * m.rng.standard_normal(len(idx))
+    first_come = m.rng.standard_normal(len(idx))
+    kpi = p.funding.kpi_weight + (1.0 - p.funding.kpi_weight) * np.minimum(m.policy.region_level("kpi_monitoring"), 1.0)
+    score = kpi[region] * z + (1.0 - kpi[region]) * first_come
+    align = np.minimum(m.policy.region_level("multilevel_alignment"), 1.0)
+    effective = 1.0 - p.policy.misalignment_loss * (1.0 - align[region])
+    steps_left = p.steps_per_year - m.step_in_year
+    G = p.yearly.funding.grant_size
+    awarded = np.zeros(len(idx), dtype=bool)
+
+    def award(funder, pick: np.ndarray) -> None:
+        n = int(_allowance(funder, steps_left) // G)
+        if n <= 0 or len(pick) == 0:
+            return
+        chosen = pick[np.argsort(-score[pick], kind="stable")[:n]]
+        for _ in chosen:
+            funder.spend(G)
+        slots = idx[chosen]
+        ft.cash[slots] += G
+        ft.grant_until[slots] = m.t + int(round(p.yearly.funding.grant_years * p.steps_per_year)) - 1
+        ft.grant_rd[slots] = G / p.yearly.funding.grant_years * effective[chosen]
+        awarded[chosen] = True
+        reg = region[chosen]
+        m.ledger.add("grants", reg)
+        m.ledger.add("public_spent_grants", reg, G)
+        m.ledger.add("grant_merit_sum", reg, merit[chosen] * p.steps_per_year)
+        m.ledger.add("grant_rd_effective", reg, G * effective[chosen])
+
+    for r, funder in enumerate(m.regional_funders):
+        if not funder.frozen:
+            award(funder, np.flatnonzero(apply_reg & (region == r)))
+    award(m.eu_funder, np.flatnonzero(apply_eu & ~awarded))
+
+
+def finance_ventures(m) -> None:
+    """The venture fund (and, under ``new_venture_finance``, regional funds) invest in new
+    ventures, screening on knowledge (seed 3.4.2)."""
+    ft, p = m.firms, m.p
+    idx = ft.idx
+    young = (m.t - ft.birth_step[idx]) < p.yearly.venture.max_age * p.steps_per_year
+    cand = idx[young & ~ft.ventured[idx]]
+    if len(cand) == 0:
+        return
+    steps_left = p.steps_per_year - m.step_in_year
+    ticket = p.yearly.venture.ticket
+    quality = np.log1p(ft.knowledge[cand].sum(axis=1)) + m.rng.standard_normal(len(cand))
+    innovative = ft.origin[cand] == 2
+    fund = m.venture_funder
+    pool = cand[innovative] if p.venture.innovative_only else cand
+    pool_q = quality[innovative] if p.venture.innovative_only else quality
+    n = int(_allowance(fund, steps_left) // ticket)
+    if n > 0 and len(pool):
+        chosen = pool[np.argsort(-pool_q, kind="stable")[:n]]
+        for _ in chosen:
+            fund.spend(ticket)
+        _invest(m, chosen, ticket)
+    if m.policy.on("new_venture_finance"):
+        level = m.policy.firm_level("new_venture_finance", ft, cand, m)
+        rest = (level > 0) & ~ft.ventured[cand]
+        order = np.lexsort((-quality, -innovative))
+        order = order[rest[order]]
+        budget = p.yearly.policy.venture_budget
+        for r in np.unique(ft.region[cand[order]]):
+            here = order[ft.region[cand[order]] == r]
+            cap = min(m.policy.remaining("new_venture_finance", int(r)),
+                      budget * m.policy.region_level("new_venture_finance")[r]) / max(steps_left, 1)
+            k = int(cap // ticket)
+            if k <= 0:
+                continue
+            chosen = cand[here[:k]]
+            chosen = chosen[m.policy.allocate("new_venture_finance", ft.region[chosen], ticket)]
+            _invest(m, chosen, ticket)
+
+
+def _invest(m, firms: np.ndarray, ticket: float) -> None:
+    ft = m.firms
+    ft.cash[firms] += ticket
+    ft.ventured[firms] = True
+    m.ledger.add("ventures_financed", ft.region[firms])
+    m.ledger.add("venture_investment", ft.region[firms], ticket)
+
+
+def settle_accounts(m) -> None:
+    """Costs, profit, cash, pay-out and credit line of every firm; flags the insolvent."""
+    ft, p = m.firms, m.p
+    idx = ft.idx
+    spy = p.steps_per_year
+    region = ft.region[idx]
+    ws, wu = m.wage_s[region], m.wage_u[region]
+    rev = ft.revenue[idx]
+    emp = ft.skilled[idx] + ft.unskilled[idx]
+
+    # Employment incentives (seed 3.6.4): the state pays a share of the wage of the extra
+    # skilled jobs a targeted firm creates beyond its technology's own needs.
+    subsidy = np.zeros(len(idx))
+    if m.policy.on("employment_incentives"):
+        level = m.policy.firm_level("employment_incentives", ft, idx, m)
+        extra = np.maximum(ft.skilled[idx] - emp * ft.skill_share[idx], 0.0)
+        ask = np.flatnonzero(level > 0)
+        pay = p.policy.hiring_subsidy * ws[ask] * extra[ask] / spy
+        granted = m.policy.allocate("employment_incentives", region[ask], pay)
+        subsidy[ask[granted]] = pay[granted] * spy
+        ft.subsidy_share[idx] = 0.0
+        ft.subsidy_share[idx[ask[granted]]] = (p.policy.skill_share_boost * level[ask[granted]]
+                                               * (1.0 - ft.skill_share[idx[ask[granted]]]))
+    # The owner-manager (one person of every firm) is a residual claimant: paid up to the
+    # average wage when the firm earns it, down to finance.owner_min_pay of it in bad times.
+    owner_wage = np.where(ft.skilled[idx] > 0, ws, wu)
+    wages = ft.skilled[idx] * ws + ft.unskilled[idx] * wu - subsidy - owner_wage
+    running = ft.grant_until[idx] >= m.t
+    ft.grant_rd[idx[~running]] = 0.0
+    grant_rd = ft.grant_rd[idx]
+    rd_own = ft.rd_intensity[idx] * rev
+    in_contract = ft.contract[idx] >= 0
+    incubated = ft.incubated_until[idx] >= m.t
+    fixed = (p.production.fixed_cost * wu * (1.0 - p.contract.cost_sharing * in_contract)
+             * (1.0 - p.policy.incubator_cost_cut * incubated))
+    debt = np.maximum(-ft.cash[idx], 0.0)
+    interest = p.finance.interest_rate * debt
+    surplus = (rev - wages - rd_own - grant_rd) / spy - fixed - interest - project_costs(m)
+    owner_pay = np.clip(surplus, p.finance.owner_min_pay * owner_wage / spy, owner_wage / spy)
+    profit = surplus - owner_pay
+    cash = ft.cash[idx] + profit
+    cash = np.minimum(cash, p.finance.max_cash_to_revenue * rev)
+    ft.cash[idx] = cash
+    m.ledger.add("interest_paid", region, interest)
+
+    line = p.finance.credit_to_revenue * rev * (1.0 + p.finance.contract_credit_bonus * in_contract)
+    if m.policy.on("contract_credit_lines"):
+        level = m.policy.firm_level("contract_credit_lines", ft, idx, m) * in_contract
+        ask = np.flatnonzero(level > 0)
+        extra = p.finance.credit_to_revenue * rev[ask] * p.policy.contract_credit_boost * level[ask]
+        granted = m.policy.allocate("contract_credit_lines", region[ask], p.policy.guarantee_fee * extra)
+        line[ask[granted]] += extra[granted]
+    ft.credit_line[idx] = line
+    m.insolvent = idx[cash < -line]

@@ -1,0 +1,107 @@
+"""Product, process and eco-innovation.
+
+Seed 3.1 / 2.1: innovation grows with knowledge and with cooperation that brings diverse partners
+(firms, KIBS, research centres, universities). The hazard rises with the knowledge stock
+(Griliches 1979), with dynamic capabilities (seed 3.6.1; Teece et al. 1997) and with the novelty
+partners bring, which is an inverted U in cognitive distance (Nooteboom et al. 2007): partners too
+similar teach nothing, partners too different cannot be understood. Product innovations raise
+quality (more so in demand-side projects, seed 3.1.3), process innovations raise labour
+productivity.
+
+Seed 3.2.3 (De Marchi 2012): eco-innovations are systemic and more cooperation-based; a firm
+eco-innovates only with green knowledge (seed 3.6.3) **and** a complementary partner: a partner
+firm with green knowledge at a cognitive distance, or a knowledge institution with green knowledge
+in a running project. Awareness of their business potential scales the hazard (seed 2.2, 3.2.4).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .common import cognitive_distance, hazard_draw, novelty_value, profiles
+
+
+def partner_novelty(m) -> None:
+    """Per firm: novelty from partners N = 1 - exp(-sum of inverted-U values) and whether a
+    complementary green partner exists. Stored on the model for this step."""
+    ft, p = m.firms, m.p
+    n = ft.n
+    prof = profiles(ft.knowledge[:n])
+    value = np.zeros(n)
+    green_partner = np.zeros(n, dtype=bool)
+    thr, dmin = p.eco.green_threshold, p.eco.partner_min_distance
+    green_ok = ft.knowledge[:n, -1] >= thr
+    ti = m.ties.idx
+    if len(ti):
+        a, b = m.ties.a[ti], m.ties.b[ti]
+        d = cognitive_distance(prof[a], prof[b])
+        g = novelty_value(d, p.innovation.optimal_distance)
+        value += np.bincount(a, weights=g, minlength=n) + np.bincount(b, weights=g, minlength=n)
+        far = d >= dmin
+        green_partner[a[far & green_ok[b]]] = True
+        green_partner[b[far & green_ok[a]]] = True
+    idx = ft.idx
+    proj = idx[ft.ki_until[idx] >= m.t]
+    if len(proj) and len(m.kis):
+        kp = profiles(m.ki_knowledge)[ft.ki_index[proj]]
+        d = cognitive_distance(prof[proj], kp)
+        value[proj] += novelty_value(d, p.innovation.optimal_distance)
+        green_partner[proj] |= m.ki_knowledge[ft.ki_index[proj], -1] >= thr
+    m.novelty = -np.expm1(-value)
+    m.green_partner = green_partner
+
+
+def innovation_rate(m, idx: np.ndarray) -> np.ndarray:
+    """Per-step innovation hazard of firms ``idx`` (also the 'merit' funders can monitor)."""
+    ft, p = m.firms, m.p.innovation
+    k = ft.knowledge[idx].sum(axis=1)
+    return (p.base_rate * (k / p.knowledge_ref) ** p.knowledge_elasticity
+            * (1.0 + p.partner_weight * m.novelty[idx])
+            * (1.0 + p.dyncap_weight * ft.dyncap[idx]))
+
+
+def innovate(m) -> None:
+    ft, p = m.firms, m.p
+    idx = ft.idx
+    hit = idx[hazard_draw(m.rng, innovation_rate(m, idx))]
+    if len(hit) == 0:
+        return
+    product = m.rng.random(len(hit)) < p.innovation.product_share
+    prod, proc = hit[product], hit[~product]
+    theta = p.production.gain_size_exponent
+    scale_prod = np.maximum(ft.skilled[prod] + ft.unskilled[prod], 1) ** -theta
+    scale_proc = np.maximum(ft.skilled[proc] + ft.unskilled[proc], 1) ** -theta
+    gain = p.production.product_gain * scale_prod * np.where(ft.qh_until[prod] >= m.t, 1.0 + p.policy.qh_market_gain, 1.0)
+    ft.quality[prod] *= 1.0 + gain
+    ft.productivity[proc] *= 1.0 + p.production.process_gain * scale_proc
+    ft.n_innov[hit] += 1
+    ft.last_innov[hit] = m.t
+    m.ledger.add("innovations_product", ft.region[prod])
+    m.ledger.add("innovations_process", ft.region[proc])
+
+
+def eco_innovate(m) -> None:
+    """Eco-innovation needs green knowledge and a complementary partner (seed 3.2.3).
+
+    The ``green_cooperation`` lever funds projects that give a supported firm without such a
+    partner a complementary KIBS or university partner with probability
+    ``policy.green_partner_prob`` x intensity per step.
+    """
+    ft, p = m.firms, m.p
+    idx = ft.idx
+    green = ft.knowledge[idx, -1] >= p.eco.green_threshold
+    partner = m.green_partner[idx].copy()
+    if m.policy.on("green_cooperation"):
+        level = m.policy.firm_level("green_cooperation", ft, idx, m)
+        ask = green & ~partner & (level > 0) & (m.rng.random(len(idx)) < p.policy.green_partner_prob * level)
+        asked = idx[ask]
+        granted = m.policy.allocate("green_cooperation", ft.region[asked], p.yearly.policy.green_project_cost)
+        partner[np.flatnonzero(ask)[granted]] = True
+        m.ledger.add("green_projects", ft.region[asked[granted]])
+    rate = p.eco.base_rate * m.eco_awareness[idx] * (green & partner)
+    hit = idx[hazard_draw(m.rng, rate)]
+    if len(hit) == 0:
+        return
+    ft.emission[hit] *= 1.0 - p.eco.emission_cut
+    ft.n_eco[hit] += 1
+    m.ledger.add("eco_innovations", ft.region[hit])

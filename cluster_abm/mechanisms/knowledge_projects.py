@@ -1,0 +1,140 @@
+"""Firm-knowledge-institution projects: the triple helix at cluster level (seed 3.1.1-3.1.2).
+
+Seed 3.1.1: to close the interaction gap between cluster firms and the knowledge helix, no new
+forms of interaction are needed, only two conditions: (a) policy makers aware of the gap and (b)
+CMOs that act as enablers. So the project hazard of an eligible firm (absorptive capacity above a
+threshold, seed 3.6.2) rises with its region's policy awareness and with its CMO's brokering.
+Institutional KIBS serve their own cluster; accredited excellent KIBS (seed 3.1.2) take clients
+from other clusters and regions. Science-industry instruments (seed 3.4.1) co-finance projects;
+bridges (seed 3.5.3) connect manufacturing firms with research centres of other regions.
+Projects are capacity-limited: an institution runs at most ``capacity`` projects at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .common import hazard_draw
+
+KIND_CODE = {"university": 0, "research": 1, "kibs": 2}
+
+
+def ki_arrays(m) -> None:
+    """Refresh the small per-institution arrays and running-project counts (derived, not stored)."""
+    ft = m.firms
+    idx = ft.idx
+    running = idx[ft.ki_until[idx] >= m.t]
+    counts = np.bincount(ft.ki_index[running], minlength=len(m.kis)) if len(m.kis) else np.zeros(0)
+    for k, ki in enumerate(m.kis):
+        ki.projects = int(counts[k])
+    m.ki_free = np.array([ki.free_capacity for ki in m.kis], dtype=np.int64)
+
+
+def _assign(m, firms: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """Give each firm one eligible institution with free capacity (random, weighted by quality);
+    returns the institution per firm or -1. ``eligible`` is (firms x institutions)."""
+    if len(firms) == 0 or len(m.kis) == 0:
+        return np.full(len(firms), -1, dtype=np.int64)
+    quality = np.array([ki.quality for ki in m.kis])
+    ok = eligible & (m.ki_free > 0)[None, :]
+    score = np.where(ok, m.rng.random(ok.shape) ** (1.0 / np.maximum(quality, 1e-6)), -1.0)
+    choice = score.argmax(axis=1)
+    choice[score.max(axis=1) < 0] = -1
+    # Capacity: an institution takes its first free_capacity applicants (random order).
+    order = m.rng.permutation(len(firms))
+    taken = np.zeros(len(m.kis), dtype=np.int64)
+    out = np.full(len(firms), -1, dtype=np.int64)
+    for i in order:
+        k = choice[i]
+        if k >= 0 and taken[k] < m.ki_free[k]:
+            out[i] = k
+            taken[k] += 1
+    m.ki_free -= taken
+    return out
+
+
+def start_projects(m) -> None:
+    ft, p = m.firms, m.p
+    idx = ft.idx
+    ki_arrays(m)
+    if len(m.kis) == 0:
+        return
+    free = (ft.ki_until[idx] < m.t) & (ft.absorptive[idx] >= p.ki.ac_threshold)
+    region = ft.region[idx]
+    awareness = m.awareness[region]
+    si_level = m.policy.firm_level("science_industry_finance", ft, idx, m)
+    rate = (p.ki.project_rate * (1.0 + p.ki.awareness_weight * awareness)
+            * (1.0 + p.ki.brokering_weight * m.svc_brokering[idx])
+            * (1.0 + p.policy.science_industry_boost * si_level))
+    start = free & hazard_draw(m.rng, rate)
+
+    ki_region = np.array([ki.region for ki in m.kis])
+    ki_kind = np.array([KIND_CODE[ki.kind] for ki in m.kis])
+    ki_cluster = np.array([ki.cluster for ki in m.kis])
+    ki_acc = np.array([ki.accredited for ki in m.kis])
+
+    firms = idx[start]
+    fr, fc = ft.region[firms], ft.cluster[firms]
+    local = (ki_region[None, :] == fr[:, None]) & (ki_kind[None, :] < 2)
+    own_kibs = (ki_kind[None, :] == 2) & (ki_cluster[None, :] == fc[:, None]) & (fc[:, None] >= 0)
+    accredited = (ki_kind[None, :] == 2) & ki_acc[None, :]
+    chosen = _assign(m, firms, local | own_kibs | accredited)
+    _begin(m, firms, chosen, si_level[start])
+
+    # Accredited KIBS reach firms beyond their own cluster and region (seed 3.1.2).
+    if ki_acc.any():
+        pool = idx[free & ~start]
+        rate = np.full(len(pool), p.policy.kibs_reach_rate * m.policy.intensity("accredited_kibs"))
+        reach = pool[hazard_draw(m.rng, rate)]
+        acc_kibs = (ki_kind == 2) & ki_acc
+        elig = acc_kibs[None, :] & (ki_cluster[None, :] != ft.cluster[reach][:, None])
+        chosen = _assign(m, reach, elig)
+        _begin(m, reach, chosen, m.policy.firm_level("science_industry_finance", ft, reach, m))
+
+    # Bridges between manufacturing clusters and excellence centres of other regions (seed 3.5.3).
+    if m.policy.on("excellence_bridges"):
+        level = m.policy.firm_level("excellence_bridges", ft, idx, m)
+        cand = idx[(ft.ki_until[idx] < m.t) & (ft.absorptive[idx] >= p.ki.ac_threshold) & (level > 0)]
+        cand = cand[hazard_draw(m.rng, p.policy.bridge_rate * m.policy.firm_level("excellence_bridges", ft, cand, m))]
+        elig = (ki_kind[None, :] == 1) & (ki_region[None, :] != ft.region[cand][:, None])
+        chosen = _assign(m, cand, elig)
+        ok = chosen >= 0
+        granted = m.policy.allocate("excellence_bridges", ft.region[cand[ok]], p.yearly.policy.bridge_cost)
+        ok_idx = np.flatnonzero(ok)[granted]
+        _begin(m, cand[ok_idx], chosen[ok_idx], np.zeros(len(ok_idx)))
+
+
+def _begin(m, firms: np.ndarray, chosen: np.ndarray, si_level: np.ndarray) -> None:
+    ft = m.firms
+    ok = chosen >= 0
+    firms, chosen, si_level = firms[ok], chosen[ok], si_level[ok]
+    if len(firms) == 0:
+        return
+    ft.ki_index[firms] = chosen
+    ft.ki_until[firms] = m.t + int(round(m.p.yearly.ki.project_years * m.p.steps_per_year)) - 1
+    ft.ki_cofunded[firms] = si_level > 0
+    region = ft.region[firms]
+    m.ledger.add("ki_projects_started", region)
+    kinds = np.array([KIND_CODE[m.kis[k].kind] for k in chosen])
+    ki_region = np.array([m.kis[k].region for k in chosen])
+    ki_cluster = np.array([m.kis[k].cluster for k in chosen])
+    cross = (ki_region != region) | ((kinds == 2) & (ki_cluster != ft.cluster[firms]))
+    m.ledger.add("ki_projects_cross_cluster", region[cross])
+    m.ledger.add("ki_projects_research", region[kinds == 1])
+
+
+def project_costs(m) -> np.ndarray:
+    """Per-step cost (k€) each firm bears for its running KI project; the science-industry
+    instrument pays its share (a public cost booked to that lever)."""
+    ft, p = m.firms, m.p
+    idx = ft.idx
+    running = ft.ki_until[idx] >= m.t
+    cost = np.where(running, p.ki.project_cost, 0.0)
+    cofunded = running & ft.ki_cofunded[idx]
+    if cofunded.any():
+        firms = idx[cofunded]
+        share = p.policy.science_industry_share
+        granted = m.policy.allocate("science_industry_finance", ft.region[firms], share * p.ki.project_cost)
+        pos = np.flatnonzero(cofunded)[granted]
+        cost[pos] *= 1.0 - share
+    return cost

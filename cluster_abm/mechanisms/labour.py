@@ -1,0 +1,111 @@
+"""Regional labour pools, brain drain and wages (seed 2.6, 3.6.4).
+
+Workers are not agents: each region has a labour force per skill level (a stock) with flows in
+(graduates of its universities, other entrants) and out (retirement, emigration); employment is
+the sum of firms' staff and unemployment the rest. Skilled emigration (brain drain) follows a
+logistic hazard in the wage gap to abroad, skilled unemployment and the share of peers already
+abroad (Borjas 1987; Docquier & Rapoport 2012): seed 3.6.4 warns that educating more without
+jobs can intensify the drain. Employed skilled workers emigrate too, at a lower hazard, and their
+firms lose them. Wages follow regional productivity and labour-market tightness.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .common import stochastic_round
+
+
+def emigration_rate(m) -> np.ndarray:
+    """Yearly emigration hazard of an unemployed skilled worker, per region."""
+    mp = m.p.yearly.migration
+    u = m.unemployed_s() / np.maximum(m.lf_s, 1.0)
+    diaspora = m.diaspora0 + m.emigrants_cum / np.maximum(m.lf_s0, 1.0)
+    z = (mp.intercept + mp.wage_gap_weight * np.log(m.foreign_wage / m.wage_s)
+         + mp.unemployment_weight * u + mp.peer_weight * diaspora)
+    return mp.max_rate / (1.0 + np.exp(-z))
+
+
+def labour_flows(m) -> None:
+    ft, p, rng = m.firms, m.p, m.rng
+    idx = ft.idx
+    region = ft.region[idx]
+    R = m.world.n_regions
+    # Retirement: employees leave their firms and the labour force; so do unemployed retirees.
+    r = p.labour.retirement_rate
+    for col, lf, pool_fn in (("skilled", m.lf_s, m.unemployed_s), ("unskilled", m.lf_u, m.unemployed_u)):
+        staff = getattr(ft, col)
+        pool = pool_fn()
+        retired_emp = rng.binomial(staff[idx], r)
+        staff[idx] -= retired_emp.astype(np.int32)
+        retired_un = rng.binomial(np.maximum(pool, 0).astype(np.int64), r)
+        out = np.bincount(region, weights=retired_emp, minlength=R) + retired_un
+        lf -= out
+        m.ledger.add("retirements", np.arange(R), out)
+    # Entrants: graduates of the region's universities (scaled by quality) and others.
+    graduates = stochastic_round(rng, m.lf_s * (m.university_output * p.ki.graduates_per_university))
+    skilled_in = graduates + stochastic_round(rng, m.lf_s * p.labour.skilled_entry_rate)
+    unskilled_in = stochastic_round(rng, m.lf_u * p.labour.unskilled_entry_rate)
+    m.lf_s += skilled_in
+    m.lf_u += unskilled_in
+    m.graduates_step = graduates
+    m.ledger.add("graduates", np.arange(R), graduates)
+    # Brain drain: the unemployed skilled emigrate at the full hazard, the employed at a share.
+    hazard = -np.expm1(-emigration_rate(m) / p.steps_per_year)
+    pool = np.maximum(m.unemployed_s(), 0).astype(np.int64)
+    gone_un = rng.binomial(pool, hazard)
+    gone_emp = rng.binomial(ft.skilled[idx], hazard[region] * p.migration.employed_factor)
+    ft.skilled[idx] -= gone_emp.astype(np.int32)
+    emigrants = gone_un + np.bincount(region, weights=gone_emp, minlength=R)
+    m.lf_s -= emigrants
+    m.emigrants_cum += emigrants
+    m.ledger.add("skilled_emigrants", np.arange(R), emigrants)
+    m.ledger.add("skilled_emigrants_employed", np.arange(R), np.bincount(region, weights=gone_emp, minlength=R))
+
+
+def place_trainees(m) -> None:
+    """University-firm collaboration (seed 3.6.4): a share of this step's graduates is placed in
+    firms able to absorb them (traineeships, co-financed PhDs); each placement adds a skilled
+    post to the host firm."""
+    if not m.policy.on("university_firm_collab"):
+        return
+    ft, p, rng = m.firms, m.p, m.rng
+    idx = ft.idx
+    level = m.policy.region_level("university_firm_collab")
+    want = stochastic_round(rng, m.graduates_step * np.minimum(p.policy.trainee_rate * level, 1.0))
+    pool = np.maximum(m.unemployed_s(), 0)
+    want = np.minimum(want, pool)
+    hosts_ok = idx[(ft.absorptive[idx] >= p.ki.ac_threshold) & (m.policy.firm_level("university_firm_collab", ft, idx, m) > 0)]
+    for r in np.flatnonzero(want > 0):
+        hosts = hosts_ok[ft.region[hosts_ok] == r]
+        if len(hosts) == 0:
+            continue
+        chosen = rng.choice(hosts, size=int(want[r]), replace=True)
+        chosen = chosen[m.policy.allocate("university_firm_collab", np.full(len(chosen), r), p.yearly.policy.trainee_cost)]
+        if len(chosen) == 0:
+            continue
+        uniq, cnt = np.unique(chosen, return_counts=True)
+        emp = ft.skilled[uniq] + ft.unskilled[uniq]
+        ft.skilled[uniq] += cnt.astype(np.int32)
+        ft.skill_share[uniq] = np.minimum((ft.skill_share[uniq] * emp + cnt) / (emp + cnt), 1.0)
+        m.ledger.add("trainees_placed", np.full(len(chosen), r))
+
+
+def update_wages(m) -> None:
+    """Yearly: wages pass through part of regional productivity growth and rise when
+    unemployment is below its initial level (and fall when above)."""
+    ft, y = m.firms, m.p.yearly
+    idx = ft.idx
+    emp = ft.skilled[idx] + ft.unskilled[idx]
+    R = m.world.n_regions
+    prod = np.bincount(ft.region[idx], weights=ft.productivity[idx] * ft.quality[idx] * emp, minlength=R)
+    prod /= np.maximum(np.bincount(ft.region[idx], weights=emp, minlength=R), 1.0)
+    growth = np.where(m.last_productivity > 0, prod / np.maximum(m.last_productivity, 1e-9) - 1.0, 0.0)
+    m.last_productivity = prod
+    u = (m.unemployed_s() + m.unemployed_u()) / np.maximum(m.lf_s + m.lf_u, 1.0)
+    change = y.production.wage_pass_through * growth + y.labour.wage_tightness * (m.u0 - u)
+    cap = y.labour.max_wage_change
+    factor = np.clip(1.0 + change, 1.0 - cap, 1.0 + cap)
+    m.wage_s *= factor
+    m.wage_u *= factor
+    m.foreign_wage *= 1.0 + y.labour.foreign_wage_growth

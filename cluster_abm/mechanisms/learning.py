@@ -1,0 +1,71 @@
+"""Learning: knowledge creation by R&D and transfer from partners, scaled by absorptive capacity.
+
+Seed 3.6.2 (Cohen & Levinthal 1990): what a firm learns from external sources is proportional to
+its absorptive capacity. Transfers close a share of the per-field gap to the source (knowledge is
+non-rival: sources lose nothing). Sources are cooperation partners (seed 3.3.1), the pooled
+knowledge of a business network contract (seed 3.3.1), a knowledge institution during a joint
+project (seed 3.1.1) and, for glocal firms, the external global knowledge pool they act as
+gatekeepers to (seed 3.3.3; Morrison 2008). In-house R&D creates knowledge with diminishing
+returns (Griliches 1979), a share of it in the green field as eco-awareness rises (seed 3.6.3).
+All knowledge depreciates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def rd_spend(m, idx: np.ndarray) -> np.ndarray:
+    """Yearly R&D spend (k€/yr): own R&D intensity x revenue plus grant-funded R&D."""
+    ft = m.firms
+    return ft.rd_intensity[idx] * ft.revenue[idx] + ft.grant_rd[idx]
+
+
+def learn(m) -> None:
+    ft, p = m.firms, m.p.learning
+    n = ft.n
+    idx = ft.idx
+    K = ft.knowledge
+    ac = ft.absorptive
+    dK = np.zeros((n, ft.n_fields))
+
+    # Partners: each tie teaches both ends (positive part of the gap, per field).
+    ties = m.ties
+    ti = ties.idx
+    if len(ti):
+        a, b = ties.a[ti], ties.b[ti]
+        gap = K[b] - K[a]
+        np.add.at(dK, a, np.maximum(gap, 0.0) * (p.partner_transfer * ac[a])[:, None])
+        np.add.at(dK, b, np.maximum(-gap, 0.0) * (p.partner_transfer * ac[b])[:, None])
+
+    # Network contracts pool knowledge: members learn toward the contract's field maxima.
+    members = idx[ft.contract[idx] >= 0]
+    if len(members):
+        cid = ft.contract[members]
+        uniq, inv = np.unique(cid, return_inverse=True)
+        pooled = np.zeros((len(uniq), ft.n_fields))
+        np.maximum.at(pooled, inv, K[members])
+        dK[members] += np.maximum(pooled[inv] - K[members], 0.0) * (p.contract_pooling * ac[members])[:, None]
+
+    # Joint projects with knowledge institutions.
+    in_project = idx[ft.ki_until[idx] >= m.t]
+    if len(in_project) and len(m.kis):
+        source = m.ki_knowledge[ft.ki_index[in_project]]
+        dK[in_project] += np.maximum(source - K[in_project], 0.0) * (p.ki_transfer * ac[in_project])[:, None]
+
+    # Glocal gatekeepers tap the external knowledge pool.
+    glocal = idx[ft.glocal[idx]]
+    if len(glocal):
+        dK[glocal] += np.maximum(m.frontier - K[glocal], 0.0) * (p.glocal_transfer * ac[glocal])[:, None]
+
+    # In-house R&D (diminishing returns); eco-aware firms steer part of it to the green field.
+    spend = rd_spend(m, idx)
+    green = m.p.eco.green_rd_share * m.eco_awareness[idx]
+    home = m.sector_field[ft.sector[idx]]
+    dK[idx, home] += p.rd_return * np.sqrt(spend * (1.0 - green))
+    dK[idx, -1] += p.rd_return * np.sqrt(spend * green)
+
+    K[idx] = (K[idx] + dK[idx]) * (1.0 - p.obsolescence)
+    m.frontier *= 1.0 + p.frontier_growth
+    if len(m.kis):
+        m.ki_knowledge *= 1.0 + p.frontier_growth

@@ -1,0 +1,52 @@
+"""Collective environmental projects and CMO green best-practice transfer (seed 3.2.2, 3.2.4).
+
+Seed 3.2.2: co-located firms share environmental problems and can tackle them collectively at
+lower cost (the Sassuolo tile and Arzignano leather districts; Da Ronch & Di Maria 2013).
+Seed 3.2.4: CMOs should raise awareness of the business potential of eco-innovation and transfer
+best practice among firms. Environmental pressure is measured as emissions per unit of output:
+revenue x the sector's emission intensity x the firm's relative intensity.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def collective_projects(m) -> None:
+    """Yearly: in targeted clusters a share of firms joins the collective project; participants cut
+    emission intensity and gain green knowledge."""
+    if not m.policy.on("collective_env_projects"):
+        return
+    ft, p = m.firms, m.p
+    idx = ft.idx
+    level = np.minimum(m.policy.firm_level("collective_env_projects", ft, idx, m), 1.0)
+    join = idx[(ft.cluster[idx] >= 0) & (m.rng.random(len(idx)) < p.policy.env_participation * level)]
+    join = join[m.policy.allocate("collective_env_projects", ft.region[join], p.policy.env_cost)]
+    ft.emission[join] *= 1.0 - p.policy.env_cut
+    ft.knowledge[join, -1] += p.policy.env_green_knowledge
+    m.ledger.add("env_project_participants", ft.region[join])
+
+
+def best_practice(m) -> None:
+    """Members of CMOs under the green-awareness lever close part of the gap to the best green
+    knowledge in their cluster (best-practice transfer)."""
+    if not m.policy.on("cmo_green_awareness"):
+        return
+    ft, p = m.firms, m.p
+    idx = ft.idx
+    level = np.minimum(m.policy.firm_level("cmo_green_awareness", ft, idx, m), 1.0) * ft.member[idx]
+    cl = ft.cluster[idx]
+    inside = (cl >= 0) & (level > 0)
+    if not inside.any():
+        return
+    best = np.zeros(m.world.n_clusters)
+    np.maximum.at(best, cl[cl >= 0], ft.knowledge[idx[cl >= 0], -1])
+    firms = idx[inside]
+    gap = np.maximum(best[ft.cluster[firms]] - ft.knowledge[firms, -1], 0.0)
+    ft.knowledge[firms, -1] += gap * p.policy.green_best_practice * level[inside]
+
+
+def emissions(m, idx: np.ndarray) -> np.ndarray:
+    """Emissions (t CO2e/yr) of firms ``idx``."""
+    ft = m.firms
+    return ft.revenue[idx] * m.sector_emission[ft.sector[idx]] * ft.emission[idx]

@@ -1,0 +1,142 @@
+"""Levers at run time: who each switched-on lever reaches, at what intensity, within what budget.
+
+Built once from a scenario's ``[levers]`` tables (validated against :mod:`cluster_abm.policies`).
+Mechanisms ask for a lever's intensity per region, per cluster, per CMO or per firm (targets and
+firm group applied), and pay for its activity through :meth:`PolicyState.charge` and
+:meth:`PolicyState.allocate`, which never spend beyond the lever's yearly budget in a region
+(``policy.lever_budget`` x intensity): policies cost money and budgets are finite (seed 2.4).
+With no lever on every query returns zeros and costs nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .policies import BY_ID
+
+
+class PolicyState:
+    def __init__(self, scenario, world, p, ledger):
+        self.world = world
+        self.p = p
+        self.ledger = ledger
+        self.settings = dict(scenario.levers)
+        R, C = world.n_regions, world.n_clusters
+        self._region = {}
+        self._cluster = {}
+        self._explicit_clusters = {}
+        region_ids = [r.id for r in world.regions]
+        cluster_ids = [c.id for c in world.clusters]
+        for lid, s in self.settings.items():
+            if lid not in BY_ID:
+                raise ValueError(f"unknown lever {lid}")
+            reg = np.zeros(R)
+            if s.regions is None:
+                reg[:] = s.intensity
+            else:
+                reg[[region_ids.index(r) for r in s.regions]] = s.intensity
+            clu = reg[world.cluster_region].copy() if C else np.zeros(0)
+            if s.clusters is not None:
+                clu[:] = 0.0
+                clu[[cluster_ids.index(c) for c in s.clusters]] = s.intensity
+                if s.regions is None:
+                    # Cluster targeting alone reaches those clusters' regions for region-level effects.
+                    reg[:] = 0.0
+                    reg[np.unique(world.cluster_region[clu > 0])] = s.intensity
+            self._region[lid] = reg
+            self._cluster[lid] = clu
+            self._explicit_clusters[lid] = s.clusters is not None
+        self.spent = {lid: np.zeros(R) for lid in self.settings}
+
+    # --- who a lever reaches ------------------------------------------------------------------
+    def on(self, lid: str) -> bool:
+        return lid in self.settings and self.settings[lid].intensity > 0
+
+    def intensity(self, lid: str) -> float:
+        return self.settings[lid].intensity if lid in self.settings else 0.0
+
+    def region_level(self, lid: str) -> np.ndarray:
+        return self._region.get(lid, np.zeros(self.world.n_regions))
+
+    def cluster_level(self, lid: str) -> np.ndarray:
+        return self._cluster.get(lid, np.zeros(self.world.n_clusters))
+
+    def cmo_level(self, lid: str, cmo) -> float:
+        if lid not in self.settings:
+            return 0.0
+        return float(self._cluster[lid][cmo.clusters].max())
+
+    def firm_level(self, lid: str, ft, slots: np.ndarray, group_context=None) -> np.ndarray:
+        """Intensity of ``lid`` for each firm in ``slots`` (0 where not targeted)."""
+        if lid not in self.settings:
+            return np.zeros(len(slots))
+        cl = ft.cluster[slots]
+        if self._explicit_clusters[lid]:
+            level = np.where(cl >= 0, self._cluster[lid][np.maximum(cl, 0)], 0.0)
+        else:
+            level = self._region[lid][ft.region[slots]]
+        group = self.settings[lid].firms
+        if group != "all":
+            level = level * self.group_mask(group, ft, slots, level > 0, group_context)
+        return level
+
+    def group_mask(self, group: str, ft, slots, reached, ctx) -> np.ndarray:
+        """Firm groups a lever can target (see policies.FIRM_GROUPS)."""
+        emp = ft.skilled[slots] + ft.unskilled[slots]
+        if group == "smes":
+            return emp < 250
+        if group == "new_ventures":
+            return (ctx.t - ft.birth_step[slots]) < 3 * self.p.steps_per_year
+        if group == "cmo_members":
+            return ft.member[slots]
+        if group == "manufacturing":
+            manuf = np.array([s["manufacturing"] for s in self.world.sectors])
+            return manuf[ft.sector[slots]]
+        if group == "promising":
+            # Seed 3.6.1: the most promising firms with a good level of networking in the cluster.
+            score = ft.quality[slots] * ft.productivity[slots] * (1.0 + ctx.degree[slots])
+            mask = np.zeros(len(slots), dtype=bool)
+            if reached.any():
+                cut = np.quantile(score[reached], 0.75)
+                mask = reached & (score >= cut)
+            return mask
+        raise ValueError(f"unknown firm group {group}")
+
+    # --- what a lever spends ------------------------------------------------------------------
+    def new_year(self) -> None:
+        for arr in self.spent.values():
+            arr[:] = 0.0
+
+    def remaining(self, lid: str, region: int) -> float:
+        if lid not in self.settings:
+            return 0.0
+        cap = self.p.yearly.policy.lever_budget * self._region[lid][region]
+        return max(cap - self.spent[lid][region], 0.0)
+
+    def charge(self, lid: str, region: int, amount: float) -> float:
+        """Spend up to ``amount`` of the lever's remaining yearly budget in ``region``; returns
+        what was actually spent (0 when the lever is off or its budget is used up)."""
+        amount = min(max(float(amount), 0.0), self.remaining(lid, region))
+        if amount > 0:
+            self.spent[lid][region] += amount
+            self.ledger.add_cost(lid, region, amount)
+        return amount
+
+    def allocate(self, lid: str, regions: np.ndarray, unit_cost: float | np.ndarray) -> np.ndarray:
+        """Grant requests in order (callers order them by priority) while the region's budget
+        lasts; returns the mask of granted requests and books their cost."""
+        regions = np.asarray(regions, dtype=np.int64)
+        cost = np.broadcast_to(np.asarray(unit_cost, dtype=float), regions.shape)
+        granted = np.zeros(len(regions), dtype=bool)
+        if lid not in self.settings or len(regions) == 0:
+            return granted
+        for r in np.unique(regions):
+            sel = np.flatnonzero(regions == r)
+            cum = np.cumsum(cost[sel])
+            ok = cum <= self.remaining(lid, int(r)) + 1e-9
+            granted[sel[ok]] = True
+            spend = float(cost[sel[ok]].sum())
+            if spend > 0:
+                self.spent[lid][r] += spend
+                self.ledger.add_cost(lid, int(r), spend)
+        return granted

@@ -1,0 +1,129 @@
+"""The regional grid: regions as rectangular blocks of a Mesa ``OrthogonalMooreGrid``, their
+clusters with a sector and a spatial centre, and the distance classes that set interaction costs.
+
+Seed 2.1 classifies SEE clusters by development stage (mature, middle, early); seed 3.3.1-3.3.2
+and 3.5 distinguish intra-cluster, inter-cluster, inter-regional and transnational cooperation,
+which :func:`distance_class` returns for any pair of firms (vectorised).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from mesa.discrete_space import OrthogonalMooreGrid
+
+from .scenario import STAGES, Scenario
+
+# Distance classes, from near to far (seed 3.3): the order is the interaction-cost order.
+INTRA_CLUSTER, INTER_CLUSTER, INTER_REGIONAL, TRANSNATIONAL = 0, 1, 2, 3
+DISTANCE_CLASSES = ("intra_cluster", "inter_cluster", "inter_regional", "transnational")
+
+
+@dataclass(frozen=True)
+class Region:
+    index: int
+    id: str
+    name: str
+    country: str
+    stage: str
+    origin: tuple[int, int]  # lower-left cell of the block
+    side: int
+
+    def contains(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        ox, oy = self.origin
+        return (x >= ox) & (x < ox + self.side) & (y >= oy) & (y < oy + self.side)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    index: int
+    id: str  # "<region id>.<sector id>"
+    region: int
+    sector: int
+    centre: tuple[int, int]
+    has_cmo: bool
+
+
+class World:
+    """Regions, clusters, sectors and the grid they live on, with per-region lookup arrays."""
+
+    def __init__(self, scenario: Scenario, side: int, random=None):
+        self.sectors = [dict(s) for s in scenario.sectors]
+        self.sector_ids = [s["id"] for s in self.sectors]
+        specs = list(scenario.regions)
+        cols = math.ceil(math.sqrt(len(specs)))
+        self.side = side
+        self.width = cols * side
+        self.height = math.ceil(len(specs) / cols) * side
+        self.regions: list[Region] = []
+        self.clusters: list[Cluster] = []
+        countries: list[str] = []
+        for i, r in enumerate(specs):
+            origin = ((i % cols) * side, (i // cols) * side)
+            self.regions.append(Region(i, r["id"], r["name"], r["country"], r["stage"], origin, side))
+            if r["country"] not in countries:
+                countries.append(r["country"])
+            n_c = len(r["clusters"])
+            for j, c in enumerate(r["clusters"]):
+                # Cluster centres sit on a circle around the block centre, a third of a side out.
+                angle = 2 * math.pi * j / max(n_c, 1)
+                radius = side / 4 if n_c > 1 else 0
+                cx = int(origin[0] + side / 2 + radius * math.cos(angle))
+                cy = int(origin[1] + side / 2 + radius * math.sin(angle))
+                self.clusters.append(Cluster(len(self.clusters), f"{r['id']}.{c['sector']}", i,
+                                             self.sector_ids.index(c["sector"]), (cx, cy), c["cmo"]))
+        self.specs = specs
+        self.countries = countries
+        self.region_country = np.array([countries.index(r.country) for r in self.regions], dtype=np.int16)
+        self.region_stage = np.array([STAGES.index(r.stage) for r in self.regions], dtype=np.int16)
+        self.cluster_region = np.array([c.region for c in self.clusters], dtype=np.int16)
+        self.cluster_sector = np.array([c.sector for c in self.clusters], dtype=np.int16)
+        self.grid = OrthogonalMooreGrid((self.width, self.height), torus=False, random=random)
+
+    @property
+    def n_regions(self) -> int:
+        return len(self.regions)
+
+    @property
+    def n_clusters(self) -> int:
+        return len(self.clusters)
+
+    @property
+    def n_sectors(self) -> int:
+        return len(self.sectors)
+
+    def region_field(self, name: str, dtype=float) -> np.ndarray:
+        """A per-region array of one scenario field (e.g. ``wage_skilled``)."""
+        return np.array([r[name] for r in self.specs], dtype=dtype)
+
+    def place(self, region: np.ndarray, cluster: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Cells for new firms: around their cluster's centre, or anywhere in their region."""
+        n = len(region)
+        side = self.side
+        ox = np.array([r.origin[0] for r in self.regions])[region]
+        oy = np.array([r.origin[1] for r in self.regions])[region]
+        x = ox + rng.integers(0, side, n)
+        y = oy + rng.integers(0, side, n)
+        in_cluster = cluster >= 0
+        if in_cluster.any():
+            cx = np.array([c.centre[0] for c in self.clusters])[cluster[in_cluster]]
+            cy = np.array([c.centre[1] for c in self.clusters])[cluster[in_cluster]]
+            spread = side / 8
+            x[in_cluster] = np.rint(cx + rng.normal(0, spread, in_cluster.sum()))
+            y[in_cluster] = np.rint(cy + rng.normal(0, spread, in_cluster.sum()))
+        x = np.clip(x, ox, ox + side - 1)
+        y = np.clip(y, oy, oy + side - 1)
+        return x.astype(np.int16), y.astype(np.int16)
+
+    def distance_class(self, region_a, cluster_a, region_b, cluster_b) -> np.ndarray:
+        """Distance class of firm pairs: 0 intra-cluster … 3 transnational (vectorised)."""
+        same_cluster = (cluster_a >= 0) & (cluster_a == cluster_b)
+        same_region = region_a == region_b
+        same_country = self.region_country[region_a] == self.region_country[region_b]
+        out = np.full(np.shape(region_a), TRANSNATIONAL, dtype=np.int8)
+        out[same_country] = INTER_REGIONAL
+        out[same_region] = INTER_CLUSTER
+        out[same_cluster] = INTRA_CLUSTER
+        return out

@@ -1,0 +1,369 @@
+"""The result store of an experiment: ``results/<experiment>/``, written run by run, never half.
+
+Layout::
+
+    manifest.json            provenance and progress (see runner.build_manifest)
+    spec.json                the resolved experiment that spec_hash hashes (scenarios included)
+    experiment.toml          a copy of the experiment file as it was run
+    runs/part-<run_id>.parquet        one row per run      } shards, written as runs finish
+    kpis/part-<run_id>.parquet        long KPI rows        }
+    timeseries/part-<run_id>.parquet  long time-series rows}
+    runs.parquet, kpis.parquet, timeseries.parquet   consolidated tables (after consolidate())
+
+Tables (all long; ``point`` is 0 for scenario runs, the design point number otherwise):
+
+* ``runs``: run_id, scenario, point, point_key, replicate, seed, root_seed, spawn_key ("(p, r)"),
+  params (JSON of the design's overrides), status ("ok" | "failed"), error, traceback,
+  wall_time (s), started (UTC ISO time), worker (host:pid), n_kpis, n_rows;
+* ``kpis``: run_id, scenario, point, replicate, seed, kpi, value;
+* ``timeseries``: run_id, scenario, point, replicate, seed, step, year, region, metric, value.
+
+Why shards: each finished run is written at once as small files, so memory stays flat however
+long the sweep, and a killed process loses at most the runs in flight. Every file is written
+under a temporary name and ``os.replace``d into place, so no reader ever sees half a file. A
+run's ``runs`` shard is written last and is its commit mark: KPI and time-series rows count only
+for runs whose (latest) ``runs`` row says ``ok``. :meth:`Store.consolidate` merges shards into
+the single files, atomically and table by table; a shard overrides consolidated rows of the same
+run, so readers give the same tables whichever layout, or mix of layouts, is on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+TABLES = ("runs", "kpis", "timeseries")
+MANIFEST = "manifest.json"
+SPEC = "spec.json"
+EXPERIMENT_COPY = "experiment.toml"
+COMPRESSION = "zstd"
+ROW_GROUP_ROWS = 1_000_000  # consolidation buffers at most about this many rows
+SORTED_KEY = b"cluster_abm.sorted_by_run_id"
+
+_ID_COLS = [("run_id", pa.string()), ("scenario", pa.string()), ("point", pa.int64())]
+SCHEMAS: dict[str, pa.Schema] = {
+    "runs": pa.schema(_ID_COLS + [
+        ("point_key", pa.int64()), ("replicate", pa.int64()), ("seed", pa.int64()),
+        ("root_seed", pa.int64()), ("spawn_key", pa.string()), ("params", pa.string()),
+        ("status", pa.string()), ("error", pa.string()), ("traceback", pa.string()),
+        ("wall_time", pa.float64()), ("started", pa.string()), ("worker", pa.string()),
+        ("n_kpis", pa.int64()), ("n_rows", pa.int64()),
+    ]),
+    "kpis": pa.schema(_ID_COLS + [
+        ("replicate", pa.int64()), ("seed", pa.int64()), ("kpi", pa.string()),
+        ("value", pa.float64()),
+    ]),
+    "timeseries": pa.schema(_ID_COLS + [
+        ("replicate", pa.int64()), ("seed", pa.int64()), ("step", pa.int64()),
+        ("year", pa.float64()), ("region", pa.string()), ("metric", pa.string()),
+        ("value", pa.float64()),
+    ]),
+}
+# Columns that record how and when a run ran, not what it produced: they differ between
+# executors and sessions, and are left out when comparing results for reproducibility.
+TIMING_COLUMNS = ("wall_time", "started", "worker")
+
+
+def to_parquet_bytes(table: pa.Table) -> bytes:
+    """Serialise one shard; done in the worker so the runner process only moves bytes to disk."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression=COMPRESSION)
+    return sink.getvalue().to_pybytes()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write(path, (json.dumps(data, indent=2, sort_keys=False, default=str) + "\n").encode())
+
+
+class Store:
+    """One experiment's folder of results (see the module docstring for the layout)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    # --- files ------------------------------------------------------------------------------
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / MANIFEST
+
+    def shard_dir(self, table: str) -> Path:
+        return self.path / table
+
+    def shard_path(self, table: str, run_id: str) -> Path:
+        return self.shard_dir(table) / f"part-{run_id}.parquet"
+
+    def consolidated_path(self, table: str) -> Path:
+        return self.path / f"{table}.parquet"
+
+    def shards(self, table: str) -> dict[str, Path]:
+        """{run_id: shard path} of ``table``, sorted by run id (temporary files excluded)."""
+        d = self.shard_dir(table)
+        if not d.is_dir():
+            return {}
+        found = {p.name[len("part-"):-len(".parquet")]: p for p in d.glob("part-*.parquet")}
+        return dict(sorted(found.items()))
+
+    def exists(self) -> bool:
+        return self.manifest_path.is_file()
+
+    def has_results(self) -> bool:
+        """Whether any result file (shard or consolidated table) is on disk."""
+        return any(self.consolidated_path(t).is_file() or self.shards(t) for t in TABLES)
+
+    def read_manifest(self) -> dict[str, Any]:
+        with open(self.manifest_path, encoding="utf-8") as fh:
+            return json.load(fh)
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.manifest_path, manifest)
+
+    def write_text(self, name: str, text: str) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.path / name, text.encode())
+
+    def prepare(self) -> None:
+        """Create the shard folders and remove temporary files a killed writer left behind."""
+        for t in TABLES:
+            self.shard_dir(t).mkdir(parents=True, exist_ok=True)
+        for p in self._temp_files():
+            p.unlink(missing_ok=True)
+
+    def _temp_files(self) -> list[Path]:
+        if not self.path.is_dir():
+            return []
+        out = list(self.path.glob(".*.tmp"))
+        for t in TABLES:
+            if self.shard_dir(t).is_dir():
+                out += list(self.shard_dir(t).glob(".*.tmp"))
+        return out
+
+    def reset(self) -> None:
+        """Delete this store's own files (and nothing else a user may have put in the folder)."""
+        for name in (MANIFEST, SPEC, EXPERIMENT_COPY):
+            (self.path / name).unlink(missing_ok=True)
+        for p in self._temp_files():
+            p.unlink(missing_ok=True)
+        for t in TABLES:
+            self.consolidated_path(t).unlink(missing_ok=True)
+            for p in self.shards(t).values():
+                p.unlink(missing_ok=True)
+            d = self.shard_dir(t)
+            if d.is_dir() and not any(d.iterdir()):
+                d.rmdir()
+
+    def size_bytes(self) -> int:
+        """Bytes of every file in the store."""
+        if not self.path.is_dir():
+            return 0
+        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+
+    # --- writing ----------------------------------------------------------------------------
+    def write_run(self, run_id: str, runs: bytes, kpis: bytes | None,
+                  timeseries: bytes | None) -> None:
+        """Store one finished run: its KPI and series shards first, its ``runs`` row last."""
+        if kpis is not None:
+            atomic_write(self.shard_path("kpis", run_id), kpis)
+        if timeseries is not None:
+            atomic_write(self.shard_path("timeseries", run_id), timeseries)
+        atomic_write(self.shard_path("runs", run_id), runs)
+
+    # --- reading ----------------------------------------------------------------------------
+    def _effective_runs(self, columns: list[str] | None = None) -> pa.Table:
+        """The runs table: consolidated rows, overridden run by run by shards."""
+        schema = SCHEMAS["runs"]
+        cols = columns if columns is None or "run_id" in columns else ["run_id", *columns]
+        shards = self.shards("runs")
+        parts = []
+        cons = self.consolidated_path("runs")
+        if cons.is_file():
+            t = pq.read_table(cons, columns=cols, schema=schema)
+            if shards:
+                t = t.filter(pc.invert(pc.is_in(t["run_id"], pa.array(list(shards)))))
+            parts.append(t)
+        if shards:
+            parts.append(_read_files(list(shards.values()), schema, cols, None))
+        if not parts:
+            return _empty(schema, cols)
+        return _concat_sorted(parts, sorted_=len(parts) == 1 and _is_sorted_file(cons, parts))
+
+    def ok_run_ids(self) -> set[str]:
+        t = self._effective_runs(["run_id", "status"])
+        return set(pc.filter(t["run_id"], pc.equal(t["status"], "ok")).to_pylist())
+
+    def run_status(self) -> dict[str, str]:
+        """{run_id: status} of every stored run."""
+        t = self._effective_runs(["run_id", "status"])
+        return dict(zip(t["run_id"].to_pylist(), t["status"].to_pylist(), strict=True))
+
+    def read_arrow(self, table: str, columns: list[str] | None = None,
+                   filter: pc.Expression | None = None) -> pa.Table:
+        """One table as Arrow, from whichever layout is on disk (see the module docstring)."""
+        if table not in SCHEMAS:
+            raise ValueError(f"unknown table {table!r}; tables: {', '.join(TABLES)}")
+        if table == "runs":
+            t = self._effective_runs(columns)
+            t = t.filter(filter) if filter is not None else t
+            return t.select(columns) if columns is not None else t
+        schema = SCHEMAS[table]
+        cols = columns if columns is None or "run_id" in columns else ["run_id", *columns]
+        shards = self.shards(table)
+        cons = self.consolidated_path(table)
+        parts = []
+        ok = self.ok_run_ids() if shards else None
+        if cons.is_file():
+            expr = filter
+            if shards:
+                keep = pc.invert(pc.field("run_id").isin(list(shards)))
+                expr = keep if expr is None else expr & keep
+            parts.append(_read_files([cons], schema, cols, expr))
+        live = [p for rid, p in shards.items() if rid in ok] if shards else []
+        if live:
+            parts.append(_read_files(live, schema, cols, filter))
+        if not parts:
+            return _empty(schema, cols)
+        out = _concat_sorted(parts, sorted_=len(parts) == 1 and _is_sorted_file(cons, parts))
+        if columns is not None and "run_id" not in columns:
+            out = out.select(columns)
+        return out
+
+    def read(self, table: str, columns: list[str] | None = None,
+             filter: pc.Expression | None = None) -> Any:
+        """One table as a pandas DataFrame, rows in run-id order (model order within a run)."""
+        return self.read_arrow(table, columns, filter).to_pandas()
+
+    # --- consolidation ------------------------------------------------------------------------
+    def consolidate(self) -> dict[str, int]:
+        """Merge every table's shards into ``<table>.parquet``; return rows written per table.
+
+        Streams shard by shard (memory stays near ``ROW_GROUP_ROWS`` rows), writes to a
+        temporary file and replaces the old table atomically, then deletes the merged shards.
+        The runs table goes last, so at every instant the store reads the same as before.
+        """
+        counts = {}
+        ok = self.ok_run_ids()
+        for table in ("kpis", "timeseries", "runs"):
+            shards = self.shards(table)
+            cons = self.consolidated_path(table)
+            if not shards:
+                if cons.is_file():
+                    counts[table] = pq.ParquetFile(cons).metadata.num_rows
+                continue
+            schema = SCHEMAS[table]
+            tmp = cons.with_name(f".{cons.name}.{os.getpid()}.tmp")
+            add = [p for rid, p in shards.items() if table == "runs" or rid in ok]
+            old = None
+            if cons.is_file():
+                expr = pc.invert(pc.field("run_id").isin(list(shards)))
+                if table != "runs":
+                    expr = expr & pc.field("run_id").isin(list(ok))
+                old = ds.dataset(cons, schema=schema, format="parquet")
+                if old.count_rows(filter=expr) == 0:
+                    old = None
+            with _BufferedWriter(tmp, schema, sorted_=old is None or not add) as writer:
+                if old is not None:
+                    for batch in old.to_batches(filter=expr):
+                        writer.write(pa.Table.from_batches([batch], schema=schema))
+                for p in add:
+                    writer.write(pq.read_table(p, schema=schema))
+            os.replace(tmp, cons)
+            counts[table] = writer.rows
+            for p in shards.values():
+                p.unlink(missing_ok=True)
+        for t in TABLES:
+            d = self.shard_dir(t)
+            if d.is_dir() and not any(d.iterdir()):
+                d.rmdir()
+        return counts
+
+    def layout(self) -> str:
+        """'consolidated', 'shards', 'mixed' or 'empty' -- informational."""
+        cons = any(self.consolidated_path(t).is_file() for t in TABLES)
+        shards = any(self.shards(t) for t in TABLES)
+        return {(True, False): "consolidated", (False, True): "shards",
+                (True, True): "mixed"}.get((cons, shards), "empty")
+
+
+class _BufferedWriter:
+    """ParquetWriter that gathers small tables into row groups of about ROW_GROUP_ROWS rows."""
+
+    def __init__(self, path: Path, schema: pa.Schema, sorted_: bool):
+        self.path = path
+        self.schema = schema.with_metadata({SORTED_KEY: b"1" if sorted_ else b"0"})
+        self.buffer: list[pa.Table] = []
+        self.buffered = 0
+        self.rows = 0
+        self.writer: pq.ParquetWriter | None = None
+
+    def __enter__(self) -> _BufferedWriter:
+        return self
+
+    def write(self, table: pa.Table) -> None:
+        self.buffer.append(table)
+        self.buffered += table.num_rows
+        if self.buffered >= ROW_GROUP_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, self.schema, compression=COMPRESSION)
+        if self.buffer:
+            t = pa.concat_tables(self.buffer).replace_schema_metadata(self.schema.metadata)
+            self.writer.write_table(t, row_group_size=ROW_GROUP_ROWS)
+            self.rows += t.num_rows
+        self.buffer, self.buffered = [], 0
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self._flush()
+        if self.writer is not None:
+            self.writer.close()
+        if exc_type is not None:
+            self.path.unlink(missing_ok=True)
+
+
+def _read_files(paths: Iterable[Path], schema: pa.Schema, columns: list[str] | None,
+                filter: pc.Expression | None) -> pa.Table:
+    dataset = ds.dataset([str(p) for p in paths], schema=schema, format="parquet")
+    return dataset.to_table(columns=columns, filter=filter)
+
+
+def _empty(schema: pa.Schema, columns: list[str] | None) -> pa.Table:
+    t = schema.empty_table()
+    return t.select(columns) if columns is not None else t
+
+
+def _is_sorted_file(cons: Path, parts: list[pa.Table]) -> bool:
+    """Whether the single part read is a consolidated file written in run-id order."""
+    if not cons.is_file():
+        return False  # shards only: read in file (= run id) order, but sort to be safe
+    meta = pq.read_schema(cons).metadata or {}
+    return meta.get(SORTED_KEY) == b"1"
+
+
+def _concat_sorted(parts: list[pa.Table], sorted_: bool) -> pa.Table:
+    """Concatenate and order rows by run id, keeping the model's order within a run (stable)."""
+    t = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+    t = t.replace_schema_metadata(None)
+    if sorted_ or t.num_rows < 2:
+        return t
+    return t.take(pc.sort_indices(t, sort_keys=[("run_id", "ascending")]))

@@ -1,0 +1,96 @@
+"""Cooperation ties as an edge table (arrays of endpoints, distance class and start step).
+
+Seed 3.3.1-3.3.2: firms cooperate within their cluster, across clusters, regions and countries;
+the distance class of each tie (see :mod:`cluster_abm.space`) is stored so outcomes can be
+reported by class. Ties are undirected; ``a < b`` always. Pair keys (``a * CAP + b``) detect
+duplicates without any all-pairs structure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+KEY_BASE = np.int64(1) << 32
+
+
+class TieTable:
+    def __init__(self, capacity: int = 1024):
+        self.capacity = capacity
+        self.n = 0
+        self.a = np.zeros(capacity, dtype=np.int64)
+        self.b = np.zeros(capacity, dtype=np.int64)
+        self.kind = np.zeros(capacity, dtype=np.int8)
+        self.start = np.zeros(capacity, dtype=np.int32)
+        self.alive = np.zeros(capacity, dtype=np.bool_)
+
+    def __len__(self) -> int:
+        return int(self.alive[: self.n].sum())
+
+    @property
+    def idx(self) -> np.ndarray:
+        return np.flatnonzero(self.alive[: self.n])
+
+    def keys(self, idx: np.ndarray | None = None) -> np.ndarray:
+        idx = self.idx if idx is None else idx
+        return self.a[idx] * KEY_BASE + self.b[idx]
+
+    def add(self, a: np.ndarray, b: np.ndarray, kind: np.ndarray, step: int) -> np.ndarray:
+        """Add ties (a, b) that do not exist yet; returns the mask of pairs actually added."""
+        lo, hi = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
+        keys = lo * KEY_BASE + hi
+        _, first = np.unique(keys, return_index=True)
+        fresh = np.zeros(len(keys), dtype=bool)
+        fresh[first] = True
+        fresh &= (lo != hi) & ~np.isin(keys, self.keys())
+        m = int(fresh.sum())
+        if m == 0:
+            return fresh
+        if self.n + m > self.capacity:
+            self._compact()
+        if self.n + m > self.capacity:
+            self._grow(self.n + m)
+        sl = slice(self.n, self.n + m)
+        self.a[sl], self.b[sl] = lo[fresh], hi[fresh]
+        self.kind[sl] = kind[fresh]
+        self.start[sl] = step
+        self.alive[sl] = True
+        self.n += m
+        return fresh
+
+    def drop_firms(self, dead: np.ndarray) -> int:
+        """End every tie touching a dead slot (``dead`` is a bool mask over firm slots)."""
+        idx = self.idx
+        hit = idx[dead[self.a[idx]] | dead[self.b[idx]]]
+        self.alive[hit] = False
+        return len(hit)
+
+    def decay(self, rng: np.random.Generator, p: float) -> int:
+        idx = self.idx
+        hit = idx[rng.random(len(idx)) < p]
+        self.alive[hit] = False
+        return len(hit)
+
+    def degree(self, n: int) -> np.ndarray:
+        idx = self.idx
+        return (np.bincount(self.a[idx], minlength=n) + np.bincount(self.b[idx], minlength=n))[:n]
+
+    def _compact(self) -> None:
+        idx = self.idx
+        m = len(idx)
+        for name in ("a", "b", "kind", "start"):
+            arr = getattr(self, name)
+            arr[:m] = arr[idx]
+        self.alive[:m] = True
+        self.alive[m:] = False
+        self.n = m
+
+    def _grow(self, needed: int) -> None:
+        cap = self.capacity
+        while cap < needed:
+            cap *= 2
+        for name in ("a", "b", "kind", "start", "alive"):
+            old = getattr(self, name)
+            arr = np.zeros(cap, dtype=old.dtype)
+            arr[: self.capacity] = old
+            setattr(self, name, arr)
+        self.capacity = cap
