@@ -39,6 +39,17 @@ INTENSITY_MAX = 2.0
 
 
 @dataclass(frozen=True)
+class LeverSetting:
+    """One lever switched on in a scenario: intensity and targets (None = everywhere)."""
+
+    id: str
+    intensity: float = 1.0
+    regions: tuple[str, ...] | None = None
+    clusters: tuple[str, ...] | None = None
+    firms: str = "all"
+
+
+@dataclass(frozen=True)
 class Lever:
     id: str
     name: str
@@ -224,8 +235,6 @@ _check_catalogue()
 
 def validate_lever(lid: str, setting: Any, source: str, region_ids: list[str], cluster_ids: list[str]):
     """Check one ``[levers.<id>]`` table of a scenario; return a LeverSetting."""
-    from .scenario import LeverSetting  # the dataclass lives with scenarios
-
     key = f"levers.{lid}"
     if lid not in BY_ID:
         raise InputError(f"unknown lever; {closest(lid, BY_ID)}", source=source, key=key)

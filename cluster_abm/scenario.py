@@ -20,6 +20,7 @@ from typing import Any
 
 from . import params as P
 from .errors import InputError, closest
+from .policies import LeverSetting, validate_lever
 
 STAGES = ("mature", "middle", "early")
 TOP_KEYS = ("name", "title", "description", "extends", "simulation", "params", "sectors", "regions",
@@ -100,17 +101,6 @@ REGION_FIELDS = (
     Field("ki_quality", float, 0.5, 0.0, 1.0, "-", "Quality of the region's knowledge institutions."),
     Field("clusters", list, (), doc="The region's clusters: tables with sector, firm_share, cmo."),
 )
-
-
-@dataclass(frozen=True)
-class LeverSetting:
-    """One lever switched on in a scenario: intensity and targets (None = everywhere)."""
-
-    id: str
-    intensity: float = 1.0
-    regions: tuple[str, ...] | None = None
-    clusters: tuple[str, ...] | None = None
-    firms: str = "all"
 
 
 @dataclass(frozen=True)
@@ -320,8 +310,6 @@ def _validate_world(raw: dict, source: str, n_fields: int) -> tuple[tuple[dict, 
 
 
 def _validate_levers(raw: Any, source: str, regions: tuple[dict, ...]) -> dict[str, LeverSetting]:
-    from .policies import validate_lever  # policies depend on params only; imported late to stay light
-
     if raw is None:
         return {}
     if not isinstance(raw, dict):
