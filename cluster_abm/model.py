@@ -391,6 +391,7 @@ class ClusterModel(mesa.Model):
         # 5. labour market and migration
         labour.labour_flows(self)
         labour.place_trainees(self)
+        demography.close_empty(self)
         # 6. collect
         self.t += 1
         if self.t % spy == 0:

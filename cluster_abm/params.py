@@ -229,7 +229,7 @@ REGISTRY.add(
     _p("coop.cost_abroad", 0.3, 0.0, 1.0, "-", "Relative acceptance of a partner abroad.", source="seed 2.3"),
     _p("coop.tie_decay", 0.15, 0.0, 1.0, "1/yr", "Share of ties that end in a year.", per_year="fraction"),
     _p("coop.max_partners", 12, 1, 100, "ties", "Most partners a firm maintains.", integer=True),
-    _p("contract.formation_rate", 0.04, 0.0, 1.0, "1/yr", "Hazard that a networked SME founds a business network contract where the law allows them.", per_year="hazard", source="seed 3.3.1; Italian Law 99/2009"),
+    _p("contract.formation_rate", 0.004, 0.0, 1.0, "1/yr", "Hazard that a networked SME founds a business network contract where the law allows them.", per_year="hazard", source="seed 3.3.1; Italian Law 99/2009"),
     _p("contract.max_members", 10, 2, 30, "firms", "Most members of a network contract.", integer=True, uncertain=False, source="see_targets: 87 % of Italian contracts have < 10 members"),
     _p("contract.cost_sharing", 0.2, 0.0, 0.8, "-", "Share of fixed costs saved by pooling in a network contract.", source="seed 3.3.1"),
     _p("contract.dissolution_rate", 0.08, 0.0, 1.0, "1/yr", "Share of network contracts ending in a year.", per_year="fraction"),

@@ -152,7 +152,7 @@ def decay_ties(m) -> None:
 
 
 def search_partners(m) -> None:
-    """SKIN-style partner search: draw k candidates, keep the best, form a tie if both accept."""
+    """SKIN-style partner search: draw k candidates, form a tie with the first that accepts."""
     ft, c, pol = m.firms, m.p.coop, m.p.policy
     idx = ft.idx
     degree = m.degree
@@ -179,7 +179,7 @@ def search_partners(m) -> None:
 
 
 def _evaluate_and_tie(m, seekers, cand, support, accept_all: bool = False) -> np.ndarray:
-    """Score candidates (cognitive distance, distance class, matchmaking) and form the best tie."""
+    """Score candidates (cognitive distance, distance class, matchmaking); form at most one tie."""
     ft, c, w = m.firms, m.p.coop, m.world
     S, k = cand.shape
     seek = np.repeat(seekers, k).reshape(S, k)
@@ -193,12 +193,14 @@ def _evaluate_and_tie(m, seekers, cand, support, accept_all: bool = False) -> np
     cost = base_cost + (1.0 - base_cost) * m.p.policy.coop_cost_cut * support[:, None]
     util = (c.accept_base * novelty_value(d, m.p.innovation.optimal_distance) * cost
             * (1.0 + m.p.cmo.matchmaking_weight * m.svc_matchmaking[seek]))
-    util = np.where(valid, np.minimum(util, 1.0), -1.0)
-    best = util.argmax(axis=1)
+    util = np.where(valid, np.minimum(util, 1.0), 0.0)
+    # Each candidate accepts on its own merits; the seeker keeps the first that accepts (in the
+    # random order candidates were drawn), so far candidates are not crowded out by near ones.
+    accepts = valid & (accept_all | (m.rng.random((S, k)) < util))
+    first = accepts.argmax(axis=1)
     rows = np.arange(S)
-    u_best = util[rows, best]
-    ok = (u_best >= 0) & (accept_all | (m.rng.random(S) < u_best))
-    a, b, kind = seekers[ok], cand[rows, best][ok], dclass[rows, best][ok]
+    ok = accepts[rows, first]
+    a, b, kind = seekers[ok], cand[rows, first][ok], dclass[rows, first][ok]
     added = m.ties.add(a, b, kind, m.t)
     if added.any():
         np.add.at(m.degree, a[added], 1)

@@ -47,18 +47,31 @@ def spawn(m, attrs: dict[str, np.ndarray], knowledge: np.ndarray) -> np.ndarray:
 
 
 def remove_firms(m) -> None:
-    """Exit of insolvent firms and non-economic closures; their workers return to the labour pool,
-    their ties and contract memberships end, their tacit knowledge is lost unless recovered."""
+    """Exit of insolvent firms and non-economic closures (seed 3.1.4, 3.6.4)."""
     ft, p = m.firms, m.p
     idx = ft.idx
-    closing = hazard_draw(m.rng, np.full(len(idx), p.demography.closure_rate))
-    dead_mask = np.zeros(ft.n, dtype=bool)
-    dead_mask[idx[closing]] = True
-    dead_mask[m.insolvent] = True
-    dead = np.flatnonzero(dead_mask)
+    closing = idx[hazard_draw(m.rng, np.full(len(idx), p.demography.closure_rate))]
+    dead = np.union1d(closing, m.insolvent)
     m.insolvent = np.zeros(0, dtype=np.int64)
+    _remove(m, dead, insolvent=~np.isin(dead, closing))
+
+
+def close_empty(m) -> None:
+    """A firm whose last person retired or emigrated closes (brain retirement, seed 3.6.4)."""
+    ft = m.firms
+    idx = ft.idx
+    empty = idx[ft.employees[idx] == 0]
+    _remove(m, empty, insolvent=np.zeros(len(empty), dtype=bool))
+
+
+def _remove(m, dead: np.ndarray, insolvent: np.ndarray) -> None:
+    """Remove firms: workers return to the labour pool, ties and contract memberships end, and
+    their tacit knowledge is lost unless the tacit-recovery lever passes part of it on."""
     if len(dead) == 0:
         return
+    ft, p = m.firms, m.p
+    dead_mask = np.zeros(ft.n, dtype=bool)
+    dead_mask[dead] = True
     region = ft.region[dead]
     tacit_fields = ft.knowledge[dead] * (1.0 - ft.codification[dead])[:, None]
     tacit = tacit_fields.sum(axis=1)
@@ -74,7 +87,7 @@ def remove_firms(m) -> None:
     young = (m.t - ft.birth_step[dead]) < p.steps_per_year
     m.ledger.add("deaths", region)
     m.ledger.add("deaths_young", region[young])
-    m.ledger.add("deaths_insolvent", region, (~closing[np.searchsorted(idx, dead)]).astype(float))
+    m.ledger.add("deaths_insolvent", region, insolvent.astype(float))
     m.ledger.add("jobs_destroyed", region, ft.skilled[dead] + ft.unskilled[dead])
     m.ledger.add("tacit_knowledge_lost", region, tacit - recovered)
     m.ledger.add("tacit_knowledge_recovered", region, recovered)
@@ -84,6 +97,8 @@ def remove_firms(m) -> None:
         m.firm_agents.pop(int(s)).remove()
     ft.release(dead)
     ft.contract[dead] = -1
+    ft.skilled[dead] = 0
+    ft.unskilled[dead] = 0
     m.degree = m.ties.degree(ft.n)
 
 
@@ -239,7 +254,7 @@ def incubate_new(m, slots: np.ndarray) -> None:
     cand = slots[big & (level > 0)]
     if len(cand) == 0:
         return
-    cand = cand[np.argsort(-(ft.origin[cand] == 2), kind="stable")]
+    cand = cand[np.argsort(ft.origin[cand] != 2, kind="stable")]  # innovative first
     cand = cand[m.policy.allocate("incubators", ft.region[cand], p.policy.incubator_cost)]
     if len(cand) == 0:
         return

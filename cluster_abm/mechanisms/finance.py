@@ -131,7 +131,7 @@ def finance_ventures(m) -> None:
     if m.policy.on("new_venture_finance"):
         level = m.policy.firm_level("new_venture_finance", ft, cand, m)
         rest = (level > 0) & ~ft.ventured[cand]
-        order = np.lexsort((-quality, -innovative))
+        order = np.lexsort((-quality, ~innovative))  # innovative first, then best
         order = order[rest[order]]
         budget = p.yearly.policy.venture_budget
         for r in np.unique(ft.region[cand[order]]):

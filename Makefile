@@ -1,0 +1,45 @@
+# cluster_abm — the two commands a new user needs are `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-fast browser ui-assets bench lint docs clean
+
+# Create the virtual environment and install the project (re-run when pyproject.toml changes).
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The main job: the policy comparison report (a smaller version of experiments/policy_comparison.toml).
+demo: install
+	$(VENV)/bin/cluster-abm run scenarios/baseline.toml --seed 7 --years 20
+
+# Debian's Chromium for the real-browser tests (skipped when already installed).
+browser:
+	bash scripts/install_browser.sh
+
+# Solara's front-end files from the npm registry, so the app renders offline.
+ui-assets: install
+	$(PY) -m cluster_abm.ui.offline
+
+# The whole suite, browser tests included.
+test: install browser ui-assets
+	CLUSTER_ABM_REQUIRE_BROWSER=1 $(PY) -m pytest -q
+
+# Everything but the browser and slow statistical tests, for quick iterations.
+test-fast: install
+	$(PY) -m pytest -q -m "not browser and not slow"
+
+bench: install
+	$(PY) benchmarks/bench_model.py
+
+lint: install
+	$(VENV)/bin/ruff check cluster_abm tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
