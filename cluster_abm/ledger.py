@@ -23,11 +23,14 @@ class Ledger:
 
     def add(self, name: str, regions: np.ndarray, values: np.ndarray | float = 1.0) -> None:
         """Add ``values`` (one per event, or a scalar per event) to the regions of the events."""
-        regions = np.asarray(regions, dtype=np.int64)
+        regions = np.asarray(regions)
         if regions.size == 0:
             return
-        weights = np.broadcast_to(np.asarray(values, dtype=float), regions.shape)
-        self._flows[name] += np.bincount(regions, weights=weights, minlength=self.n_regions)
+        if np.ndim(values) == 0:
+            counts = np.bincount(regions, minlength=self.n_regions)
+            self._flows[name] += counts * float(values) if values != 1.0 else counts
+        else:
+            self._flows[name] += np.bincount(regions, weights=values, minlength=self.n_regions)
 
     def add_region(self, name: str, region: int, value: float) -> None:
         self._flows[name][region] += value

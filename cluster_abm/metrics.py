@@ -118,8 +118,27 @@ SERIES: dict[str, Series] = {s.name: s for s in SERIES_LIST}
 
 
 def _by_region(region: np.ndarray, R: int, values=None) -> np.ndarray:
-    v = np.bincount(region, weights=values, minlength=R).astype(float)
-    return np.append(v, v.sum())
+    out = np.empty(R + 1)
+    out[:R] = np.bincount(region, weights=values, minlength=R)
+    out[R] = out[:R].sum()
+    return out
+
+
+def _median_by_region(reg: np.ndarray, values: np.ndarray, R: int) -> np.ndarray:
+    """Median per region and overall from one sort (lower-middle for even counts, like a rank)."""
+    out = np.full(R + 1, np.nan)
+    if len(values) == 0:
+        return out
+    order = np.lexsort((values, reg))
+    v, r = values[order], reg[order]
+    start = np.searchsorted(r, np.arange(R))
+    count = np.bincount(reg, minlength=R)
+    has = count > 0
+    lo = start[has] + (count[has] - 1) // 2
+    hi = start[has] + count[has] // 2
+    out[:R][has] = 0.5 * (v[lo] + v[hi])
+    out[R] = np.median(values)
+    return out
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -231,8 +250,7 @@ def step_metrics(m) -> dict[str, np.ndarray]:
     young = (m.t - ft.birth_step[idx]) < 3 * m.p.steps_per_year
     out["new_ventures"] = _by_region(reg, R, young.astype(float))
     out["mean_firm_size"] = _ratio(out["employment"], n_firms)
-    med = np.array([np.median(emp[reg == r]) if (reg == r).any() else np.nan for r in range(R)])
-    out["median_firm_size"] = np.append(med, np.median(emp) if len(emp) else np.nan)
+    out["median_firm_size"] = _median_by_region(reg, emp, R)
     small = emp < 250
     out["sme_employment_share"] = _ratio(_by_region(reg, R, emp * small), out["employment"])
     out["large_firms"] = _by_region(reg, R, (~small).astype(float))

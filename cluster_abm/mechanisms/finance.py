@@ -87,8 +87,7 @@ def award_grants(m) -> None:
         if n <= 0 or len(pick) == 0:
             return
         chosen = pick[np.argsort(-score[pick], kind="stable")[:n]]
-        for _ in chosen:
-            funder.spend(G)
+        funder.spend(G * len(chosen))
         slots = idx[chosen]
         ft.cash[slots] += G
         ft.grant_until[slots] = m.t + int(round(p.yearly.funding.grant_years * p.steps_per_year)) - 1
@@ -125,8 +124,7 @@ def finance_ventures(m) -> None:
     n = int(_allowance(fund, steps_left) // ticket)
     if n > 0 and len(pool):
         chosen = pool[np.argsort(-pool_q, kind="stable")[:n]]
-        for _ in chosen:
-            fund.spend(ticket)
+        fund.spend(ticket * len(chosen))
         _invest(m, chosen, ticket)
     if m.policy.on("new_venture_finance"):
         level = m.policy.firm_level("new_venture_finance", ft, cand, m)

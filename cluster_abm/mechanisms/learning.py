@@ -35,8 +35,11 @@ def learn(m) -> None:
     if len(ti):
         a, b = ties.a[ti], ties.b[ti]
         gap = K[b] - K[a]
-        np.add.at(dK, a, np.maximum(gap, 0.0) * (p.partner_transfer * ac[a])[:, None])
-        np.add.at(dK, b, np.maximum(-gap, 0.0) * (p.partner_transfer * ac[b])[:, None])
+        gain_a = np.maximum(gap, 0.0) * (p.partner_transfer * ac[a])[:, None]
+        gain_b = np.maximum(-gap, 0.0) * (p.partner_transfer * ac[b])[:, None]
+        for f in range(ft.n_fields):  # bincount per field: much faster than np.add.at on rows
+            dK[:, f] += np.bincount(a, weights=gain_a[:, f], minlength=n)[:n]
+            dK[:, f] += np.bincount(b, weights=gain_b[:, f], minlength=n)[:n]
 
     # Network contracts pool knowledge: members learn toward the contract's field maxima.
     members = idx[ft.contract[idx] >= 0]

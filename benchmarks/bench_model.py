@@ -1,0 +1,64 @@
+"""Model speed and memory: `python benchmarks/bench_model.py` prints the figures in the README.
+
+- baseline wall time (build + 20 years, 2,000 firms), median of several runs;
+- firm-steps per second at 2k, 20k and 100k firms (should not fall as firms grow: no all-pairs);
+- peak memory (RSS) of a process running 100k firms.
+Each size runs in a fresh subprocess so peak memory is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+CHILD = r"""
+import json, resource, sys, time
+from cluster_abm.model import ClusterModel
+n, years, seed = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+t0 = time.perf_counter()
+m = ClusterModel("baseline", seed=seed, params={"sim.n_firms": n})
+t1 = time.perf_counter()
+m.run(years)
+t2 = time.perf_counter()
+print(json.dumps({"n": n, "years": years, "build_s": t1 - t0, "run_s": t2 - t1, "steps": m.t,
+                  "firms_end": m.n_firms,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def child(n: int, years: float, seed: int) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(years), str(seed)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="fewer repeats and no 100k run")
+    args = ap.parse_args()
+    reps = 2 if args.quick else args.repeats
+
+    print("Baseline (2,000 firms, 20 years), wall time excluding imports:")
+    runs = [child(2000, 20, seed) for seed in range(reps)]
+    walls = [r["build_s"] + r["run_s"] for r in runs]
+    print(f"  median {statistics.median(walls):.2f} s  (min {min(walls):.2f}, max {max(walls):.2f}; "
+          f"build {statistics.median(r['build_s'] for r in runs):.3f} s)")
+
+    print("Scaling (firm-steps per second = initial firms x steps / run time):")
+    sizes = [(2000, 20), (20000, 5)] + ([] if args.quick else [(100000, 2)])
+    for n, years in sizes:
+        r = child(n, years, 1)
+        rate = n * r["steps"] / r["run_s"]
+        print(f"  {n:>7,} firms, {years:>4g} yr: build {r['build_s']:6.2f} s, run {r['run_s']:6.2f} s, "
+              f"{rate:>10,.0f} firm-steps/s, {r['run_s'] / r['steps'] * 1e3:7.1f} ms/step, "
+              f"peak RSS {r['peak_rss_mb']:6.0f} MB")
+    print(f"(python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d')})")
+
+
+if __name__ == "__main__":
+    main()
