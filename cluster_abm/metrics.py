@@ -54,6 +54,7 @@ SERIES_LIST = [
     S("ties_cross_cluster", "ties", "Ties beyond the own cluster (inter-cluster, inter-regional, transnational).", "WG3", "stock"),
     S("ties_cross_sector", "ties", "Ties between firms of different sectors.", "WG3", "stock"),
     S("meta_cluster_ties", "ties", "Ties between firms of clusters of one meta-cluster in different regions.", "WG3", "stock"),
+    S("ties_sector_interregional", "ties", "Ties between firms of clusters of the same sector in different regions (what meta-clusters build, seed 3.5.3; defined with or without them).", "WG3", "stock"),
     S("new_ties", "count/step", "Ties formed.", "WG3", "flow"),
     S("network_contracts", "count", "Business network contracts with a member in the region.", "WG3", "stock"),
     S("firms_in_contracts", "firms", "Firms in business network contracts.", "WG3", "stock"),
@@ -82,6 +83,7 @@ SERIES_LIST = [
     S("cmo_competence", "0-1", "Mean staff competence of CMOs.", "WG5", "ratio"),
     S("cmo_excellence", "0-1", "Mean excellence score of CMOs.", "WG5", "ratio"),
     S("cmo_service_intensity", "0-1", "Mean service intensity CMOs offer members.", "WG5", "ratio"),
+    S("cmo_reach", "0-1", "Share of cluster firms a CMO serves: members count 1, non-members the share its publicly funded public tasks reach (seed 3.4.1).", "WG5", "ratio"),
     S("cmo_budget", "k€/step", "CMO budgets (at the start of each year).", "WG5", "flow"),
     S("sector_concentration", "HHI 0-1", "Herfindahl index of employment across sectors in the region.", "WG5", "ratio"),
     S("meta_clusters", "count", "Meta-clusters (clusters of one sector in enough regions) formed.", "WG5", "stock"),
@@ -94,6 +96,8 @@ SERIES_LIST = [
     S("skilled_unemployment_rate", "share", "Unemployed skilled over skilled labour force.", "WG6", "ratio"),
     S("skilled_emigrants", "persons/step", "Skilled workers emigrating (brain drain flow).", "WG6", "flow"),
     S("skilled_emigrants_cum", "persons", "Skilled emigrants since the start (brain drain stock).", "WG6", "stock"),
+    S("skilled_returnees", "persons/step", "Skilled citizens returning from abroad.", "WG6", "flow"),
+    S("diaspora_share", "share", "Skilled citizens abroad over all skilled citizens (abroad + labour force).", "WG6", "ratio"),
     S("graduates", "persons/step", "Graduates entering the skilled labour force.", "WG6", "flow"),
     S("hires", "persons/step", "Hires by firms.", "WG6", "flow"),
     S("separations", "persons/step", "Layoffs by firms.", "WG6", "flow"),
@@ -177,7 +181,7 @@ def step_metrics(m) -> dict[str, np.ndarray]:
                  "new_ties", "qh_projects", "public_committed", "public_spent_grants", "public_spent_cmo",
                  "public_spent_training", "public_cost", "admin_cost", "grant_applications", "grants",
                  "grant_rd_effective", "ventures_financed", "venture_investment", "cmo_budget",
-                 "skilled_emigrants", "graduates", "hires", "separations", "tacit_knowledge_lost",
+                 "skilled_emigrants", "skilled_returnees", "graduates", "hires", "separations", "tacit_knowledge_lost",
                  "trainings", "trainees_placed", "births", "deaths", "deaths_young"):
         flow(name)
     out["ki_projects_active"] = _by_region(reg, R, (ft.ki_until[idx] >= m.t).astype(float))
@@ -204,6 +208,7 @@ def step_metrics(m) -> dict[str, np.ndarray]:
     meta_a = np.where(ca >= 0, m.meta_of_cluster[np.maximum(ca, 0)], -1)
     meta_b = np.where(cb >= 0, m.meta_of_cluster[np.maximum(cb, 0)], -1)
     out["meta_cluster_ties"] = ties_where((meta_a >= 0) & (meta_a == meta_b) & (ra != rb))
+    out["ties_sector_interregional"] = ties_where((ca >= 0) & (cb >= 0) & (ft.sector[a] == ft.sector[b]) & (ra != rb))
     in_c = ft.contract[idx] >= 0
     out["firms_in_contracts"] = _by_region(reg, R, in_c.astype(float))
     pairs = np.unique(np.stack([reg[in_c], ft.contract[idx][in_c]]), axis=1) if in_c.any() else np.zeros((2, 0), int)
@@ -225,6 +230,10 @@ def step_metrics(m) -> dict[str, np.ndarray]:
     for name, attr in (("cmo_competence", "competence"), ("cmo_excellence", "excellence"), ("cmo_service_intensity", "service")):
         vals = np.array([getattr(c, attr) for c in m.cmos], dtype=float)
         out[name] = _ratio(_by_region(cmo_reg, R, vals), n_cmo)
+    cl = ft.cluster[idx]
+    in_cl = cl >= 0
+    served = np.where(ft.member[idx], 1.0, m.cluster_reach[np.maximum(cl, 0)])[in_cl]
+    out["cmo_reach"] = _ratio(_by_region(reg[in_cl], R, served), _by_region(reg[in_cl], R))
     sec = ft.sector[idx].astype(np.int64)
     S_ = w.n_sectors
     by = np.bincount(reg * S_ + sec, weights=emp, minlength=R * S_).reshape(R, S_)
@@ -244,6 +253,8 @@ def step_metrics(m) -> dict[str, np.ndarray]:
     out["unemployment_rate"] = _ratio(lf - out["employment"], lf)
     out["skilled_unemployment_rate"] = _ratio(lfs - out["employment_skilled"], lfs)
     out["skilled_emigrants_cum"] = np.append(m.emigrants_cum, m.emigrants_cum.sum())
+    dia = np.append(m.diaspora, m.diaspora.sum())
+    out["diaspora_share"] = _ratio(dia, dia + lfs)
     out["dynamic_capability"] = _ratio(_by_region(reg, R, ft.dyncap[idx]), n_firms)
     out["codification"] = _ratio(_by_region(reg, R, ft.codification[idx]), n_firms)
     # Demography
@@ -323,6 +334,7 @@ KPI_LIST = [
     K("survival_3y", "share", "Share of firms born in the run still alive three years later.", "higher", lambda ts, log, c: _cohort_survival(log, 3, c["spy"], c["t_end"])),
     K("survival_5y", "share", "Share of firms born in the run still alive five years later.", "higher", lambda ts, log, c: _cohort_survival(log, 5, c["spy"], c["t_end"])),
     K("incubated_survival_3y", "share", "Three-year survival of incubated ventures (NaN without incubators).", "higher", lambda ts, log, c: _cohort_survival(log, 3, c["spy"], c["t_end"], log["incubated"])),
+    K("incubator_cluster_survival_2y", "share", "Two-year survival of firms born during the run in clusters that had at least policy.incubator_min_cluster_firms firms at the start (where seed 3.1.4 puts networked incubators), with or without incubators.", "higher", lambda ts, log, c: _cohort_survival(log, 2, c["spy"], c["t_end"], log["cluster"].isin(c.get("incubator_clusters", ())))),
     K("sme_employment_share_final", "share", "SMEs' share of employment, last year.", None, lambda ts, log, c: _last_year_mean(ts, "sme_employment_share", c["spy"])),
     K("firms_final", "firms", "Living firms, last year.", None, lambda ts, log, c: _last_year_mean(ts, "firms", c["spy"])),
     K("ties_total_final", "ties", "Cooperation ties, last year.", "higher", lambda ts, log, c: _last_year_mean(ts, "ties_total", c["spy"])),

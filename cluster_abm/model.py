@@ -94,6 +94,10 @@ class ClusterModel(mesa.Model):
         self._build_cmos()
         self._build_funders()
         self._build_meta_clusters()
+        # Clusters of "a certain dimension" at the start (seed 3.1.4), for the incubator KPI.
+        size0 = np.bincount(self.firms.cluster[self.firms.idx][self.firms.cluster[self.firms.idx] >= 0],
+                            minlength=self.world.n_clusters)
+        self.incubator_clusters = np.flatnonzero(size0 >= self.p.policy.incubator_min_cluster_firms)
         cooperation.build_option_tables(self)
         self._refresh_step_state()
         self._refresh_services()
@@ -237,6 +241,8 @@ class ClusterModel(mesa.Model):
         self.lf_u = np.round(e_u / (1.0 - self.u0))
         self.lf_s0 = self.lf_s.copy()
         self.emigrants_cum = np.zeros(R)
+        # Skilled citizens working abroad (persons), so that they are diaspora0 of all skilled.
+        self.diaspora = self.lf_s * self.diaspora0 / (1.0 - self.diaspora0)
         self.graduates_step = np.zeros(R)
 
     def unemployed_s(self) -> np.ndarray:
@@ -461,7 +467,7 @@ class ClusterModel(mesa.Model):
     def _refresh_services(self) -> None:
         """CMOs act: per-cluster service intensities reach member firms (seed 3.3.4, 3.2.4, 2.4)."""
         ft, p, C = self.firms, self.p, self.world.n_clusters
-        svc, orient, broker, aware = (np.zeros(C) for _ in range(4))
+        svc, orient, broker, aware, reach = (np.zeros(C) for _ in range(5))
         for cmo in self.cmos:
             lv_b = self.policy.cmo_level("cmo_ki_brokering", cmo) if "cmo_ki_brokering" in cmo.active_levers else 0.0
             lv_g = self.policy.cmo_level("cmo_green_awareness", cmo) if "cmo_green_awareness" in cmo.active_levers else 0.0
@@ -470,15 +476,19 @@ class ClusterModel(mesa.Model):
                 orient[c] = cmo.orientation
                 broker[c] = cmo.service * (1.0 + p.policy.brokering_boost * lv_b)
                 aware[c] = cmo.service * (1.0 + lv_g)
+                reach[c] = cmo.public_reach
         n = ft.n
         cl = ft.cluster[:n]
-        served = (cl >= 0) & ft.member[:n]
         c0 = np.maximum(cl, 0)
-        self.svc_matchmaking = np.where(served, svc[c0], 0.0)
+        # Members get the full service; non-members of the cluster the share that publicly funded
+        # public tasks reach (activity-based financing, seed 3.4.1); firms outside clusters none.
+        weight = np.where(cl >= 0, np.where(ft.member[:n], 1.0, reach[c0]), 0.0)
+        self.cluster_reach = reach
+        self.svc_matchmaking = weight * svc[c0]
         self.svc_scouting = self.svc_matchmaking
-        self.svc_brokering = np.where(served, broker[c0], 0.0)
-        self.outreach = p.cmo.outreach_weight * self.svc_matchmaking * np.where(served, orient[c0], 0.0)
-        self.eco_awareness = np.minimum(p.eco.awareness + p.cmo.awareness_weight * np.where(served, aware[c0], 0.0), 1.0)
+        self.svc_brokering = weight * broker[c0]
+        self.outreach = p.cmo.outreach_weight * self.svc_matchmaking * orient[c0]
+        self.eco_awareness = np.minimum(p.eco.awareness + p.cmo.awareness_weight * weight * aware[c0], 1.0)
 
     # ---------------------------------------------------------------------------------------
     # Running and results
@@ -529,7 +539,8 @@ class ClusterModel(mesa.Model):
 
     def kpis(self) -> dict[str, float]:
         context = {"spy": self.p.steps_per_year, "employment0": self.employment0,
-                   "lf_s0": float(self.lf_s0.sum()), "t_end": self.t}
+                   "lf_s0": float(self.lf_s0.sum()), "t_end": self.t,
+                   "incubator_clusters": self.incubator_clusters}
         return metrics.compute_kpis(self.series_wide(), self.log.frame(), context)
 
     def firms_frame(self) -> pd.DataFrame:

@@ -137,7 +137,7 @@ REGISTRY.add(
 # --- initial population -------------------------------------------------------------------------
 REGISTRY.add(
     _p("init.size_pareto_alpha", 1.12, 0.8, 2.0, "-", "Pareto tail exponent of initial firm size (employees); 1.1 gives ~93 % micro firms as in the EU (SBA fact sheet).", uncertain=False, source="Axtell 2001; EU SBA fact sheet"),
-    _p("init.size_max", 3000, 250, 50_000, "employees", "Largest initial firm.", uncertain=False, integer=True),
+    _p("init.size_max", 1000, 250, 50_000, "employees", "Largest initial firm.", uncertain=False, integer=True),
     _p("init.mean_age", 12.0, 1.0, 50.0, "yr", "Mean age of the initial (established) firms, exponential.", uncertain=False),
     _p("init.cash_to_revenue", 0.25, 0.01, 1.0, "yr of revenue", "Initial cash buffer as a share of annual revenue."),
     _p("init.ties_per_firm", 1.2, 0.0, 10.0, "ties", "Mean initial cooperation ties per firm (intra-cluster mostly)."),
@@ -292,7 +292,7 @@ REGISTRY.add(
 
 # --- demography: entry and exit (seed 3.1.4; Klepper 2007; Stinchcombe 1965) ----------------------
 REGISTRY.add(
-    _p("demography.spinoff_rate", 0.016, 0.0, 0.2, "1/yr", "Hazard per employee of leaving to found a spin-off.", per_year="hazard", source="seed 3.1.4; Klepper 2007"),
+    _p("demography.spinoff_rate", 0.02, 0.0, 0.2, "1/yr", "Hazard per employee of leaving to found a spin-off.", per_year="hazard", source="seed 3.1.4; Klepper 2007"),
     _p("demography.denovo_rate", 0.02, 0.0, 0.5, "1/yr", "Hazard per unemployed worker of founding a firm (necessity and opportunity entry).", per_year="hazard"),
     _p("demography.innovative_share", 0.2, 0.0, 1.0, "-", "Probability a spin-off is innovative rather than replicative.", source="seed 3.1.4"),
     _p("demography.innovative_ki_bonus", 1.0, 0.0, 5.0, "-", "Relative rise of that probability when the parent has a KI project or the founder comes with a KI link.", source="seed 3.1.4"),
@@ -323,6 +323,7 @@ REGISTRY.add(
     _p("migration.wage_gap_weight", 2.0, 0.0, 10.0, "-", "Logit weight of ln(foreign wage / regional skilled wage).", source="Borjas 1987"),
     _p("migration.unemployment_weight", 10.0, 0.0, 50.0, "-", "Logit weight of the skilled unemployment rate.", source="seed 2.6"),
     _p("migration.peer_weight", 5.0, 0.0, 50.0, "-", "Logit weight of the diaspora share (peers abroad).", source="Docquier & Rapoport 2012"),
+    _p("migration.return_rate", 0.03, 0.0, 0.5, "1/yr", "Share of the skilled diaspora returning in a year (brain circulation); returnees rejoin the skilled labour force.", per_year="fraction", source="Dustmann & Weiss 2007"),
     _p("migration.employed_factor", 0.25, 0.0, 1.0, "-", "Emigration hazard of an employed skilled worker relative to an unemployed one."),
 )
 

@@ -5,7 +5,7 @@ Workers are not agents: each region has a labour force per skill level (a stock)
 the sum of firms' staff and unemployment the rest. Skilled emigration (brain drain) follows a
 logistic hazard in the wage gap to abroad, skilled unemployment and the share of peers already
 abroad (Borjas 1987; Docquier & Rapoport 2012): seed 3.6.4 warns that educating more without
-jobs can intensify the drain. Employed skilled workers emigrate too, at a lower hazard, and their
+jobs can intensify the drain. Part of the diaspora returns each year (Dustmann & Weiss 2007). Employed skilled workers emigrate too, at a lower hazard, and their
 firms lose them. Wages follow regional productivity and labour-market tightness.
 """
 
@@ -20,7 +20,7 @@ def emigration_rate(m) -> np.ndarray:
     """Yearly emigration hazard of an unemployed skilled worker, per region."""
     mp = m.p.yearly.migration
     u = m.unemployed_s() / np.maximum(m.lf_s, 1.0)
-    diaspora = m.diaspora0 + m.emigrants_cum / np.maximum(m.lf_s0, 1.0)
+    diaspora = m.diaspora / np.maximum(m.diaspora + m.lf_s, 1.0)
     z = (mp.intercept + mp.wage_gap_weight * np.log(m.foreign_wage / m.wage_s)
          + mp.unemployment_weight * u + mp.peer_weight * diaspora)
     return mp.max_rate / (1.0 + np.exp(-z))
@@ -59,6 +59,11 @@ def labour_flows(m) -> None:
     emigrants = gone_un + np.bincount(region, weights=gone_emp, minlength=R)
     m.lf_s -= emigrants
     m.emigrants_cum += emigrants
+    # Return migration: part of the diaspora comes back and looks for work at home.
+    returnees = rng.binomial(np.round(m.diaspora).astype(np.int64), p.migration.return_rate)
+    m.diaspora += emigrants - returnees
+    m.lf_s += returnees
+    m.ledger.add("skilled_returnees", np.arange(R), returnees)
     m.ledger.add("skilled_emigrants", np.arange(R), emigrants)
     m.ledger.add("skilled_emigrants_employed", np.arange(R), np.bincount(region, weights=gone_emp, minlength=R))
 
