@@ -70,7 +70,7 @@ class ClusterModel(mesa.Model):
             seed = int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0] >> 1)
         super().__init__(rng=int(seed))
         self.seed = int(seed)
-        self.scenario = scenario
+        self.cluster_scenario = scenario  # not `scenario`: Mesa >= 3.5 reserves Model.scenario
         self.p = per_step(scenario.params)
         self.t = 0
         self.step_in_year = 0
@@ -569,7 +569,7 @@ class ClusterModel(mesa.Model):
         return len(self.firms)
 
     def __repr__(self) -> str:
-        return (f"ClusterModel({self.scenario.name!r}, seed={self.seed}, year={self.years_run:.2f}, "
+        return (f"ClusterModel({self.cluster_scenario.name!r}, seed={self.seed}, year={self.years_run:.2f}, "
                 f"firms={self.n_firms}, regions={self.world.n_regions})")
 
 
