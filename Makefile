@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast browser ui-assets bench lint docs clean
+.PHONY: install demo test test-fast test-mesa-latest browser ui-assets bench lint docs clean
 
 # Create the virtual environment and install the project (re-run when pyproject.toml changes).
 $(STAMP): pyproject.toml
@@ -43,3 +43,7 @@ lint: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# The newest Mesa needs Python >= 3.12: check the model there too (skipped without such a Python).
+test-mesa-latest:
+	bash scripts/check_mesa_latest.sh
