@@ -17,7 +17,7 @@ install: $(STAMP)
 
 # The main job: the policy comparison report (a smaller version of experiments/policy_comparison.toml).
 demo: install
-	$(VENV)/bin/cluster-abm run scenarios/baseline.toml --seed 7 --years 20
+	$(VENV)/bin/cluster-abm compare experiments/demo.toml
 
 # Debian's Chromium for the real-browser tests (skipped when already installed).
 browser:

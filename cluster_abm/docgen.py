@@ -57,7 +57,10 @@ def outputs_markdown() -> str:
         lines.append("")
     lines += ["## Series (the `metric` column)", "",
               "Each is recorded at every step for every region and for `ALL`. *flow*: events or money during",
-              "the step; *stock*: level at the end of the step; *ratio*: computed from region (or total) sums.", ""]
+              "the step; *stock*: level at the end of the step; *ratio*: computed from region (or total) sums.",
+              "When an experiment keeps series at a cadence of k steps (`series_every`), stocks and ratios are",
+              "the values at the recorded step and flows are summed over the k steps up to it (a yearly",
+              "cadence of the quarterly model gives yearly flows).", ""]
     for fam, title in FAMILIES.items():
         lines += [f"### {title}", "", "| series | unit | kind | meaning |", "|---|---|---|---|"]
         lines += [f"| `{s.name}` | {s.unit} | {s.kind} | {s.doc} |" for s in SERIES_LIST if s.family == fam]

@@ -86,6 +86,7 @@ class ClusterModel(mesa.Model):
         self.insolvent = np.zeros(0, dtype=np.int64)
         self.next_contract = 0
         self.history: list[dict[str, np.ndarray]] = []
+        self.lever_cost_history: list[dict[str, np.ndarray]] = []  # per step: lever -> k€ by region
         self._pending_costs: list[tuple[str, int, float]] = []
         self._build_sectors_and_regions()
         self._build_firms()
@@ -495,6 +496,16 @@ class ClusterModel(mesa.Model):
     # ---------------------------------------------------------------------------------------
     def collect(self) -> None:
         self.history.append(metrics.step_metrics(self))
+        self.lever_cost_history.append({lid: v.copy() for lid, v in self.ledger.lever_cost.items()})
+
+    def lever_costs(self) -> pd.DataFrame:
+        """Public cost of every lever switched on, per step and region (k€): step, lever, region,
+        cost. Rows only where a lever spent something; they sum to the ``public_cost`` series."""
+        region_ids = [r.id for r in self.world.regions]
+        rows = [(step, lid, region_ids[r], float(v[r]))
+                for step, costs in enumerate(self.lever_cost_history)
+                for lid, v in costs.items() for r in np.flatnonzero(v)]
+        return pd.DataFrame(rows, columns=["step", "lever", "region", "cost"])
 
     def run(self, years: float | None = None, progress=None) -> ClusterModel:
         """Run for ``years`` (default: the scenario's horizon). ``progress`` is called per step."""
@@ -515,21 +526,32 @@ class ClusterModel(mesa.Model):
         return {k: np.vstack([h[k] for h in self.history]) for k in self.history[0]}
 
     def timeseries(self, every: int = 1, names: list[str] | None = None, regions: bool = True) -> pd.DataFrame:
-        """Tidy long table: step, year, region (id or "ALL"), metric, value."""
+        """Tidy long table: step, year, region (id or "ALL"), metric, value.
+
+        With a cadence of ``every`` steps (the last step always kept), stocks and ratios are
+        taken at the recorded step and flows are summed over the steps since the previous
+        record, so a yearly cadence of a quarterly model gives yearly flows.
+        """
         wide = self.series_wide()
         names = list(wide) if names is None else names
         steps = np.arange(len(self.history))
         keep = steps % every == 0
         keep[-1] = True
+        kept = steps[keep]
         region_ids = [r.id for r in self.world.regions] + ["ALL"]
         cols = slice(None) if regions else slice(-1, None)
+        regs = region_ids[cols]
         frames = []
         for name in names:
-            arr = wide[name][keep][:, cols]
-            regs = region_ids[cols]
+            arr = wide[name][:, cols]
+            if metrics.SERIES[name].kind == "flow" and every > 1:
+                cum = np.cumsum(arr, axis=0)
+                arr = np.diff(np.vstack([np.zeros((1, arr.shape[1])), cum[kept]]), axis=0)
+            else:
+                arr = arr[kept]
             frames.append(pd.DataFrame({
-                "step": np.repeat(steps[keep], len(regs)),
-                "region": np.tile(regs, keep.sum()),
+                "step": np.repeat(kept, len(regs)),
+                "region": np.tile(regs, len(kept)),
                 "metric": name,
                 "value": arr.ravel(),
             }))
