@@ -404,7 +404,7 @@ REGISTRY.add(
     _p("policy.env_green_knowledge", 1.0, 0.0, 20.0, "ku", "Green knowledge a participant gains.", source="seed 3.2.2"),
     _p("policy.env_cost", 6.0, 0.0, 500.0, "k€", "Public cost of one firm's participation in a collective environmental project.", uncertain=False),
     _p("policy.green_partner_prob", 0.5, 0.0, 1.0, "-", "Probability per step that a supported firm without a complementary partner gets one through a funded project with a KIBS or university.", source="seed 3.2.3"),
-    _p("policy.green_project_cost", 5.0, 0.0, 500.0, "k€", "Public cost of one supported green cooperation (per firm and step).", uncertain=False),
+    _p("policy.green_project_cost", 20.0, 0.0, 2000.0, "k€/yr", "Public cost of supporting one firm's green cooperation with a complementary partner, per year of support.", per_year="amount", uncertain=False),
     _p("policy.green_best_practice", 0.2, 0.0, 1.0, "1/yr", "Share of the gap to the cluster's best green practice closed in a year by CMO best-practice transfer.", per_year="fraction", source="seed 3.2.4"),
     _p("policy.coop_cost_cut", 0.5, 0.0, 1.0, "-", "Share of the interaction cost of ties beyond the cluster removed by cooperation grants.", source="seed 3.3.1"),
     _p("policy.coop_search_boost", 0.5, 0.0, 5.0, "-", "Relative rise of the partner-search hazard under cooperation support."),

@@ -87,8 +87,8 @@ LEVERS: tuple[Lever, ...] = (
       "ties_cross_cluster", "+", "policy.qh_cost per participating firm", ("regions", "clusters", "firms"), ("all", "smes", "cmo_members", "promising")),
     L("incubators", "Networked start-up incubators", "WG1", "3.1.4",
       "Networked incubators in large clusters cut new ventures' costs and connect them.",
-      "mechanisms.demography.incubate", ("policy.incubator_min_cluster_firms", "policy.incubator_years", "policy.incubator_cost_cut", "policy.incubator_ties", "policy.incubator_cost"),
-      "incubated_survival_gap", "+", "policy.incubator_cost per incubated venture and year", ("regions", "clusters"),
+      "mechanisms.demography.incubate_new", ("policy.incubator_min_cluster_firms", "policy.incubator_years", "policy.incubator_cost_cut", "policy.incubator_ties", "policy.incubator_cost"),
+      "incubator_cluster_survival_2y", "+", "policy.incubator_cost per incubated venture and year", ("regions", "clusters"),
       condition="only clusters with at least policy.incubator_min_cluster_firms firms get an incubator"),
     # --- WG2 sustainability -----------------------------------------------------------------------
     L("collective_env_projects", "Collective environmental projects", "WG2", "3.2.2",
@@ -98,7 +98,7 @@ LEVERS: tuple[Lever, ...] = (
     L("green_cooperation", "Eco-innovation cooperation with complementary partners", "WG2", "3.2.3",
       "Funded projects give green-skilled firms a complementary partner (KIBS, university) for eco-innovation.",
       "mechanisms.innovation.eco_innovate", ("policy.green_partner_prob", "policy.green_project_cost"),
-      "eco_innovations", "+", "policy.green_project_cost per supported firm and step", ("regions", "clusters", "firms"), ("all", "smes", "cmo_members")),
+      "eco_innovations", "+", "policy.green_project_cost per supported firm and year of support", ("regions", "clusters", "firms"), ("all", "smes", "cmo_members")),
     L("cmo_green_awareness", "CMO green awareness and best-practice transfer", "WG2", "3.2.4",
       "CMOs raise awareness of eco-innovation and spread their cluster's best green practice.",
       "mechanisms.sustainability.best_practice", ("policy.green_best_practice", "cmo.awareness_weight", "policy.cmo_programme_cost"),
@@ -138,9 +138,9 @@ LEVERS: tuple[Lever, ...] = (
       "mechanisms.finance.award_grants", ("policy.admin_cut",),
       "grant_applications", "+", "no extra cost"),
     L("activity_financing", "Financing structures by activity type", "WG4", "3.4.1",
-      "Public tasks of CMOs (their services) get dedicated public funding.",
-      "agents.cmo.ClusterOrganisation.plan_services", ("policy.activity_funding",),
-      "cmo_service_intensity", "+", "policy.activity_funding per CMO and year", ("regions", "clusters")),
+      "Public tasks of CMOs get dedicated public funding: their services reach the cluster's non-member firms too.",
+      "agents.cmo.ClusterOrganisation.plan_services", ("policy.activity_funding", "cmo.service_cost"),
+      "cmo_reach", "+", "policy.activity_funding per CMO and year", ("regions", "clusters")),
     L("science_industry_finance", "Science-industry financial instruments", "WG4", "3.4.1",
       "An instrument co-finances firm-KI projects: more projects, lower cost to firms.",
       "mechanisms.knowledge_projects.start_projects", ("policy.science_industry_boost", "policy.science_industry_share"),
@@ -173,7 +173,7 @@ LEVERS: tuple[Lever, ...] = (
     L("meta_clusters", "European meta-clusters", "WG5", "3.5.3",
       "Clusters of one sector in at least three regions form a meta-cluster whose members search each other.",
       "mechanisms.cooperation.search_partners", ("policy.meta_scope", "policy.meta_min_regions", "policy.meta_cost"),
-      "meta_cluster_ties", "+", "policy.meta_cost per member cluster and year", ("regions", "clusters"),
+      "ties_sector_interregional", "+", "policy.meta_cost per member cluster and year", ("regions", "clusters"),
       condition="a sector forms a meta-cluster only with clusters in at least policy.meta_min_regions targeted regions"),
     L("excellence_bridges", "Bridges to excellence centres", "WG5", "3.5.3",
       "Manufacturing firms start projects with research centres of other regions.",
@@ -275,19 +275,37 @@ def validate_lever(lid: str, setting: Any, source: str, region_ids: list[str], c
 
 
 def catalogue_markdown() -> str:
-    """The lever table for docs/policies.md, generated from the catalogue."""
+    """The docs/policies.md page, generated from the catalogue: an overview table of every
+    lever (what it does, where the seed asks for it, what it moves), then one section per WG
+    with the mechanism, parameters, cost, targets and conditions of each lever."""
     lines = [
         "# Policy levers",
         "",
         "Generated from `cluster_abm/policies.py` by `cluster-abm levers --markdown`; a test keeps it current.",
-        "Each lever is one policy action of seed section 3.7. Switch it on in a scenario with",
-        "`[levers.<id>]` (`intensity` 0-2, 1 = the programme as the seed describes it; optional",
-        "`regions`, `clusters`, `firms`). Every lever's spending is capped per targeted region and year",
-        "at `policy.lever_budget` x intensity and recorded per step (`public_cost` in the outputs).",
+        "Each lever is one policy action of seed section 3.7 (the ClusterPoliSEE sustainability plan's recap",
+        "of suggested actions per working-group area). Switch it on in a scenario with `[levers.<id>]`",
+        "(`intensity` 0-2, 1 = the programme as the seed describes it; optional `regions`, `clusters`,",
+        "`firms`). Every lever's spending is capped per targeted region and year at `policy.lever_budget`",
+        "x intensity and recorded per step (`public_cost` in the outputs, `ClusterModel.lever_costs()` per",
+        "lever). `tests/test_levers.py` checks, for every lever, that switching it on alone moves its direct",
+        "outcome in the stated direction over paired seeds, that it spends within its budget, and that its",
+        "parameters are read by its mechanism.",
         "",
         "Firm groups: " + "; ".join(f"`{k}` = {v}" for k, v in FIRM_GROUPS.items()) + ".",
         "",
+        "## Overview",
+        "",
+        f"{len(LEVERS)} levers in {len(WG_NAMES)} working-group areas. Scenario packages in `scenarios/`:",
+        "`wg1_innovation` ... `wg6_skills_jobs` (one WG each), `full_strategy` (every lever),",
+        "`new_ventures`, `sme_networks`, `entrepreneurial_cmos`.",
+        "",
+        "| lever | WG | seed | what it does | direct outcome |",
+        "|---|---|---|---|---|",
     ]
+    for lv in LEVERS:
+        arrow = "up" if lv.direction == "+" else "down"
+        lines.append(f"| `{lv.id}` | {lv.wg} | {lv.seed} | {lv.name} | `{lv.outcome}` {arrow} |")
+    lines.append("")
     for wg, title in WG_NAMES.items():
         lines += [f"## {wg} {title}", "",
                   "| lever | seed | mechanism | parameters | direct outcome | cost | targets |",
@@ -297,7 +315,7 @@ def catalogue_markdown() -> str:
                 continue
             targets = ", ".join(lv.targets)
             if "firms" in lv.targets:
-                targets += f" (firms: {', '.join(lv.firm_groups)})"
+                targets += f" (firms: {', '.join(lv.firm_groups)}; default {lv.firm_groups[0]})"
             cond = f" *Condition: {lv.condition}.*" if lv.condition else ""
             lines.append(
                 f"| **{lv.id}**: {lv.name}. {lv.summary}{cond} | {lv.seed} | `{lv.mechanism}` | "

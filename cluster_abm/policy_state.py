@@ -47,6 +47,8 @@ class PolicyState:
             self._cluster[lid] = clu
             self._explicit_clusters[lid] = s.clusters is not None
         self.spent = {lid: np.zeros(R) for lid in self.settings}
+        self._past_years: dict[str, list[np.ndarray]] = {lid: [] for lid in self.settings}
+        self._year_open = False
 
     # --- who a lever reaches ------------------------------------------------------------------
     def on(self, lid: str) -> bool:
@@ -104,8 +106,24 @@ class PolicyState:
 
     # --- what a lever spends ------------------------------------------------------------------
     def new_year(self) -> None:
-        for arr in self.spent.values():
+        """Start a budget year: what each lever spent last year is kept, the counters reset."""
+        for lid, arr in self.spent.items():
+            if self._year_open:
+                self._past_years[lid].append(arr.copy())
             arr[:] = 0.0
+        self._year_open = True
+
+    def spent_by_year(self, lid: str) -> np.ndarray:
+        """What lever ``lid`` spent (k€), one row per budget year so far (the running year last),
+        one column per region; no rows for a lever that is not switched on."""
+        if lid not in self.settings:
+            return np.zeros((0, self.world.n_regions))
+        rows = self._past_years[lid] + ([self.spent[lid].copy()] if self._year_open else [])
+        return np.array(rows).reshape(len(rows), self.world.n_regions)
+
+    def yearly_cap(self, lid: str) -> np.ndarray:
+        """Most lever ``lid`` may spend in a year, per region: policy.lever_budget x intensity."""
+        return self.p.yearly.policy.lever_budget * self.region_level(lid)
 
     def remaining(self, lid: str, region: int) -> float:
         if lid not in self.settings:
@@ -124,19 +142,31 @@ class PolicyState:
 
     def allocate(self, lid: str, regions: np.ndarray, unit_cost: float | np.ndarray) -> np.ndarray:
         """Grant requests in order (callers order them by priority) while the region's budget
-        lasts; returns the mask of granted requests and books their cost."""
+        lasts; returns the mask of granted requests and books their cost.
+
+        Vectorised: one stable sort by region and a running sum within each region, so a call
+        costs O(n log n) whatever the number of regions.
+        """
         regions = np.asarray(regions, dtype=np.int64)
-        cost = np.broadcast_to(np.asarray(unit_cost, dtype=float), regions.shape)
         granted = np.zeros(len(regions), dtype=bool)
         if lid not in self.settings or len(regions) == 0:
             return granted
-        for r in np.unique(regions):
-            sel = np.flatnonzero(regions == r)
-            cum = np.cumsum(cost[sel])
-            ok = cum <= self.remaining(lid, int(r)) + 1e-9
-            granted[sel[ok]] = True
-            spend = float(cost[sel[ok]].sum())
-            if spend > 0:
-                self.spent[lid][r] += spend
-                self.ledger.add_cost(lid, int(r), spend)
+        cost = np.broadcast_to(np.asarray(unit_cost, dtype=float), regions.shape)
+        R = self.world.n_regions
+        cap = np.maximum(self.p.yearly.policy.lever_budget * self._region[lid] - self.spent[lid], 0.0)
+        spend = np.bincount(regions, weights=cost, minlength=R)
+        if (spend <= cap + 1e-9).all():  # the usual case: every request fits
+            granted[:] = True
+        else:
+            order = np.argsort(regions, kind="stable")
+            reg, c = regions[order], cost[order]
+            cum = np.cumsum(c)
+            start = np.searchsorted(reg, np.arange(R))
+            before = np.concatenate([[0.0], cum])[start]  # running sum before each region's first
+            ok = (cum - before[reg]) <= cap[reg] + 1e-9
+            granted[order[ok]] = True
+            spend = np.bincount(reg[ok], weights=c[ok], minlength=R)
+        self.spent[lid] += spend
+        for r in np.flatnonzero(spend > 0):
+            self.ledger.add_cost(lid, int(r), float(spend[r]))
         return granted

@@ -41,7 +41,15 @@ class TieTable:
         _, first = np.unique(keys, return_index=True)
         fresh = np.zeros(len(keys), dtype=bool)
         fresh[first] = True
-        fresh &= (lo != hi) & ~np.isin(keys, self.keys())
+        fresh &= lo != hi
+        if fresh.any() and self.n:
+            # Only an existing tie whose lower end is a new pair's lower end can be a duplicate:
+            # a lookup table over firm slots finds those few, so the key comparison stays small
+            # however many ties exist (this runs several times a step).
+            idx = self.idx
+            near = idx[np.isin(self.a[idx], lo[fresh], kind="table")]
+            if len(near):
+                fresh &= ~np.isin(keys, self.keys(near))
         m = int(fresh.sum())
         if m == 0:
             return fresh

@@ -18,8 +18,10 @@ region                index     home region
 competence            0-1       staff competence
 orientation           0-1       entrepreneurial orientation (reach beyond the cluster)
 budget                k€/yr     this year's budget (fees + regional + EU/national + levers)
+member_budget         k€/yr     of which for member services (fees + regional + EU/national)
 members               firms     member firms this year
 service               0-1       service intensity per member this year
+public_reach          0-1       share of non-member cluster firms its public tasks reach (seed 3.4.1)
 stable_years          yr        consecutive years without a funding freeze
 excellence            0-1       excellence score (see :meth:`excellence_score`)
 merged                bool      result of a regional-clustering merger
@@ -42,8 +44,10 @@ class ClusterOrganisation(FixedAgent):
         self.competence = float(competence)
         self.orientation = float(model.p.cmo.entrepreneurial_orientation)
         self.budget = 0.0
+        self.member_budget = 0.0
         self.members = 0
         self.service = 0.0
+        self.public_reach = 0.0
         self.stable_years = 0
         self.excellence = 0.0
         self.merged = False
@@ -57,13 +61,18 @@ class ClusterOrganisation(FixedAgent):
     def plan_services(self, frozen: bool) -> None:
         """Yearly: set the budget from fees, regional and EU/national money (seed 3.4.1).
 
-        Activity-based financing (lever ``activity_financing``, seed 3.4.1) adds public money
-        earmarked for the CMO's public tasks, i.e. its services.
+        Activity-based financing (lever ``activity_financing``, seed 3.4.1: "public tasks require
+        public funding") adds money earmarked for the CMO's public tasks: services open to every
+        firm of its clusters, not only to fee-paying members. The earmarked money does not pay
+        for member services; it buys reach among non-members, ``public_reach`` = earmarked money
+        over the cost of serving all non-members (``cmo.service_cost`` each), at most 1.
         """
         m = self.model
         y = m.p.yearly.cmo
-        members = m.firms.member[m.firms.idx] & np.isin(m.firms.cluster[m.firms.idx], self.clusters)
+        in_clusters = np.isin(m.firms.cluster[m.firms.idx], self.clusters)
+        members = m.firms.member[m.firms.idx] & in_clusters
         self.members = int(members.sum())
+        non_members = int(in_clusters.sum()) - self.members
         fees = self.members * y.member_fee
         regional = 0.0 if frozen else y.regional_funding
         eu = y.eu_funding * self.competence
@@ -71,7 +80,10 @@ class ClusterOrganisation(FixedAgent):
         lv = m.policy.cmo_level("activity_financing", self)
         if lv > 0:
             extra = m.policy.charge("activity_financing", self.region, m.p.yearly.policy.activity_funding * lv)
-        self.budget = fees + regional + eu + extra
+        unit = y.service_cost * (1.0 - m.p.yearly.policy.merger_saving * self.merged)
+        self.public_reach = min(1.0, extra / max(non_members * unit, 1e-9)) if extra > 0 else 0.0
+        self.member_budget = fees + regional + eu
+        self.budget = self.member_budget + extra
         m.ledger.add_region("cmo_budget", self.region, self.budget)
         m.ledger.add_region("public_spent_cmo", self.region, regional + eu)
 
@@ -96,13 +108,14 @@ class ClusterOrganisation(FixedAgent):
 
     def service_intensity(self) -> float:
         """Per-member service intensity this year: budget per member against the cost of full
-        service, times staff competence. Merged CMOs serve at lower unit cost (seed 3.5.2)."""
+        service, times staff competence. Merged CMOs serve at lower unit cost (lever ``cmo_merger``,
+        ``policy.merger_saving``, seed 3.5.2)."""
         m = self.model
         unit = m.p.yearly.cmo.service_cost
         if self.merged:
             unit *= 1.0 - m.p.yearly.policy.merger_saving
         need = max(self.members, 1) * unit
-        return float(min(1.0, self.budget / need) * self.competence)
+        return float(min(1.0, self.member_budget / need) * self.competence)
 
     def excellence_score(self, outward_share: float) -> float:
         """Mean of normalised ECEI-like indicators: membership size, budget per member, staff

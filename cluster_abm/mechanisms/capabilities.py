@@ -74,21 +74,31 @@ def _apply_training(m, trained: np.ndarray, scale: float = 1.0) -> None:
 def train_firms(m) -> None:
     """Baseline regional training places plus the managerial-training lever (seed 3.6.1, 3.6.5).
 
-    Without CMO brokering only ``policy.training_uptake`` of offered places are taken; members of
-    CMOs under the ``cmo_training_brokering`` lever take them all. Baseline places go to firms at
-    random (first come), the lever's places to its targeted group (default: the promising,
-    well-networked firms).
+    Places are offered first, then taken up or not: without CMO brokering a firm offered a place
+    takes it with probability ``policy.training_uptake`` (an unused place is lost); members of
+    CMOs under the ``cmo_training_brokering`` lever take every place offered to them (seed 3.6.5:
+    CMOs lead "the enterprises to participate at the initiatives targeted to them"). Baseline
+    places go to firms at random (first come), the lever's places to its targeted group (default:
+    the promising, well-networked firms); only places taken up are paid for.
     """
     ft, w = m.firms, m.world
     idx = ft.idx
     count = np.bincount(ft.region[idx], minlength=w.n_regions)
     uptake = m.p.policy.training_uptake
-    brokered = m.policy.firm_level("cmo_training_brokering", ft, idx, m) > 0
-    brokered &= ft.member[idx]
-    takes = brokered | (m.rng.random(len(idx)) < uptake)
+    brokered = np.zeros(ft.n, dtype=bool)
+    if m.policy.on("cmo_training_brokering"):
+        funded = np.zeros(w.n_clusters + 1, dtype=bool)  # CMOs whose programme was paid this year
+        for cmo in m.cmos:
+            if "cmo_training_brokering" in cmo.active_levers:
+                funded[cmo.clusters] = True
+        brokered[idx] = ((m.policy.firm_level("cmo_training_brokering", ft, idx, m) > 0)
+                         & ft.member[idx] & funded[ft.cluster[idx]])
+
+    def take_up(offered_to: np.ndarray) -> np.ndarray:
+        return offered_to[brokered[offered_to] | (m.rng.random(len(offered_to)) < uptake)]
 
     offered = _places(m, np.full(w.n_regions, m.p.training.places), count)
-    trained = _select(m, idx[takes], offered, m.rng.random(int(takes.sum())))
+    trained = take_up(_select(m, idx, offered, m.rng.random(len(idx))))
     if len(trained):
         _apply_training(m, trained)
         m.ledger.add("trainings", ft.region[trained])
@@ -96,10 +106,10 @@ def train_firms(m) -> None:
 
     if m.policy.on("managerial_training"):
         level = m.policy.firm_level("managerial_training", ft, idx, m)
-        reached = (level > 0) & takes
-        targeted_count = np.bincount(ft.region[idx[reached]], minlength=w.n_regions)
+        reached = idx[level > 0]
+        targeted_count = np.bincount(ft.region[reached], minlength=w.n_regions)
         places = _places(m, m.p.policy.training_places * m.policy.region_level("managerial_training"), targeted_count)
-        chosen = _select(m, idx[reached], places, m.rng.random(int(reached.sum())))
+        chosen = take_up(_select(m, reached, places, m.rng.random(len(reached))))
         if len(chosen):
             chosen = chosen[m.policy.allocate("managerial_training", ft.region[chosen], m.p.yearly.training.cost)]
             _apply_training(m, chosen)

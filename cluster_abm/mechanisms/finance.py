@@ -153,7 +153,14 @@ def _invest(m, firms: np.ndarray, ticket: float) -> None:
 
 
 def settle_accounts(m) -> None:
-    """Costs, profit, cash, pay-out and credit line of every firm; flags the insolvent."""
+    """Costs, profit, cash, pay-out and credit line of every firm; flags the insolvent.
+
+    Policy enters here three ways: employment incentives pay part of extra skilled wages (lever
+    ``employment_incentives``, seed 3.6.4); ventures in a networked incubator pay only part of
+    their fixed costs (lever ``incubators``, ``policy.incubator_cost_cut``, seed 3.1.4); and
+    network-contract members get larger credit lines, larger still under dedicated credit lines
+    (lever ``contract_credit_lines``, seed 3.4.3).
+    """
     ft, p = m.firms, m.p
     idx = ft.idx
     spy = p.steps_per_year

@@ -61,6 +61,12 @@ def innovation_rate(m, idx: np.ndarray) -> np.ndarray:
 
 
 def innovate(m) -> None:
+    """Product and process innovations at the hazard of :func:`innovation_rate` (seed 3.1).
+
+    A product innovation raises quality, more so for a firm in a demand-side project (lever
+    ``quadruple_helix``, seed 3.1.3: ``policy.qh_market_gain``); a process innovation raises
+    labour productivity. Gains shrink with firm size (``production.gain_size_exponent``).
+    """
     ft, p = m.firms, m.p
     idx = ft.idx
     hit = idx[hazard_draw(m.rng, innovation_rate(m, idx))]
@@ -95,7 +101,7 @@ def eco_innovate(m) -> None:
         level = m.policy.firm_level("green_cooperation", ft, idx, m)
         ask = green & ~partner & (level > 0) & (m.rng.random(len(idx)) < p.policy.green_partner_prob * level)
         asked = idx[ask]
-        granted = m.policy.allocate("green_cooperation", ft.region[asked], p.yearly.policy.green_project_cost)
+        granted = m.policy.allocate("green_cooperation", ft.region[asked], p.policy.green_project_cost)
         partner[np.flatnonzero(ask)[granted]] = True
         m.ledger.add("green_projects", ft.region[asked[granted]])
     rate = p.eco.base_rate * m.eco_awareness[idx] * (green & partner)

@@ -54,6 +54,12 @@ def _assign(m, firms: np.ndarray, eligible: np.ndarray) -> np.ndarray:
 
 
 def start_projects(m) -> None:
+    """Firms with enough absorptive capacity start projects with knowledge institutions (seed
+    3.1.1, 3.6.2): the hazard rises with policy makers' awareness (lever ``policy_awareness``,
+    3.1.1 a), with CMO brokering (``cmo_ki_brokering``, 3.1.1 b) and with science-industry
+    co-financing (``science_industry_finance``, 3.4.1). Accredited KIBS reach firms of other
+    clusters and regions (``accredited_kibs``, 3.1.2); bridges send manufacturing firms to
+    research centres of other regions (``excellence_bridges``, 3.5.3)."""
     ft, p = m.firms, m.p
     idx = ft.idx
     ki_arrays(m)

@@ -1,0 +1,86 @@
+"""What do the levers cost in wall time? ``full_strategy`` (every lever on) against ``baseline``.
+
+Run as ``python benchmarks/bench_levers.py [--years 20] [--seeds 3] [--profile]``. Runs alternate
+between the two scenarios seed by seed, so load from other processes hits both alike; the figure
+that matters is the ratio of medians (target: full_strategy within 1.5 x baseline, DESIGN 2.4b).
+Wall time and this process's CPU time are both shown: on a shared machine the CPU-time ratio is
+the steadier one. The policies themselves make the world bigger (more firms survive, ties roughly
+double), so the cost per firm-step is shown too: that part of the ratio is the levers' code.
+``--profile`` adds a cProfile of one full_strategy run (the 25 most expensive functions), which is
+where to look when the ratio drifts up: lever code paths must stay vectorised.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import statistics
+import time
+
+from cluster_abm.model import ClusterModel
+from cluster_abm.scenario import load_scenario
+
+TARGET_RATIO = 1.5
+
+
+def time_run(scenario, seed: int, years: float) -> tuple[float, float, ClusterModel]:
+    """Wall and CPU seconds of one build-and-run."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    model = ClusterModel(scenario, seed=seed).run(years)
+    return time.perf_counter() - wall, time.process_time() - cpu, model
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--years", type=float, default=20.0, help="horizon of each run (default 20)")
+    ap.add_argument("--seeds", type=int, default=3, help="runs per scenario (default 3)")
+    ap.add_argument("--profile", action="store_true", help="profile one full_strategy run")
+    args = ap.parse_args(argv)
+
+    scenarios = {name: load_scenario(name) for name in ("baseline", "full_strategy")}
+    time_run(scenarios["baseline"], 0, 1)  # warm-up: imports, caches
+    walls: dict[str, list[float]] = {name: [] for name in scenarios}
+    cpus: dict[str, list[float]] = {name: [] for name in scenarios}
+    firm_steps: dict[str, list[float]] = {name: [] for name in scenarios}
+    ties: dict[str, list[int]] = {name: [] for name in scenarios}
+    for seed in range(args.seeds):
+        for name, sc in scenarios.items():
+            wall, cpu, model = time_run(sc, seed, args.years)
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+            firm_steps[name].append(float(model.series_wide()["firms"][1:, -1].sum()))
+            ties[name].append(len(model.ties))
+
+    med = statistics.median
+    print(f"bench_levers: {args.seeds} seeds x {args.years:g} years, "
+          f"{scenarios['baseline'].param('sim.n_firms')} initial firms")
+    print(f"{'scenario':<15}{'levers':>7}{'wall s':>9}{'cpu s':>8}{'us/firm-step':>14}"
+          f"{'firms/step':>12}{'ties at end':>13}")
+    per = {}
+    for name, sc in scenarios.items():
+        per[name] = med(c / fs * 1e6 for c, fs in zip(cpus[name], firm_steps[name], strict=True))
+        steps = args.years * sc.param("sim.steps_per_year")
+        print(f"{name:<15}{len(sc.levers):>7}{med(walls[name]):>9.3f}{med(cpus[name]):>8.3f}"
+              f"{per[name]:>14.2f}{med(firm_steps[name]) / steps:>12.0f}{med(ties[name]):>13.0f}")
+    wall_ratio = med(walls["full_strategy"]) / med(walls["baseline"])
+    cpu_ratio = med(cpus["full_strategy"]) / med(cpus["baseline"])
+    verdict = "OK" if cpu_ratio <= TARGET_RATIO else "SLOWER THAN TARGET"
+    print(f"ratio full_strategy / baseline: wall {wall_ratio:.2f}, cpu {cpu_ratio:.2f}, "
+          f"cpu per firm-step {per['full_strategy'] / per['baseline']:.2f} "
+          f"(target <= {TARGET_RATIO}) {verdict}")
+
+    if args.profile:
+        prof = cProfile.Profile()
+        prof.enable()
+        ClusterModel(scenarios["full_strategy"], seed=0).run(args.years)
+        prof.disable()
+        out = io.StringIO()
+        pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(25)
+        print(out.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
