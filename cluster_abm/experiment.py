@@ -46,7 +46,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib
-import importlib.util
 import itertools
 import json
 import math
@@ -119,7 +118,7 @@ class Design:
     crn: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "base": self.base.to_dict(), "params": list(self.params),
+        return {"kind": self.kind, "base": scenario_dict(self.base), "params": list(self.params),
                 "spec": self.spec, "samples": self.samples, "crn": self.crn,
                 "points": [dict(p) for p in self.points]}
 
@@ -207,7 +206,7 @@ class Experiment:
         return {
             "format": FORMAT_VERSION,
             "name": self.name,
-            "scenarios": {n: s.to_dict() for n, s in self.scenarios.items()},
+            "scenarios": {n: scenario_dict(s) for n, s in self.scenarios.items()},
             "baseline": self.baseline,
             "design": self.design.to_dict() if self.design else None,
             "replicates": self.replicates,
@@ -229,6 +228,17 @@ class Experiment:
                            scheduler if scheduler is not None else ex.scheduler)
         _check_execution(merged, source, prefix="--")
         return dataclasses.replace(self, execution=merged)
+
+
+def scenario_dict(scenario: Scenario) -> dict[str, Any]:
+    """Scenario.to_dict without where its files live: the same world hashes the same anywhere.
+
+    ``extends_chain`` holds absolute paths; only the file names are kept (the merged values
+    the chain produced are all in the dict already).
+    """
+    d = scenario.to_dict()
+    d["extends_chain"] = [Path(p).name for p in d.get("extends_chain", [])]
+    return d
 
 
 def canonical_json(data: Any) -> str:
@@ -396,13 +406,12 @@ def _check_baseline(value: Any, scenarios: dict[str, Scenario], source: str) -> 
 def _metric_catalogs() -> tuple[dict | None, dict | None]:
     """(KPIS, SERIES) of cluster_abm.metrics, or None where the module or table does not exist."""
     try:
-        spec = importlib.util.find_spec("cluster_abm.metrics")
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None:
-        return None, None
-    try:
         metrics = importlib.import_module("cluster_abm.metrics")
+    except ModuleNotFoundError as exc:
+        if exc.name != "cluster_abm.metrics":
+            warnings.warn(f"cluster_abm.metrics does not import ({exc}); KPI and series names "
+                          "are not checked", stacklevel=3)
+        return None, None
     except Exception as exc:  # the model is mid-edit: run without the check, but say so
         warnings.warn(f"cluster_abm.metrics does not import ({type(exc).__name__}: {exc}); "
                       "KPI and series names are not checked", stacklevel=3)

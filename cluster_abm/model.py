@@ -44,6 +44,7 @@ from .mechanisms import (
 from .mechanisms.common import profiles
 from .params import per_step
 from .policy_state import PolicyState
+from .randomness import PURPOSES, family_streams, keyed_normal, keyed_uniform
 from .scenario import Scenario, load_scenario
 from .space import TRANSNATIONAL, World
 from .ties import TieTable
@@ -70,6 +71,7 @@ class ClusterModel(mesa.Model):
             seed = int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0] >> 1)
         super().__init__(rng=int(seed))
         self.seed = int(seed)
+        self.rngs = family_streams(self.seed)
         self.cluster_scenario = scenario  # not `scenario`: Mesa >= 3.5 reserves Model.scenario
         self.p = per_step(scenario.params)
         self.t = 0
@@ -132,7 +134,7 @@ class ClusterModel(mesa.Model):
         self.last_productivity = np.zeros(w.n_regions)
 
     def _build_firms(self) -> None:
-        w, p, rng = self.world, self.p, self.rng
+        w, p, rng = self.world, self.p, self.rngs.init
         spy = p.steps_per_year
         weights = w.region_field("firm_share")
         n_total = p.sim.n_firms
@@ -245,6 +247,15 @@ class ClusterModel(mesa.Model):
         # Skilled citizens working abroad (persons), so that they are diaspora0 of all skilled.
         self.diaspora = self.lf_s * self.diaspora0 / (1.0 - self.diaspora0)
         self.graduates_step = np.zeros(R)
+
+    def uniform(self, purpose: str, slots: np.ndarray, sub: int = 0) -> np.ndarray:
+        """Keyed uniforms for firms ``slots``: fixed by (seed, firm, step, purpose), so the same
+        firm meets the same luck in every scenario run with this seed (common random numbers)."""
+        return keyed_uniform(self.rngs.key, self.firms.uid[slots], self.t, PURPOSES[purpose], sub)
+
+    def normal(self, purpose: str, slots: np.ndarray) -> np.ndarray:
+        """Keyed standard normals for firms ``slots`` (see :meth:`uniform`)."""
+        return keyed_normal(self.rngs.key, self.firms.uid[slots], self.t, PURPOSES[purpose])
 
     def unemployed_s(self) -> np.ndarray:
         ft = self.firms

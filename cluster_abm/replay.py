@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import InputError, closest
-from .experiment import Experiment, experiment_from_dict, load_experiment
+from .experiment import Experiment, experiment_from_dict, find_experiment
 from .runner import _first_difference
 from .scenario import read_toml
 from .store import EXPERIMENT_COPY, SPEC, TIMING_COLUMNS, Store
@@ -45,7 +45,7 @@ def find_run(run_id: str, results_dir: str | Path = "results",
     """
     results_dir = Path(results_dir)
     if experiment is not None:
-        exp = load_experiment(experiment)
+        exp = _load(find_experiment(experiment))
         store = Store(results_dir / exp.name)
         if not store.exists():
             raise InputError(f"no results in {store.path}; run the sweep first",
@@ -87,12 +87,23 @@ def _experiment_of(store: Store) -> Experiment:
     manifest = store.read_manifest()
     source = Path(manifest.get("source", ""))
     if source.is_file():
-        return load_experiment(source)
+        return _load(source)
     copy = store.path / EXPERIMENT_COPY
     if copy.is_file():  # the file moved: use the copy, scenarios still relative to the original
-        return experiment_from_dict(read_toml(copy), source=str(copy), base_dir=source.parent)
+        return _load(copy, base_dir=source.parent)
     raise InputError(f"cannot find the experiment file {source} of {store.path}; pass "
                      "--experiment", key="run_id")
+
+
+def _load(path: Path, base_dir: Path | None = None) -> Experiment:
+    """An experiment file, or a sensitivity study file (whose runs are an experiment's)."""
+    raw = read_toml(path)
+    base_dir = base_dir or path.parent
+    if "method" in raw:  # a study of cluster_abm.sensitivity.study: its own format, same runs
+        from .sensitivity.study import study_from_dict
+
+        return study_from_dict(raw, source=str(path), base_dir=base_dir).experiment
+    return experiment_from_dict(raw, source=str(path), base_dir=base_dir)
 
 
 def replay(run_id: str, results_dir: str | Path = "results",

@@ -84,10 +84,22 @@ class ExperimentResults:
         """One row per run; design parameters are expanded into one column per parameter."""
         df = self.store.read("runs")
         params = [json.loads(s) if s else {} for s in df["params"]]
-        names = list(dict.fromkeys(k for p in params for k in p))
-        for name in names:
+        self._param_names = list(dict.fromkeys(k for p in params for k in p))
+        for name in self._param_names:
             df[name] = [p.get(name, np.nan) for p in params]
         return df
+
+    @property
+    def param_names(self) -> list[str]:
+        """Parameters a design varied (columns of :attr:`runs` and :meth:`kpi_table`)."""
+        _ = self.runs
+        return self._param_names
+
+    def refresh(self) -> ExperimentResults:
+        """Forget cached tables, e.g. to see runs a sweep stored since they were read."""
+        for name in ("manifest", "runs", "kpis", "timeseries"):
+            self.__dict__.pop(name, None)
+        return self
 
     @cached_property
     def kpis(self) -> pd.DataFrame:
@@ -126,8 +138,7 @@ class ExperimentResults:
         wide = k.pivot(index="run_id", columns="kpi", values="value")[order]
         wide.columns.name = None
         runs = self.runs
-        params = [c for c in runs.columns if "." in c]
-        meta = runs.loc[runs["status"] == "ok", ID_COLUMNS + params].set_index("run_id")
+        meta = runs.loc[runs["status"] == "ok", ID_COLUMNS + self.param_names].set_index("run_id")
         return meta.join(wide, how="inner").reset_index()
 
     # --- analysis -----------------------------------------------------------------------------
@@ -138,8 +149,9 @@ class ExperimentResults:
         Pairs are runs of the two scenarios with the same seed (both ok). Columns: scenario,
         kpi, n (pairs), baseline_mean, scenario_mean, mean_diff, sd_diff, ci_low, ci_high
         (``level`` confidence, Student t with n - 1 degrees of freedom; NaN when n < 2),
-        rel_effect = mean_diff / |baseline_mean| (NaN when that is 0), and significant (the
-        interval excludes 0). ``baseline`` defaults to the experiment's baseline. Design
+        rel_effect = mean_diff / |baseline_mean| (NaN when that is 0), significant (the
+        interval excludes 0), and the KPI's unit and ``better`` direction ("higher", "lower"
+        or None) from :data:`cluster_abm.metrics.KPIS` where known. ``baseline`` defaults to the experiment's baseline. Design
         points are not scenarios and are left out (analyse them with :meth:`kpi_table`).
         """
         from scipy import stats
@@ -179,5 +191,19 @@ class ExperimentResults:
                     "significant": bool(n > 1 and (mean - half > 0 or mean + half < 0)),
                 })
         cols = ["scenario", "kpi", "n", "baseline_mean", "scenario_mean", "mean_diff", "sd_diff",
-                "ci_low", "ci_high", "rel_effect", "significant"]
+                "ci_low", "ci_high", "rel_effect", "significant", "unit", "better"]
+        meta = _kpi_meta()
+        for row in rows:
+            info = meta.get(row["kpi"])
+            row["unit"] = getattr(info, "unit", None)
+            row["better"] = getattr(info, "better", None)
         return pd.DataFrame(rows, columns=cols)
+
+
+def _kpi_meta() -> dict[str, Any]:
+    """cluster_abm.metrics.KPIS when the model's metrics import, else {} (units unknown)."""
+    try:
+        from .metrics import KPIS
+    except Exception:  # the results of a fake model, or the model mid-edit
+        return {}
+    return KPIS

@@ -80,7 +80,16 @@ def platform_info() -> dict[str, Any]:
 
 
 def build_manifest(exp: Experiment, target: str, previous: dict[str, Any] | None) -> dict[str, Any]:
-    """The manifest at the start of a session (sessions of earlier attempts kept)."""
+    """The manifest at the start of a session (sessions of earlier attempts kept).
+
+    Keys: format, experiment, description, source (the experiment file), spec_hash, simulate
+    (the model function's import path), root_seed, run_count, scenarios, design_points,
+    replicates, scenario_names, baseline, design, years, outputs, tables (columns), created,
+    code_version (commit, dirty, changed_files), packages, platform, python, status
+    ("running" | "interrupted" | "stopped" | "complete" | "complete_with_failures"),
+    sessions (one per invocation: start, end, executor, runs, code version), timings
+    (totals over sessions); and at the end of a session runs_ok, runs_failed, layout.
+    """
     sessions = list(previous.get("sessions", [])) if previous else []
     counts = {"scenarios": len(exp.scenarios),
               "design_points": len(exp.design.points) if exp.design else 0,
@@ -258,13 +267,13 @@ def run_experiment(
     _check_target(simulate)
     store, previous = open_store(exp, results_dir, simulate, overwrite=overwrite)
     t0 = time.perf_counter()
-    session = {"started": _now(), "code_version": code_version()}
+    manifest = build_manifest(exp, simulate, previous)
+    session = {"started": _now(), "code_version": manifest["code_version"]}
     if previous and previous.get("code_version", {}).get("commit") != session["code_version"][
             "commit"] and not quiet:
         print(f"note: resuming a sweep started with commit "
               f"{previous.get('code_version', {}).get('commit')}; now at "
               f"{session['code_version']['commit']}", file=sys.stderr)
-    manifest = build_manifest(exp, simulate, previous)
     store.write_manifest(manifest)
     store.prepare()
     if previous is None:
@@ -280,6 +289,7 @@ def run_experiment(
         n_workers = max(1, min(n_workers, len(todo)))
     run_time = 0.0
     bar = None
+    finished = False  # the loop ran to its end (every run stored, ok or failed)
     try:
         if todo:
             with make_executor(exp.execution.executor, n_workers, scheduler=exp.execution.scheduler,
@@ -290,8 +300,8 @@ def run_experiment(
                           f"{summary.executor} -> {store.path}", file=sys.stderr)
                 bar = _progress(exp.name, summary.total, summary.skipped, quiet)
                 try:
-                    for task, outcome, exc in ex.map_unordered(execute, _tasks(exp, todo,
-                                                                               simulate)):
+                    for task, outcome, exc in ex.map_unordered(
+                            execute, _tasks(exp, todo, simulate), total=len(todo)):
                         if exc is not None:
                             outcome = _failure_outcome(task, exc)
                         store.write_run(outcome.run_id, outcome.runs, outcome.kpis,
@@ -303,6 +313,7 @@ def run_experiment(
                             summary.failed.append((outcome.run_id, outcome.error))
                             bar.set_postfix(failed=len(summary.failed), refresh=False)
                         bar.update(1)
+                    finished = True
                 except (KeyboardInterrupt, WorkerLost) as exc:
                     ex.abort()
                     if isinstance(exc, WorkerLost):
@@ -311,29 +322,32 @@ def run_experiment(
                         summary.interrupted = True
         else:
             summary.executor = "nothing to run"
+            finished = True
     except KeyboardInterrupt:  # while starting or closing workers
         summary.interrupted = True
+        finished = False
     finally:
         if bar is not None:
             bar.close()
         summary.failed.sort()
         summary.wall_time = time.perf_counter() - t0
-        complete = not summary.interrupted and not summary.worker_lost
-        if complete and consolidate:
+        if finished and consolidate:
             try:
                 store.consolidate()
             except KeyboardInterrupt:
-                summary.interrupted = complete = False
+                summary.interrupted = True
         session.update(finished=_now(), wall_time=round(summary.wall_time, 3),
                        executor=summary.executor, runs_ok=summary.ok,
                        runs_failed=len(summary.failed), run_time=round(run_time, 3),
                        interrupted=summary.interrupted)
         manifest["sessions"].append(session)
         stored = store.run_status()
-        manifest["status"] = ("interrupted" if summary.interrupted or summary.worker_lost
-                              else "complete" if all(v == "ok" for v in stored.values())
-                              and len(stored) == summary.total else "complete_with_failures")
-        manifest["runs_ok"] = sum(v == "ok" for v in stored.values())
+        n_ok = sum(v == "ok" for v in stored.values())
+        manifest["status"] = (
+            "interrupted" if summary.interrupted
+            else "stopped" if not finished  # a worker died, or an error in the runner itself
+            else "complete" if n_ok == summary.total else "complete_with_failures")
+        manifest["runs_ok"] = n_ok
         manifest["runs_failed"] = sum(v != "ok" for v in stored.values())
         manifest["layout"] = store.layout()
         manifest["timings"] = _timings(manifest["sessions"])
@@ -376,12 +390,14 @@ class DryRun:
     pilot_time: float = 0.0
     pilot_bytes: int = 0
     pilot_error: str = ""
+    startup_time: float = 0.0  # a fresh interpreter importing the model (each worker pays it)
 
     @property
     def estimated_wall_time(self) -> float | None:
         if not self.workers or self.pilot_error:
             return None
-        return self.pilot_time * self.todo / min(self.workers, max(self.todo, 1))
+        return self.startup_time + self.pilot_time * self.todo / min(self.workers,
+                                                                     max(self.todo, 1))
 
     @property
     def estimated_bytes(self) -> int:
@@ -391,7 +407,7 @@ class DryRun:
         lines = [f"{self.experiment}: {self.total} runs ({self.stored} already stored, "
                  f"{self.todo} to run) -> {self.store}",
                  f"executor: {self.executor}, "
-                 f"{self.workers if self.workers else 'as many as the scheduler has'} workers"]
+                 f"{self.workers if self.workers else 'as many as the scheduler has'} worker(s)"]
         if self.pilot_error:
             lines.append(f"pilot run {self.pilot_run} FAILED: {self.pilot_error}")
         elif self.pilot_run:
@@ -401,7 +417,7 @@ class DryRun:
             if est is not None:
                 lines.append(f"estimated wall time: {_human_time(est)} ({self.todo} runs x "
                              f"{self.pilot_time:.2f} s / {min(self.workers, max(self.todo, 1))} "
-                             "workers, plus worker start-up)")
+                             f"workers + {self.startup_time:.1f} s to start a worker)")
             else:
                 lines.append(f"estimated run time: {_human_time(self.pilot_time * self.todo)} "
                              "in total, to divide by the number of workers")
@@ -432,7 +448,23 @@ def dry_run(experiment: Experiment | str | Path, *, results_dir: str | Path = "r
     report.pilot_time = outcome.wall_time
     report.pilot_bytes = outcome.nbytes
     report.pilot_error = outcome.error if outcome.status != "ok" else ""
+    if ex.executor != "serial":
+        report.startup_time = _import_time(simulate)
     return report
+
+
+def _import_time(target: str) -> float:
+    """Seconds a fresh interpreter takes to import the worker and the model (0 if unknown)."""
+    module = target.partition(":")[0]
+    code = ("import time; t = time.perf_counter(); import importlib; "
+            f"importlib.import_module('cluster_abm.worker'); importlib.import_module({module!r}); "
+            "print(time.perf_counter() - t)")
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=300, check=True, cwd=Path.cwd())
+        return float(out.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return 0.0
 
 
 def _human_time(seconds: float) -> str:

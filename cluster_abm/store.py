@@ -14,7 +14,8 @@ Tables (all long; ``point`` is 0 for scenario runs, the design point number othe
 
 * ``runs``: run_id, scenario, point, point_key, replicate, seed, root_seed, spawn_key ("(p, r)"),
   params (JSON of the design's overrides), status ("ok" | "failed"), error, traceback,
-  wall_time (s), started (UTC ISO time), worker (host:pid), n_kpis, n_rows;
+  wall_time and cpu_time (s; cpu_time is the run's own thread, so wall_time >> cpu_time means
+  the machine was oversubscribed), started (UTC ISO time), worker (host:pid), n_kpis, n_rows;
 * ``kpis``: run_id, scenario, point, replicate, seed, kpi, value;
 * ``timeseries``: run_id, scenario, point, replicate, seed, step, year, region, metric, value.
 
@@ -31,13 +32,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 TABLES = ("runs", "kpis", "timeseries")
@@ -45,7 +45,7 @@ MANIFEST = "manifest.json"
 SPEC = "spec.json"
 EXPERIMENT_COPY = "experiment.toml"
 COMPRESSION = "zstd"
-ROW_GROUP_ROWS = 1_000_000  # consolidation buffers at most about this many rows
+ROW_GROUP_ROWS = 100_000  # rows per row group; consolidation buffers one (~20 MB)
 SORTED_KEY = b"cluster_abm.sorted_by_run_id"
 
 _ID_COLS = [("run_id", pa.string()), ("scenario", pa.string()), ("point", pa.int64())]
@@ -54,7 +54,8 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("point_key", pa.int64()), ("replicate", pa.int64()), ("seed", pa.int64()),
         ("root_seed", pa.int64()), ("spawn_key", pa.string()), ("params", pa.string()),
         ("status", pa.string()), ("error", pa.string()), ("traceback", pa.string()),
-        ("wall_time", pa.float64()), ("started", pa.string()), ("worker", pa.string()),
+        ("wall_time", pa.float64()), ("cpu_time", pa.float64()), ("started", pa.string()),
+        ("worker", pa.string()),
         ("n_kpis", pa.int64()), ("n_rows", pa.int64()),
     ]),
     "kpis": pa.schema(_ID_COLS + [
@@ -69,7 +70,7 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 # Columns that record how and when a run ran, not what it produced: they differ between
 # executors and sessions, and are left out when comparing results for reproducibility.
-TIMING_COLUMNS = ("wall_time", "started", "worker")
+TIMING_COLUMNS = ("wall_time", "cpu_time", "started", "worker")
 
 
 def to_parquet_bytes(table: pa.Table) -> bytes:
@@ -196,7 +197,7 @@ class Store:
         parts = []
         cons = self.consolidated_path("runs")
         if cons.is_file():
-            t = pq.read_table(cons, columns=cols, schema=schema)
+            t = pq.ParquetFile(cons).read(columns=cols).replace_schema_metadata(None)
             if shards:
                 t = t.filter(pc.invert(pc.is_in(t["run_id"], pa.array(list(shards)))))
             parts.append(t)
@@ -235,7 +236,10 @@ class Store:
             if shards:
                 keep = pc.invert(pc.field("run_id").isin(list(shards)))
                 expr = keep if expr is None else expr & keep
-            parts.append(_read_files([cons], schema, cols, expr))
+            # one big file: let Parquet stream it and filter per row group
+            t = pq.read_table(cons, columns=cols, filters=expr) if expr is not None else (
+                pq.ParquetFile(cons).read(columns=cols))
+            parts.append(t.replace_schema_metadata(None))
         live = [p for rid, p in shards.items() if rid in ok] if shards else []
         if live:
             parts.append(_read_files(live, schema, cols, filter))
@@ -271,20 +275,20 @@ class Store:
             schema = SCHEMAS[table]
             tmp = cons.with_name(f".{cons.name}.{os.getpid()}.tmp")
             add = [p for rid, p in shards.items() if table == "runs" or rid in ok]
-            old = None
+            keep_old = None
             if cons.is_file():
-                expr = pc.invert(pc.field("run_id").isin(list(shards)))
+                keep_old = pc.invert(pc.field("run_id").isin(list(shards)))
                 if table != "runs":
-                    expr = expr & pc.field("run_id").isin(list(ok))
-                old = ds.dataset(cons, schema=schema, format="parquet")
-                if old.count_rows(filter=expr) == 0:
-                    old = None
-            with _BufferedWriter(tmp, schema, sorted_=old is None or not add) as writer:
-                if old is not None:
-                    for batch in old.to_batches(filter=expr):
-                        writer.write(pa.Table.from_batches([batch], schema=schema))
+                    keep_old = keep_old & pc.field("run_id").isin(list(ok))
+            old_batches = _filtered_batches(cons, schema, keep_old) if keep_old is not None else []
+            first = next(iter(old_batches), None)
+            with _BufferedWriter(tmp, schema, sorted_=first is None or not add) as writer:
+                if first is not None:
+                    writer.write(first)
+                    for t in old_batches:
+                        writer.write(t)
                 for p in add:
-                    writer.write(pq.read_table(p, schema=schema))
+                    writer.write(pq.ParquetFile(p).read().replace_schema_metadata(None))
             os.replace(tmp, cons)
             counts[table] = writer.rows
             for p in shards.values():
@@ -343,8 +347,31 @@ class _BufferedWriter:
 
 def _read_files(paths: Iterable[Path], schema: pa.Schema, columns: list[str] | None,
                 filter: pc.Expression | None) -> pa.Table:
-    dataset = ds.dataset([str(p) for p in paths], schema=schema, format="parquet")
-    return dataset.to_table(columns=columns, filter=filter)
+    """Read and concatenate files one by one.
+
+    A plain loop, not ``pyarrow.dataset``: over thousands of small shards the dataset scanner
+    keeps ~100 MB of per-fragment state and read-ahead buffers, which is the opposite of what a
+    long sweep needs, and it is no faster.
+    """
+    tables = []
+    for p in paths:
+        t = pq.ParquetFile(p).read(columns=columns)
+        if filter is not None:
+            t = t.filter(filter)
+        if t.num_rows:
+            tables.append(t.replace_schema_metadata(None))
+    if not tables:
+        return _empty(schema, columns)
+    return pa.concat_tables(tables)
+
+
+def _filtered_batches(path: Path, schema: pa.Schema, expr: pc.Expression) -> Iterator[pa.Table]:
+    """Non-empty filtered slices of a big Parquet file, one row group at a time."""
+    f = pq.ParquetFile(path)
+    for i in range(f.num_row_groups):
+        t = f.read_row_group(i).replace_schema_metadata(None).filter(expr)
+        if t.num_rows:
+            yield t
 
 
 def _empty(schema: pa.Schema, columns: list[str] | None) -> pa.Table:

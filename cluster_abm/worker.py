@@ -93,6 +93,7 @@ def execute(task: Task) -> Outcome:
     run = task.run
     started = _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")
     t0 = time.perf_counter()
+    c0 = time.thread_time()
     kpis = timeseries = None
     n_kpis = n_rows = 0
     try:
@@ -115,21 +116,23 @@ def execute(task: Task) -> Outcome:
         n_kpis = n_rows = 0
     wall = time.perf_counter() - t0
     record = runs_arrow(run, status=status, error=error, traceback=tb, wall_time=wall,
-                        started=started, worker=f"{socket.gethostname()}:{os.getpid()}",
+                        cpu_time=time.thread_time() - c0, started=started, worker=f"{socket.gethostname()}:{os.getpid()}",
                         n_kpis=n_kpis, n_rows=n_rows)
     return Outcome(run.run_id, status, error, wall, to_parquet_bytes(record), kpis, timeseries)
 
 
 # --- tables -------------------------------------------------------------------------------------
 def runs_arrow(run: Run, *, status: str, error: str, traceback: str, wall_time: float,
-               started: str, worker: str, n_kpis: int, n_rows: int) -> pa.Table:
+               started: str, worker: str, n_kpis: int, n_rows: int,
+               cpu_time: float = 0.0) -> pa.Table:
     """The one-row ``runs`` table of a run."""
     row = {
         "run_id": run.run_id, "scenario": run.scenario, "point": run.point,
         "point_key": run.point_key, "replicate": run.replicate, "seed": run.seed,
         "root_seed": run.root_seed, "spawn_key": str(run.spawn_key),
         "params": json.dumps(run.params, sort_keys=True), "status": status, "error": error,
-        "traceback": traceback, "wall_time": wall_time, "started": started, "worker": worker,
+        "traceback": traceback, "wall_time": wall_time, "cpu_time": cpu_time,
+        "started": started, "worker": worker,
         "n_kpis": n_kpis, "n_rows": n_rows,
     }
     return pa.Table.from_pylist([row], schema=SCHEMAS["runs"])

@@ -6,8 +6,11 @@ real model. Behaviour is steered by environment variables, which spawned workers
 LocalCluster workers inherit:
 
 * ``CLUSTER_ABM_FAKE_FAIL``: comma-separated seeds for which it raises ``RuntimeError``;
+* ``CLUSTER_ABM_FAKE_CRASH``: comma-separated seeds for which the process dies (``os._exit``),
+  as after a segfault or the OOM killer;
 * ``CLUSTER_ABM_FAKE_SLEEP``: seconds to sleep per run (to kill a sweep mid-way);
-* ``CLUSTER_ABM_FAKE_WORK``: CPU work per run, in units of about 1 ms of numpy (benchmarks).
+* ``CLUSTER_ABM_FAKE_WORK``: CPU work per run, in units of a fraction of a millisecond of
+  single-threaded numpy (benchmarks calibrate it).
 """
 
 from __future__ import annotations
@@ -31,13 +34,11 @@ class FakeResult:
 
 
 def _burn(units: int, rng: np.random.Generator) -> float:
-    """About ``units`` ms of single-threaded numpy work (small matrices: no BLAS threading)."""
-    acc = 0.0
-    m = rng.standard_normal((64, 64))
-    for _ in range(units * 6):
-        m = np.tanh(m @ m.T / 64.0)
-        acc += float(m[0, 0])
-    return acc
+    """About ``units`` ms of single-threaded numpy work (element-wise, so no BLAS threads)."""
+    x = rng.random(64_000)
+    for _ in range(units):
+        x = np.sin(x) + 0.5
+    return float(x[0])
 
 
 def fake_simulate(scenario, seed: int, years: int | None = None, *, series_every: int = 1,
@@ -46,6 +47,9 @@ def fake_simulate(scenario, seed: int, years: int | None = None, *, series_every
     fail = {int(s) for s in os.environ.get("CLUSTER_ABM_FAKE_FAIL", "").split(",") if s.strip()}
     if seed in fail:
         raise RuntimeError(f"fake model told to fail for seed {seed}")
+    crash = {int(s) for s in os.environ.get("CLUSTER_ABM_FAKE_CRASH", "").split(",") if s.strip()}
+    if seed in crash:
+        os._exit(3)
     sleep = float(os.environ.get("CLUSTER_ABM_FAKE_SLEEP", "0") or 0)
     if sleep:
         time.sleep(sleep)
@@ -73,7 +77,50 @@ def fake_simulate(scenario, seed: int, years: int | None = None, *, series_every
     draws = rng.normal(size=3)
     kpis = {
         "final_firms": float(2000 * np.exp(0.1 * draws[0] + spin)),
-        "mean_employment": float(5.0 + draws[1] + budget / 5000.0),
+        "mean_employment": float(5.0 + draws[1] * (1.0 + budget / 10000.0) + budget / 5000.0),
         "green_share_end": float(1.0 / (1.0 + np.exp(-draws[2]))),
     }
     return FakeResult(ts, kpis, time.perf_counter() - t0)
+
+
+# --- helpers shared by the runner tests ------------------------------------------------------
+FAKE = "tests.fakes:fake_simulate"
+
+GREEN_SCENARIO = """
+extends = "baseline"
+name = "green"
+[params.funding]
+eu_budget = 4000.0
+"""
+
+
+def write_experiment(folder, text: str, name: str = "exp.toml", green: bool = True):
+    """Write an experiment file (and a 'green' scenario next to it); return its path."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if green:
+        (folder / "green.toml").write_text(GREEN_SCENARIO)
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def read_tables(store_path) -> dict[str, pd.DataFrame]:
+    """The three tables of a store, without the columns that record timing and worker."""
+    from cluster_abm.store import TABLES, TIMING_COLUMNS, Store
+
+    store = Store(store_path)
+    out = {t: store.read(t) for t in TABLES}
+    out["runs"] = out["runs"].drop(columns=list(TIMING_COLUMNS))
+    return out
+
+
+def assert_same_tables(a, b) -> None:
+    """Exact equality of two stores' tables (timing columns aside)."""
+    import pandas.testing as pdt
+
+    ta, tb = read_tables(a), read_tables(b)
+    for name in ta:
+        pdt.assert_frame_equal(ta[name], tb[name], check_exact=True, obj=name)

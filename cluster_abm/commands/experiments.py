@@ -8,9 +8,10 @@ Wiring in cli.py (owned by the CLI)::
     p = sub.add_parser("replay", help="re-simulate one stored run and compare to the bit")
     ex.add_replay_arguments(p); p.set_defaults(func=ex.cmd_replay)
 
-Exit status: 0 success; 1 some runs failed, a worker died, or a replay differs; 2 bad input
-(an :class:`~cluster_abm.errors.InputError`, printed as one line); 130 interrupted.
-``python -m cluster_abm.commands.experiments sweep|replay ...`` works without cli.py.
+Exit status: 0 success; 1 some runs failed, a worker died, or a replay differs; 130
+interrupted. Bad input raises :class:`~cluster_abm.errors.InputError`, which the caller prints as
+one line and turns into status 2 (cli.main does; so does :func:`main` here, which makes
+``python -m cluster_abm.commands.experiments sweep|replay ...`` work without cli.py).
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 from ..errors import InputError
 from ..experiment import EXECUTORS
 
 DEFAULT_RESULTS = "results"
-DEFAULT_TARGET = "cluster_abm.simulate:simulate"
+DEFAULT_TARGET = "cluster_abm.simulate:simulate"  # = worker.DEFAULT_TARGET; kept here so --help
+# does not import pyarrow
 
 
 def _positive_int(text: str) -> int:
@@ -109,21 +112,21 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                   workers=getattr(args, "workers", None), scheduler=scheduler,
                   simulate=getattr(args, "simulate", None) or DEFAULT_TARGET,
                   overwrite=getattr(args, "overwrite", False))
-    try:
-        if getattr(args, "resume", False) and kwargs["overwrite"]:
-            raise InputError("--resume and --overwrite contradict each other; choose one",
-                             key="--resume")
-        exp = load_experiment(args.experiment)
-        if getattr(args, "dry_run", False):
-            report = dry_run(exp, **kwargs)
-            print(report.format())
-            return 1 if report.pilot_error else 0
-        with _sigterm_as_interrupt():
-            summary = run_experiment(exp, quiet=quiet,
-                                     consolidate=getattr(args, "consolidate", True), **kwargs)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    if getattr(args, "resume", False) and kwargs["overwrite"]:
+        raise InputError("--resume and --overwrite contradict each other; choose one",
+                         key="--resume")
+    exp = load_experiment(args.experiment)
+    if getattr(args, "dry_run", False):
+        report = dry_run(exp, **kwargs)
+        print(report.format())
+        return 1 if report.pilot_error else 0
+    if getattr(args, "resume", False) and not quiet and not (
+            Path(kwargs["results_dir"]) / exp.name / "manifest.json").is_file():
+        print(f"note: nothing to resume in {Path(kwargs['results_dir']) / exp.name}; starting",
+              file=sys.stderr)
+    with _sigterm_as_interrupt():
+        summary = run_experiment(exp, quiet=quiet, consolidate=getattr(args, "consolidate", True),
+                                 **kwargs)
     print(summary.format())
     return summary.exit_code
 
@@ -132,13 +135,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     """Replay one run: 0 and "match", or 1 and the first difference."""
     from ..replay import replay
 
-    try:
-        res = replay(args.run_id, results_dir=getattr(args, "results_dir", DEFAULT_RESULTS),
-                     experiment=getattr(args, "experiment", None),
-                     simulate=getattr(args, "simulate", None))
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    res = replay(args.run_id, results_dir=getattr(args, "results_dir", DEFAULT_RESULTS),
+                 experiment=getattr(args, "experiment", None),
+                 simulate=getattr(args, "simulate", None))
     if res.warning and not getattr(args, "quiet", False):
         print(f"warning: {res.warning}", file=sys.stderr)
     print(res.message)
@@ -152,7 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     add_sweep_arguments(sub.add_parser("sweep", help="run an experiment"))
     add_replay_arguments(sub.add_parser("replay", help="replay one stored run"))
     args = parser.parse_args(argv)
-    return cmd_sweep(args) if args.command == "sweep" else cmd_replay(args)
+    try:
+        return cmd_sweep(args) if args.command == "sweep" else cmd_replay(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

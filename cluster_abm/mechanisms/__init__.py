@@ -2,5 +2,7 @@
 
 Every function takes the model and acts on all firms at once (numpy masks and gathers). They read
 parameters from ``model.p`` (per-step values, see :mod:`cluster_abm.params`), draw randomness
-only from ``model.rng`` and record flows in ``model.ledger``.
+only from the model — keyed per-firm draws (``model.uniform``/``model.normal``) or the
+per-family generators ``model.rngs`` (see :mod:`cluster_abm.randomness`) — and record flows in
+``model.ledger``.
 """

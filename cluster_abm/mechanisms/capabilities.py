@@ -37,7 +37,7 @@ def decay_capabilities(m) -> None:
 
 def _places(m, per_100_firms: np.ndarray, eligible_count: np.ndarray) -> np.ndarray:
     """Places per region this step from a per-100-firms yearly rate (already per step)."""
-    return stochastic_round(m.rng, per_100_firms * eligible_count / 100.0)
+    return stochastic_round(m.rngs.capabilities, per_100_firms * eligible_count / 100.0)
 
 
 def _select(m, candidates: np.ndarray, places: np.ndarray, priority: np.ndarray) -> np.ndarray:
@@ -95,10 +95,10 @@ def train_firms(m) -> None:
                          & ft.member[idx] & funded[ft.cluster[idx]])
 
     def take_up(offered_to: np.ndarray) -> np.ndarray:
-        return offered_to[brokered[offered_to] | (m.rng.random(len(offered_to)) < uptake)]
+        return offered_to[brokered[offered_to] | (m.uniform("training", offered_to, 1) < uptake)]
 
     offered = _places(m, np.full(w.n_regions, m.p.training.places), count)
-    trained = take_up(_select(m, idx, offered, m.rng.random(len(idx))))
+    trained = take_up(_select(m, idx, offered, m.uniform("training", idx)))
     if len(trained):
         _apply_training(m, trained)
         m.ledger.add("trainings", ft.region[trained])
@@ -109,7 +109,7 @@ def train_firms(m) -> None:
         reached = idx[level > 0]
         targeted_count = np.bincount(ft.region[reached], minlength=w.n_regions)
         places = _places(m, m.p.policy.training_places * m.policy.region_level("managerial_training"), targeted_count)
-        chosen = take_up(_select(m, reached, places, m.rng.random(len(reached))))
+        chosen = take_up(_select(m, reached, places, m.uniform("training", reached, 2)))
         if len(chosen):
             chosen = chosen[m.policy.allocate("managerial_training", ft.region[chosen], m.p.yearly.training.cost)]
             _apply_training(m, chosen)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..space import INTRA_CLUSTER, TRANSNATIONAL
-from .common import cognitive_distance, hazard_draw, novelty_value, profiles
+from .common import cognitive_distance, hazard, hazard_draw, novelty_value, profiles
 
 SCOPES = ("cluster", "region", "national", "abroad", "meta", "match")
 
@@ -116,7 +116,7 @@ def scope_probabilities(m, seekers: np.ndarray) -> np.ndarray:
 
 def draw_candidates(m, seekers: np.ndarray, k: int, probs: np.ndarray, buckets: Buckets) -> tuple[np.ndarray, np.ndarray]:
     """k candidates per seeker, each from a scope drawn with ``probs``; -1 where none exists."""
-    ft, rng, w = m.firms, m.rng, m.world
+    ft, rng, w = m.firms, m.rngs.cooperation, m.world
     S = len(seekers)
     u = rng.random((S, k))
     cum = np.cumsum(probs, axis=1)
@@ -147,7 +147,7 @@ def draw_candidates(m, seekers: np.ndarray, k: int, probs: np.ndarray, buckets: 
 
 def decay_ties(m) -> None:
     """Ties end at a yearly rate (projects finish, relations fade)."""
-    m.ties.decay(m.rng, m.p.coop.tie_decay)
+    m.ties.decay(m.rngs.cooperation, m.p.coop.tie_decay)
     m.degree = m.ties.degree(m.firms.n)
 
 
@@ -159,7 +159,7 @@ def search_partners(m) -> None:
     coop_level = m.policy.firm_level("cooperation_support", ft, idx, m)
     rate = (c.search_rate * (1 + ft.dyncap[idx]) * (1 + m.p.cmo.matchmaking_weight * m.svc_matchmaking[idx])
             * (1 + pol.coop_search_boost * coop_level))
-    seeking = hazard_draw(m.rng, rate) & (degree[idx] < c.max_partners)
+    seeking = hazard(m.uniform("search", idx), rate) & (degree[idx] < c.max_partners)
     seekers = idx[seeking]
     if len(seekers) == 0:
         return
@@ -196,7 +196,8 @@ def _evaluate_and_tie(m, seekers, cand, support, accept_all: bool = False) -> np
     util = np.where(valid, np.minimum(util, 1.0), 0.0)
     # Each candidate accepts on its own merits; the seeker keeps the first that accepts (in the
     # random order candidates were drawn), so far candidates are not crowded out by near ones.
-    accepts = valid & (accept_all | (m.rng.random((S, k)) < util))
+    u = np.column_stack([m.uniform("accept", seekers, j) for j in range(k)]) if S else np.zeros((0, k))
+    accepts = valid & (accept_all | (u < util))
     first = accepts.argmax(axis=1)
     rows = np.arange(S)
     ok = accepts[rows, first]
@@ -219,7 +220,7 @@ def demand_side_projects(m) -> None:
     idx = ft.idx
     level = m.policy.firm_level("quadruple_helix", ft, idx, m)
     free = (ft.qh_until[idx] < m.t) & (level > 0)
-    join = idx[free & hazard_draw(m.rng, m.p.policy.qh_rate * level)]
+    join = idx[free & hazard_draw(m.rngs.policy, m.p.policy.qh_rate * level)]
     if len(join) == 0:
         return
     join = join[m.policy.allocate("quadruple_helix", ft.region[join], m.p.yearly.policy.qh_cost)]
@@ -246,7 +247,7 @@ def form_contracts(m) -> None:
     sme = emp < 250
     eligible = legal & sme & (ft.contract[idx] < 0) & (m.degree[idx] > 0)
     rate = p.contract.formation_rate * (1.0 + p.policy.contract_support * lever)
-    founders = idx[eligible & hazard_draw(m.rng, rate)]
+    founders = idx[eligible & hazard(m.uniform("contract", idx), rate)]
     if len(founders) == 0:
         return
     supported = founders[lever[np.searchsorted(idx, founders)] > 0]
@@ -264,7 +265,7 @@ def form_contracts(m) -> None:
     src, dst = src[sel], dst[sel]
     # Random order, then each partner joins at most one new contract and each founder takes at most
     # max_members - 1 partners.
-    order = m.rng.permutation(len(src))
+    order = m.rngs.cooperation.permutation(len(src))
     src, dst = src[order], dst[order]
     _, first = np.unique(dst, return_index=True)
     src, dst = src[np.sort(first)], dst[np.sort(first)]
@@ -292,7 +293,7 @@ def dissolve_contracts(m) -> None:
     if len(members) == 0:
         return
     ids, inv, counts = np.unique(ft.contract[members], return_inverse=True, return_counts=True)
-    end = (m.rng.random(len(ids)) < m.p.contract.dissolution_rate) | (counts < 2)
+    end = (m.rngs.cooperation.random(len(ids)) < m.p.contract.dissolution_rate) | (counts < 2)
     ft.contract[members[end[inv]]] = -1
 
 
@@ -318,7 +319,7 @@ def become_glocal(m) -> None:
         level[pos] = 0.0
         eligible &= (emp >= p.glocal.min_employees) | (level > 0)
     rate = p.glocal.emergence_rate * (1.0 + p.policy.glocal_boost * level)
-    new = idx[eligible & hazard_draw(m.rng, rate)]
+    new = idx[eligible & hazard(m.uniform("glocal", idx), rate)]
     ft.glocal[new] = True
     m.ledger.add("glocal_new", ft.region[new])
 
@@ -329,7 +330,7 @@ def initial_ties(m, mean_ties: float) -> None:
     idx = ft.idx
     m.profiles = profiles(ft.knowledge[: ft.n])
     m.degree = np.zeros(ft.n, dtype=np.int64)
-    draws = m.rng.poisson(mean_ties / 2.0, len(idx))
+    draws = m.rngs.init.poisson(mean_ties / 2.0, len(idx))
     seekers = np.repeat(idx, draws)
     if len(seekers) == 0:
         return

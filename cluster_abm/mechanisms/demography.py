@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..agents.firm import Firm
-from .common import hazard_draw, stochastic_round
+from .common import hazard, stochastic_round
 
 
 def spawn(m, attrs: dict[str, np.ndarray], knowledge: np.ndarray) -> np.ndarray:
@@ -34,7 +34,7 @@ def spawn(m, attrs: dict[str, np.ndarray], knowledge: np.ndarray) -> np.ndarray:
     if len(m.degree) < ft.n:
         m.degree = np.concatenate([m.degree, np.zeros(ft.n - len(m.degree), dtype=m.degree.dtype)])
     m.degree[slots] = 0
-    x, y = m.world.place(ft.region[slots].astype(np.int64), ft.cluster[slots].astype(np.int64), m.rng)
+    x, y = m.world.place(ft.region[slots].astype(np.int64), ft.cluster[slots].astype(np.int64), m.rngs.demography)
     ft.x[slots], ft.y[slots] = x, y
     grid = m.world.grid
     for s, xi, yi in zip(slots, x, y, strict=True):
@@ -50,7 +50,7 @@ def remove_firms(m) -> None:
     """Exit of insolvent firms and non-economic closures (seed 3.1.4, 3.6.4)."""
     ft, p = m.firms, m.p
     idx = ft.idx
-    closing = idx[hazard_draw(m.rng, np.full(len(idx), p.demography.closure_rate))]
+    closing = idx[hazard(m.uniform("closure", idx), np.full(len(idx), p.demography.closure_rate))]
     dead = np.union1d(closing, m.insolvent)
     m.insolvent = np.zeros(0, dtype=np.int64)
     _remove(m, dead, insolvent=~np.isin(dead, closing))
@@ -121,13 +121,13 @@ def create_firms(m) -> None:
     """Spin-offs from incumbents' skilled staff and de novo firms from the skilled unemployed."""
     ft, p, w = m.firms, m.p, m.world
     idx = ft.idx
-    rng = m.rng
+    rng = m.rngs.demography
     emp = ft.skilled[idx] + ft.unskilled[idx]
-    spawn_mask = (emp >= 2) & hazard_draw(rng, p.demography.spinoff_rate * emp)
+    spawn_mask = (emp >= 2) & hazard(m.uniform("spinoff", idx), p.demography.spinoff_rate * emp)
     parents = idx[spawn_mask]
     # The founder leaves the parent: skilled with the probability of the parent's skilled share.
     p_skilled = ft.skilled[parents] / np.maximum(ft.skilled[parents] + ft.unskilled[parents], 1)
-    founder_sp_skilled = rng.random(len(parents)) < p_skilled
+    founder_sp_skilled = m.uniform("founder_skill", parents) < p_skilled
     pool_s, pool_u = np.maximum(m.unemployed_s(), 0), np.maximum(m.unemployed_u(), 0)
     dn_s = rng.poisson(p.demography.denovo_rate * pool_s).clip(max=pool_s.astype(np.int64))
     dn_u = rng.poisson(p.demography.denovo_rate * pool_u).clip(max=pool_u.astype(np.int64))
@@ -146,7 +146,7 @@ def create_firms(m) -> None:
     # --- spin-offs (replicative or innovative) ---------------------------------------------------
     in_project = ft.ki_until[parents] >= m.t
     p_innov = np.minimum(d.innovative_share * (1.0 + d.innovative_ki_bonus * in_project), 1.0)
-    innovative = rng.random(n_sp) < p_innov
+    innovative = m.uniform("spinoff", parents, 1) < p_innov
     know_sp = ft.knowledge[parents] * d.knowledge_carried
     if innovative.any():
         moved = know_sp[innovative] * d.innovative_novelty
@@ -157,7 +157,7 @@ def create_firms(m) -> None:
     q_sd = np.where(innovative, d.innovative_sd, d.replicative_sd)
     sp = {
         "region": ft.region[parents], "cluster": ft.cluster[parents], "sector": ft.sector[parents],
-        "quality": ft.quality[parents] * np.exp(q_mean + q_sd * rng.standard_normal(n_sp)),
+        "quality": ft.quality[parents] * np.exp(q_mean + q_sd * m.normal("quality_draw", parents)),
         "productivity": ft.productivity[parents],
         "skill_share": ft.skill_share[parents], "rd_intensity": ft.rd_intensity[parents],
         "codification": ft.codification[parents], "dyncap": ft.dyncap[parents],
@@ -264,7 +264,7 @@ def incubate_new(m, slots: np.ndarray) -> None:
     k = p.policy.incubator_ties
     if k > 0:
         seekers = np.repeat(cand, k)
-        partners = m.buckets.in_cluster(ft.cluster[seekers].astype(np.int64), m.rng)
+        partners = m.buckets.in_cluster(ft.cluster[seekers].astype(np.int64), m.rngs.policy)
         ok = (partners >= 0) & (partners != seekers) & ft.alive[np.maximum(partners, 0)]
         a, b = seekers[ok], partners[ok]
         kind = m.world.distance_class(ft.region[a], ft.cluster[a], ft.region[b], ft.cluster[b])

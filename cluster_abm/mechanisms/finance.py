@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import hazard_draw
+from .common import hazard
 from .innovation import innovation_rate
 from .knowledge_projects import project_costs
 
@@ -27,8 +27,10 @@ def set_annual_budgets(m) -> None:
     commit = np.minimum(m.policy.region_level("multiannual_funding"), 1.0)
     for r, f in enumerate(m.regional_funders):
         sd = y.funding.budget_volatility * (1.0 - commit[r])
-        frozen = bool(m.rng.random() < y.funding.freeze_probability * (1.0 - commit[r]))
-        budget = 0.0 if frozen else f.planned * max(0.0, 1.0 + sd * m.rng.standard_normal())
+        # Both draws always happen, so the lever changes outcomes, not the stream.
+        u, z = m.rngs.finance.random(), m.rngs.finance.standard_normal()
+        frozen = bool(u < y.funding.freeze_probability * (1.0 - commit[r]))
+        budget = 0.0 if frozen else f.planned * max(0.0, 1.0 + sd * z)
         f.open_year(budget, frozen)
         m.frozen[r] = frozen
         m.ledger.add_region("public_committed", r, budget)
@@ -59,9 +61,9 @@ def award_grants(m) -> None:
     eligible = ft.grant_until[idx] < m.t
     base = p.funding.application_rate * (1.0 + p.cmo.scouting_weight * m.svc_scouting[idx])
     tol = p.funding.admin_tolerance
-    apply_reg = eligible & ~m.frozen[region] & hazard_draw(m.rng, base * np.exp(-admin / tol))
+    apply_reg = eligible & ~m.frozen[region] & hazard(m.uniform("apply_regional", idx), base * np.exp(-admin / tol))
     admin_eu = admin * p.funding.eu_admin_multiple
-    apply_eu = eligible & hazard_draw(m.rng, base * np.exp(-admin_eu / tol))
+    apply_eu = eligible & hazard(m.uniform("apply_eu", idx), base * np.exp(-admin_eu / tol))
     paid = admin * apply_reg + admin_eu * apply_eu
     ft.cash[idx] -= paid
     applicants = apply_reg | apply_eu
@@ -72,8 +74,8 @@ def award_grants(m) -> None:
 
     merit = innovation_rate(m, idx)
     z = np.log(np.maximum(merit, 1e-12))
-    z = (z - z.mean()) / (z.std() + 1e-12) + p.funding.merit_noise * m.rng.standard_normal(len(idx))
-    first_come = m.rng.standard_normal(len(idx))
+    z = (z - z.mean()) / (z.std() + 1e-12) + p.funding.merit_noise * m.normal("merit_noise", idx)
+    first_come = m.normal("first_come", idx)
     kpi = p.funding.kpi_weight + (1.0 - p.funding.kpi_weight) * np.minimum(m.policy.region_level("kpi_monitoring"), 1.0)
     score = kpi[region] * z + (1.0 - kpi[region]) * first_come
     align = np.minimum(m.policy.region_level("multilevel_alignment"), 1.0)
@@ -116,7 +118,7 @@ def finance_ventures(m) -> None:
         return
     steps_left = p.steps_per_year - m.step_in_year
     ticket = p.yearly.venture.ticket
-    quality = np.log1p(ft.knowledge[cand].sum(axis=1)) + m.rng.standard_normal(len(cand))
+    quality = np.log1p(ft.knowledge[cand].sum(axis=1)) + m.normal("venture_screen", cand)
     innovative = ft.origin[cand] == 2
     fund = m.venture_funder
     pool = cand[innovative] if p.venture.innovative_only else cand

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import cognitive_distance, hazard_draw, novelty_value, profiles
+from .common import cognitive_distance, hazard, novelty_value, profiles
 
 
 def partner_novelty(m) -> None:
@@ -69,10 +69,10 @@ def innovate(m) -> None:
     """
     ft, p = m.firms, m.p
     idx = ft.idx
-    hit = idx[hazard_draw(m.rng, innovation_rate(m, idx))]
+    hit = idx[hazard(m.uniform("innovate", idx), innovation_rate(m, idx))]
     if len(hit) == 0:
         return
-    product = m.rng.random(len(hit)) < p.innovation.product_share
+    product = m.uniform("innovation_type", hit) < p.innovation.product_share
     prod, proc = hit[product], hit[~product]
     theta = p.production.gain_size_exponent
     scale_prod = np.maximum(ft.skilled[prod] + ft.unskilled[prod], 1) ** -theta
@@ -99,13 +99,13 @@ def eco_innovate(m) -> None:
     partner = m.green_partner[idx].copy()
     if m.policy.on("green_cooperation"):
         level = m.policy.firm_level("green_cooperation", ft, idx, m)
-        ask = green & ~partner & (level > 0) & (m.rng.random(len(idx)) < p.policy.green_partner_prob * level)
+        ask = green & ~partner & (level > 0) & (m.rngs.policy.random(len(idx)) < p.policy.green_partner_prob * level)
         asked = idx[ask]
         granted = m.policy.allocate("green_cooperation", ft.region[asked], p.policy.green_project_cost)
         partner[np.flatnonzero(ask)[granted]] = True
         m.ledger.add("green_projects", ft.region[asked[granted]])
     rate = p.eco.base_rate * m.eco_awareness[idx] * (green & partner)
-    hit = idx[hazard_draw(m.rng, rate)]
+    hit = idx[hazard(m.uniform("eco", idx), rate)]
     if len(hit) == 0:
         return
     ft.emission[hit] *= 1.0 - p.eco.emission_cut

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import hazard_draw
+from .common import hazard, hazard_draw
 
 KIND_CODE = {"university": 0, "research": 1, "kibs": 2}
 
@@ -37,11 +37,11 @@ def _assign(m, firms: np.ndarray, eligible: np.ndarray) -> np.ndarray:
         return np.full(len(firms), -1, dtype=np.int64)
     quality = np.array([ki.quality for ki in m.kis])
     ok = eligible & (m.ki_free > 0)[None, :]
-    score = np.where(ok, m.rng.random(ok.shape) ** (1.0 / np.maximum(quality, 1e-6)), -1.0)
+    score = np.where(ok, m.rngs.knowledge.random(ok.shape) ** (1.0 / np.maximum(quality, 1e-6)), -1.0)
     choice = score.argmax(axis=1)
     choice[score.max(axis=1) < 0] = -1
     # Capacity: an institution takes its first free_capacity applicants (random order).
-    order = m.rng.permutation(len(firms))
+    order = m.rngs.knowledge.permutation(len(firms))
     taken = np.zeros(len(m.kis), dtype=np.int64)
     out = np.full(len(firms), -1, dtype=np.int64)
     for i in order:
@@ -72,7 +72,7 @@ def start_projects(m) -> None:
     rate = (p.ki.project_rate * (1.0 + p.ki.awareness_weight * awareness)
             * (1.0 + p.ki.brokering_weight * m.svc_brokering[idx])
             * (1.0 + p.policy.science_industry_boost * si_level))
-    start = free & hazard_draw(m.rng, rate)
+    start = free & hazard(m.uniform("ki_project", idx), rate)
 
     ki_region = np.array([ki.region for ki in m.kis])
     ki_kind = np.array([KIND_CODE[ki.kind] for ki in m.kis])
@@ -91,7 +91,7 @@ def start_projects(m) -> None:
     if ki_acc.any():
         pool = idx[free & ~start]
         rate = np.full(len(pool), p.policy.kibs_reach_rate * m.policy.intensity("accredited_kibs"))
-        reach = pool[hazard_draw(m.rng, rate)]
+        reach = pool[hazard_draw(m.rngs.policy, rate)]
         acc_kibs = (ki_kind == 2) & ki_acc
         elig = acc_kibs[None, :] & (ki_cluster[None, :] != ft.cluster[reach][:, None])
         chosen = _assign(m, reach, elig)
@@ -101,7 +101,7 @@ def start_projects(m) -> None:
     if m.policy.on("excellence_bridges"):
         level = m.policy.firm_level("excellence_bridges", ft, idx, m)
         cand = idx[(ft.ki_until[idx] < m.t) & (ft.absorptive[idx] >= p.ki.ac_threshold) & (level > 0)]
-        cand = cand[hazard_draw(m.rng, p.policy.bridge_rate * m.policy.firm_level("excellence_bridges", ft, cand, m))]
+        cand = cand[hazard_draw(m.rngs.policy, p.policy.bridge_rate * m.policy.firm_level("excellence_bridges", ft, cand, m))]
         elig = (ki_kind[None, :] == 1) & (ki_region[None, :] != ft.region[cand][:, None])
         chosen = _assign(m, cand, elig)
         ok = chosen >= 0

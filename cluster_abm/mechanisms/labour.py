@@ -27,7 +27,7 @@ def emigration_rate(m) -> np.ndarray:
 
 
 def labour_flows(m) -> None:
-    ft, p, rng = m.firms, m.p, m.rng
+    ft, p, rng = m.firms, m.p, m.rngs.labour
     idx = ft.idx
     region = ft.region[idx]
     R = m.world.n_regions
@@ -74,7 +74,7 @@ def place_trainees(m) -> None:
     post to the host firm."""
     if not m.policy.on("university_firm_collab"):
         return
-    ft, p, rng = m.firms, m.p, m.rng
+    ft, p, rng = m.firms, m.p, m.rngs.policy
     idx = ft.idx
     level = m.policy.region_level("university_firm_collab")
     want = stochastic_round(rng, m.graduates_step * np.minimum(p.policy.trainee_rate * level, 1.0))

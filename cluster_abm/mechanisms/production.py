@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import hazard_draw, stochastic_round
+from .common import hazard, keyed_round
 
 
 def competitiveness(m, idx: np.ndarray) -> np.ndarray:
@@ -25,12 +25,12 @@ def competitiveness(m, idx: np.ndarray) -> np.ndarray:
     return ft.quality[idx] * ft.productivity[idx] / ulc
 
 
-def _replicate(m, idx, share, market, n_markets, fitness, sigma) -> np.ndarray:
+def _replicate(m, idx, share, market, n_markets, fitness, sigma, shocks) -> np.ndarray:
     chi = m.p.market.selection_strength
     w = np.bincount(market, weights=share, minlength=n_markets)
     mean = np.bincount(market, weights=share * fitness, minlength=n_markets) / np.maximum(w, 1e-300)
     grown = share * np.maximum(1.0 + chi * (fitness / np.maximum(mean[market], 1e-300) - 1.0), 0.0)
-    grown *= np.exp(sigma * m.rng.standard_normal(len(idx)) - 0.5 * sigma**2)
+    grown *= np.exp(sigma * shocks - 0.5 * sigma**2)
     total = np.bincount(market, weights=grown, minlength=n_markets)
     return np.divide(grown, total[market], out=np.zeros_like(grown), where=total[market] > 0)
 
@@ -74,10 +74,11 @@ def compete(m) -> None:
     fit = competitiveness(m, idx)
     emp = np.maximum(ft.skilled[idx] + ft.unskilled[idx], 1)
     sigma = p.market.share_volatility * emp ** (-p.market.volatility_size_exponent)
-    ft.share_reg[idx] = _replicate(m, idx, ft.share_reg[idx], market, w.n_sectors * R, fit, sigma)
+    shocks = m.normal("share_shock", idx)
+    ft.share_reg[idx] = _replicate(m, idx, ft.share_reg[idx], market, w.n_sectors * R, fit, sigma, shocks)
 
     # Export entry (seed 2.3): firms with transnational ties start exporting.
-    new_exp = ~ft.exporter[idx] & m.has_transnational[idx] & hazard_draw(m.rng, np.full(len(idx), p.market.export_entry_rate))
+    new_exp = ~ft.exporter[idx] & m.has_transnational[idx] & hazard(m.uniform("export_entry", idx), np.full(len(idx), p.market.export_entry_rate))
     if new_exp.any():
         entrants = idx[new_exp]
         ft.exporter[entrants] = True
@@ -87,7 +88,7 @@ def compete(m) -> None:
     exp = ft.exporter[idx]
     ex_idx = idx[exp]
     if len(ex_idx):
-        ft.share_exp[ex_idx] = _replicate(m, ex_idx, ft.share_exp[ex_idx], sector[exp], w.n_sectors, fit[exp], sigma[exp])
+        ft.share_exp[ex_idx] = _replicate(m, ex_idx, ft.share_exp[ex_idx], sector[exp], w.n_sectors, fit[exp], sigma[exp], shocks[exp])
     rev_reg = ft.share_reg[idx] * m.demand_reg.ravel()[market]
     rev_exp = np.where(exp, ft.share_exp[idx] * m.demand_exp[sector], 0.0)
     ft.revenue[idx] = rev_reg + rev_exp
@@ -108,8 +109,8 @@ def plan_labour(m) -> None:
     want_s = desired * share
     want_u = desired - want_s
     rate = p.production.labour_adjust_rate
-    gap_s = stochastic_round(m.rng, rate * (want_s - ft.skilled[idx]))
-    gap_u = stochastic_round(m.rng, rate * (want_u - ft.unskilled[idx]))
+    gap_s = keyed_round(m.uniform("round_skilled", idx), rate * (want_s - ft.skilled[idx]))
+    gap_u = keyed_round(m.uniform("round_unskilled", idx), rate * (want_u - ft.unskilled[idx]))
     region = ft.region[idx]
     # Firing first (the entrepreneur always stays), so fired workers can be rehired elsewhere.
     fire_s = np.minimum(np.maximum(-gap_s, 0), ft.skilled[idx])
@@ -129,7 +130,7 @@ def plan_labour(m) -> None:
         for r in np.flatnonzero(demand > pool):
             sel = np.flatnonzero((region == r) & (hire > 0))
             if pool[r] > 0:
-                got = m.rng.multinomial(int(pool[r]), hire[sel] / hire[sel].sum())
+                got = m.rngs.labour.multinomial(int(pool[r]), hire[sel] / hire[sel].sum())
             else:
                 got = np.zeros(len(sel), dtype=np.int64)
             hire[sel] = np.minimum(got, hire[sel])

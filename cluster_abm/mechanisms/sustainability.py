@@ -20,7 +20,7 @@ def collective_projects(m) -> None:
     ft, p = m.firms, m.p
     idx = ft.idx
     level = np.minimum(m.policy.firm_level("collective_env_projects", ft, idx, m), 1.0)
-    join = idx[(ft.cluster[idx] >= 0) & (m.rng.random(len(idx)) < p.policy.env_participation * level)]
+    join = idx[(ft.cluster[idx] >= 0) & (m.rngs.policy.random(len(idx)) < p.policy.env_participation * level)]
     join = join[m.policy.allocate("collective_env_projects", ft.region[join], p.policy.env_cost)]
     ft.emission[join] *= 1.0 - p.policy.env_cut
     ft.knowledge[join, -1] += p.policy.env_green_knowledge

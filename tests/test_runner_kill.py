@@ -1,0 +1,72 @@
+"""A sweep killed with SIGKILL mid-way resumes to the same tables as an uninterrupted one,
+without redoing the runs it had stored."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas.testing as pdt
+import pytest
+
+from cluster_abm.runner import run_experiment
+from cluster_abm.store import Store
+from tests.fakes import FAKE, assert_same_tables, write_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+EXP = """
+name = "kill"
+scenarios = ["baseline", "green"]
+replicates = 20
+seed = 77
+years = 2
+"""
+
+
+def _start(path: Path, results: Path, executor: str) -> subprocess.Popen:
+    env = dict(os.environ, CLUSTER_ABM_FAKE_SLEEP="0.04",
+               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    cmd = [sys.executable, "-m", "cluster_abm.commands.experiments", "sweep", str(path),
+           "--results", str(results), "--simulate", FAKE, "--executor", executor,
+           "--workers", "2", "--quiet"]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+
+
+@pytest.mark.parametrize("executor", ["serial", "processes"])
+def test_sigkill_mid_sweep_then_resume(tmp_path, executor):
+    path = write_experiment(tmp_path, EXP)
+    results = tmp_path / "res"
+    store = Store(results / "kill")
+    proc = _start(path, results, executor)
+    deadline = time.monotonic() + 60
+    while len(store.shards("runs")) < 8:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "no shards appeared"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+
+    stored = store.read("runs")  # everything the killed sweep committed
+    n_before = len(stored)
+    assert 8 <= n_before < 40, n_before
+    assert store.read_manifest()["status"] == "running"
+    assert store.layout() == "shards"
+
+    summary = run_experiment(path, results_dir=results, executor="serial", simulate=FAKE,
+                             quiet=True)
+    assert (summary.skipped, summary.ok, summary.exit_code) == (n_before, 40 - n_before, 0)
+    after = store.read("runs").set_index("run_id").loc[stored["run_id"]].reset_index()
+    # not redone: start time, wall time and worker of the stored runs are untouched
+    pdt.assert_frame_equal(stored, after, check_exact=True)
+    assert store.read_manifest()["status"] == "complete"
+
+    run_experiment(path, results_dir=tmp_path / "ref", executor="serial", simulate=FAKE,
+                   quiet=True)
+    assert_same_tables(results / "kill", tmp_path / "ref" / "kill")
