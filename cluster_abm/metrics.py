@@ -197,7 +197,9 @@ def step_metrics(m) -> dict[str, np.ndarray]:
     ra, rb = ft.region[a].astype(np.int64), ft.region[b].astype(np.int64)
 
     def ties_where(mask):
-        return _by_region(ra[mask], R, np.full(mask.sum(), 0.5)) + _by_region(rb[mask], R, np.full(mask.sum(), 0.5))
+        # A tie counts half in each endpoint's region (so regions sum to the total).
+        w = 0.5 * mask
+        return _by_region(ra, R, w) + _by_region(rb, R, w)
 
     for code, cname in enumerate(DISTANCE_CLASSES):
         out[f"ties_{cname}"] = ties_where(kind == code)

@@ -45,8 +45,7 @@ def keyed_uniform(key: int, ids: np.ndarray, step: int, purpose: int, sub: int =
     """Uniforms in [0, 1), one per id, fixed by (key, id, step, purpose, sub)."""
     head = np.array([key], dtype=np.uint64)
     head = _mix(head ^ _mix(np.array([(step << 24) ^ (purpose << 12) ^ sub], dtype=np.uint64)))
-    x = np.asarray(ids).astype(np.uint64) * _GOLD + head
-    x = _mix(_mix(x))
+    x = _mix(np.asarray(ids).astype(np.uint64) * _GOLD + head)  # SplitMix64: one mix per id
     return (x >> _S11).astype(np.float64) * (1.0 / 9007199254740992.0)
 
 

@@ -22,6 +22,7 @@ class TieTable:
         self.kind = np.zeros(capacity, dtype=np.int8)
         self.start = np.zeros(capacity, dtype=np.int32)
         self.alive = np.zeros(capacity, dtype=np.bool_)
+        self._keys: set[int] = set()  # pair keys of living ties
 
     def __len__(self) -> int:
         return int(self.alive[: self.n].sum())
@@ -42,14 +43,12 @@ class TieTable:
         fresh = np.zeros(len(keys), dtype=bool)
         fresh[first] = True
         fresh &= lo != hi
-        if fresh.any() and self.n:
-            # Only an existing tie whose lower end is a new pair's lower end can be a duplicate:
-            # a lookup table over firm slots finds those few, so the key comparison stays small
+        if fresh.any() and self._keys:
+            # A set of the living ties' keys answers "exists already?" in O(1) per new pair,
             # however many ties exist (this runs several times a step).
-            idx = self.idx
-            near = idx[np.isin(self.a[idx], lo[fresh], kind="table")]
-            if len(near):
-                fresh &= ~np.isin(keys, self.keys(near))
+            cand = np.flatnonzero(fresh)
+            known = self._keys
+            fresh[cand[[int(k) in known for k in keys[cand]]]] = False
         m = int(fresh.sum())
         if m == 0:
             return fresh
@@ -63,20 +62,25 @@ class TieTable:
         self.start[sl] = step
         self.alive[sl] = True
         self.n += m
+        self._keys.update(keys[fresh].tolist())
         return fresh
 
     def drop_firms(self, dead: np.ndarray) -> int:
         """End every tie touching a dead slot (``dead`` is a bool mask over firm slots)."""
         idx = self.idx
         hit = idx[dead[self.a[idx]] | dead[self.b[idx]]]
-        self.alive[hit] = False
+        self._end(hit)
         return len(hit)
 
     def decay(self, rng: np.random.Generator, p: float) -> int:
         idx = self.idx
         hit = idx[rng.random(len(idx)) < p]
-        self.alive[hit] = False
+        self._end(hit)
         return len(hit)
+
+    def _end(self, hit: np.ndarray) -> None:
+        self.alive[hit] = False
+        self._keys.difference_update(self.keys(hit).tolist())
 
     def degree(self, n: int) -> np.ndarray:
         idx = self.idx

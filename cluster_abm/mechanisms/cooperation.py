@@ -196,8 +196,11 @@ def _evaluate_and_tie(m, seekers, cand, support, accept_all: bool = False) -> np
     util = np.where(valid, np.minimum(util, 1.0), 0.0)
     # Each candidate accepts on its own merits; the seeker keeps the first that accepts (in the
     # random order candidates were drawn), so far candidates are not crowded out by near ones.
-    u = np.column_stack([m.uniform("accept", seekers, j) for j in range(k)]) if S else np.zeros((0, k))
-    accepts = valid & (accept_all | (u < util))
+    if accept_all:
+        accepts = valid
+    else:
+        u = np.column_stack([m.uniform("accept", seekers, j) for j in range(k)]) if S else np.zeros((0, k))
+        accepts = valid & (u < util)
     first = accepts.argmax(axis=1)
     rows = np.arange(S)
     ok = accepts[rows, first]

@@ -99,7 +99,7 @@ def _remove(m, dead: np.ndarray, insolvent: np.ndarray) -> None:
     ft.contract[dead] = -1
     ft.skilled[dead] = 0
     ft.unskilled[dead] = 0
-    m.degree = m.ties.degree(ft.n)
+    m.degree[dead] = 0  # partners' degrees are refreshed at the next step
 
 
 def _pass_on(m, donors: np.ndarray, fields: np.ndarray, dead_mask: np.ndarray) -> None:

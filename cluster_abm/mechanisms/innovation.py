@@ -26,7 +26,7 @@ def partner_novelty(m) -> None:
     complementary green partner exists. Stored on the model for this step."""
     ft, p = m.firms, m.p
     n = ft.n
-    prof = profiles(ft.knowledge[:n])
+    prof = m.profiles  # knowledge profiles of this step (knowledge has not changed since)
     value = np.zeros(n)
     green_partner = np.zeros(n, dtype=bool)
     thr, dmin = p.eco.green_threshold, p.eco.partner_min_distance
