@@ -116,6 +116,18 @@ def train_firms(m) -> None:
             m.ledger.add("trainings", ft.region[chosen])
 
 
+def _funded_places(m, lid: str, need, cost: float) -> np.ndarray:
+    """Firms a place-funding lever reaches this step: ``policy.training_places`` per 100 targeted
+    firms and year, neediest first (``need(slots)`` gives the priority), within the budget."""
+    ft = m.firms
+    idx = ft.idx
+    reached = idx[m.policy.firm_level(lid, ft, idx, m) > 0]
+    count = np.bincount(ft.region[reached], minlength=m.world.n_regions)
+    places = _places(m, m.p.policy.training_places * m.policy.region_level(lid), count)
+    chosen = _select(m, reached, places, need(reached))
+    return chosen[m.policy.allocate(lid, ft.region[chosen], cost)] if len(chosen) else chosen
+
+
 def support_codification(m) -> None:
     """Knowledge-management systems for SMEs lacking codification capability (seed 3.6.2).
 
@@ -125,30 +137,19 @@ def support_codification(m) -> None:
     if not m.policy.on("codification_support"):
         return
     ft = m.firms
-    idx = ft.idx
-    level = m.policy.firm_level("codification_support", ft, idx, m)
-    reached = idx[level > 0]
-    count = np.bincount(ft.region[reached], minlength=m.world.n_regions)
-    places = _places(m, m.p.policy.training_places * m.policy.region_level("codification_support"), count)
-    chosen = _select(m, reached, places, -ft.codification[reached])
-    if len(chosen):
-        chosen = chosen[m.policy.allocate("codification_support", ft.region[chosen], m.p.yearly.policy.codification_cost)]
-        ft.codification[chosen] += m.p.policy.codification_gain * (1.0 - ft.codification[chosen])
-        m.ledger.add("km_systems", ft.region[chosen])
+    chosen = _funded_places(m, "codification_support", lambda s: -ft.codification[s],
+                            m.p.yearly.policy.codification_cost)
+    ft.codification[chosen] += m.p.policy.codification_gain * (1.0 - ft.codification[chosen])
+    m.ledger.add("km_systems", ft.region[chosen])
 
 
 def transfer_green_skills(m) -> None:
-    """Transfer of industry-specific eco-innovation skills to targeted firms (seed 3.6.3)."""
+    """Transfer of industry-specific eco-innovation skills to targeted firms, those with the least
+    green knowledge first (seed 3.6.3)."""
     if not m.policy.on("green_skills"):
         return
     ft = m.firms
-    idx = ft.idx
-    level = m.policy.firm_level("green_skills", ft, idx, m)
-    reached = idx[level > 0]
-    count = np.bincount(ft.region[reached], minlength=m.world.n_regions)
-    places = _places(m, m.p.policy.training_places * m.policy.region_level("green_skills"), count)
-    chosen = _select(m, reached, places, -ft.knowledge[reached, -1])
-    if len(chosen):
-        chosen = chosen[m.policy.allocate("green_skills", ft.region[chosen], m.p.yearly.policy.green_skills_cost)]
-        ft.knowledge[chosen, -1] += m.p.policy.green_skills_gain
-        m.ledger.add("green_transfers", ft.region[chosen])
+    chosen = _funded_places(m, "green_skills", lambda s: -ft.knowledge[s, -1],
+                            m.p.yearly.policy.green_skills_cost)
+    ft.knowledge[chosen, -1] += m.p.policy.green_skills_gain
+    m.ledger.add("green_transfers", ft.region[chosen])
