@@ -1,0 +1,1050 @@
+"""Calibration by simulated method of moments: fit parameters to published statistics.
+
+A calibration file (TOML, format in ``docs/calibration.md``) names a base scenario, the
+parameters to fit with their search bounds (inside the registry's), the targets
+(:mod:`cluster_abm.targets`) with weights, the targets held out for checking, the replicates per
+evaluation, the number of trials and a root seed. Each trial proposes a parameter vector,
+simulates it on the same ``R`` replicate seeds (common random numbers: the seeds come from
+:func:`cluster_abm.seeds.run_seed` with the CRN key, so every trial sees the same random worlds
+and differences between trials are parameter effects, not seed noise), averages each measure
+over the replicates and scores the distance
+
+    loss = sum_i  w_i * ((m_i - t_i) / s_i)^2,      s_i = tolerance_i  or  max(|t_i|, floor)
+
+(a weighted sum of squared standardised deviations: by default each deviation is relative to its
+target, so a birth rate of 8.9 % and a survival share of 82 % weigh alike; a per-target
+``tolerance`` in the target's unit replaces the scale where a relative error is the wrong yardstick,
+e.g. for rates near zero). This is the simulated method of moments of McFadden (1989) and
+Lee & Ingram (1991) with a diagonal weighting matrix, as used for agent-based models by
+Franke & Westerhoff (2012) and Grazzini & Richiardi (2015).
+
+The optimiser is Optuna's TPE sampler (Bergstra et al. 2011; Akiba et al. 2019), multivariate
+with the constant-liar strategy so that trials can run in parallel; the first trials are a Latin
+hypercube over the bounds, enqueued when the study is created. The study lives in persistent
+storage -- by default SQLite at ``results/<name>/optuna.db`` -- so a calibration resumes after a
+stop (a new call continues until the requested number of trials is reached) and several
+``calibrate`` processes, on one machine or several sharing a database, can work on one study.
+Within one process, the replicates of the trials in flight run on the runner's executors
+(:mod:`cluster_abm.executors`: serial, processes or Dask).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as _dt
+import hashlib
+import math
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import params as P
+from . import seeds
+from .errors import InputError, closest
+from .executors import WorkerLost, make_executor
+from .experiment import (
+    SAFE_NAME,
+    Execution,
+    _check_execution,
+    _check_execution_table,
+    canonical_json,
+    default_workers,
+    find_experiment,
+    scenario_dict,
+)
+from .scenario import Scenario, find_scenario, load_scenario, read_toml
+from .targets import (
+    DEFAULT_FROM_YEAR,
+    Target,
+    load_targets,
+    observe,
+    scope_regions,
+    suggest_target,
+)
+
+FORMAT_VERSION = 1
+TOP_KEYS = ("name", "description", "scenario", "targets_file", "seed", "replicates", "trials",
+            "years", "from_year", "scale_floor", "params", "targets", "holdout", "optimizer",
+            "report", "execution", "storage")
+PARAM_KEYS = ("low", "high", "log")
+TARGET_KEYS = ("weight", "tolerance")
+OPTIMIZER_KEYS = ("sampler", "startup_trials")
+SAMPLERS = ("tpe", "random")
+REPORT_KEYS = ("check_seeds", "oat", "oat_step", "importance_threshold")
+STORAGE_KEYS = ("url",)
+DEFAULT_SCALE_FLOOR = 0.01
+CHECK_KEY = 1  # spawn key of the fit report's check seeds: independent of the fitting seeds
+SAMPLER_KEY = 2**32 - 2  # spawn key of the sampler's seed (one element, as seeds.DESIGN_KEY)
+MAX_TRIALS = 1_000_000
+
+
+# --- the calibration spec -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ParamSpec:
+    """A fitted parameter and its search range (inside the registry's bounds)."""
+
+    name: str
+    low: float
+    high: float
+    log: bool = False
+
+    @property
+    def param(self) -> P.Param:
+        return P.REGISTRY[self.name]
+
+    def distribution(self):
+        import optuna
+
+        if self.param.integer:
+            return optuna.distributions.IntDistribution(int(self.low), int(self.high),
+                                                        log=self.log)
+        return optuna.distributions.FloatDistribution(self.low, self.high, log=self.log)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "low": self.low, "high": self.high, "log": self.log}
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """A target with its weight and the scale its deviation is divided by."""
+
+    target: Target
+    weight: float
+    scale: float
+    tolerance: float | None = None
+
+    @property
+    def id(self) -> str:
+        return self.target.id
+
+    def z(self, simulated: float) -> float:
+        """Standardised deviation (simulated - target) / scale."""
+        return (simulated - self.target.value) / self.scale
+
+    def to_dict(self) -> dict[str, Any]:
+        t = self.target
+        return {"id": t.id, "measure": t.measure, "scope": t.scope, "value": t.value,
+                "weight": self.weight, "scale": self.scale}
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A validated calibration (see the module docstring and docs/calibration.md)."""
+
+    name: str
+    description: str
+    source: str
+    scenario: Scenario
+    params: tuple[ParamSpec, ...]
+    targets: tuple[TargetSpec, ...]
+    holdout: tuple[TargetSpec, ...]
+    seed: int
+    replicates: int
+    trials: int
+    years: int
+    from_year: int
+    scale_floor: float
+    sampler: str = "tpe"
+    startup_trials: int = 20
+    check_seeds: int = 10
+    oat: bool = True
+    oat_step: float = 0.1
+    importance_threshold: float = 0.02
+    execution: Execution = field(default_factory=Execution)
+    storage: str | None = None
+
+    @property
+    def seeds(self) -> list[int]:
+        """The R replicate seeds every trial uses (common random numbers)."""
+        return [seeds.run_seed(self.seed, seeds.CRN_KEY, r) for r in range(self.replicates)]
+
+    def check_seed_list(self, n: int | None = None) -> list[int]:
+        """Seeds of the fit report's re-runs: independent of the fitting seeds."""
+        return [seeds.run_seed(self.seed, CHECK_KEY, r) for r in range(n or self.check_seeds)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """What changes the loss of a parameter vector (hashed: a study resumes only if equal).
+
+        Leaves out the number of trials (raising it is how a calibration is continued), the
+        hold-out targets and report settings (they change the report, not the fit), execution
+        and storage.
+        """
+        return {"format": FORMAT_VERSION, "name": self.name,
+                "scenario": scenario_dict(self.scenario),
+                "params": [p.to_dict() for p in self.params],
+                "targets": [t.to_dict() for t in self.targets],
+                "seed": self.seed, "replicates": self.replicates, "years": self.years,
+                "from_year": self.from_year, "sampler": self.sampler,
+                "startup_trials": self.startup_trials}
+
+    @property
+    def spec_hash(self) -> str:
+        return hashlib.sha256(canonical_json(self.to_dict()).encode()).hexdigest()
+
+    def with_overrides(self, *, trials: int | None = None, executor: str | None = None,
+                       workers: int | None = None, scheduler: str | None = None,
+                       storage: str | None = None) -> Calibration:
+        """A copy with command-line overrides (validated like the file's)."""
+        cal = self
+        if scheduler and not executor:
+            executor = "dask"  # a scheduler address implies the Dask executor
+        if trials is not None:
+            cal = dataclasses.replace(cal, trials=_check_int(trials, "command line", "--trials",
+                                                             1, MAX_TRIALS))
+        ex = cal.execution
+        merged = Execution(executor or ex.executor, workers if workers is not None else ex.workers,
+                           scheduler if scheduler is not None else ex.scheduler)
+        _check_execution(merged, "command line", prefix="--")
+        return dataclasses.replace(cal, execution=merged,
+                                   storage=storage if storage is not None else cal.storage)
+
+    def loss_terms(self, simulated: dict[str, float]) -> dict[str, float]:
+        """Weighted squared standardised deviation of every fitted target."""
+        return {t.id: t.weight * t.z(simulated[t.id]) ** 2 for t in self.targets}
+
+    def loss(self, simulated: dict[str, float]) -> float:
+        return float(sum(self.loss_terms(simulated).values()))
+
+    def all_targets(self) -> tuple[TargetSpec, ...]:
+        return self.targets + self.holdout
+
+
+def load_calibration(ref: str | Path) -> Calibration:
+    """Read and validate a calibration file (a path, or a name in ./experiments)."""
+    path = find_experiment(ref)
+    return calibration_from_dict(read_toml(path), source=str(path), base_dir=path.parent)
+
+
+def _check_int(value: Any, source: str, key: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"must be a whole number from {low} to {high}, got {value!r}",
+                         source=source, key=key)
+    if not low <= value <= high:
+        raise InputError(f"must be from {low} to {high}, got {value}", source=source, key=key)
+    return value
+
+
+def _check_number(value: Any, source: str, key: str, *, positive: bool = False,
+                  low: float | None = None, high: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(f"must be a finite number, got {value!r}", source=source, key=key)
+    if positive and value <= 0:
+        raise InputError(f"must be above 0, got {value!r}", source=source, key=key)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise InputError(f"must be from {low} to {high}, got {value!r}", source=source, key=key)
+    return float(value)
+
+
+def _check_table(raw: Any, keys: tuple[str, ...], source: str, where: str) -> dict:
+    if not isinstance(raw, dict):
+        raise InputError("must be a table", source=source, key=where)
+    for k in raw:
+        if k not in keys:
+            raise InputError(f"unknown key; {closest(k, keys)}", source=source, key=f"{where}.{k}")
+    return raw
+
+
+def _flatten(table: dict, leaf_keys: set[str], prefix: str = "") -> dict[str, Any]:
+    """Dotted names from nested tables; a table holding one of ``leaf_keys`` is a leaf."""
+    out = {}
+    for k, v in table.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict) and v and not (leaf_keys & set(v)):
+            out.update(_flatten(v, leaf_keys, name + "."))
+        else:
+            out[name] = v
+    return out
+
+
+def _check_params(raw: Any, source: str) -> tuple[ParamSpec, ...]:
+    if not isinstance(raw, dict) or not raw:
+        raise InputError("must be a table of parameter names with { low = ..., high = ... } "
+                         "search bounds", source=source, key="params")
+    out = []
+    for name, spec in _flatten(raw, {"low", "high"}).items():
+        key = f"params.{name}"
+        if name not in P.REGISTRY:
+            raise InputError(f"unknown parameter; {closest(name, P.REGISTRY.params)}",
+                             source=source, key=key)
+        param = P.REGISTRY[name]
+        if param.is_bool or name.startswith("sim."):
+            raise InputError("cannot be fitted (true/false and sim.* parameters set the "
+                             "experiment, not the model's behaviour)", source=source, key=key)
+        if not isinstance(spec, dict) or not {"low", "high"} <= set(spec):
+            raise InputError("must be { low = ..., high = ... }", source=source, key=key)
+        _check_table(spec, PARAM_KEYS, source, key)
+        low = _check_number(spec["low"], source, f"{key}.low")
+        high = _check_number(spec["high"], source, f"{key}.high")
+        if not low < high:
+            raise InputError(f"low must be below high, got [{low}, {high}]", source=source, key=key)
+        if (param.low is not None and low < param.low) or (param.high is not None
+                                                           and high > param.high):
+            raise InputError(f"bounds [{low}, {high}] are outside the registry's "
+                             f"[{param.low}, {param.high}] {param.unit}", source=source, key=key)
+        log = spec.get("log", False)
+        if not isinstance(log, bool):
+            raise InputError(f"must be true or false, got {log!r}", source=source, key=f"{key}.log")
+        if log and low <= 0:
+            raise InputError("log = true needs low > 0", source=source, key=key)
+        if param.integer and (low != int(low) or high != int(high)):
+            raise InputError("an integer parameter needs whole-number bounds", source=source,
+                             key=key)
+        out.append(ParamSpec(name, low, high, log))
+    return tuple(out)
+
+
+def _resolve_target(tid: Any, table: dict[str, Target], scenario: Scenario, source: str,
+                    key: str) -> Target:
+    if not isinstance(tid, str) or tid not in table:
+        raise InputError(f"unknown target {tid!r}; {suggest_target(str(tid), table)}",
+                         source=source, key=key)
+    target = table[tid]
+    if not scope_regions(target.scope, scenario):
+        raise InputError(f"target {tid!r} is for {target.scope}, which names no region of "
+                         f"scenario {scenario.name!r}", source=source, key=key)
+    return target
+
+
+def _check_horizon(target: Target, years: int, from_year: int, source: str, key: str) -> None:
+    if target.measure.startswith("survival_"):
+        k = int(target.measure.split("_")[1].rstrip("y"))
+        if years < from_year + k:
+            raise InputError(f"target {target.id!r} follows cohorts for {k} years, so it needs "
+                             f"years >= from_year + {k} = {from_year + k}, got years = {years}",
+                             source=source, key=key)
+
+
+def _spec(target: Target, weight: float, tolerance: float | None, floor: float) -> TargetSpec:
+    scale = tolerance if tolerance is not None else max(abs(target.value), floor)
+    return TargetSpec(target, weight, scale, tolerance)
+
+
+def calibration_from_dict(raw: dict[str, Any], source: str = "<dict>",
+                          base_dir: Path | None = None) -> Calibration:
+    """Validate a calibration table; paths are relative to ``base_dir`` (the file's folder)."""
+    _check_table(raw, TOP_KEYS, source, "")
+    name = raw.get("name", Path(source).stem)
+    if not isinstance(name, str) or not SAFE_NAME.match(name):
+        raise InputError(f"must be a name of letters, digits, '_', '.', '+' or '-' (it names "
+                         f"folders and the study), got {name!r}", source=source, key="name")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise InputError("must be a string", source=source, key="description")
+    ref = raw.get("scenario", "baseline")
+    if not isinstance(ref, str) or not ref:
+        raise InputError(f"must be a scenario name or path, got {ref!r}", source=source,
+                         key="scenario")
+    try:
+        scenario = load_scenario(find_scenario(ref, relative_to=base_dir))
+    except InputError as exc:
+        raise InputError(f"cannot load scenario {ref!r} ({exc})", source=source,
+                         key="scenario") from None
+
+    tfile = raw.get("targets_file")
+    if tfile is not None:
+        if not isinstance(tfile, str) or not tfile:
+            raise InputError("must be a path to a targets CSV", source=source, key="targets_file")
+        tpath = Path(tfile)
+        if not tpath.is_absolute() and base_dir is not None:
+            tpath = base_dir / tpath
+        try:
+            table = load_targets(tpath)
+        except InputError as exc:
+            raise InputError(f"cannot read targets ({exc})", source=source,
+                             key="targets_file") from None
+    else:
+        table = load_targets()
+
+    try:
+        seed = seeds.check_seed(raw.get("seed", 0), "the root seed")
+    except ValueError as exc:
+        raise InputError(str(exc), source=source, key="seed") from None
+    replicates = _check_int(raw.get("replicates", 4), source, "replicates", 1, 10_000)
+    trials = _check_int(raw.get("trials", 100), source, "trials", 1, MAX_TRIALS)
+    default_years = int(scenario.param("sim.years"))
+    years = _check_int(raw.get("years", default_years), source, "years", 1,
+                       int(P.REGISTRY["sim.years"].high))
+    from_year = _check_int(raw.get("from_year", min(DEFAULT_FROM_YEAR, years - 1)), source,
+                           "from_year", 0, years - 1)
+    floor = _check_number(raw.get("scale_floor", DEFAULT_SCALE_FLOOR), source, "scale_floor",
+                          positive=True)
+    params = _check_params(raw.get("params"), source)
+
+    traw = raw.get("targets")
+    if not isinstance(traw, dict) or not traw:
+        raise InputError("must name at least one target: a table of target ids (see "
+                         "cluster_abm/data/targets.csv) with a weight or { weight, tolerance }",
+                         source=source, key="targets")
+    fit = []
+    for tid, spec in _flatten(traw, set(TARGET_KEYS)).items():
+        key = f"targets.{tid}"
+        if tid in TOP_KEYS:
+            raise InputError(f"{tid!r} is a top-level key, but TOML put it in the [targets] "
+                             "table; move it above the first [table]", source=source, key=key)
+        target = _resolve_target(tid, table, scenario, source, key)
+        _check_horizon(target, years, from_year, source, key)
+        if isinstance(spec, dict):
+            _check_table(spec, TARGET_KEYS, source, key)
+            weight = _check_number(spec.get("weight", 1.0), source, f"{key}.weight", positive=True)
+            tol = spec.get("tolerance")
+            tol = None if tol is None else _check_number(tol, source, f"{key}.tolerance",
+                                                         positive=True)
+        else:
+            weight = _check_number(spec, source, key, positive=True)
+            tol = None
+        fit.append(_spec(target, weight, tol, floor))
+
+    hraw = raw.get("holdout", [])
+    if isinstance(hraw, list):
+        hitems = [(f"holdout[{i}]", tid, None) for i, tid in enumerate(hraw)]
+    elif isinstance(hraw, dict):
+        hitems = [(f"holdout.{tid}", tid, spec)
+                  for tid, spec in _flatten(hraw, {"tolerance"}).items()]
+    else:
+        raise InputError("must be a list of target ids, or a table of target ids with "
+                         "{ tolerance = ... }", source=source, key="holdout")
+    fitted = {t.id for t in fit}
+    holdout = []
+    for key, tid, spec in hitems:
+        target = _resolve_target(tid, table, scenario, source, key)
+        _check_horizon(target, years, from_year, source, key)
+        if tid in fitted:
+            raise InputError(f"target {tid!r} is fitted; a hold-out target must not be",
+                             source=source, key=key)
+        tol = None
+        if spec is not None:
+            _check_table(spec, ("tolerance",), source, key)
+            if "tolerance" in spec:
+                tol = _check_number(spec["tolerance"], source, f"{key}.tolerance",
+                                    positive=True)
+        holdout.append(_spec(target, 1.0, tol, floor))
+
+    opt = _check_table(raw.get("optimizer", {}), OPTIMIZER_KEYS, source, "optimizer")
+    sampler = opt.get("sampler", "tpe")
+    if sampler not in SAMPLERS:
+        raise InputError(f"unknown sampler {sampler!r}; allowed: {', '.join(SAMPLERS)}",
+                         source=source, key="optimizer.sampler")
+    startup = _check_int(opt.get("startup_trials", max(10, 2 * len(params) + 4)), source,
+                         "optimizer.startup_trials", 0, MAX_TRIALS)
+    rep = _check_table(raw.get("report", {}), REPORT_KEYS, source, "report")
+    check_seeds = _check_int(rep.get("check_seeds", 10), source, "report.check_seeds", 1, 10_000)
+    oat = rep.get("oat", True)
+    if not isinstance(oat, bool):
+        raise InputError(f"must be true or false, got {oat!r}", source=source, key="report.oat")
+    oat_step = _check_number(rep.get("oat_step", 0.1), source, "report.oat_step", low=0.001,
+                             high=0.5)
+    threshold = _check_number(rep.get("importance_threshold", 0.02), source,
+                              "report.importance_threshold", low=0.0, high=1.0)
+    execution = _check_execution_table(raw.get("execution", {}), source)
+    st = _check_table(raw.get("storage", {}), STORAGE_KEYS, source, "storage")
+    url = st.get("url")
+    if url is not None and (not isinstance(url, str) or not url):
+        raise InputError("must be a database URL (sqlite:///path.db, postgresql://...) or "
+                         "'journal'", source=source, key="storage.url")
+    return Calibration(name, description.strip(), source, scenario, params, tuple(fit),
+                       tuple(holdout), seed, replicates, trials, years, from_year, floor,
+                       sampler, startup, check_seeds, oat, oat_step, threshold, execution, url)
+
+
+# --- evaluation (runs in worker processes) --------------------------------------------------------
+@dataclass(frozen=True)
+class EvalTask:
+    """One simulation of one parameter vector with one replicate seed (picklable)."""
+
+    key: Any  # trial number, or a label of a report run
+    replicate: int
+    scenario: Scenario
+    seed: int
+    years: int
+    from_year: int
+    targets: tuple[tuple[str, str, str], ...]  # (id, measure, scope)
+
+
+def evaluate(task: EvalTask) -> dict[str, Any]:
+    """Simulate one task and measure its targets: {"values": {id: value}, "wall": s, ...}."""
+    from .targets import measure
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    obs = observe(task.scenario, task.seed, task.years)
+    values = {tid: measure(obs, meas, scope, task.from_year) for tid, meas, scope in task.targets}
+    return {"values": values, "wall": time.perf_counter() - t0,
+            "cpu": time.process_time() - c0, "pid": os.getpid()}
+
+
+def _target_tuples(cal: Calibration) -> tuple[tuple[str, str, str], ...]:
+    return tuple((t.id, t.target.measure, t.target.scope) for t in cal.all_targets())
+
+
+def make_tasks(cal: Calibration, key: Any, params: dict[str, Any],
+               seed_list: list[int]) -> list[EvalTask]:
+    """Tasks of one parameter vector over the given seeds."""
+    scenario = cal.scenario.with_params(params, source=f"{cal.source} ({key})") if params \
+        else cal.scenario
+    tt = _target_tuples(cal)
+    return [EvalTask(key, r, scenario, s, cal.years, cal.from_year, tt)
+            for r, s in enumerate(seed_list)]
+
+
+def aggregate(results: list[dict[str, float]]) -> tuple[dict[str, float], dict[str, float]]:
+    """Mean and standard deviation over replicates of each measure (NaNs ignored)."""
+    ids = list(results[0])
+    arr = np.array([[r[i] for i in ids] for r in results], dtype=float)
+    n = np.isfinite(arr).sum(axis=0)
+    filled = np.where(np.isfinite(arr), arr, 0.0)
+    mean = np.divide(filled.sum(axis=0), n, out=np.full(len(ids), np.nan), where=n > 0)
+    dev = np.where(np.isfinite(arr), arr - mean, 0.0)
+    sd = np.sqrt(np.divide((dev**2).sum(axis=0), n - 1, out=np.zeros(len(ids)), where=n > 1))
+    return dict(zip(ids, map(float, mean), strict=True)), dict(zip(ids, map(float, sd),
+                                                                    strict=True))
+
+
+def run_points(cal: Calibration, points: dict[Any, dict[str, Any]], seed_list: list[int],
+               executor: str | None = None, workers: int | None = None,
+               scheduler: str | None = None) -> dict[Any, list[dict[str, float]]]:
+    """Simulate several parameter vectors over ``seed_list``: {key: [values per replicate]}.
+
+    Used by the fit report (the best vector, the defaults, one-at-a-time moves) and the
+    recovery tests. Failures raise: a report built on missing runs would mislead.
+    """
+    ex_cfg = cal.execution
+    kind = executor or ex_cfg.executor
+    sched = scheduler or ex_cfg.scheduler
+    n = 1 if kind == "serial" else (workers or ex_cfg.workers or default_workers())
+    tasks = [t for key, pv in points.items() for t in make_tasks(cal, key, pv, seed_list)]
+    out: dict[Any, list] = {key: [None] * len(seed_list) for key in points}
+    if kind != "dask" or not sched:
+        n = max(1, min(n, len(tasks)))  # no idle processes for a handful of runs
+    with make_executor(kind, n, scheduler=sched, quiet=True) as ex:
+        for task, value, exc in ex.map_unordered(evaluate, tasks, total=len(tasks)):
+            if exc is not None:
+                raise RuntimeError(f"simulation {task.key} replicate {task.replicate} (seed "
+                                   f"{task.seed}) failed: {type(exc).__name__}: {exc}") from exc
+            out[task.key][task.replicate] = value["values"]
+    return out
+
+
+# --- storage and the study ------------------------------------------------------------------------
+def storage_url(cal: Calibration, results_dir: str | Path) -> str:
+    """The study's storage: the file's ``[storage] url``, else SQLite in results/<name>/."""
+    if cal.storage and cal.storage != "journal":
+        return cal.storage
+    folder = (Path(results_dir) / cal.name).resolve()
+    if cal.storage == "journal":
+        return f"journal:{folder / 'optuna.journal'}"
+    return f"sqlite:///{folder / 'optuna.db'}"
+
+
+def make_storage(url: str):
+    """An Optuna storage that several processes may share.
+
+    * SQLite (the default): an :class:`optuna.storages.RDBStorage` with a 60 s busy timeout and
+      write-ahead logging, so writers from several ``calibrate`` processes on one machine wait
+      for each other instead of failing with "database is locked" (a trial writes a few rows
+      per simulated second, far below what SQLite serialises). Not for network file systems.
+    * ``journal:PATH``: a :class:`optuna.storages.JournalStorage` on an append-only file with
+      a file lock (Optuna's recommendation for many processes on one machine or NFS).
+    * any other SQLAlchemy URL (``postgresql://``, ``mysql://``): an RDBStorage as is, for
+      workers on several machines.
+    """
+    import optuna
+
+    if url.startswith("journal:"):
+        from optuna.storages.journal import JournalFileBackend
+
+        path = Path(url.removeprefix("journal:"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+        with contextlib.suppress(Exception), storage.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        return storage
+    try:
+        return optuna.storages.RDBStorage(url)
+    except Exception as exc:  # SQLAlchemy raises many kinds for a bad URL
+        raise InputError(f"cannot open the study storage {url!r}: {exc}",
+                         key="storage.url") from None
+
+
+def _first_difference(old: Any, new: Any, path: str = "") -> str:
+    from .runner import _first_difference as first
+
+    return first(old, new, path)
+
+
+def _sampler(cal: Calibration, salt: int):
+    import optuna
+
+    seed = int(np.random.SeedSequence(cal.seed, spawn_key=(SAMPLER_KEY, salt))
+               .generate_state(1, dtype=np.uint32)[0])
+    if cal.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True,
+                                      n_startup_trials=cal.startup_trials)
+
+
+def startup_points(cal: Calibration) -> list[dict[str, Any]]:
+    """A Latin hypercube of ``startup_trials`` points over the bounds (log bounds in log space).
+
+    Space-filling start points explore the box more evenly than independent uniform draws
+    (McKay, Beckman & Conover 1979) and, being enqueued in the study, are shared by every
+    process working on it.
+    """
+    from scipy.stats import qmc
+
+    if cal.startup_trials == 0:
+        return []
+    sampler = qmc.LatinHypercube(d=len(cal.params), rng=seeds.design_rng(cal.seed))
+    out = []
+    for row in sampler.random(cal.startup_trials):
+        point = {}
+        for p, u in zip(cal.params, row, strict=True):
+            if p.log:
+                v = math.exp(math.log(p.low) + float(u) * (math.log(p.high) - math.log(p.low)))
+            else:
+                v = p.low + float(u) * (p.high - p.low)
+            point[p.name] = int(round(v)) if p.param.integer else float(v)
+        out.append(point)
+    return out
+
+
+def open_study(cal: Calibration, results_dir: str | Path = "results", *, overwrite: bool = False,
+               create: bool = True):
+    """Load the calibration's study, or create it (with its start points enqueued).
+
+    Refuses (``InputError``) to continue a study made with a different calibration spec
+    (parameters, bounds, targets, weights, seeds, horizon): its trials would be scored by
+    another loss. ``overwrite`` deletes the old study first.
+    """
+    url = storage_url(cal, results_dir)
+    with _creation_lock(url):
+        return _open_study(cal, url, overwrite, create)
+
+
+@contextlib.contextmanager
+def _creation_lock(url: str):
+    """Serialise opening a local study across processes (a file lock next to the database).
+
+    Two ``calibrate`` processes started together would otherwise both create the SQLite schema
+    (Optuna's alembic stamp then fails with a UNIQUE constraint) or both enqueue the start
+    points. Remote databases (postgresql://...) are not locked here.
+    """
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+    elif url.startswith("journal:"):
+        path = Path(url.removeprefix("journal:"))
+    else:
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock; start several processes a few seconds apart
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _open_study(cal: Calibration, url: str, overwrite: bool, create: bool):
+    import optuna
+
+    storage = make_storage(url)
+    names = [s.study_name for s in optuna.get_all_study_summaries(storage,
+                                                                  include_best_trial=False)]
+    exists = cal.name in names
+    if exists and overwrite:
+        optuna.delete_study(study_name=cal.name, storage=storage)
+        exists = False
+    if exists:
+        study = optuna.load_study(study_name=cal.name, storage=storage)
+        old = study.user_attrs.get("spec_hash")
+        if old != cal.spec_hash:
+            import json
+
+            where = _first_difference(json.loads(study.user_attrs.get("spec", "{}")),
+                                      cal.to_dict())
+            raise InputError(f"the study {cal.name!r} in {url} was made by a different "
+                             f"calibration (first difference: {where}); pass --overwrite to "
+                             "start over, or give the calibration another name",
+                             source=cal.source, key="name")
+        salt = len(study.get_trials(deepcopy=False))
+        if _live_foreign_trials(study):
+            salt = salt * 100_003 + os.getpid()  # another process is asking: do not mirror it
+        study.sampler = _sampler(cal, salt)
+        return study, url
+    if not create:
+        raise InputError(f"no study {cal.name!r} in {url}; run the calibration first",
+                         source=cal.source, key="name")
+    study = optuna.create_study(study_name=cal.name, storage=storage, direction="minimize",
+                                sampler=_sampler(cal, 0), load_if_exists=True)
+    if "spec_hash" not in study.user_attrs:  # not created a moment ago by a sibling process
+        study.set_user_attr("spec", canonical_json(cal.to_dict()))
+        study.set_user_attr("spec_hash", cal.spec_hash)
+        study.set_user_attr("created", _now())
+        study.set_user_attr("interrupted_trials", [])
+        study.set_user_attr("sessions", [])
+        for point in startup_points(cal):
+            study.enqueue_trial(point, user_attrs={"start_point": True})
+    return study, url
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _live_foreign_trials(study) -> bool:
+    import optuna
+
+    host = socket.gethostname()
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        owner = t.user_attrs.get("owner", "")
+        h, _, pid = owner.rpartition(":")
+        if h != host or (pid.isdigit() and _pid_alive(int(pid)) and int(pid) != os.getpid()):
+            return True
+    return False
+
+
+def recover_stale_trials(study) -> list[int]:
+    """Fail the RUNNING trials of dead ``calibrate`` processes on this host; retry their points.
+
+    A process killed outright (SIGKILL, a crash, a reboot) leaves its trials RUNNING forever.
+    Trials owned by a process id that no longer exists on this machine are marked FAIL, listed
+    as interrupted (so they do not count against the trial budget) and their parameter vectors
+    are enqueued again. Trials of other machines are left alone: their owners may be alive.
+    """
+    import optuna
+
+    host = socket.gethostname()
+    stale = []
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        h, _, pid = t.user_attrs.get("owner", "").rpartition(":")
+        if h == host and pid.isdigit() and not _pid_alive(int(pid)):
+            stale.append(t)
+    if stale:
+        _mark_interrupted(study, [(t.number, dict(t.params)) for t in stale])
+    return [t.number for t in stale]
+
+
+def _mark_interrupted(study, trials: list[tuple[int, dict[str, Any]]]) -> None:
+    """Fail trials (number, params) that were stopped, not evaluated, and enqueue them again."""
+    import optuna
+
+    numbers = list(study.user_attrs.get("interrupted_trials", []))
+    for number, params in trials:
+        numbers.append(int(number))
+        study.tell(number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
+        study.enqueue_trial(dict(params), user_attrs={"retry_of": int(number)})
+    study.set_user_attr("interrupted_trials", sorted(set(numbers)))
+
+
+def counted_trials(study) -> int:
+    """Trials that use up the budget: finished or running, except interrupted ones."""
+    import optuna
+
+    S = optuna.trial.TrialState
+    skip = set(study.user_attrs.get("interrupted_trials", []))
+    return sum(1 for t in study.get_trials(deepcopy=False, states=(S.COMPLETE, S.FAIL, S.RUNNING))
+               if t.number not in skip)
+
+
+# --- the calibration loop -------------------------------------------------------------------------
+@dataclass
+class CalibrationSummary:
+    """What a calibration call did; :attr:`exit_code` is what the command returns."""
+
+    name: str
+    storage: str
+    requested: int
+    before: int = 0
+    completed: int = 0
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    interrupted: bool = False
+    worker_lost: str = ""
+    wall_time: float = 0.0
+    executor: str = ""
+    best_loss: float | None = None
+    best_params: dict[str, Any] = field(default_factory=dict)
+    best_trial: int | None = None
+    report: Path | None = None
+    scenario_file: Path | None = None
+    load_start: tuple[float, float, float] | None = None
+    load_end: tuple[float, float, float] | None = None
+
+    @property
+    def run(self) -> int:
+        return self.completed + len(self.failed)
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
+        return 1 if self.worker_lost or (self.failed and not self.completed) else 0
+
+    def format(self) -> str:
+        rate = self.run / (self.wall_time / 60) if self.wall_time > 0 and self.run else 0.0
+        lines = [f"{self.name}: {self.run} trials run ({self.completed} ok, {len(self.failed)} "
+                 f"failed) after {self.before} stored, of {self.requested} requested, in "
+                 f"{self.wall_time:.1f} s ({rate:.1f} trials/min) on {self.executor}; study in "
+                 f"{self.storage}"]
+        if self.best_loss is not None:
+            lines.append(f"  best: trial {self.best_trial}, loss {self.best_loss:.4g}: "
+                         + ", ".join(f"{k} = {v:.4g}" for k, v in self.best_params.items()))
+        for number, error in self.failed[:10]:
+            lines.append(f"  trial {number} failed: {error}")
+        if self.worker_lost:
+            lines.append(f"  stopped: {self.worker_lost}; run again to resume")
+        if self.interrupted:
+            lines.append("  interrupted: the stored trials are kept; run the same command again "
+                         "to continue")
+        if self.scenario_file:
+            lines.append(f"  calibrated scenario: {self.scenario_file}")
+        if self.report:
+            lines.append(f"  fit report: {self.report}")
+        return "\n".join(lines)
+
+
+def _loadavg() -> tuple[float, float, float] | None:
+    try:
+        return tuple(round(x, 2) for x in os.getloadavg())
+    except (AttributeError, OSError):
+        return None
+
+
+def run_calibration(
+    calibration: Calibration | str | Path,
+    *,
+    results_dir: str | Path = "results",
+    scenarios_dir: str | Path = "scenarios",
+    trials: int | None = None,
+    executor: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    storage: str | None = None,
+    overwrite: bool = False,
+    report: bool = True,
+    quiet: bool = False,
+) -> CalibrationSummary:
+    """Run the calibration until its study holds ``trials`` trials, then write the outputs.
+
+    Resumes whatever the study holds. When the budget is reached (now or earlier) and
+    ``report`` is true, writes the calibrated scenario and the fit report.
+    """
+
+    import optuna
+
+    cal = calibration if isinstance(calibration, Calibration) else load_calibration(calibration)
+    cal = cal.with_overrides(trials=trials, executor=executor, workers=workers,
+                             scheduler=scheduler, storage=storage)
+    study, url = open_study(cal, results_dir, overwrite=overwrite)
+    recover_stale_trials(study)
+    summary = CalibrationSummary(cal.name, url, cal.trials, before=counted_trials(study),
+                                 load_start=_loadavg())
+    distributions = {p.name: p.distribution() for p in cal.params}
+    seed_list = cal.seeds
+    R = len(seed_list)
+    pending: dict[int, dict[str, Any]] = {}
+    owner = _owner()
+    t0 = time.perf_counter()
+    session = {"started": _now(), "owner": owner, "load_start": summary.load_start}
+
+    def jobs() -> Iterator[EvalTask]:
+        while counted_trials(study) < cal.trials:
+            with _interrupts_deferred():  # a trial is asked, owned and tracked, or not at all
+                trial = study.ask(distributions)
+                trial.set_user_attr("owner", owner)
+                params = {p.name: trial.params[p.name] for p in cal.params}
+                pending[trial.number] = {"trial": trial, "values": [None] * R, "left": R,
+                                         "error": "", "wall": 0.0, "cpu": 0.0,
+                                         "params": params}
+            yield from make_tasks(cal, trial.number, params, seed_list)
+
+    remaining = max(0, cal.trials - summary.before)
+    kind = cal.execution.executor
+    n_workers = 1 if kind == "serial" else (cal.execution.workers or default_workers())
+    bar = None
+    try:
+        if remaining:
+            if kind != "dask" or not cal.execution.scheduler:
+                n_workers = max(1, min(n_workers, remaining * R))
+            with make_executor(kind, n_workers, scheduler=cal.execution.scheduler,
+                               window=max(2 * n_workers, 2), quiet=quiet) as ex:
+                summary.executor = ex.describe()
+                session["executor"] = summary.executor
+                if not quiet:
+                    print(f"{cal.name}: {remaining} trials to run ({summary.before} stored of "
+                          f"{cal.trials}) x {R} replicates on {summary.executor}; study in "
+                          f"{url}", file=sys.stderr)
+                bar = _progress(cal.name, cal.trials, summary.before, quiet)
+                try:
+                    for task, value, exc in ex.map_unordered(evaluate, jobs(),
+                                                             total=remaining * R):
+                        rec = pending[task.key]
+                        if exc is not None:
+                            rec["error"] = rec["error"] or f"{type(exc).__name__}: {exc}"
+                        else:
+                            rec["values"][task.replicate] = value["values"]
+                            rec["wall"] += value["wall"]
+                            rec["cpu"] += value.get("cpu", 0.0)
+                        rec["left"] -= 1
+                        if rec["left"] == 0:
+                            with _interrupts_deferred():
+                                _finish_trial(study, cal, pending.pop(task.key), summary)
+                            if bar is not None:
+                                bar.update(1)
+                                if summary.best_loss is not None:
+                                    bar.set_postfix(best=f"{summary.best_loss:.4g}",
+                                                    refresh=False)
+                except (KeyboardInterrupt, WorkerLost) as exc:
+                    ex.abort()
+                    if isinstance(exc, WorkerLost):
+                        summary.worker_lost = str(exc)
+                    else:
+                        summary.interrupted = True
+        else:
+            summary.executor = "nothing to run"
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    finally:
+        if bar is not None:
+            bar.close()
+        # Trials in flight when stopped (and one asked for but not yet handed out, if the stop
+        # came in between): fail them as interrupted and queue their points again.
+        stopped = [(n, rec["params"]) for n, rec in pending.items()]
+        stopped += [(t.number, dict(t.params)) for t in study.get_trials(
+            deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+            if t.user_attrs.get("owner") == owner and t.number not in pending]
+        if stopped:
+            _mark_interrupted(study, stopped)
+        pending.clear()
+        summary.wall_time = time.perf_counter() - t0
+        summary.load_end = _loadavg()
+        session.update(finished=_now(), wall_time=round(summary.wall_time, 3),
+                       trials_run=summary.run, trials_ok=summary.completed,
+                       load_end=summary.load_end, interrupted=summary.interrupted,
+                       replicates=R, workers=n_workers, cpus=os.cpu_count())
+        sessions = list(study.user_attrs.get("sessions", []))
+        if summary.run or summary.interrupted:
+            sessions.append(session)
+            study.set_user_attr("sessions", sessions)
+    best = best_trial(study)
+    if best is not None:
+        summary.best_loss = float(best.value)
+        summary.best_params = {p.name: best.params[p.name] for p in cal.params}
+        summary.best_trial = best.number
+    done = counted_trials(study) >= cal.trials and not summary.interrupted
+    written = (Path(results_dir) / cal.name / "report.md").is_file()
+    if summary.run == 0 and written:
+        report = False  # nothing new since the last report (--report-only rewrites it)
+    if report and done and best is not None and not summary.worker_lost:
+        from .calibration_report import write_outputs
+
+        summary.scenario_file, summary.report = write_outputs(
+            cal, study, results_dir=results_dir, scenarios_dir=scenarios_dir, quiet=quiet)
+    return summary
+
+
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Hold Ctrl-C and SIGTERM until the block is done, then raise KeyboardInterrupt.
+
+    A stop that lands inside ``study.ask`` would leave a RUNNING trial nobody owns (it would
+    use up the budget for ever); inside ``study.tell`` a finished evaluation would be lost.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+
+    def hold(signum, frame):
+        caught.append(signum)
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if caught:
+            raise KeyboardInterrupt
+
+
+def best_trial(study):
+    """The completed trial with the lowest loss, or None."""
+    import optuna
+
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return min(done, key=lambda t: t.value) if done else None
+
+
+def _finish_trial(study, cal: Calibration, rec: dict[str, Any], summary: CalibrationSummary):
+    import optuna
+
+    trial = rec["trial"]
+    if rec["error"] or any(v is None for v in rec["values"]):
+        trial.set_user_attr("error", rec["error"][:2000])
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        summary.failed.append((trial.number, rec["error"]))
+        return
+    mean, sd = aggregate(rec["values"])
+    missing = [t.id for t in cal.targets if not math.isfinite(mean[t.id])]
+    if missing:
+        msg = f"no value for target(s) {', '.join(missing)} in any replicate"
+        trial.set_user_attr("error", msg)
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        summary.failed.append((trial.number, msg))
+        return
+    terms = cal.loss_terms(mean)
+    trial.set_user_attr("sim", mean)
+    trial.set_user_attr("sim_sd", sd)
+    trial.set_user_attr("terms", terms)
+    trial.set_user_attr("wall", round(rec["wall"], 3))  # summed over replicates
+    trial.set_user_attr("cpu", round(rec["cpu"], 3))
+    loss = float(sum(terms.values()))
+    study.tell(trial, loss)
+    summary.completed += 1
+    if summary.best_loss is None or loss < summary.best_loss:
+        summary.best_loss = loss
+
+
+def _progress(name: str, total: int, initial: int, quiet: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, desc=name, unit="trial", file=sys.stderr,
+                disable=quiet, dynamic_ncols=True, smoothing=0.1)
+
+
+__all__ = ["Calibration", "CalibrationSummary", "ParamSpec", "TargetSpec", "aggregate",
+           "best_trial", "calibration_from_dict", "counted_trials", "evaluate",
+           "load_calibration", "make_storage", "open_study", "recover_stale_trials",
+           "run_calibration", "run_points", "storage_url"]
