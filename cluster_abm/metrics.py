@@ -308,11 +308,12 @@ def _cohort_survival(log: pd.DataFrame, years: float, spy: int, t_end: int, mask
 def _yearly_rate(ts, name, spy):
     """Mean over years of (events in the year) / (firms at the start of the year)."""
     v, firms = _total(ts, name), _total(ts, "firms")
-    years = len(v) // spy
+    # Row 0 is the initial state; year y is rows (y - 1) * spy + 1 ... y * spy.
+    years = (len(v) - 1) // spy
     if years == 0:
         return float("nan")
-    ev = v[: years * spy].reshape(years, spy).sum(axis=1)
-    start = np.r_[firms[0], firms[spy - 1 : years * spy - 1 : spy]][:years]
+    ev = v[1 : years * spy + 1].reshape(years, spy).sum(axis=1)
+    start = firms[0 : years * spy : spy]
     return float(np.mean(ev / np.maximum(start, 1)))
 
 
