@@ -58,6 +58,11 @@ import numpy as np
 
 NEVER = -(10**6)
 
+# EU definition used by the seed (footnote 1): an SME employs fewer than 250 persons.
+SME_MAX_EMPLOYEES = 250
+# Values of the ``origin`` column.
+ORIGIN_INITIAL, ORIGIN_REPLICATIVE, ORIGIN_INNOVATIVE, ORIGIN_DENOVO = 0, 1, 2, 3
+
 # name -> (dtype, default); knowledge has a second dimension set at construction.
 COLUMNS: dict[str, tuple[type, object]] = {
     "uid": (np.int64, -1),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .firmtable import SME_MAX_EMPLOYEES
 from .space import DISTANCE_CLASSES
 
 
@@ -264,7 +265,7 @@ def step_metrics(m) -> dict[str, np.ndarray]:
     out["new_ventures"] = _by_region(reg, R, young.astype(float))
     out["mean_firm_size"] = _ratio(out["employment"], n_firms)
     out["median_firm_size"] = _median_by_region(reg, emp, R)
-    small = emp < 250
+    small = emp < SME_MAX_EMPLOYEES
     out["sme_employment_share"] = _ratio(_by_region(reg, R, emp * small), out["employment"])
     out["large_firms"] = _by_region(reg, R, (~small).astype(float))
     return out

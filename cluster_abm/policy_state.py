@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .firmtable import SME_MAX_EMPLOYEES
 from .policies import BY_ID
 
 
@@ -86,7 +87,7 @@ class PolicyState:
         """Firm groups a lever can target (see policies.FIRM_GROUPS)."""
         emp = ft.skilled[slots] + ft.unskilled[slots]
         if group == "smes":
-            return emp < 250
+            return emp < SME_MAX_EMPLOYEES
         if group == "new_ventures":
             return (ctx.t - ft.birth_step[slots]) < 3 * self.p.steps_per_year
         if group == "cmo_members":

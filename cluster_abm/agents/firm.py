@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from mesa.discrete_space import FixedAgent
 
+from ..firmtable import SME_MAX_EMPLOYEES
+
 ORIGINS = ("initial", "replicative spin-off", "innovative spin-off", "de novo")
 
 
@@ -91,7 +93,7 @@ class Firm(FixedAgent):
             return "new venture"
         if self.glocal:
             return "glocal"
-        return "SME" if self.employees < 250 else "large"
+        return "SME" if self.employees < SME_MAX_EMPLOYEES else "large"
 
     @property
     def partners(self) -> list[int]:

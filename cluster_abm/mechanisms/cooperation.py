@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..firmtable import SME_MAX_EMPLOYEES
 from ..space import INTRA_CLUSTER, TRANSNATIONAL
 from .common import cognitive_distance, hazard, hazard_draw, novelty_value, profiles
 
@@ -247,7 +248,7 @@ def form_contracts(m) -> None:
     lever = m.policy.region_level("network_contracts")[ft.region[idx]]
     legal = m.contract_law[ft.region[idx]] | (lever > 0)
     emp = ft.skilled[idx] + ft.unskilled[idx]
-    sme = emp < 250
+    sme = emp < SME_MAX_EMPLOYEES
     eligible = legal & sme & (ft.contract[idx] < 0) & (m.degree[idx] > 0)
     rate = p.contract.formation_rate * (1.0 + p.policy.contract_support * lever)
     founders = idx[eligible & hazard(m.uniform("contract", idx), rate)]
@@ -263,7 +264,7 @@ def form_contracts(m) -> None:
     src, dst = np.concatenate([a, b]), np.concatenate([b, a])
     is_founder = np.zeros(ft.n, dtype=bool)
     is_founder[founders] = True
-    ok_partner = (ft.contract[: ft.n] < 0) & ((ft.skilled[: ft.n] + ft.unskilled[: ft.n]) < 250) & ~is_founder
+    ok_partner = (ft.contract[: ft.n] < 0) & ((ft.skilled[: ft.n] + ft.unskilled[: ft.n]) < SME_MAX_EMPLOYEES) & ~is_founder
     sel = is_founder[src] & ok_partner[dst]
     src, dst = src[sel], dst[sel]
     # Random order, then each partner joins at most one new contract and each founder takes at most

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..agents.firm import Firm
+from ..firmtable import ORIGIN_DENOVO, ORIGIN_INNOVATIVE, ORIGIN_REPLICATIVE
 from .common import hazard, stochastic_round
 
 
@@ -162,7 +163,7 @@ def create_firms(m) -> None:
         "skill_share": ft.skill_share[parents], "rd_intensity": ft.rd_intensity[parents],
         "codification": ft.codification[parents], "dyncap": ft.dyncap[parents],
         "emission": ft.emission[parents],
-        "origin": np.where(innovative, 2, 1).astype(np.int8),
+        "origin": np.where(innovative, ORIGIN_INNOVATIVE, ORIGIN_REPLICATIVE).astype(np.int8),
     }
 
     # --- de novo firms in each region ------------------------------------------------------------
@@ -185,7 +186,7 @@ def create_firms(m) -> None:
         "productivity": ref["productivity"][dn_region],
         "skill_share": ref["skill_share"][dn_region], "rd_intensity": ref["rd_intensity"][dn_region],
         "codification": ref["codification"][dn_region], "dyncap": ref["dyncap"][dn_region],
-        "emission": np.ones(n_dn), "origin": np.full(n_dn, 3, dtype=np.int8),
+        "emission": np.ones(n_dn), "origin": np.full(n_dn, ORIGIN_DENOVO, dtype=np.int8),
     }
     know_dn = np.zeros((n_dn, K))
     if n_dn:
@@ -215,7 +216,7 @@ def create_firms(m) -> None:
     # Hires come out of the pools; where a pool is short the venture starts with its founder only.
     _fit_to_pools(m, slots, founder_skilled)
     m.ledger.add("births", attrs["region"])
-    m.ledger.add("births_innovative", attrs["region"][attrs["origin"] == 2])
+    m.ledger.add("births_innovative", attrs["region"][attrs["origin"] == ORIGIN_INNOVATIVE])
     m.ledger.add("jobs_created_entry", attrs["region"], attrs["skilled"] + attrs["unskilled"])
     incubate_new(m, slots)
 
@@ -254,7 +255,7 @@ def incubate_new(m, slots: np.ndarray) -> None:
     cand = slots[big & (level > 0)]
     if len(cand) == 0:
         return
-    cand = cand[np.argsort(ft.origin[cand] != 2, kind="stable")]  # innovative first
+    cand = cand[np.argsort(ft.origin[cand] != ORIGIN_INNOVATIVE, kind="stable")]  # innovative first
     cand = cand[m.policy.allocate("incubators", ft.region[cand], p.policy.incubator_cost)]
     if len(cand) == 0:
         return

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..firmtable import ORIGIN_INNOVATIVE
 from .common import hazard
 from .innovation import innovation_rate
 from .knowledge_projects import project_costs
@@ -119,7 +120,7 @@ def finance_ventures(m) -> None:
     steps_left = p.steps_per_year - m.step_in_year
     ticket = p.yearly.venture.ticket
     quality = np.log1p(ft.knowledge[cand].sum(axis=1)) + m.normal("venture_screen", cand)
-    innovative = ft.origin[cand] == 2
+    innovative = ft.origin[cand] == ORIGIN_INNOVATIVE
     fund = m.venture_funder
     pool = cand[innovative] if p.venture.innovative_only else cand
     pool_q = quality[innovative] if p.venture.innovative_only else quality
