@@ -41,10 +41,21 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> _S31)
 
 
+_MASK64 = (1 << 64) - 1
+
+
+def _mix_int(x: int) -> int:
+    """:func:`_mix` of one 64-bit Python int (the same bits; no numpy call overhead)."""
+    x ^= x >> 30
+    x = (x * 0xBF58476D1CE4E5B9) & _MASK64
+    x ^= x >> 27
+    x = (x * 0x94D049BB133111EB) & _MASK64
+    return x ^ (x >> 31)
+
+
 def keyed_uniform(key: int, ids: np.ndarray, step: int, purpose: int, sub: int = 0) -> np.ndarray:
     """Uniforms in [0, 1), one per id, fixed by (key, id, step, purpose, sub)."""
-    head = np.array([key], dtype=np.uint64)
-    head = _mix(head ^ _mix(np.array([(step << 24) ^ (purpose << 12) ^ sub], dtype=np.uint64)))
+    head = np.uint64(_mix_int(key ^ _mix_int(((step << 24) ^ (purpose << 12) ^ sub) & _MASK64)))
     x = _mix(np.asarray(ids).astype(np.uint64) * _GOLD + head)  # SplitMix64: one mix per id
     return (x >> _S11).astype(np.float64) * (1.0 / 9007199254740992.0)
 
