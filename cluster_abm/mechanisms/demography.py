@@ -139,7 +139,7 @@ def create_firms(m) -> None:
     ft.skilled[parents[founder_sp_skilled]] -= 1
     ft.unskilled[parents[~founder_sp_skilled]] -= 1
     # De novo founders: the first dn_s of each region are skilled.
-    founder_dn_skilled = np.concatenate([np.r_[np.ones(s_, bool), np.zeros(u_, bool)] for s_, u_ in zip(dn_s, dn_u, strict=True)]) if n_dn else np.zeros(0, bool)
+    founder_dn_skilled = np.repeat(np.tile([True, False], len(dn_s)), np.column_stack([dn_s, dn_u]).ravel())
     founder_skilled = np.r_[founder_sp_skilled, founder_dn_skilled]
     K = ft.n_fields
     d = p.demography
