@@ -44,7 +44,7 @@ from .mechanisms import (
 from .mechanisms.common import profiles
 from .params import per_step
 from .policy_state import PolicyState
-from .randomness import PURPOSES, family_streams, keyed_normal, keyed_uniform
+from .randomness import PURPOSES, family_streams, keyed_normal, keyed_uniform, keyed_uniform_columns
 from .scenario import Scenario, load_scenario
 from .space import TRANSNATIONAL, World
 from .ties import TieTable
@@ -252,6 +252,10 @@ class ClusterModel(mesa.Model):
         """Keyed uniforms for firms ``slots``: fixed by (seed, firm, step, purpose), so the same
         firm meets the same luck in every scenario run with this seed (common random numbers)."""
         return keyed_uniform(self.rngs.key, self.firms.uid[slots], self.t, PURPOSES[purpose], sub)
+
+    def uniform_columns(self, purpose: str, slots: np.ndarray, k: int) -> np.ndarray:
+        """(len(slots), k) keyed uniforms; column j is ``uniform(purpose, slots, j)``."""
+        return keyed_uniform_columns(self.rngs.key, self.firms.uid[slots], self.t, PURPOSES[purpose], k)
 
     def normal(self, purpose: str, slots: np.ndarray) -> np.ndarray:
         """Keyed standard normals for firms ``slots`` (see :meth:`uniform`)."""

@@ -60,6 +60,14 @@ def keyed_uniform(key: int, ids: np.ndarray, step: int, purpose: int, sub: int =
     return (x >> _S11).astype(np.float64) * (1.0 / 9007199254740992.0)
 
 
+def keyed_uniform_columns(key: int, ids: np.ndarray, step: int, purpose: int, k: int) -> np.ndarray:
+    """(len(ids), k) uniforms: column j equals ``keyed_uniform(key, ids, step, purpose, j)``."""
+    heads = np.array([_mix_int(key ^ _mix_int(((step << 24) ^ (purpose << 12) ^ j) & _MASK64))
+                      for j in range(k)], dtype=np.uint64)
+    x = _mix(np.asarray(ids).astype(np.uint64)[:, None] * _GOLD + heads[None, :])
+    return (x >> _S11).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+
 def keyed_normal(key: int, ids: np.ndarray, step: int, purpose: int) -> np.ndarray:
     """Standard normals by Box-Muller from two keyed uniforms."""
     u1 = keyed_uniform(key, ids, step, purpose, 1)

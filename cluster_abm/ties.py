@@ -48,7 +48,8 @@ class TieTable:
             # however many ties exist (this runs several times a step).
             cand = np.flatnonzero(fresh)
             known = self._keys
-            fresh[cand[[int(k) in known for k in keys[cand]]]] = False
+            exists = np.array([k in known for k in keys[cand].tolist()], dtype=bool)
+            fresh[cand[exists]] = False
         m = int(fresh.sum())
         if m == 0:
             return fresh

@@ -200,7 +200,7 @@ def _evaluate_and_tie(m, seekers, cand, support, accept_all: bool = False) -> np
     if accept_all:
         accepts = valid
     else:
-        u = np.column_stack([m.uniform("accept", seekers, j) for j in range(k)]) if S else np.zeros((0, k))
+        u = m.uniform_columns("accept", seekers, k)
         accepts = valid & (u < util)
     first = accepts.argmax(axis=1)
     rows = np.arange(S)
