@@ -37,6 +37,7 @@ test-fast: install
 
 bench: install
 	$(PY) benchmarks/bench_model.py
+	$(PY) benchmarks/bench_levers.py
 
 lint: install
 	$(VENV)/bin/ruff check cluster_abm tests benchmarks
