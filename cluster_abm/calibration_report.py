@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from .calibration import Calibration, aggregate, best_trial, run_points, storage_url
+from .calibration import aggregate, best_trial, run_points, storage_url
+from .calibration_spec import Calibration
 
 FLAT_OAT = 0.01  # a move of oat_step of the range changing the loss by < 1 % is "flat"
 AT_BOUND = 0.02  # a best value within 2 % of the range from a bound is "at the bound"

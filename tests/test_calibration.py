@@ -18,13 +18,12 @@ import pytest
 from cluster_abm import cli
 from cluster_abm.calibration import (
     aggregate,
-    calibration_from_dict,
     counted_trials,
-    load_calibration,
     open_study,
     run_calibration,
     run_points,
 )
+from cluster_abm.calibration_spec import calibration_from_dict, load_calibration
 from cluster_abm.errors import InputError
 from cluster_abm.scenario import load_scenario
 from cluster_abm.targets import (

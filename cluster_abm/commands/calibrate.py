@@ -72,7 +72,8 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     import optuna
 
-    from ..calibration import load_calibration, open_study, run_calibration
+    from ..calibration import open_study, run_calibration
+    from ..calibration_spec import load_calibration
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     cal = load_calibration(args.calibration).with_overrides(
