@@ -240,17 +240,18 @@ def open_study(cal: Calibration, results_dir: str | Path = "results", *, overwri
     another loss. ``overwrite`` deletes the old study first.
     """
     url = storage_url(cal, results_dir)
-    with _creation_lock(url):
+    with _study_lock(url):
         return _open_study(cal, url, overwrite, create)
 
 
 @contextlib.contextmanager
-def _creation_lock(url: str):
-    """Serialise opening a local study across processes (a file lock next to the database).
+def _study_lock(url: str):
+    """Serialise a step on a local study across processes (a file lock next to the database).
 
     Two ``calibrate`` processes started together would otherwise both create the SQLite schema
-    (Optuna's alembic stamp then fails with a UNIQUE constraint) or both enqueue the start
-    points. Remote databases (postgresql://...) are not locked here.
+    (Optuna's alembic stamp then fails with a UNIQUE constraint), both enqueue the start
+    points, or both see one trial left and both ask for it (one trial too many). Remote
+    databases (postgresql://...) are not locked here.
     """
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
@@ -490,8 +491,12 @@ def run_calibration(
     session = {"started": _now(), "owner": owner, "load_start": summary.load_start}
 
     def jobs() -> Iterator[EvalTask]:
-        while counted_trials(study) < cal.trials:
-            with _interrupts_deferred():  # a trial is asked, owned and tracked, or not at all
+        while True:
+            # A trial is asked, owned and tracked, or not at all; counting and asking are one
+            # step across processes sharing the study, so together they ask exactly the budget.
+            with _interrupts_deferred(), _study_lock(url):
+                if counted_trials(study) >= cal.trials:
+                    return
                 trial = study.ask(distributions)
                 trial.set_user_attr("owner", owner)
                 params = {p.name: trial.params[p.name] for p in cal.params}
