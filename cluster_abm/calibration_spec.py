@@ -24,6 +24,7 @@ from .experiment import (
     _check_execution,
     _check_execution_table,
     canonical_json,
+    check_int,
     find_experiment,
     scenario_dict,
 )
@@ -163,7 +164,7 @@ class Calibration:
         if scheduler and not executor:
             executor = "dask"  # a scheduler address implies the Dask executor
         if trials is not None:
-            cal = dataclasses.replace(cal, trials=_check_int(trials, "command line", "--trials",
+            cal = dataclasses.replace(cal, trials=check_int(trials, "command line", "--trials",
                                                              1, MAX_TRIALS))
         ex = cal.execution
         merged = Execution(executor or ex.executor, workers if workers is not None else ex.workers,
@@ -187,15 +188,6 @@ def load_calibration(ref: str | Path) -> Calibration:
     """Read and validate a calibration file (a path, or a name in ./experiments)."""
     path = find_experiment(ref)
     return calibration_from_dict(read_toml(path), source=str(path), base_dir=path.parent)
-
-
-def _check_int(value: Any, source: str, key: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"must be a whole number from {low} to {high}, got {value!r}",
-                         source=source, key=key)
-    if not low <= value <= high:
-        raise InputError(f"must be from {low} to {high}, got {value}", source=source, key=key)
-    return value
 
 
 def _check_number(value: Any, source: str, key: str, *, positive: bool = False,
@@ -333,12 +325,12 @@ def calibration_from_dict(raw: dict[str, Any], source: str = "<dict>",
         seed = seeds.check_seed(raw.get("seed", 0), "the root seed")
     except ValueError as exc:
         raise InputError(str(exc), source=source, key="seed") from None
-    replicates = _check_int(raw.get("replicates", 4), source, "replicates", 1, 10_000)
-    trials = _check_int(raw.get("trials", 100), source, "trials", 1, MAX_TRIALS)
+    replicates = check_int(raw.get("replicates", 4), source, "replicates", 1, 10_000)
+    trials = check_int(raw.get("trials", 100), source, "trials", 1, MAX_TRIALS)
     default_years = int(scenario.param("sim.years"))
-    years = _check_int(raw.get("years", default_years), source, "years", 1,
+    years = check_int(raw.get("years", default_years), source, "years", 1,
                        int(P.REGISTRY["sim.years"].high))
-    from_year = _check_int(raw.get("from_year", min(DEFAULT_FROM_YEAR, years - 1)), source,
+    from_year = check_int(raw.get("from_year", min(DEFAULT_FROM_YEAR, years - 1)), source,
                            "from_year", 0, years - 1)
     floor = _check_number(raw.get("scale_floor", DEFAULT_SCALE_FLOOR), source, "scale_floor",
                           positive=True)
@@ -398,10 +390,10 @@ def calibration_from_dict(raw: dict[str, Any], source: str = "<dict>",
     if sampler not in SAMPLERS:
         raise InputError(f"unknown sampler {sampler!r}; allowed: {', '.join(SAMPLERS)}",
                          source=source, key="optimizer.sampler")
-    startup = _check_int(opt.get("startup_trials", max(10, 2 * len(params) + 4)), source,
+    startup = check_int(opt.get("startup_trials", max(10, 2 * len(params) + 4)), source,
                          "optimizer.startup_trials", 0, MAX_TRIALS)
     rep = _check_table(raw.get("report", {}), REPORT_KEYS, source, "report")
-    check_seeds = _check_int(rep.get("check_seeds", 10), source, "report.check_seeds", 1, 10_000)
+    check_seeds = check_int(rep.get("check_seeds", 10), source, "report.check_seeds", 1, 10_000)
     oat = rep.get("oat", True)
     if not isinstance(oat, bool):
         raise InputError(f"must be true or false, got {oat!r}", source=source, key="report.oat")

@@ -21,6 +21,7 @@ id).
 
 from __future__ import annotations
 
+import abc
 import concurrent.futures as cf
 import contextlib
 import itertools
@@ -59,7 +60,7 @@ def _label(item: Any) -> str:
     return str(getattr(getattr(item, "run", None), "run_id", "task"))
 
 
-class Executor:
+class Executor(abc.ABC):
     """Base class: a context manager with :meth:`map_unordered` and :meth:`abort`."""
 
     name = "base"
@@ -74,7 +75,7 @@ class Executor:
     def __exit__(self, exc_type, exc, tb) -> None:
         self.close()
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a no-op by default: the serial executor holds nothing
         """Release workers after normal completion."""
 
     def abort(self) -> None:
@@ -84,13 +85,13 @@ class Executor:
     def describe(self) -> str:
         return f"{self.name} ({self.workers} worker{'s' if self.workers != 1 else ''})"
 
+    @abc.abstractmethod
     def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any],
                       total: int | None = None) -> Iterator[Result]:
         """Yield ``(item, fn(item), None)`` or ``(item, None, exception)`` as items finish.
 
         ``total`` (how many items there are, if known) lets an executor size its batches.
         """
-        raise NotImplementedError
 
 
 class SerialExecutor(Executor):

@@ -289,7 +289,7 @@ def experiment_from_dict(raw: dict[str, Any], source: str = "<dict>",
         if k not in TOP_KEYS:
             raise InputError(f"unknown key; {closest(k, TOP_KEYS)}", source=source, key=k)
     name = raw.get("name", Path(source).stem)
-    _check_name(name, source, "name")
+    check_name(name, source, "name")
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise InputError("must be a string", source=source, key="description")
@@ -301,7 +301,7 @@ def experiment_from_dict(raw: dict[str, Any], source: str = "<dict>",
                          key="scenarios")
     baseline = _check_baseline(raw.get("baseline"), scenarios, source)
 
-    replicates = _check_int(raw.get("replicates", 1), source, "replicates", 1, MAX_REPLICATES)
+    replicates = check_int(raw.get("replicates", 1), source, "replicates", 1, MAX_REPLICATES)
     try:
         seed = seeds.check_seed(raw.get("seed", 0), "the root seed")
     except ValueError as exc:
@@ -330,14 +330,16 @@ def experiment_from_dict(raw: dict[str, Any], source: str = "<dict>",
 
 
 # --- pieces ---------------------------------------------------------------------------------------
-def _check_name(name: Any, source: str, key: str) -> str:
+def check_name(name: Any, source: str, key: str = "name") -> str:
+    """A name that can name folders and run ids, else a one-line error."""
     if not isinstance(name, str) or not SAFE_NAME.match(name):
         raise InputError(f"must be a name of letters, digits, '_', '.', '+' or '-' (it names "
                          f"folders and run ids), got {name!r}", source=source, key=key)
     return name
 
 
-def _check_int(value: Any, source: str, key: str, low: int, high: int) -> int:
+def check_int(value: Any, source: str, key: str, low: int, high: int) -> int:
+    """A whole number (not a bool) within [low, high], else a one-line error."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(f"must be a whole number from {low} to {high}, got {value!r}",
                          source=source, key=key)
@@ -381,7 +383,7 @@ def _load_scenarios(refs: Any, source: str, base_dir: Path | None) -> dict[str, 
     for i, ref in enumerate(refs):
         key = f"scenarios[{i}]"
         sc = _resolve_scenario(ref, source, base_dir, key)
-        _check_name(sc.name, source, f"{key} (scenario name)")
+        check_name(sc.name, source, f"{key} (scenario name)")
         if sc.name in out:
             raise InputError(f"scenario {sc.name!r} is listed twice (scenario names must be "
                              "unique)", source=source, key=key)
@@ -449,7 +451,7 @@ def _check_outputs(table: Any, source: str) -> Outputs:
     kpis = _check_names(table.get("kpis"), source, "outputs.kpis", kpi_catalog, "KPI", False)
     series = _check_names(table.get("series"), source, "outputs.series", series_catalog,
                           "series", True)
-    every = _check_int(table.get("series_every", 1), source, "outputs.series_every", 1, 10_000)
+    every = check_int(table.get("series_every", 1), source, "outputs.series_every", 1, 10_000)
     regions = table.get("regions", True)
     if not isinstance(regions, bool):
         raise InputError(f"must be true or false, got {regions!r}", source=source,
@@ -475,7 +477,7 @@ def _check_execution(ex: Execution, source: str, prefix: str) -> None:
         raise InputError(f"unknown executor {ex.executor!r}; allowed: {', '.join(EXECUTORS)}",
                          source=source, key=f"{prefix}executor")
     if ex.workers is not None:
-        _check_int(ex.workers, source, f"{prefix}workers", 1, 100_000)
+        check_int(ex.workers, source, f"{prefix}workers", 1, 100_000)
     if ex.scheduler is not None:
         if not isinstance(ex.scheduler, str) or not ex.scheduler:
             raise InputError("must be a scheduler address such as 'tcp://host:8786'",
@@ -517,7 +519,7 @@ def _check_design(raw: Any, source: str, base_dir: Path | None, scenarios: dict[
         base = scenarios[base_ref]
     else:
         base = _resolve_scenario(base_ref, source, base_dir, "design.base")
-    _check_name(base.name, source, "design.base (scenario name)")
+    check_name(base.name, source, "design.base (scenario name)")
     crn = raw.get("crn", False)
     if not isinstance(crn, bool):
         raise InputError(f"must be true or false, got {crn!r}", source=source, key="design.crn")
@@ -540,7 +542,7 @@ def _check_design(raw: Any, source: str, base_dir: Path | None, scenarios: dict[
         if samples is None:
             raise InputError("kind = 'lhs' needs the number of samples", source=source,
                              key="design.samples")
-        samples = _check_int(samples, source, "design.samples", 1, MAX_RUNS)
+        samples = check_int(samples, source, "design.samples", 1, MAX_RUNS)
         spec, points = _lhs(flat, samples, root_seed, source)
     return Design(kind, base, tuple(flat), spec, tuple(points), samples, crn)
 

@@ -171,25 +171,30 @@ def test_calibration_recovers_known_parameters(world):
         assert err <= RECOVERY_TOLERANCE, (p.name, summary.best_params[p.name], TRUTH[p.name])
 
 
-# --- resuming -------------------------------------------------------------------------------------
-def test_resume_runs_only_the_missing_trials(world):
-    path = write_toml(world / "cal.toml", """
-name = "resume"
+def _serial_study(name: str, seed: int, trials: int) -> str:
+    """A one-parameter, one-target calibration on the small world, run serially."""
+    return f"""
+name = "{name}"
 scenario = "small.toml"
-seed = 3
+seed = {seed}
 replicates = 1
-trials = 3
+trials = {trials}
 years = 2
 from_year = 0
 [params]
-"demography.spinoff_rate" = { low = 0.01, high = 0.04 }
+"demography.spinoff_rate" = {{ low = 0.01, high = 0.04 }}
 [targets]
-"birth_rate.EU" = { tolerance = 0.01 }
+"birth_rate.EU" = {{ tolerance = 0.01 }}
 [optimizer]
 startup_trials = 2
 [execution]
 executor = "serial"
-""")
+"""
+
+
+# --- resuming -------------------------------------------------------------------------------------
+def test_resume_runs_only_the_missing_trials(world):
+    path = write_toml(world / "cal.toml", _serial_study("resume", seed=3, trials=3))
     res = world / "results"
     first = run_calibration(path, results_dir=res, report=False, quiet=True)
     assert (first.before, first.run) == (0, 3)
@@ -244,23 +249,7 @@ def test_several_processes_share_one_study(world):
     import subprocess
     import sys
 
-    path = write_toml(world / "cal.toml", """
-name = "shared"
-scenario = "small.toml"
-seed = 9
-replicates = 1
-trials = 6
-years = 2
-from_year = 0
-[params]
-"demography.spinoff_rate" = { low = 0.01, high = 0.04 }
-[targets]
-"birth_rate.EU" = { tolerance = 0.01 }
-[optimizer]
-startup_trials = 2
-[execution]
-executor = "serial"
-""")
+    path = write_toml(world / "cal.toml", _serial_study("shared", seed=9, trials=6))
     cmd = [sys.executable, "-m", "cluster_abm.cli", "calibrate", str(path), "--results",
            str(world / "results"), "--no-report", "--quiet"]
     procs = [subprocess.Popen(cmd, cwd=world, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -17,30 +17,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..experiment import EXECUTORS
+from .experiments import DEFAULT_RESULTS, _positive_int, add_execution_arguments
 
-DEFAULT_RESULTS = "results"
 DEFAULT_SCENARIOS = "scenarios"
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _execution_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--executor", choices=EXECUTORS, default=None,
-                        help="where simulations run (default: the file's [execution], else "
-                             "processes)")
-    parser.add_argument("--workers", type=_positive_int, default=None, metavar="N",
-                        help="worker processes (default: the file's, else every CPU available)")
-    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                        help="address of a running Dask scheduler (with --executor dask)")
 
 
 def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +29,7 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trials", type=_positive_int, default=None, metavar="N",
                         help="total trials the study should hold (default: the file's); a "
                              "stored study continues up to N")
-    _execution_arguments(parser)
+    add_execution_arguments(parser, "simulations run", "with --executor dask")
     parser.add_argument("--storage", default=None, metavar="URL",
                         help="Optuna storage (default: the file's [storage] url, else "
                              "sqlite:///results/<name>/optuna.db; 'journal' for a journal file; "
@@ -110,7 +89,7 @@ def add_validate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from-year", type=int, default=None, metavar="Y",
                         help="first year of the measurement window (default: 5, or less for "
                              "short runs)")
-    _execution_arguments(parser)
+    add_execution_arguments(parser, "simulations run", "with --executor dask")
     parser.add_argument("--out", default="docs/validation.md", metavar="FILE",
                         help="markdown report (default: docs/validation.md)")
     parser.add_argument("--figures", default=None, metavar="DIR",

@@ -42,17 +42,22 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``cluster-abm sweep``."""
-    parser.add_argument("experiment", help="experiment file, or a name in ./experiments")
+def add_execution_arguments(parser: argparse.ArgumentParser, what: str = "runs execute",
+                            scheduler: str = "implies --executor dask") -> None:
+    """``--executor``, ``--workers`` and ``--scheduler``: the file's [execution], overridden."""
     parser.add_argument("--executor", choices=EXECUTORS, default=None,
-                        help="where runs execute (default: the file's [execution], else "
-                             "processes)")
+                        help=f"where {what} (default: the file's [execution], else processes)")
     parser.add_argument("--workers", type=_positive_int, default=None, metavar="N",
                         help="worker processes (default: the file's, else every CPU available)")
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                        help="address of a running Dask scheduler (implies --executor dask), "
-                             "e.g. tcp://10.0.0.5:8786 or a dask-jobqueue cluster's")
+                        help=f"address of a running Dask scheduler ({scheduler}), e.g. "
+                             "tcp://10.0.0.5:8786 or a dask-jobqueue cluster's")
+
+
+def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``cluster-abm sweep``."""
+    parser.add_argument("experiment", help="experiment file, or a name in ./experiments")
+    add_execution_arguments(parser)
     parser.add_argument("--resume", action="store_true",
                         help="continue a stored sweep (the default when the store holds the same "
                              "experiment): skip runs stored ok, retry failed ones")

@@ -14,21 +14,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..experiment import EXECUTORS
-from .experiments import DEFAULT_RESULTS, _positive_int, _sigterm_as_interrupt
+from .experiments import DEFAULT_RESULTS, _sigterm_as_interrupt, add_execution_arguments
 
 
 def add_sensitivity_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``cluster-abm sensitivity``."""
     parser.add_argument("study", help="study file (TOML), or a name in ./experiments, e.g. "
                                       "morris_screening or sobol_main")
-    parser.add_argument("--executor", choices=EXECUTORS, default=None,
-                        help="where runs execute (default: the file's [execution], else "
-                             "processes)")
-    parser.add_argument("--workers", type=_positive_int, default=None, metavar="N",
-                        help="worker processes (default: the file's, else every CPU available)")
-    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                        help="address of a running Dask scheduler (implies --executor dask)")
+    add_execution_arguments(parser)
     parser.add_argument("--results", dest="results_dir", default=DEFAULT_RESULTS, metavar="DIR",
                         help="folder of result stores (default: results)")
     parser.add_argument("--overwrite", action="store_true",

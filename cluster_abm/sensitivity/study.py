@@ -86,6 +86,8 @@ from ..experiment import (
     Outputs,
     Run,
     _check_execution_table,
+    check_int,
+    check_name,
     find_experiment,
 )
 from ..scenario import Scenario, find_scenario, load_scenario, read_toml
@@ -219,7 +221,7 @@ def study_from_dict(raw: dict[str, Any], source: str = "<dict>",
         if k not in TOP_KEYS:
             raise InputError(f"unknown key; {closest(k, TOP_KEYS)}", source=source, key=k)
     name = raw.get("name", Path(source).stem)
-    _check_name(name, source)
+    check_name(name, source)
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise InputError("must be a string", source=source, key="description")
@@ -273,24 +275,12 @@ def study_from_dict(raw: dict[str, Any], source: str = "<dict>",
                  crn, problem, kpis, series, options, execution)
 
 
-def _check_name(name: Any, source: str) -> None:
-    from ..experiment import SAFE_NAME
-
-    if not isinstance(name, str) or not SAFE_NAME.match(name):
-        raise InputError(f"must be a name of letters, digits, '_', '.', '+' or '-' (it names "
-                         f"folders and run ids), got {name!r}", source=source, key="name")
-
-
 def _check_int(value: Any, source: str, key: str, low: int, high: int) -> int:
+    """:func:`~cluster_abm.experiment.check_int`, saying so when a required key is missing."""
     if value is None:
         raise InputError(f"is required: a whole number from {low} to {high}", source=source,
                          key=key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"must be a whole number from {low} to {high}, got {value!r}",
-                         source=source, key=key)
-    if not low <= value <= high:
-        raise InputError(f"must be from {low} to {high}, got {value}", source=source, key=key)
-    return value
+    return check_int(value, source, key, low, high)
 
 
 def _str_list(value: Any, source: str, key: str, required: bool) -> list[str]:
