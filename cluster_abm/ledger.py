@@ -42,5 +42,11 @@ class Ledger:
         self.lever_cost[lever][region] += amount
         self._flows["public_cost"][region] += amount
 
+    def add_costs(self, lever: str, amounts: np.ndarray) -> None:
+        """:meth:`add_cost` for every region at once (``amounts`` >= 0, one per region)."""
+        if amounts.any():
+            self.lever_cost[lever] += amounts
+            self._flows["public_cost"] += amounts
+
     def names(self) -> list[str]:
         return sorted(self._flows)

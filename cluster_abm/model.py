@@ -221,18 +221,25 @@ class ClusterModel(mesa.Model):
         self._update_region_reference()
 
     def _update_region_reference(self) -> None:
-        """Regional medians that de novo entrants start from (updated yearly)."""
+        """Regional medians that de novo entrants start from (updated yearly); a region without
+        firms takes the median of all firms."""
         ft, R = self.firms, self.world.n_regions
         idx = ft.idx
-        reg = ft.region[idx]
-        ref = {}
-        for name in ("quality", "productivity", "skill_share", "rd_intensity", "codification", "dyncap"):
-            col = getattr(ft, name)[idx]
-            ref[name] = np.array([np.median(col[reg == r]) if (reg == r).any() else np.median(col) for r in range(R)])
+        reg = ft.region[idx].astype(np.int64)
         home = self.sector_field[ft.sector[idx]]
-        kh = ft.knowledge[idx, home]
-        ref["knowledge"] = np.array([np.median(kh[reg == r]) if (reg == r).any() else np.median(kh) for r in range(R)])
-        self.region_reference = ref
+        names = ("quality", "productivity", "skill_share", "rd_intensity", "codification", "dyncap")
+        cols = np.vstack([getattr(ft, name)[idx] for name in names] + [ft.knowledge[idx, home]])
+        # Group firms by region once, then sort every column within each region's block.
+        order = np.argsort(reg, kind="stable")
+        cols = cols[:, order]
+        count = np.bincount(reg, minlength=R)
+        start = np.concatenate([[0], np.cumsum(count)])
+        med = np.full((len(cols), R), np.nan)  # no firms left at all: no reference
+        for r in range(R if len(idx) else 0):
+            block = np.sort(cols[:, start[r]:start[r + 1]] if count[r] else cols, axis=1)
+            k = block.shape[1]
+            med[:, r] = 0.5 * (block[:, (k - 1) // 2] + block[:, k // 2])  # np.median's figures
+        self.region_reference = dict(zip((*names, "knowledge"), med, strict=True))
 
     def _build_labour(self) -> None:
         ft, R = self.firms, self.world.n_regions
@@ -445,10 +452,15 @@ class ClusterModel(mesa.Model):
             if self.meta_of_cluster[c.index] >= 0:
                 self.policy.charge("meta_clusters", c.region, y.policy.meta_cost * self.policy.cluster_level("meta_clusters")[c.index])
         outward = self._outward_share()
+        ft, C = self.firms, self.world.n_clusters
+        cl = ft.cluster[ft.idx]
+        inside = cl >= 0
+        in_cluster = np.bincount(cl[inside], minlength=C)
+        members = np.bincount(cl[inside & ft.member[ft.idx]], minlength=C)
         for cmo in self.cmos:
             frozen = bool(self.frozen[cmo.region])
             cmo.update_competence(frozen)
-            cmo.plan_services(frozen)
+            cmo.plan_services(frozen, in_cluster, members)
             cmo.service = cmo.service_intensity()
             cmo.excellence = cmo.excellence_score(float(np.mean(outward[cmo.clusters])))
         if self.t > 0:

@@ -152,9 +152,12 @@ class PolicyState:
         granted = np.zeros(len(regions), dtype=bool)
         if lid not in self.settings or len(regions) == 0:
             return granted
-        cost = np.broadcast_to(np.asarray(unit_cost, dtype=float), regions.shape)
         R = self.world.n_regions
         cap = np.maximum(self.p.yearly.policy.lever_budget * self._region[lid] - self.spent[lid], 0.0)
+        if np.ndim(unit_cost) == 0:
+            cost = np.full(len(regions), float(unit_cost))
+        else:
+            cost = np.asarray(unit_cost, dtype=float)
         spend = np.bincount(regions, weights=cost, minlength=R)
         if (spend <= cap + 1e-9).all():  # the usual case: every request fits
             granted[:] = True
@@ -168,6 +171,5 @@ class PolicyState:
             granted[order[ok]] = True
             spend = np.bincount(reg[ok], weights=c[ok], minlength=R)
         self.spent[lid] += spend
-        for r in np.flatnonzero(spend > 0):
-            self.ledger.add_cost(lid, int(r), float(spend[r]))
+        self.ledger.add_costs(lid, spend)
         return granted

@@ -33,12 +33,28 @@ _S30, _S27, _S31, _S11 = (np.uint64(s) for s in (30, 27, 31, 11))
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser (Steele et al. 2014): a bijective avalanche on uint64 arrays."""
-    x = x ^ (x >> _S30)
-    x = x * _M1
-    x = x ^ (x >> _S27)
-    x = x * _M2
-    return x ^ (x >> _S31)
+    """SplitMix64 finaliser (Steele et al. 2014): a bijective avalanche on uint64 arrays.
+
+    Works in place on ``x`` (callers pass a fresh array): at 2,000 firms the cost of a keyed
+    draw is mostly temporaries, and a step makes some thirty of them.
+    """
+    y = x >> _S30
+    x ^= y
+    x *= _M1
+    np.right_shift(x, _S27, out=y)
+    x ^= y
+    x *= _M2
+    np.right_shift(x, _S31, out=y)
+    x ^= y
+    return x
+
+
+def _to_unit(x: np.ndarray) -> np.ndarray:
+    """The top 53 bits of mixed uint64s as uniforms in [0, 1) (consumes ``x``)."""
+    x >>= _S11
+    out = x.astype(np.float64)
+    out *= 1.0 / 9007199254740992.0
+    return out
 
 
 _MASK64 = (1 << 64) - 1
@@ -56,16 +72,18 @@ def _mix_int(x: int) -> int:
 def keyed_uniform(key: int, ids: np.ndarray, step: int, purpose: int, sub: int = 0) -> np.ndarray:
     """Uniforms in [0, 1), one per id, fixed by (key, id, step, purpose, sub)."""
     head = np.uint64(_mix_int(key ^ _mix_int(((step << 24) ^ (purpose << 12) ^ sub) & _MASK64)))
-    x = _mix(np.asarray(ids).astype(np.uint64) * _GOLD + head)  # SplitMix64: one mix per id
-    return (x >> _S11).astype(np.float64) * (1.0 / 9007199254740992.0)
+    x = np.asarray(ids).astype(np.uint64)  # a fresh array: mixed in place
+    x *= _GOLD
+    x += head
+    return _to_unit(_mix(x))  # SplitMix64: one mix per id
 
 
 def keyed_uniform_columns(key: int, ids: np.ndarray, step: int, purpose: int, k: int) -> np.ndarray:
     """(len(ids), k) uniforms: column j equals ``keyed_uniform(key, ids, step, purpose, j)``."""
     heads = np.array([_mix_int(key ^ _mix_int(((step << 24) ^ (purpose << 12) ^ j) & _MASK64))
                       for j in range(k)], dtype=np.uint64)
-    x = _mix(np.asarray(ids).astype(np.uint64)[:, None] * _GOLD + heads[None, :])
-    return (x >> _S11).astype(np.float64) * (1.0 / 9007199254740992.0)
+    x = np.asarray(ids).astype(np.uint64)[:, None] * _GOLD + heads[None, :]
+    return _to_unit(_mix(x))
 
 
 def keyed_normal(key: int, ids: np.ndarray, step: int, purpose: int) -> np.ndarray:

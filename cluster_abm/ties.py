@@ -23,13 +23,17 @@ class TieTable:
         self.start = np.zeros(capacity, dtype=np.int32)
         self.alive = np.zeros(capacity, dtype=np.bool_)
         self._keys: set[int] = set()  # pair keys of living ties
+        self._idx: np.ndarray | None = None  # cache of idx, dropped whenever ties change
 
     def __len__(self) -> int:
-        return int(self.alive[: self.n].sum())
+        return len(self._keys)
 
     @property
     def idx(self) -> np.ndarray:
-        return np.flatnonzero(self.alive[: self.n])
+        """Rows of living ties, ascending (cached: mechanisms ask for it many times a step)."""
+        if self._idx is None:
+            self._idx = np.flatnonzero(self.alive[: self.n])
+        return self._idx
 
     def keys(self, idx: np.ndarray | None = None) -> np.ndarray:
         idx = self.idx if idx is None else idx
@@ -63,6 +67,7 @@ class TieTable:
         self.start[sl] = step
         self.alive[sl] = True
         self.n += m
+        self._idx = None
         self._keys.update(keys[fresh].tolist())
         return fresh
 
@@ -81,6 +86,7 @@ class TieTable:
 
     def _end(self, hit: np.ndarray) -> None:
         self.alive[hit] = False
+        self._idx = None
         self._keys.difference_update(self.keys(hit).tolist())
 
     def degree(self, n: int) -> np.ndarray:
@@ -96,6 +102,7 @@ class TieTable:
         self.alive[:m] = True
         self.alive[m:] = False
         self.n = m
+        self._idx = None
 
     def _grow(self, needed: int) -> None:
         cap = self.capacity

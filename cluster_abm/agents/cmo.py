@@ -58,7 +58,7 @@ class ClusterOrganisation(FixedAgent):
     def name(self) -> str:
         return "+".join(self.model.world.clusters[c].id for c in self.clusters)
 
-    def plan_services(self, frozen: bool) -> None:
+    def plan_services(self, frozen: bool, in_cluster: np.ndarray, members: np.ndarray) -> None:
         """Yearly: set the budget from fees, regional and EU/national money (seed 3.4.1).
 
         Activity-based financing (lever ``activity_financing``, seed 3.4.1: "public tasks require
@@ -66,13 +66,12 @@ class ClusterOrganisation(FixedAgent):
         firm of its clusters, not only to fee-paying members. The earmarked money does not pay
         for member services; it buys reach among non-members, ``public_reach`` = earmarked money
         over the cost of serving all non-members (``cmo.service_cost`` each), at most 1.
+        ``in_cluster`` and ``members`` count, per cluster, its firms and its CMO members.
         """
         m = self.model
         y = m.p.yearly.cmo
-        in_clusters = np.isin(m.firms.cluster[m.firms.idx], self.clusters)
-        members = m.firms.member[m.firms.idx] & in_clusters
-        self.members = int(members.sum())
-        non_members = int(in_clusters.sum()) - self.members
+        self.members = int(members[self.clusters].sum())
+        non_members = int(in_cluster[self.clusters].sum()) - self.members
         fees = self.members * y.member_fee
         regional = 0.0 if frozen else y.regional_funding
         eu = y.eu_funding * self.competence
