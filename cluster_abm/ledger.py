@@ -23,10 +23,9 @@ class Ledger:
 
     def add(self, name: str, regions: np.ndarray, values: np.ndarray | float = 1.0) -> None:
         """Add ``values`` (one per event, or a scalar per event) to the regions of the events."""
-        regions = np.asarray(regions)
-        if regions.size == 0:
+        if len(regions) == 0:
             return
-        if np.ndim(values) == 0:
+        if isinstance(values, float) or np.ndim(values) == 0:
             counts = np.bincount(regions, minlength=self.n_regions)
             self._flows[name] += counts * float(values) if values != 1.0 else counts
         else:

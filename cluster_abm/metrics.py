@@ -152,7 +152,10 @@ def _region_sums(region: np.ndarray, R: int, columns: dict[str, np.ndarray]) -> 
     names = list(columns)
     k = len(names)
     keys = (region[None, :] + R * np.arange(k)[:, None]).ravel()
-    weights = np.vstack([np.asarray(columns[n], dtype=float) for n in names]).ravel()
+    weights = np.empty((k, len(region)))
+    for i, n in enumerate(names):
+        weights[i] = columns[n]  # bool and int columns become exact floats
+    weights = weights.ravel()
     by = np.bincount(keys, weights=weights, minlength=k * R).reshape(k, R)
     out = np.empty((k, R + 1))
     out[:, :R] = by
@@ -273,10 +276,12 @@ def step_metrics(m) -> dict[str, np.ndarray]:
     kinds["meta_cluster_ties"] = (meta_a >= 0) & (meta_a == meta_b) & (ra != rb)
     kinds["ties_sector_interregional"] = (ca >= 0) & (cb >= 0) & same_sector & (ra != rb)
     # A tie counts half in each endpoint's region (so regions sum to the total).
-    half = {name: 0.5 * mask for name, mask in kinds.items()}
-    at_a, at_b = _region_sums(ra, R, half), _region_sums(rb, R, half)
+    # Half a tie at each end's region: sums of halves are exact, so one pass over both ends
+    # gives the same figures as two.
+    ends = np.concatenate([ra, rb])
+    at = _region_sums(ends, R, {name: np.tile(0.5 * mask, 2) for name, mask in kinds.items()})
     for name in kinds:
-        out[name] = at_a[name] + at_b[name]
+        out[name] = at[name]
         if name == "ties_total":  # keep the series in their documented order
             out["ties_cross_cluster"] = out["ties_total"] - out["ties_intra_cluster"]
     out["firms_in_contracts"] = sums["in_contracts"]

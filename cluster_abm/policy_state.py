@@ -48,6 +48,7 @@ class PolicyState:
             self._cluster[lid] = clu
             self._explicit_clusters[lid] = s.clusters is not None
         self.spent = {lid: np.zeros(R) for lid in self.settings}
+        self._cap = {lid: p.yearly.policy.lever_budget * self._region[lid] for lid in self.settings}
         self._past_years: dict[str, list[np.ndarray]] = {lid: [] for lid in self.settings}
         self._year_open = False
 
@@ -148,20 +149,17 @@ class PolicyState:
         Vectorised: one stable sort by region and a running sum within each region, so a call
         costs O(n log n) whatever the number of regions.
         """
-        regions = np.asarray(regions, dtype=np.int64)
-        granted = np.zeros(len(regions), dtype=bool)
         if lid not in self.settings or len(regions) == 0:
-            return granted
+            return np.zeros(len(regions), dtype=bool)
+        regions = np.asarray(regions, dtype=np.int64)
         R = self.world.n_regions
-        cap = np.maximum(self.p.yearly.policy.lever_budget * self._region[lid] - self.spent[lid], 0.0)
-        if np.ndim(unit_cost) == 0:
-            cost = np.full(len(regions), float(unit_cost))
-        else:
-            cost = np.asarray(unit_cost, dtype=float)
+        cost = np.full(len(regions), float(unit_cost)) if np.ndim(unit_cost) == 0 else np.asarray(unit_cost, dtype=float)
         spend = np.bincount(regions, weights=cost, minlength=R)
+        cap = np.maximum(self._cap[lid] - self.spent[lid], 0.0)
         if (spend <= cap + 1e-9).all():  # the usual case: every request fits
-            granted[:] = True
+            granted = np.ones(len(regions), dtype=bool)
         else:
+            granted = np.zeros(len(regions), dtype=bool)
             order = np.argsort(regions, kind="stable")
             reg, c = regions[order], cost[order]
             cum = np.cumsum(c)

@@ -134,17 +134,21 @@ def finance_ventures(m) -> None:
         rest = (level > 0) & ~ft.ventured[cand]
         order = np.lexsort((-quality, ~innovative))  # innovative first, then best
         order = order[rest[order]]
-        budget = p.yearly.policy.venture_budget
-        for r in np.unique(ft.region[cand[order]]):
-            here = order[ft.region[cand[order]] == r]
-            cap = min(m.policy.remaining("new_venture_finance", int(r)),
-                      budget * m.policy.region_level("new_venture_finance")[r]) / max(steps_left, 1)
-            k = int(cap // ticket)
-            if k <= 0:
-                continue
-            chosen = cand[here[:k]]
-            chosen = chosen[m.policy.allocate("new_venture_finance", ft.region[chosen], ticket)]
-            _invest(m, chosen, ticket)
+        if len(order) == 0:
+            return
+        # Each region's fund takes its best k candidates, k = this step's share of the yearly
+        # budget left, in tickets; regions draw on their own budgets, so one call serves all.
+        R = m.world.n_regions
+        left = np.array([m.policy.remaining("new_venture_finance", r) for r in range(R)])
+        cap = np.minimum(left, p.yearly.policy.venture_budget * m.policy.region_level("new_venture_finance"))
+        k = cap / max(steps_left, 1) // ticket
+        region = ft.region[cand[order]].astype(np.int64)
+        by_region = np.argsort(region, kind="stable")
+        order, region = order[by_region], region[by_region]
+        rank = np.arange(len(order)) - np.searchsorted(region, np.arange(R))[region]
+        chosen = cand[order[rank < k[region]]]
+        chosen = chosen[m.policy.allocate("new_venture_finance", ft.region[chosen], ticket)]
+        _invest(m, chosen, ticket)
 
 
 def _invest(m, firms: np.ndarray, ticket: float) -> None:
