@@ -4,6 +4,11 @@
 - firm-steps per second at 2k, 20k and 100k firms (should not fall as firms grow: no all-pairs);
 - peak memory (RSS) of a process running 100k firms.
 Each size runs in a fresh subprocess so peak memory is its own.
+
+This machine is a shared VM whose speed drifts by up to +-40 % from one minute to the next, so
+the baseline is bracketed by a fixed reference workload (small numpy operations, the kind the model
+is made of), timed just before and after it: "baseline / reference" is the model's cost in units
+of the machine's speed at that moment, steadier than seconds when comparing runs.
 """
 
 from __future__ import annotations
@@ -30,6 +35,26 @@ print(json.dumps({"n": n, "years": years, "build_s": t1 - t0, "run_s": t2 - t1, 
 """
 
 
+REFERENCE = r"""
+import time
+import numpy as np
+rng = np.random.default_rng(0)
+x = rng.random(2000)
+idx = np.flatnonzero(x > 0.1)
+t0 = time.perf_counter()
+for _ in range(20000):
+    y = x[idx] * 1.5 + 0.25
+    np.bincount((y * 5).astype(np.int64), weights=y, minlength=16)
+print(time.perf_counter() - t0)
+"""
+
+
+def reference_seconds() -> float:
+    """Wall seconds of the fixed reference workload (in a fresh process, like the model runs)."""
+    out = subprocess.run([sys.executable, "-c", REFERENCE], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def child(n: int, years: float, seed: int) -> dict:
     out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(years), str(seed)],
                          capture_output=True, text=True, check=True)
@@ -44,10 +69,17 @@ def main() -> None:
     reps = 2 if args.quick else args.repeats
 
     print("Baseline (2,000 firms, 20 years), wall time excluding imports:")
-    runs = [child(2000, 20, seed) for seed in range(reps)]
+    refs = [reference_seconds()]
+    runs = []
+    for seed in range(reps):
+        runs.append(child(2000, 20, seed))
+        refs.append(reference_seconds())
     walls = [r["build_s"] + r["run_s"] for r in runs]
     print(f"  median {statistics.median(walls):.2f} s  (min {min(walls):.2f}, max {max(walls):.2f}; "
           f"build {statistics.median(r['build_s'] for r in runs):.3f} s)")
+    ref = statistics.median(refs)
+    print(f"  reference workload {ref:.3f} s (min {min(refs):.3f}, max {max(refs):.3f}): "
+          f"baseline / reference = {statistics.median(walls) / ref:.2f}")
 
     print("Scaling (firm-steps per second = initial firms x steps / run time):")
     sizes = [(2000, 20), (20000, 5)] + ([] if args.quick else [(100000, 2)])
