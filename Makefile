@@ -40,7 +40,7 @@ bench: install
 	$(PY) benchmarks/bench_levers.py
 
 lint: install
-	$(VENV)/bin/ruff check cluster_abm tests benchmarks
+	$(VENV)/bin/ruff check .
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

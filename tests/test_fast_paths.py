@@ -1,0 +1,113 @@
+"""Vectorised fast paths give the figures of the plain numpy calls they replace (to the bit).
+
+The model's hot path replaces some library calls by cheaper equivalents (one sort per region for
+regional medians, an inverse-CDF table for ``Generator.choice``, in-place hashing for keyed draws,
+whole-number counts for sums of halves). These tests pin each one to the call it stands for, so a
+change in either side shows up here rather than as a silent drift of results.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cluster_abm.mechanisms.demography import _cluster_choice
+from cluster_abm.metrics import _median_by_region, _region_sums
+from cluster_abm.model import ClusterModel
+from cluster_abm.randomness import _GOLD, _M1, _M2, keyed_uniform, keyed_uniform_columns
+
+
+@pytest.fixture(scope="module")
+def model():
+    m = ClusterModel("baseline", seed=3)
+    m.run(2)
+    return m
+
+
+def test_region_reference_is_numpy_median_per_region(model):
+    ft, R = model.firms, model.world.n_regions
+    idx = ft.idx
+    reg = ft.region[idx]
+    model._update_region_reference()
+    for name in ("quality", "productivity", "skill_share", "rd_intensity", "codification", "dyncap"):
+        col = getattr(ft, name)[idx]
+        expected = [np.median(col[reg == r]) for r in range(R)]
+        assert model.region_reference[name].tolist() == expected, name
+    home = model.sector_field[ft.sector[idx]]
+    kh = ft.knowledge[idx, home]
+    assert model.region_reference["knowledge"].tolist() == [np.median(kh[reg == r]) for r in range(R)]
+
+
+def test_region_reference_of_a_region_without_firms_is_the_overall_median(model):
+    ft = model.firms
+    emptied = ft.idx[ft.region[ft.idx] == 0]
+    saved = ft.alive[emptied].copy()
+    try:
+        ft.alive[emptied] = False
+        ft.mark_changed()
+        model._update_region_reference()
+        assert model.region_reference["quality"][0] == np.median(ft.quality[ft.idx])
+    finally:
+        ft.alive[emptied] = saved
+        ft.mark_changed()
+        model._update_region_reference()
+
+
+def test_denovo_cluster_choice_matches_generator_choice(model):
+    cdf, choice = _cluster_choice(model)
+    w = model.world
+    for r in range(w.n_regions):
+        cl = [c.index for c in w.clusters if c.region == r]
+        shares = [c["firm_share"] for c in w.specs[r]["clusters"]]
+        probs = np.array(shares + [max(1.0 - sum(shares), 0.0)])
+        for seed in range(5):
+            expected = np.random.default_rng(seed).choice(len(probs), size=40, p=probs / probs.sum())
+            u = np.random.default_rng(seed).random(40)
+            pick = (u[:, None] >= cdf[np.full(40, r)]).sum(axis=1)
+            assert pick.tolist() == expected.tolist()
+            clusters = choice[r, pick]
+            assert clusters.tolist() == [cl[p] if p < len(cl) else -1 for p in expected]
+
+
+def _splitmix_reference(key, ids, head):
+    """SplitMix64 written out without in-place operations (the textbook form)."""
+    x = np.asarray(ids).astype(np.uint64) * _GOLD + np.uint64(head)
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    x = x ^ (x >> np.uint64(31))
+    return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+
+def test_keyed_draws_equal_the_textbook_splitmix():
+    from cluster_abm.randomness import _MASK64, _mix_int
+
+    ids = np.array([1, 2, 3, 10_000, 2**40 + 7], dtype=np.int64)
+    key, step, purpose = 123456789, 17, 5
+    for sub in range(3):
+        head = _mix_int(key ^ _mix_int(((step << 24) ^ (purpose << 12) ^ sub) & _MASK64))
+        expected = _splitmix_reference(key, ids, head)
+        assert keyed_uniform(key, ids, step, purpose, sub).tolist() == expected.tolist()
+        assert keyed_uniform_columns(key, ids, step, purpose, 3)[:, sub].tolist() == expected.tolist()
+    assert ids.tolist() == [1, 2, 3, 10_000, 2**40 + 7]  # the caller's ids are not touched
+
+
+def test_region_sums_equal_one_bincount_per_column():
+    rng = np.random.default_rng(0)
+    region = rng.integers(0, 6, 500)
+    cols = {"x": rng.random(500), "flag": rng.random(500) < 0.3, "count": rng.integers(0, 9, 500)}
+    out = _region_sums(region, 6, cols)
+    for name, col in cols.items():
+        by = np.bincount(region, weights=np.asarray(col, dtype=float), minlength=6)
+        assert out[name][:6].tolist() == by.tolist()
+        assert out[name][6] == by.sum()
+
+
+def test_median_by_region_equals_numpy_median():
+    rng = np.random.default_rng(1)
+    region = rng.integers(0, 4, 301)
+    for values in (rng.integers(1, 50, 301).astype(float), rng.lognormal(size=301)):
+        out = _median_by_region(region, values, 4)
+        assert out[:4].tolist() == [np.median(values[region == r]) for r in range(4)]
+        assert out[4] == np.median(values)
