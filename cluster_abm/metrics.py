@@ -203,6 +203,34 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.full_like(num, np.nan, dtype=float), where=den > 0)
 
 
+# Tie class codes: distance class x 8 + cross-sector (1) + meta-cluster (2) + same sector in
+# two regions (4); each tie series counts the ties whose code is in its set.
+_TIE_CODES = 32
+_codes = np.arange(_TIE_CODES)
+_TIE_SERIES_NAMES = (*(f"ties_{c}" for c in DISTANCE_CLASSES), "ties_total", "ties_cross_sector",
+                     "meta_cluster_ties", "ties_sector_interregional")
+_TIE_SERIES = np.array([*((_codes >> 3) == k for k in range(len(DISTANCE_CLASSES))),
+                        np.ones(_TIE_CODES, dtype=bool), (_codes & 1) > 0, (_codes & 2) > 0,
+                        (_codes & 4) > 0], dtype=np.int64)
+assert len(DISTANCE_CLASSES) <= 4
+
+
+def tie_class(m, a: np.ndarray, b: np.ndarray, kind: np.ndarray):
+    """For new ties between firm slots ``a`` and ``b`` of distance class ``kind``: the regions
+    of both ends and the tie's class code (see ``_TIE_SERIES``). Computed once per tie, since
+    firms never change region, cluster or sector."""
+    ft = m.firms
+    ra, rb = ft.region[a], ft.region[b]
+    ca, cb = ft.cluster[a], ft.cluster[b]
+    meta_a = np.where(ca >= 0, m.meta_of_cluster[np.maximum(ca, 0)], -1)
+    meta_b = np.where(cb >= 0, m.meta_of_cluster[np.maximum(cb, 0)], -1)
+    same_sector = ft.sector[a] == ft.sector[b]
+    meta = (meta_a >= 0) & (meta_a == meta_b) & (ra != rb)
+    sector_interregional = (ca >= 0) & (cb >= 0) & same_sector & (ra != rb)
+    code = np.asarray(kind, dtype=np.int64) * 8 + ~same_sector + 2 * meta + 4 * sector_interregional
+    return ra, rb, code.astype(np.uint8)
+
+
 def step_metrics(m) -> dict[str, np.ndarray]:
     """Every series for the current step: arrays of length R + 1 (regions, then the total)."""
     from .mechanisms.sustainability import emissions  # mechanisms import metrics-free modules only
@@ -262,24 +290,16 @@ def step_metrics(m) -> dict[str, np.ndarray]:
     out["emission_intensity"] = _ratio(sums["emissions"], sums["revenue"])
     out["green_knowledge"] = _ratio(sums["green_knowledge"], n_firms)
     # WG3
-    ti = m.ties.idx
-    a, b, kind = m.ties.a[ti], m.ties.b[ti], m.ties.kind[ti]
-    ra, rb = ft.region[a].astype(np.int64), ft.region[b].astype(np.int64)
-
-    ca, cb = ft.cluster[a], ft.cluster[b]
-    meta_a = np.where(ca >= 0, m.meta_of_cluster[np.maximum(ca, 0)], -1)
-    meta_b = np.where(cb >= 0, m.meta_of_cluster[np.maximum(cb, 0)], -1)
-    same_sector = ft.sector[a] == ft.sector[b]
-    kinds = {f"ties_{cname}": kind == code for code, cname in enumerate(DISTANCE_CLASSES)}
-    kinds["ties_total"] = np.ones(len(ti), dtype=bool)
-    kinds["ties_cross_sector"] = ~same_sector
-    kinds["meta_cluster_ties"] = (meta_a >= 0) & (meta_a == meta_b) & (ra != rb)
-    kinds["ties_sector_interregional"] = (ca >= 0) & (cb >= 0) & same_sector & (ra != rb)
-    # A tie counts half in each endpoint's region (so regions sum to the total).
-    # Counted as whole numbers per end, then halved: the same figures as summing halves.
-    for name, mask in kinds.items():
-        ends = np.bincount(ra[mask], minlength=R) + np.bincount(rb[mask], minlength=R)
-        out[name] = np.append(0.5 * ends, 0.5 * ends.sum())
+    # A tie counts half in each endpoint's region (so regions sum to the total): ties are
+    # counted per (end region, class code) as whole numbers, then halved (exact figures).
+    t = m.ties
+    ti = t.idx
+    code = t.code[ti].astype(np.int64)
+    per_code = (np.bincount(t.region_a[ti].astype(np.int64) * _TIE_CODES + code, minlength=R * _TIE_CODES)
+                + np.bincount(t.region_b[ti].astype(np.int64) * _TIE_CODES + code, minlength=R * _TIE_CODES))
+    ends = per_code.reshape(R, _TIE_CODES) @ _TIE_SERIES.T  # (regions, series), whole numbers
+    for k, name in enumerate(_TIE_SERIES_NAMES):
+        out[name] = np.append(0.5 * ends[:, k], 0.5 * ends[:, k].sum())
         if name == "ties_total":  # keep the series in their documented order
             out["ties_cross_cluster"] = out["ties_total"] - out["ties_intra_cluster"]
     out["firms_in_contracts"] = sums["in_contracts"]

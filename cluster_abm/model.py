@@ -81,7 +81,7 @@ class ClusterModel(mesa.Model):
         self.ledger = Ledger(R)
         self.policy = PolicyState(scenario, self.world, self.p, self.ledger)
         self.firms = FirmTable(capacity=int(self.p.sim.n_firms * 1.3), n_fields=self.p.sim.knowledge_fields)
-        self.ties = TieTable(capacity=max(1024, 4 * self.p.sim.n_firms))
+        self.ties = TieTable(capacity=max(1024, 4 * self.p.sim.n_firms), classify=self._tie_class)
         self.log = FirmLog(capacity=2 * self.p.sim.n_firms)
         self.firm_agents: dict[int, object] = {}
         self.degree = np.zeros(0, dtype=np.int64)
@@ -467,6 +467,9 @@ class ClusterModel(mesa.Model):
             labour.update_wages(self)
             self._update_region_reference()
         sustainability.collective_projects(self)
+
+    def _tie_class(self, a: np.ndarray, b: np.ndarray, kind: np.ndarray):
+        return metrics.tie_class(self, a, b, kind)
 
     def _outward_share(self) -> np.ndarray:
         """Per cluster: share of its CMO members' tie ends that reach beyond the cluster."""

@@ -2,7 +2,10 @@
 
 Seed 3.3.1-3.3.2: firms cooperate within their cluster, across clusters, regions and countries;
 the distance class of each tie (see :mod:`cluster_abm.space`) is stored so outcomes can be
-reported by class. Ties are undirected; ``a < b`` always. Pair keys (``a * CAP + b``) detect
+reported by class. A tie's ends never change region, cluster or sector, so whatever else the
+reporting needs of a tie (its ends' regions and a small class code) is computed once, when it is
+formed, by the ``classify`` function the model passes in. Ties are undirected; ``a < b`` always.
+Pair keys (``a * CAP + b``) detect
 duplicates without any all-pairs structure.
 """
 
@@ -11,10 +14,19 @@ from __future__ import annotations
 import numpy as np
 
 KEY_BASE = np.int64(1) << 32
+_ROW_COLUMNS = ("a", "b", "kind", "start", "region_a", "region_b", "code")
+
+
+def _no_class(a: np.ndarray, b: np.ndarray, kind: np.ndarray):
+    zeros = np.zeros(len(a), dtype=np.int16)
+    return zeros, zeros, zeros.astype(np.uint8)
 
 
 class TieTable:
-    def __init__(self, capacity: int = 1024):
+    def __init__(self, capacity: int = 1024, classify=None):
+        """``classify(a, b, kind)`` gives, for new ties between firm slots a and b of distance
+        class kind, the regions of both ends and a class code (see ``metrics.tie_class``)."""
+        self.classify = classify or _no_class
         self.capacity = capacity
         self.n = 0
         self.a = np.zeros(capacity, dtype=np.int64)
@@ -22,6 +34,9 @@ class TieTable:
         self.kind = np.zeros(capacity, dtype=np.int8)
         self.start = np.zeros(capacity, dtype=np.int32)
         self.alive = np.zeros(capacity, dtype=np.bool_)
+        self.region_a = np.zeros(capacity, dtype=np.int16)
+        self.region_b = np.zeros(capacity, dtype=np.int16)
+        self.code = np.zeros(capacity, dtype=np.uint8)
         self._keys: set[int] = set()  # pair keys of living ties
         self._idx: np.ndarray | None = None  # cache of idx, dropped whenever ties change
 
@@ -65,6 +80,7 @@ class TieTable:
         self.a[sl], self.b[sl] = lo[fresh], hi[fresh]
         self.kind[sl] = kind[fresh]
         self.start[sl] = step
+        self.region_a[sl], self.region_b[sl], self.code[sl] = self.classify(lo[fresh], hi[fresh], kind[fresh])
         self.alive[sl] = True
         self.n += m
         self._idx = None
@@ -96,7 +112,7 @@ class TieTable:
     def _compact(self) -> None:
         idx = self.idx
         m = len(idx)
-        for name in ("a", "b", "kind", "start"):
+        for name in _ROW_COLUMNS:
             arr = getattr(self, name)
             arr[:m] = arr[idx]
         self.alive[:m] = True
@@ -108,7 +124,7 @@ class TieTable:
         cap = self.capacity
         while cap < needed:
             cap *= 2
-        for name in ("a", "b", "kind", "start", "alive"):
+        for name in (*_ROW_COLUMNS, "alive"):
             old = getattr(self, name)
             arr = np.zeros(cap, dtype=old.dtype)
             arr[: self.capacity] = old

@@ -111,3 +111,35 @@ def test_median_by_region_equals_numpy_median():
         out = _median_by_region(region, values, 4)
         assert out[:4].tolist() == [np.median(values[region == r]) for r in range(4)]
         assert out[4] == np.median(values)
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "full_strategy"])
+def test_tie_series_from_stored_classes_equal_a_recount(scenario):
+    """Tie classes are stored when a tie forms; recounting from the firms' current region,
+    cluster and sector must give the same series (firms never move, so classes cannot go stale)."""
+    from cluster_abm.metrics import step_metrics
+    from cluster_abm.space import DISTANCE_CLASSES
+
+    m = ClusterModel(scenario, seed=5)
+    m.run(3)
+    ft, t, R = m.firms, m.ties, m.world.n_regions
+    ti = t.idx
+    a, b, kind = t.a[ti], t.b[ti], t.kind[ti]
+    ra, rb = ft.region[a], ft.region[b]
+    ca, cb = ft.cluster[a], ft.cluster[b]
+    meta_a = np.where(ca >= 0, m.meta_of_cluster[np.maximum(ca, 0)], -1)
+    meta_b = np.where(cb >= 0, m.meta_of_cluster[np.maximum(cb, 0)], -1)
+    same_sector = ft.sector[a] == ft.sector[b]
+    masks = {f"ties_{c}": kind == k for k, c in enumerate(DISTANCE_CLASSES)}
+    masks["ties_total"] = np.ones(len(ti), dtype=bool)
+    masks["ties_cross_sector"] = ~same_sector
+    masks["meta_cluster_ties"] = (meta_a >= 0) & (meta_a == meta_b) & (ra != rb)
+    masks["ties_sector_interregional"] = (ca >= 0) & (cb >= 0) & same_sector & (ra != rb)
+    out = step_metrics(m)
+    assert t.region_a[ti].tolist() == ra.tolist() and t.region_b[ti].tolist() == rb.tolist()
+    for name, mask in masks.items():
+        half = 0.5 * mask
+        by = np.bincount(ra, weights=half, minlength=R) + np.bincount(rb, weights=half, minlength=R)
+        assert out[name][:R].tolist() == by.tolist(), name
+        assert out[name][R] == by.sum(), name
+    assert out["meta_cluster_ties"][R] > 0 or scenario == "baseline"
