@@ -26,6 +26,7 @@ import pandas as pd
 
 from . import metrics
 from .agents import ClusterOrganisation, Funder, KnowledgeInstitution
+from .allocator import tune_allocator
 from .firmlog import FirmLog
 from .firmtable import FirmTable
 from .ledger import Ledger
@@ -63,6 +64,7 @@ class ClusterModel(mesa.Model):
 
     def __init__(self, scenario: Scenario | str | Path | None = None, seed: int | None = None,
                  params: dict | None = None):
+        tune_allocator()  # step-sized buffers stay in the heap (see allocator)
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario or "baseline")
         if params:
