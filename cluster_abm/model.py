@@ -491,6 +491,7 @@ class ClusterModel(mesa.Model):
         self.buckets = cooperation.Buckets(self)
         self.degree = self.ties.degree(ft.n)
         self.profiles = profiles(ft.knowledge[: ft.n])
+        self.profiles_T = np.ascontiguousarray(self.profiles.T)  # fields x firms, for per-tie work
         ti = self.ties.idx
         tt = ti[self.ties.kind[ti] == TRANSNATIONAL]
         self.has_transnational = np.zeros(ft.n, dtype=bool)

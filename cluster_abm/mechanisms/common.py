@@ -41,6 +41,41 @@ def cognitive_distance(p_a: np.ndarray, p_b: np.ndarray) -> np.ndarray:
     return 0.5 * np.abs(p_a - p_b).sum(axis=-1)
 
 
+def field_sums(xT: np.ndarray) -> np.ndarray:
+    """Column sums of a fields x items array, equal to the bit to ``xT.T.sum(axis=-1)``.
+
+    Why: per-tie work is cheaper on fields x ties arrays (contiguous rows), but numpy sums the
+    fields of a row pairwise (eight running sums for 8-128 fields), so summing rows one after
+    the other would round differently. This adds the rows in numpy's order.
+    """
+    n = xT.shape[0]
+    if n > 128:  # numpy recurses beyond its 128-element block: let it do the sums
+        return np.ascontiguousarray(xT.T).sum(axis=-1)
+    if n < 8:
+        res = np.zeros(xT.shape[1])
+        for i in range(n):
+            res += xT[i]
+        return res
+    r = [xT[j].copy() for j in range(8)]
+    whole = n - n % 8
+    for i in range(8, whole, 8):
+        for j in range(8):
+            r[j] += xT[i + j]
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    for i in range(whole, n):
+        res += xT[i]
+    return res
+
+
+def cognitive_distance_pairs(prof_T: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`cognitive_distance` of the profiles of items ``a`` and ``b`` (to the bit), from
+    fields x items profiles ``prof_T``."""
+    diff = prof_T[:, a]
+    diff -= prof_T[:, b]
+    np.abs(diff, out=diff)
+    return 0.5 * field_sums(diff)
+
+
 def novelty_value(distance: np.ndarray, optimum: float) -> np.ndarray:
     """Inverted U in cognitive distance (Nooteboom et al. 2007): (d/d*) exp(1 - d/d*), peak 1 at d*.
 

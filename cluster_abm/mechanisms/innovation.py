@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import cognitive_distance, hazard, novelty_value, profiles
+from .common import cognitive_distance, cognitive_distance_pairs, hazard, novelty_value, profiles
 
 
 def partner_novelty(m) -> None:
@@ -34,7 +34,7 @@ def partner_novelty(m) -> None:
     ti = m.ties.idx
     if len(ti):
         a, b = m.ties.a[ti], m.ties.b[ti]
-        d = cognitive_distance(prof[a], prof[b])
+        d = cognitive_distance_pairs(m.profiles_T, a, b)
         g = novelty_value(d, p.innovation.optimal_distance)
         value += np.bincount(a, weights=g, minlength=n) + np.bincount(b, weights=g, minlength=n)
         far = d >= dmin
