@@ -19,7 +19,7 @@ import numpy as np
 
 from ..firmtable import SME_MAX_EMPLOYEES
 from ..space import INTRA_CLUSTER, TRANSNATIONAL
-from .common import cognitive_distance, hazard, hazard_draw, novelty_value, profiles
+from .common import cognitive_distance_pairs, hazard, hazard_draw, novelty_value, profiles
 
 SCOPES = ("cluster", "region", "national", "abroad", "meta", "match")
 
@@ -187,8 +187,7 @@ def _evaluate_and_tie(m, seekers, cand, support, accept_all: bool = False) -> np
     valid = (cand >= 0) & (cand != seek)
     cs = np.where(valid, cand, 0)
     valid &= m.degree[cs] < c.max_partners
-    prof = m.profiles
-    d = cognitive_distance(prof[seek], prof[cs])
+    d = cognitive_distance_pairs(m.profiles_T, seek.ravel(), cs.ravel()).reshape(S, k)
     dclass = w.distance_class(ft.region[seek], ft.cluster[seek], ft.region[cs], ft.cluster[cs])
     base_cost = np.array([1.0, c.cost_region, c.cost_national, c.cost_abroad])[dclass]
     cost = base_cost + (1.0 - base_cost) * m.p.policy.coop_cost_cut * support[:, None]
