@@ -160,3 +160,17 @@ def test_field_sums_add_in_numpys_pairwise_order(fields):
     a, b = rng.integers(0, 300, 2000), rng.integers(0, 300, 2000)
     expected = cognitive_distance(prof[a], prof[b])
     assert cognitive_distance_pairs(np.ascontiguousarray(prof.T), a, b).tolist() == expected.tolist()
+
+
+def test_allocator_tuning_is_applied_on_linux_and_can_be_turned_off():
+    import os
+    import subprocess
+    import sys
+
+    code = "from cluster_abm.allocator import tune_allocator; print(tune_allocator())"
+    on = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "CLUSTER_ABM_MALLOC_TUNING": "0"})
+    assert off.stdout.strip() == "False"
+    if sys.platform.startswith("linux"):
+        assert on.stdout.strip() == "True"
