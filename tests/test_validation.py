@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from cluster_abm import cli  # noqa: E402
 from cluster_abm import validation as V  # noqa: E402
+from cluster_abm import validation_facts as F  # noqa: E402
 from cluster_abm.errors import InputError  # noqa: E402
 from cluster_abm.targets import Observation  # noqa: E402
 
@@ -60,22 +61,22 @@ def _growth_runs(draw) -> list[dict]:
 
 
 def test_growth_fact_tells_a_tent_from_a_bell(tmp_path):
-    lap = V._growth_fact(_growth_runs(lambda r, n: r.laplace(0, 0.1, n)), tmp_path, plt)
-    gau = V._growth_fact(_growth_runs(lambda r, n: r.normal(0, 0.1, n)), tmp_path, plt)
+    lap = F.growth_fact(_growth_runs(lambda r, n: r.laplace(0, 0.1, n)), tmp_path, plt)
+    gau = F.growth_fact(_growth_runs(lambda r, n: r.normal(0, 0.1, n)), tmp_path, plt)
     assert lap.passed and not gau.passed
     # micro firms (below GROWTH_MIN) are left out: a Laplace sample of micro firms only fails
     runs = _growth_runs(lambda r, n: r.laplace(0, 0.1, n))
     runs[0]["growth_base"][:] = 1.0
-    assert not V._growth_fact(runs, tmp_path, plt).passed
+    assert not F.growth_fact(runs, tmp_path, plt).passed
 
 
 def test_pareto_alpha_recovers_a_known_tail():
     rng = np.random.default_rng(2)
     sizes = np.floor((1 - rng.random(200_000)) ** (-1 / 1.2)).astype(int)  # as model.py draws
-    alpha, n = V.pareto_alpha(sizes, 10)
+    alpha, n = F.pareto_alpha(sizes, 10)
     assert n > 10_000 and alpha == pytest.approx(1.2, abs=0.04)
-    assert V.pareto_alpha(sizes, 1)[0] == pytest.approx(1.2, abs=0.02)
-    assert math.isnan(V.pareto_alpha(np.ones(5, int), 10)[0])
+    assert F.pareto_alpha(sizes, 1)[0] == pytest.approx(1.2, abs=0.02)
+    assert math.isnan(F.pareto_alpha(np.ones(5, int), 10)[0])
 
 
 def _obs(birth, death, t_end=40, spy=4) -> Observation:
@@ -93,7 +94,7 @@ def test_exit_hazard_counts_deaths_over_years_at_risk():
     # Four firms born at step 0 (4 steps a year): deaths at ages 0.5, 1.5 and 1.75 years;
     # one survives to the end (10 years). An initial firm aged 2 enters at age 2 and dies at 3.5.
     obs = _obs([0, 0, 0, 0, -8], [2, 6, 7, -1, 6])
-    deaths, expo = V.exit_hazard(obs, max_age=3)
+    deaths, expo = F.exit_hazard(obs, max_age=3)
     np.testing.assert_allclose(deaths, [1, 2, 0, 1])
     # age 0-1: 0.5 + 1 + 1 + 1; age 1-2: 0.5 + 0.75 + 1; age 2-3: 1 (survivor) + 1 (initial);
     # age 3+: 7 (survivor) + 0.5 (initial)
@@ -104,5 +105,5 @@ def test_hazard_fact_fails_when_old_firms_die_more(tmp_path):
     targets = {}
     young_die = _obs([0] * 20, [2] * 10 + [-1] * 10)  # half die in their first year
     old_die = _obs([0] * 20, [36] * 10 + [-1] * 10)  # half die at age 9
-    assert V._hazard_fact([{"obs": young_die}], targets, tmp_path, plt).passed
-    assert not V._hazard_fact([{"obs": old_die}], targets, tmp_path, plt).passed
+    assert F.hazard_fact([{"obs": young_die}], targets, tmp_path, plt).passed
+    assert not F.hazard_fact([{"obs": old_die}], targets, tmp_path, plt).passed
