@@ -65,7 +65,12 @@ def _apply_training(m, trained: np.ndarray, scale: float = 1.0) -> None:
     if len(ti) and len(trained):
         gain = np.zeros(ft.n)
         gain[trained] = gain_dc
+        is_trained = np.zeros(ft.n, dtype=bool)
+        is_trained[trained] = True
         a, b = ties.a[ti], ties.b[ti]
+        # Only ties touching a trained firm carry a gain; the others would add exact zeros.
+        touch = np.flatnonzero(is_trained[a] | is_trained[b])
+        a, b = a[touch], b[touch]
         spill = np.bincount(a, weights=gain[b], minlength=ft.n) + np.bincount(b, weights=gain[a], minlength=ft.n)
         spill = spill[: ft.n] * p.spillover
         ft.dyncap[: ft.n] = np.minimum(ft.dyncap[: ft.n] + spill * (1.0 - ft.dyncap[: ft.n]), 1.0)

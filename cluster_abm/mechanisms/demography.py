@@ -114,7 +114,8 @@ def _pass_on(m, donors: np.ndarray, fields: np.ndarray, dead_mask: np.ndarray) -
     pool = np.zeros((C, ft.n_fields))
     np.add.at(pool, ft.cluster[donors], fields)
     share = np.divide(pool, count[:, None], out=np.zeros_like(pool), where=count[:, None] > 0)
-    receivers = alive[cl >= 0]
+    # Firms of clusters without a donor would receive exact zeros: leave them out.
+    receivers = alive[np.isin(cl, ft.cluster[donors])]
     ft.knowledge[receivers] += share[ft.cluster[receivers]]
 
 
