@@ -203,16 +203,17 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.full_like(num, np.nan, dtype=float), where=den > 0)
 
 
-# Tie class codes: distance class x 8 + cross-sector (1) + meta-cluster (2) + same sector in
-# two regions (4); each tie series counts the ties whose code is in its set.
-_TIE_CODES = 32
+# Tie class codes: distance class in the high bits, three flags in the low ones: cross-sector (1),
+# meta-cluster (2), same sector in two regions (4); each tie series counts the codes in its set.
+_FLAG_BITS = 3
+_TIE_CODES = len(DISTANCE_CLASSES) << _FLAG_BITS
 _codes = np.arange(_TIE_CODES)
 _TIE_SERIES_NAMES = (*(f"ties_{c}" for c in DISTANCE_CLASSES), "ties_total", "ties_cross_sector",
                      "meta_cluster_ties", "ties_sector_interregional")
-_TIE_SERIES = np.array([*((_codes >> 3) == k for k in range(len(DISTANCE_CLASSES))),
+_TIE_SERIES = np.array([*((_codes >> _FLAG_BITS) == k for k in range(len(DISTANCE_CLASSES))),
                         np.ones(_TIE_CODES, dtype=bool), (_codes & 1) > 0, (_codes & 2) > 0,
                         (_codes & 4) > 0], dtype=np.int64)
-assert len(DISTANCE_CLASSES) <= 4
+del _codes
 
 
 def tie_class(m, a: np.ndarray, b: np.ndarray, kind: np.ndarray):
@@ -227,7 +228,8 @@ def tie_class(m, a: np.ndarray, b: np.ndarray, kind: np.ndarray):
     same_sector = ft.sector[a] == ft.sector[b]
     meta = (meta_a >= 0) & (meta_a == meta_b) & (ra != rb)
     sector_interregional = (ca >= 0) & (cb >= 0) & same_sector & (ra != rb)
-    code = np.asarray(kind, dtype=np.int64) * 8 + ~same_sector + 2 * meta + 4 * sector_interregional
+    flags = ~same_sector + 2 * meta + 4 * sector_interregional
+    code = (np.asarray(kind, dtype=np.int64) << _FLAG_BITS) + flags
     return ra, rb, code.astype(np.uint8)
 
 

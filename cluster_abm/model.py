@@ -93,6 +93,7 @@ class ClusterModel(mesa.Model):
         self.lever_cost_history: list[dict[str, np.ndarray]] = []  # per step: lever -> k€ by region
         self._pending_costs: list[tuple[str, int, float]] = []
         self._build_sectors_and_regions()
+        self.denovo_cluster_choice = demography.cluster_choice_table(self.world)  # (CDF, cluster) by region
         self._build_firms()
         self._build_labour()
         self._build_knowledge_institutions()

@@ -130,8 +130,11 @@ class PolicyState:
     def remaining(self, lid: str, region: int) -> float:
         if lid not in self.settings:
             return 0.0
-        cap = self.p.yearly.policy.lever_budget * self._region[lid][region]
-        return max(cap - self.spent[lid][region], 0.0)
+        return max(self._cap[lid][region] - self.spent[lid][region], 0.0)
+
+    def left(self, lid: str) -> np.ndarray:
+        """:meth:`remaining` of every region (``lid`` switched on)."""
+        return np.maximum(self._cap[lid] - self.spent[lid], 0.0)
 
     def charge(self, lid: str, region: int, amount: float) -> float:
         """Spend up to ``amount`` of the lever's remaining yearly budget in ``region``; returns
@@ -155,7 +158,7 @@ class PolicyState:
         R = self.world.n_regions
         cost = np.full(len(regions), float(unit_cost)) if np.ndim(unit_cost) == 0 else np.asarray(unit_cost, dtype=float)
         spend = np.bincount(regions, weights=cost, minlength=R)
-        cap = np.maximum(self._cap[lid] - self.spent[lid], 0.0)
+        cap = self.left(lid)
         if (spend <= cap + 1e-9).all():  # the usual case: every request fits
             granted = np.ones(len(regions), dtype=bool)
         else:

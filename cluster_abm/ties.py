@@ -5,8 +5,7 @@ the distance class of each tie (see :mod:`cluster_abm.space`) is stored so outco
 reported by class. A tie's ends never change region, cluster or sector, so whatever else the
 reporting needs of a tie (its ends' regions and a small class code) is computed once, when it is
 formed, by the ``classify`` function the model passes in. Ties are undirected; ``a < b`` always.
-Pair keys (``a * CAP + b``) detect
-duplicates without any all-pairs structure.
+Pair keys (``a * CAP + b``) detect duplicates without any all-pairs structure.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cluster_abm.mechanisms.demography import _cluster_choice
+from cluster_abm.mechanisms.demography import cluster_choice_table
 from cluster_abm.metrics import _median_by_region, _region_sums
 from cluster_abm.model import ClusterModel
 from cluster_abm.randomness import _GOLD, _M1, _M2, keyed_uniform, keyed_uniform_columns
@@ -54,7 +54,7 @@ def test_region_reference_of_a_region_without_firms_is_the_overall_median(model)
 
 
 def test_denovo_cluster_choice_matches_generator_choice(model):
-    cdf, choice = _cluster_choice(model)
+    cdf, choice = cluster_choice_table(model.world)
     w = model.world
     for r in range(w.n_regions):
         cl = [c.index for c in w.clusters if c.region == r]

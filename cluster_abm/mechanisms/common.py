@@ -41,6 +41,11 @@ def cognitive_distance(p_a: np.ndarray, p_b: np.ndarray) -> np.ndarray:
     return 0.5 * np.abs(p_a - p_b).sum(axis=-1)
 
 
+# numpy's pairwise summation (numpy/_core/src/umath/loops_utils.h): 8 running sums per block of
+# up to 128 elements; these are numpy's, not the model's, constants.
+_PAIRWISE_UNROLL, _PAIRWISE_BLOCK = 8, 128
+
+
 def field_sums(xT: np.ndarray) -> np.ndarray:
     """Column sums of a fields x items array, equal to the bit to ``xT.T.sum(axis=-1)``.
 
@@ -49,17 +54,17 @@ def field_sums(xT: np.ndarray) -> np.ndarray:
     the other would round differently. This adds the rows in numpy's order.
     """
     n = xT.shape[0]
-    if n > 128:  # numpy recurses beyond its 128-element block: let it do the sums
+    if n > _PAIRWISE_BLOCK:  # numpy recurses beyond one block: let it do the sums
         return np.ascontiguousarray(xT.T).sum(axis=-1)
-    if n < 8:
+    if n < _PAIRWISE_UNROLL:
         res = np.zeros(xT.shape[1])
         for i in range(n):
             res += xT[i]
         return res
-    r = [xT[j].copy() for j in range(8)]
-    whole = n - n % 8
-    for i in range(8, whole, 8):
-        for j in range(8):
+    r = [xT[j].copy() for j in range(_PAIRWISE_UNROLL)]
+    whole = n - n % _PAIRWISE_UNROLL
+    for i in range(_PAIRWISE_UNROLL, whole, _PAIRWISE_UNROLL):
+        for j in range(_PAIRWISE_UNROLL):
             r[j] += xT[i + j]
     res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
     for i in range(whole, n):

@@ -173,7 +173,7 @@ def create_firms(m) -> None:
     dn_sector = rng.integers(0, w.n_sectors, n_dn)
     if n_dn:
         # Each founder picks a cluster of the region by its firm share (or none, the rest).
-        cdf, choice = _cluster_choice(m)
+        cdf, choice = m.denovo_cluster_choice
         u = rng.random(n_dn)
         pick = (u[:, None] >= cdf[dn_region]).sum(axis=1)  # inverse CDF, as Generator.choice
         dn_cluster = choice[dn_region, pick]
@@ -221,28 +221,26 @@ def create_firms(m) -> None:
     incubate_new(m, slots)
 
 
-def _cluster_choice(m) -> tuple[np.ndarray, np.ndarray]:
+def cluster_choice_table(world) -> tuple[np.ndarray, np.ndarray]:
     """Per region, the CDF of a de novo founder's cluster (its clusters by firm share, then
     "no cluster") and the cluster index of each outcome (-1: none), padded to one table.
 
     The CDF is computed as ``numpy.random.Generator.choice`` computes it, so drawing a founder's
     cluster as ``(u >= cdf).sum()`` with ``u = rng.random()`` gives that method's picks.
     """
-    if getattr(m, "_denovo_cluster_choice", None) is None:
-        w = m.world
-        width = 1 + max((sum(c.region == r for c in w.clusters) for r in range(w.n_regions)), default=0)
-        cdf = np.full((w.n_regions, width), np.inf)
-        choice = np.full((w.n_regions, width), -1, dtype=np.int64)
-        for r in range(w.n_regions):
-            cl = [c.index for c in w.clusters if c.region == r]
-            shares = [c["firm_share"] for c in w.specs[r]["clusters"]]
-            probs = np.array(shares + [max(1.0 - sum(shares), 0.0)])
-            c = (probs / probs.sum()).cumsum()
-            c /= c[-1]
-            cdf[r, : len(c)] = c
-            choice[r, : len(cl)] = cl
-        m._denovo_cluster_choice = (cdf, choice)
-    return m._denovo_cluster_choice
+    w = world
+    width = 1 + max((sum(c.region == r for c in w.clusters) for r in range(w.n_regions)), default=0)
+    cdf = np.full((w.n_regions, width), np.inf)
+    choice = np.full((w.n_regions, width), -1, dtype=np.int64)
+    for r in range(w.n_regions):
+        cl = [c.index for c in w.clusters if c.region == r]
+        shares = [c["firm_share"] for c in w.specs[r]["clusters"]]
+        probs = np.array(shares + [max(1.0 - sum(shares), 0.0)])
+        c = (probs / probs.sum()).cumsum()
+        c /= c[-1]
+        cdf[r, : len(c)] = c
+        choice[r, : len(cl)] = cl
+    return cdf, choice
 
 
 def _fit_to_pools(m, slots: np.ndarray, founder_skilled: np.ndarray) -> None:

@@ -139,8 +139,8 @@ def finance_ventures(m) -> None:
         # Each region's fund takes its best k candidates, k = this step's share of the yearly
         # budget left, in tickets; regions draw on their own budgets, so one call serves all.
         R = m.world.n_regions
-        left = np.array([m.policy.remaining("new_venture_finance", r) for r in range(R)])
-        cap = np.minimum(left, p.yearly.policy.venture_budget * m.policy.region_level("new_venture_finance"))
+        cap = np.minimum(m.policy.left("new_venture_finance"),
+                         p.yearly.policy.venture_budget * m.policy.region_level("new_venture_finance"))
         k = cap / max(steps_left, 1) // ticket
         region = ft.region[cand[order]].astype(np.int64)
         by_region = np.argsort(region, kind="stable")
