@@ -174,3 +174,47 @@ def test_allocator_tuning_is_applied_on_linux_and_can_be_turned_off():
     assert off.stdout.strip() == "False"
     if sys.platform.startswith("linux"):
         assert on.stdout.strip() == "True"
+
+
+def _lexsort_cut(groups, priority, k):
+    """The reference for top_per_group: a stable sort by group, then priority, then position."""
+    order = np.lexsort((-priority, groups))
+    g = groups[order]
+    rank = np.arange(len(order)) - np.searchsorted(g, np.arange(len(k)))[g]
+    return order[rank < k[g]]
+
+
+@pytest.mark.parametrize("kind", ["continuous", "few_values", "signed_zeros", "all_equal"])
+def test_top_per_group_equals_a_lexsort_cut_to_the_places(kind):
+    from cluster_abm.mechanisms.common import top_per_group
+
+    rng = np.random.default_rng(len(kind))
+    for _ in range(3000):
+        n, n_groups = int(rng.integers(0, 80)), int(rng.integers(1, 8))
+        groups = rng.integers(0, n_groups, n).astype(np.int16)
+        priority = {"continuous": rng.random(n), "few_values": rng.integers(0, 4, n) * -0.1,
+                    "signed_zeros": np.where(rng.random(n) < 0.5, 0.0, -0.0),
+                    "all_equal": np.ones(n)}[kind]
+        k = rng.integers(0, 10, n_groups)
+        assert top_per_group(groups, priority, k).tolist() == _lexsort_cut(groups, priority, k).tolist()
+
+
+def test_training_selection_equals_the_lexsort_in_a_running_model(model):
+    from cluster_abm.mechanisms.capabilities import _select
+
+    ft = model.firms
+    idx = ft.idx
+    reg = ft.region[idx]
+    for priority in (-ft.codification[idx], model.uniform("training", idx), -ft.knowledge[idx, -1]):
+        for places in (np.full(model.world.n_regions, 3), np.arange(model.world.n_regions) * 50):
+            assert _select(model, idx, places, priority).tolist() == idx[_lexsort_cut(reg, priority, places)].tolist()
+
+
+def test_upper_quartile_equals_numpy_quantile():
+    from cluster_abm.policy_state import upper_quartile
+
+    rng = np.random.default_rng(7)
+    for i in range(20000):
+        n = int(rng.integers(1, 300))
+        x = (rng.lognormal(0, 2, n), rng.integers(0, 5, n).astype(float), rng.random(n) * 1e-300)[i % 3]
+        assert np.float64(upper_quartile(x)).tobytes() == np.float64(np.quantile(x, 0.75)).tobytes()

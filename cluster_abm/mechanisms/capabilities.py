@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import stochastic_round
+from .common import stochastic_round, top_per_group
 
 
 def update_absorptive(m) -> None:
@@ -42,15 +42,9 @@ def _places(m, per_100_firms: np.ndarray, eligible_count: np.ndarray) -> np.ndar
 
 def _select(m, candidates: np.ndarray, places: np.ndarray, priority: np.ndarray) -> np.ndarray:
     """Pick up to ``places[r]`` candidates per region, highest ``priority`` first."""
-    ft = m.firms
     if len(candidates) == 0:
         return candidates
-    reg = ft.region[candidates]
-    order = np.lexsort((-priority, reg))
-    cand, reg = candidates[order], reg[order]
-    starts = np.searchsorted(reg, np.arange(m.world.n_regions))
-    rank = np.arange(len(cand)) - starts[reg]
-    return cand[rank < places[reg]]
+    return candidates[top_per_group(m.firms.region[candidates], priority, places)]
 
 
 def _apply_training(m, trained: np.ndarray, scale: float = 1.0) -> None:

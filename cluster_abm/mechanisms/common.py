@@ -81,6 +81,43 @@ def cognitive_distance_pairs(prof_T: np.ndarray, a: np.ndarray, b: np.ndarray) -
     return 0.5 * field_sums(diff)
 
 
+def top_per_group(groups: np.ndarray, priority: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Positions of the ``k[g]`` items of highest ``priority`` in each group ``g`` (equal
+    priorities: the earlier item first), ordered by group, then priority (highest first), then
+    position: to the bit ``np.lexsort((-priority, groups))`` cut to the first ``k[g]`` of each
+    group.
+
+    Why not that lexsort: a stable sort of every priority costs ~140 us at 2,000 items, while
+    few places are handed out. Here items are grouped by a (radix) sort of the small group
+    numbers, each group's cut-off value comes from a partition, and only the chosen are sorted.
+    """
+    order = np.argsort(groups, kind="stable")  # by group, positions ascending within a group
+    pr = priority[order]
+    count = np.bincount(groups, minlength=len(k)).tolist()
+    cut, room, begin = [], [], 0
+    for c, want in zip(count, np.asarray(k).tolist(), strict=False):
+        take = min(max(want, 0), c)
+        if take == c:
+            cut.append(-np.inf)  # everybody is above -inf: the group takes all
+        elif take == 0:
+            cut.append(np.inf)  # nobody is above +inf
+        else:
+            cut.append(float(np.partition(pr[begin: begin + c], c - take)[c - take]))  # take-th highest
+        room.append(take)
+        begin += c
+    cut_of_item = np.repeat(cut, count[: len(cut)])
+    above = pr > cut_of_item
+    # Items at the cut-off value fill what is left of their group's places, earliest first.
+    at = np.flatnonzero(pr == cut_of_item)
+    if len(at):
+        g_at = groups[order[at]]
+        left = np.asarray(room) - np.bincount(groups[order[above]], minlength=len(room))
+        rank = np.arange(len(at)) - np.searchsorted(g_at, g_at)  # 0 for a group's first at its cut
+        above[at[rank < left[g_at]]] = True
+    pos = order[above]
+    return pos[np.lexsort((-priority[pos], groups[pos]))]
+
+
 def novelty_value(distance: np.ndarray, optimum: float) -> np.ndarray:
     """Inverted U in cognitive distance (Nooteboom et al. 2007): (d/d*) exp(1 - d/d*), peak 1 at d*.
 

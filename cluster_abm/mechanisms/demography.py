@@ -114,8 +114,11 @@ def _pass_on(m, donors: np.ndarray, fields: np.ndarray, dead_mask: np.ndarray) -
     pool = np.zeros((C, ft.n_fields))
     np.add.at(pool, ft.cluster[donors], fields)
     share = np.divide(pool, count[:, None], out=np.zeros_like(pool), where=count[:, None] > 0)
-    # Firms of clusters without a donor would receive exact zeros: leave them out.
-    receivers = alive[np.isin(cl, ft.cluster[donors])]
+    # Firms of clusters without a donor would receive exact zeros: leave them out. (A lookup
+    # table with a last "no cluster" entry that stays False, so cluster -1 never receives.)
+    donor_cluster = np.zeros(C + 1, dtype=bool)
+    donor_cluster[ft.cluster[donors]] = True
+    receivers = alive[donor_cluster[cl]]
     ft.knowledge[receivers] += share[ft.cluster[receivers]]
 
 
