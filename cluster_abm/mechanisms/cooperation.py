@@ -121,7 +121,12 @@ def draw_candidates(m, seekers: np.ndarray, k: int, probs: np.ndarray, buckets: 
     S = len(seekers)
     u = rng.random((S, k))
     cum = np.cumsum(probs, axis=1)
-    scope = (u[:, :, None] > cum[:, None, :]).sum(axis=2).clip(0, len(SCOPES) - 1)
+    # scope = number of cumulative probabilities below u (one comparison per scope column: a
+    # reduction over a 6-wide last axis is several times slower in numpy).
+    scope = np.zeros((S, k), dtype=np.int64)
+    for j in range(cum.shape[1]):
+        scope += u > cum[:, j, None]
+    scope = scope.clip(0, len(SCOPES) - 1)
     seek = np.repeat(seekers, k)
     scope = scope.ravel()
     cand = np.full(S * k, -1, dtype=np.int64)
@@ -180,25 +185,26 @@ def search_partners(m) -> None:
 
 
 def _evaluate_and_tie(m, seekers, cand, support, accept_all: bool = False) -> np.ndarray:
-    """Score candidates (cognitive distance, distance class, matchmaking); form at most one tie."""
+    """Score candidates (cognitive distance, distance class, matchmaking); form at most one tie.
+    With ``accept_all`` (demand-side projects) every valid candidate accepts: nothing is scored."""
     ft, c, w = m.firms, m.p.coop, m.world
     S, k = cand.shape
     seek = np.repeat(seekers, k).reshape(S, k)
     valid = (cand >= 0) & (cand != seek)
     cs = np.where(valid, cand, 0)
     valid &= m.degree[cs] < c.max_partners
-    d = cognitive_distance_pairs(m.profiles_T, seek.ravel(), cs.ravel()).reshape(S, k)
     dclass = w.distance_class(ft.region[seek], ft.cluster[seek], ft.region[cs], ft.cluster[cs])
-    base_cost = np.array([1.0, c.cost_region, c.cost_national, c.cost_abroad])[dclass]
-    cost = base_cost + (1.0 - base_cost) * m.p.policy.coop_cost_cut * support[:, None]
-    util = (c.accept_base * novelty_value(d, m.p.innovation.optimal_distance) * cost
-            * (1.0 + m.p.cmo.matchmaking_weight * m.svc_matchmaking[seek]))
-    util = np.where(valid, np.minimum(util, 1.0), 0.0)
     # Each candidate accepts on its own merits; the seeker keeps the first that accepts (in the
     # random order candidates were drawn), so far candidates are not crowded out by near ones.
     if accept_all:
         accepts = valid
     else:
+        d = cognitive_distance_pairs(m.profiles_T, seek.ravel(), cs.ravel()).reshape(S, k)
+        base_cost = np.array([1.0, c.cost_region, c.cost_national, c.cost_abroad])[dclass]
+        cost = base_cost + (1.0 - base_cost) * m.p.policy.coop_cost_cut * support[:, None]
+        util = (c.accept_base * novelty_value(d, m.p.innovation.optimal_distance) * cost
+                * (1.0 + m.p.cmo.matchmaking_weight * m.svc_matchmaking[seek]))
+        util = np.where(valid, np.minimum(util, 1.0), 0.0)
         u = m.uniform_columns("accept", seekers, k)
         accepts = valid & (u < util)
     first = accepts.argmax(axis=1)
