@@ -11,8 +11,10 @@ column             dtype    meaning
 =================  =======  ===================================================================
 uid                int64    unique firm id (never reused), equals the Mesa agent's unique_id
 alive              bool     slot holds a living firm
-region, cluster    int16    region index; cluster index or -1 outside clusters
-sector             int16    sector index
+region, cluster    intp     region index; cluster index or -1 outside clusters (intp: they
+                            index per-region and per-cluster tables every step, and numpy
+                            casts narrower index arrays on every such lookup)
+sector             intp     sector index
 x, y               int16    grid cell
 birth_step         int32    step of birth (negative for firms older than the run)
 skilled            int32    skilled employees (persons)

@@ -63,9 +63,12 @@ class PolicyState:
             self._region[lid] = reg
             self._cluster[lid] = clu
             self._explicit_clusters[lid] = s.clusters is not None
+        # Per cluster, then a last entry 0 that firms outside clusters (cluster -1) read.
+        self._cluster_or_none = {lid: np.append(clu, 0.0) for lid, clu in self._cluster.items()}
         self.spent = {lid: np.zeros(R) for lid in self.settings}
         self._cap = {lid: p.yearly.policy.lever_budget * self._region[lid] for lid in self.settings}
         self._past_years: dict[str, list[np.ndarray]] = {lid: [] for lid in self.settings}
+        self._manufacturing = np.array([s["manufacturing"] for s in world.sectors], dtype=bool)
         self._year_open = False
 
     # --- who a lever reaches ------------------------------------------------------------------
@@ -90,9 +93,8 @@ class PolicyState:
         """Intensity of ``lid`` for each firm in ``slots`` (0 where not targeted)."""
         if lid not in self.settings:
             return np.zeros(len(slots))
-        cl = ft.cluster[slots]
         if self._explicit_clusters[lid]:
-            level = np.where(cl >= 0, self._cluster[lid][np.maximum(cl, 0)], 0.0)
+            level = self._cluster_or_none[lid][ft.cluster[slots]]  # cluster -1 reads the last 0
         else:
             level = self._region[lid][ft.region[slots]]
         group = self.settings[lid].firms
@@ -110,8 +112,7 @@ class PolicyState:
         if group == "cmo_members":
             return ft.member[slots]
         if group == "manufacturing":
-            manuf = np.array([s["manufacturing"] for s in self.world.sectors])
-            return manuf[ft.sector[slots]]
+            return self._manufacturing[ft.sector[slots]]
         if group == "promising":
             # Seed 3.6.1: the most promising firms with a good level of networking in the cluster.
             score = ft.quality[slots] * ft.productivity[slots] * (1.0 + ctx.degree[slots])
@@ -168,17 +169,19 @@ class PolicyState:
         Vectorised: one stable sort by region and a running sum within each region, so a call
         costs O(n log n) whatever the number of regions.
         """
-        if lid not in self.settings or len(regions) == 0:
-            return np.zeros(len(regions), dtype=bool)
-        regions = np.asarray(regions, dtype=np.int64)
+        n = len(regions)
+        if n == 0 or lid not in self.settings:
+            return np.zeros(n, dtype=bool)
+        regions = np.asarray(regions, dtype=np.intp)
         R = self.world.n_regions
-        cost = np.full(len(regions), float(unit_cost)) if np.ndim(unit_cost) == 0 else np.asarray(unit_cost, dtype=float)
+        scalar = isinstance(unit_cost, float | int) or np.ndim(unit_cost) == 0
+        cost = np.full(n, float(unit_cost)) if scalar else np.asarray(unit_cost, dtype=float)
         spend = np.bincount(regions, weights=cost, minlength=R)
         cap = self.left(lid)
         if (spend <= cap + 1e-9).all():  # the usual case: every request fits
-            granted = np.ones(len(regions), dtype=bool)
+            granted = np.ones(n, dtype=bool)
         else:
-            granted = np.zeros(len(regions), dtype=bool)
+            granted = np.zeros(n, dtype=bool)
             order = np.argsort(regions, kind="stable")
             reg, c = regions[order], cost[order]
             cum = np.cumsum(c)

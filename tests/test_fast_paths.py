@@ -218,3 +218,38 @@ def test_upper_quartile_equals_numpy_quantile():
         n = int(rng.integers(1, 300))
         x = (rng.lognormal(0, 2, n), rng.integers(0, 5, n).astype(float), rng.random(n) * 1e-300)[i % 3]
         assert np.float64(upper_quartile(x)).tobytes() == np.float64(np.quantile(x, 0.75)).tobytes()
+
+
+def test_project_capacity_is_first_come_in_the_drawn_order():
+    """_assign admits, per institution, its first free_capacity applicants in a random order: the
+    vectorised ranking equals the plain loop over that order."""
+    import copy
+
+    from cluster_abm.mechanisms.knowledge_projects import _assign, ki_arrays
+
+    m = ClusterModel("full_strategy", seed=5)
+    m.run(1)
+    ki_arrays(m)
+    rng = np.random.default_rng(11)
+    for trial in range(30):
+        firms = m.firms.idx[rng.choice(len(m.firms.idx), int(rng.integers(0, 300)), replace=False)]
+        eligible = rng.random((len(firms), len(m.kis))) < 0.3
+        m.ki_free = rng.integers(-1, 4, len(m.kis))
+        free0, state = m.ki_free.copy(), copy.deepcopy(m.rngs.knowledge.bit_generator.state)
+        got = _assign(m, firms, eligible)
+        # the reference: the same draws, then the loop
+        m.rngs.knowledge.bit_generator.state = state
+        quality = np.array([ki.quality for ki in m.kis])
+        ok = eligible & (free0 > 0)[None, :]
+        score = np.where(ok, m.rngs.knowledge.random(ok.shape) ** (1.0 / np.maximum(quality, 1e-6)), -1.0)
+        choice = score.argmax(axis=1) if len(firms) else np.zeros(0, dtype=np.int64)
+        if len(firms):
+            choice[score.max(axis=1) < 0] = -1
+        taken, expected = np.zeros(len(m.kis), dtype=np.int64), np.full(len(firms), -1)
+        for i in m.rngs.knowledge.permutation(len(firms)):
+            k = choice[i]
+            if k >= 0 and taken[k] < free0[k]:
+                expected[i] = k
+                taken[k] += 1
+        assert got.tolist() == expected.tolist(), trial
+        assert m.ki_free.tolist() == (free0 - taken).tolist()

@@ -28,6 +28,10 @@ def ki_arrays(m) -> None:
     for k, ki in enumerate(m.kis):
         ki.projects = int(counts[k])
     m.ki_free = np.array([ki.free_capacity for ki in m.kis], dtype=np.int64)
+    m.ki_region = np.array([ki.region for ki in m.kis], dtype=np.int64)
+    m.ki_kind = np.array([KIND_CODE[ki.kind] for ki in m.kis], dtype=np.int64)
+    m.ki_cluster = np.array([ki.cluster for ki in m.kis], dtype=np.int64)
+    m.ki_accredited = np.array([ki.accredited for ki in m.kis], dtype=bool)
 
 
 def _assign(m, firms: np.ndarray, eligible: np.ndarray) -> np.ndarray:
@@ -40,16 +44,18 @@ def _assign(m, firms: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     score = np.where(ok, m.rngs.knowledge.random(ok.shape) ** (1.0 / np.maximum(quality, 1e-6)), -1.0)
     choice = score.argmax(axis=1)
     choice[score.max(axis=1) < 0] = -1
-    # Capacity: an institution takes its first free_capacity applicants (random order).
+    # Capacity: an institution takes its first free_capacity applicants (random order): rank
+    # each applicant among those of its institution, in that order.
     order = m.rngs.knowledge.permutation(len(firms))
-    taken = np.zeros(len(m.kis), dtype=np.int64)
+    applicants = order[choice[order] >= 0]
+    by_ki = np.argsort(choice[applicants], kind="stable")
+    applicants = applicants[by_ki]
+    k = choice[applicants]
+    rank = np.arange(len(k)) - np.searchsorted(k, k)
+    admitted = rank < m.ki_free[k]
     out = np.full(len(firms), -1, dtype=np.int64)
-    for i in order:
-        k = choice[i]
-        if k >= 0 and taken[k] < m.ki_free[k]:
-            out[i] = k
-            taken[k] += 1
-    m.ki_free -= taken
+    out[applicants[admitted]] = k[admitted]
+    m.ki_free -= np.bincount(k[admitted], minlength=len(m.kis))
     return out
 
 
@@ -74,10 +80,7 @@ def start_projects(m) -> None:
             * (1.0 + p.policy.science_industry_boost * si_level))
     start = free & hazard(m.uniform("ki_project", idx), rate)
 
-    ki_region = np.array([ki.region for ki in m.kis])
-    ki_kind = np.array([KIND_CODE[ki.kind] for ki in m.kis])
-    ki_cluster = np.array([ki.cluster for ki in m.kis])
-    ki_acc = np.array([ki.accredited for ki in m.kis])
+    ki_region, ki_kind, ki_cluster, ki_acc = m.ki_region, m.ki_kind, m.ki_cluster, m.ki_accredited
 
     firms = idx[start]
     fr, fc = ft.region[firms], ft.cluster[firms]
@@ -121,9 +124,7 @@ def _begin(m, firms: np.ndarray, chosen: np.ndarray, si_level: np.ndarray) -> No
     ft.ki_cofunded[firms] = si_level > 0
     region = ft.region[firms]
     m.ledger.add("ki_projects_started", region)
-    kinds = np.array([KIND_CODE[m.kis[k].kind] for k in chosen])
-    ki_region = np.array([m.kis[k].region for k in chosen])
-    ki_cluster = np.array([m.kis[k].cluster for k in chosen])
+    kinds, ki_region, ki_cluster = m.ki_kind[chosen], m.ki_region[chosen], m.ki_cluster[chosen]
     cross = (ki_region != region) | ((kinds == 2) & (ki_cluster != ft.cluster[firms]))
     m.ledger.add("ki_projects_cross_cluster", region[cross])
     m.ledger.add("ki_projects_research", region[kinds == 1])

@@ -81,19 +81,26 @@ def place_trainees(m) -> None:
     pool = np.maximum(m.unemployed_s(), 0)
     want = np.minimum(want, pool)
     hosts_ok = idx[(ft.absorptive[idx] >= p.ki.ac_threshold) & (m.policy.firm_level("university_firm_collab", ft, idx, m) > 0)]
+    host_region = ft.region[hosts_ok]
+    # Hosts are drawn region by region; then one budget call serves all regions, since each
+    # region draws on its own budget (and a host is in one region only).
+    picks = []
     for r in np.flatnonzero(want > 0):
-        hosts = hosts_ok[ft.region[hosts_ok] == r]
-        if len(hosts) == 0:
-            continue
-        chosen = rng.choice(hosts, size=int(want[r]), replace=True)
-        chosen = chosen[m.policy.allocate("university_firm_collab", np.full(len(chosen), r), p.yearly.policy.trainee_cost)]
-        if len(chosen) == 0:
-            continue
-        uniq, cnt = np.unique(chosen, return_counts=True)
-        emp = ft.skilled[uniq] + ft.unskilled[uniq]
-        ft.skilled[uniq] += cnt.astype(np.int32)
-        ft.skill_share[uniq] = np.minimum((ft.skill_share[uniq] * emp + cnt) / (emp + cnt), 1.0)
-        m.ledger.add("trainees_placed", np.full(len(chosen), r))
+        hosts = hosts_ok[host_region == r]
+        if len(hosts):
+            picks.append(rng.choice(hosts, size=int(want[r]), replace=True))
+    if not picks:
+        return
+    chosen = np.concatenate(picks)
+    region = ft.region[chosen]
+    chosen = chosen[m.policy.allocate("university_firm_collab", region, p.yearly.policy.trainee_cost)]
+    if len(chosen) == 0:
+        return
+    uniq, cnt = np.unique(chosen, return_counts=True)
+    emp = ft.skilled[uniq] + ft.unskilled[uniq]
+    ft.skilled[uniq] += cnt.astype(np.int32)
+    ft.skill_share[uniq] = np.minimum((ft.skill_share[uniq] * emp + cnt) / (emp + cnt), 1.0)
+    m.ledger.add("trainees_placed", ft.region[chosen])
 
 
 def update_wages(m) -> None:

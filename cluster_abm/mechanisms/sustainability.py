@@ -39,8 +39,13 @@ def best_practice(m) -> None:
     inside = (cl >= 0) & (level > 0)
     if not inside.any():
         return
+    # Best green knowledge per cluster: a maximum per run of the step's firms grouped by cluster
+    # (the buckets of this step: no firm has entered or left since they were made).
+    b = m.buckets
     best = np.zeros(m.world.n_clusters)
-    np.maximum.at(best, cl[cl >= 0], ft.knowledge[idx[cl >= 0], -1])
+    filled = np.flatnonzero(b.cluster_count)
+    if len(filled):
+        best[filled] = np.maximum(best[filled], np.maximum.reduceat(ft.knowledge[b.by_cluster, -1], b.cluster_start[filled]))
     firms = idx[inside]
     gap = np.maximum(best[ft.cluster[firms]] - ft.knowledge[firms, -1], 0.0)
     ft.knowledge[firms, -1] += gap * p.policy.green_best_practice * level[inside]
