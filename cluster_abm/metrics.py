@@ -240,7 +240,7 @@ def step_metrics(m) -> dict[str, np.ndarray]:
     ft, w, L = m.firms, m.world, m.ledger
     R = w.n_regions
     idx = ft.idx
-    reg = ft.region[idx].astype(np.int64)
+    reg = ft.region[idx]
     emp = (ft.skilled[idx] + ft.unskilled[idx]).astype(float)
     out: dict[str, np.ndarray] = {}
     # The step's flows from the ledger, with their totals, in one array operation.
@@ -329,7 +329,7 @@ def step_metrics(m) -> dict[str, np.ndarray]:
     in_cl = cl >= 0
     served = np.where(ft.member[idx], 1.0, m.cluster_reach[np.maximum(cl, 0)])[in_cl]
     out["cmo_reach"] = _ratio(_by_region(reg[in_cl], R, served), _by_region(reg[in_cl], R))
-    sec = ft.sector[idx].astype(np.int64)
+    sec = ft.sector[idx]
     S_ = w.n_sectors
     by = np.bincount(reg * S_ + sec, weights=emp, minlength=R * S_).reshape(R, S_)
     tot = by.sum(axis=1, keepdims=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .firmtable import SME_MAX_EMPLOYEES
+from .grouping import group_order
 from .policies import BY_ID
 
 
@@ -182,7 +183,7 @@ class PolicyState:
             granted = np.ones(n, dtype=bool)
         else:
             granted = np.zeros(n, dtype=bool)
-            order = np.argsort(regions, kind="stable")
+            order = group_order(regions, R)
             reg, c = regions[order], cost[order]
             cum = np.cumsum(c)
             start = np.searchsorted(reg, np.arange(R))

@@ -253,3 +253,13 @@ def test_project_capacity_is_first_come_in_the_drawn_order():
                 taken[k] += 1
         assert got.tolist() == expected.tolist(), trial
         assert m.ki_free.tolist() == (free0 - taken).tolist()
+
+
+@pytest.mark.parametrize("n_groups", [1, 6, 127, 128, 40000])
+def test_group_order_is_the_stable_argsort(n_groups):
+    from cluster_abm.grouping import group_order
+
+    rng = np.random.default_rng(n_groups)
+    for n in (0, 1, 7, 2000):
+        keys = rng.integers(-1, n_groups, n).astype(np.intp)
+        assert group_order(keys, n_groups).tolist() == np.argsort(keys, kind="stable").tolist()

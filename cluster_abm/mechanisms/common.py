@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..grouping import group_order
+
 
 def hazard_draw(rng: np.random.Generator, rate: np.ndarray) -> np.ndarray:
     """Bernoulli draws for per-step hazards ``rate`` (P = 1 - exp(-rate))."""
@@ -91,7 +93,7 @@ def top_per_group(groups: np.ndarray, priority: np.ndarray, k: np.ndarray) -> np
     few places are handed out. Here items are grouped by a (radix) sort of the small group
     numbers, each group's cut-off value comes from a partition, and only the chosen are sorted.
     """
-    order = np.argsort(groups, kind="stable")  # by group, positions ascending within a group
+    order = group_order(groups, len(k))  # by group, positions ascending within a group
     pr = priority[order]
     count = np.bincount(groups, minlength=len(k)).tolist()
     cut, room, begin = [], [], 0

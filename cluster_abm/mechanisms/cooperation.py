@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..firmtable import SME_MAX_EMPLOYEES
+from ..grouping import group_order
 from ..space import INTRA_CLUSTER, TRANSNATIONAL
 from .common import cognitive_distance_pairs, hazard, hazard_draw, novelty_value, profiles
 
@@ -32,11 +33,11 @@ class Buckets:
         idx = ft.idx
         cl = ft.cluster[idx]
         inside = idx[cl >= 0]
-        order = np.argsort(ft.cluster[inside], kind="stable")
+        order = group_order(ft.cluster[inside], w.n_clusters)
         self.by_cluster = inside[order]
         self.cluster_start = np.searchsorted(ft.cluster[self.by_cluster], np.arange(w.n_clusters))
         self.cluster_count = np.bincount(ft.cluster[inside], minlength=w.n_clusters)
-        order = np.argsort(ft.region[idx], kind="stable")
+        order = group_order(ft.region[idx], w.n_regions)
         self.by_region = idx[order]
         self.region_start = np.searchsorted(ft.region[self.by_region], np.arange(w.n_regions))
         self.region_count = np.bincount(ft.region[idx], minlength=w.n_regions)
@@ -130,7 +131,7 @@ def draw_candidates(m, seekers: np.ndarray, k: int, probs: np.ndarray, buckets: 
     seek = np.repeat(seekers, k)
     scope = scope.ravel()
     cand = np.full(S * k, -1, dtype=np.int64)
-    reg, cl = ft.region[seek].astype(np.int64), ft.cluster[seek].astype(np.int64)
+    reg, cl = ft.region[seek], ft.cluster[seek]
     for code in range(len(SCOPES)):
         sel = np.flatnonzero(scope == code)
         if len(sel) == 0:

@@ -290,7 +290,7 @@ def incubate_new(m, slots: np.ndarray) -> None:
     k = p.policy.incubator_ties
     if k > 0:
         seekers = np.repeat(cand, k)
-        partners = m.buckets.in_cluster(ft.cluster[seekers].astype(np.int64), m.rngs.policy)
+        partners = m.buckets.in_cluster(ft.cluster[seekers], m.rngs.policy)
         ok = (partners >= 0) & (partners != seekers) & ft.alive[np.maximum(partners, 0)]
         a, b = seekers[ok], partners[ok]
         kind = m.world.distance_class(ft.region[a], ft.cluster[a], ft.region[b], ft.cluster[b])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..firmtable import ORIGIN_INNOVATIVE
+from ..grouping import group_order
 from .common import hazard
 from .innovation import innovation_rate
 from .knowledge_projects import project_costs
@@ -143,7 +144,7 @@ def finance_ventures(m) -> None:
                          p.yearly.policy.venture_budget * m.policy.region_level("new_venture_finance"))
         k = cap / max(steps_left, 1) // ticket
         region = ft.region[cand[order]].astype(np.int64)
-        by_region = np.argsort(region, kind="stable")
+        by_region = group_order(region, R)
         order, region = order[by_region], region[by_region]
         rank = np.arange(len(order)) - np.searchsorted(region, np.arange(R))[region]
         chosen = cand[order[rank < k[region]]]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..grouping import group_order
 from .common import hazard, hazard_draw
 
 KIND_CODE = {"university": 0, "research": 1, "kibs": 2}
@@ -48,7 +49,7 @@ def _assign(m, firms: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     # each applicant among those of its institution, in that order.
     order = m.rngs.knowledge.permutation(len(firms))
     applicants = order[choice[order] >= 0]
-    by_ki = np.argsort(choice[applicants], kind="stable")
+    by_ki = group_order(choice[applicants], len(m.kis))
     applicants = applicants[by_ki]
     k = choice[applicants]
     rank = np.arange(len(k)) - np.searchsorted(k, k)

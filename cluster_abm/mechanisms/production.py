@@ -61,7 +61,7 @@ def compete(m) -> None:
     if len(idx) == 0:
         return
     R = w.n_regions
-    sector = ft.sector[idx].astype(np.int64)
+    sector = ft.sector[idx]
     market = sector * R + ft.region[idx]
     # Demand grows with the sector and region, and with the markets' mean quality: product
     # innovations create value, not only steal shares.
