@@ -69,6 +69,7 @@ class PolicyState:
         self.spent = {lid: np.zeros(R) for lid in self.settings}
         self._cap = {lid: p.yearly.policy.lever_budget * self._region[lid] for lid in self.settings}
         self._past_years: dict[str, list[np.ndarray]] = {lid: [] for lid in self.settings}
+        self._sums: dict[float, np.ndarray] = {}  # running sums of one unit cost (allocate)
         self._manufacturing = np.array([s["manufacturing"] for s in world.sectors], dtype=bool)
         self._year_open = False
 
@@ -163,6 +164,15 @@ class PolicyState:
             self.ledger.add_cost(lid, region, amount)
         return amount
 
+    def _running_sums(self, unit_cost: float, n: int) -> np.ndarray:
+        """``[0, c, c + c, (c + c) + c, ...]`` up to n terms, for unit cost c (cached per cost)."""
+        sums = self._sums.get(unit_cost)
+        if sums is None or len(sums) <= n:
+            size = max(2 * n, 1024)
+            sums = np.concatenate([[0.0], np.cumsum(np.full(size, unit_cost))])
+            self._sums[unit_cost] = sums
+        return sums
+
     def allocate(self, lid: str, regions: np.ndarray, unit_cost: float | np.ndarray) -> np.ndarray:
         """Grant requests in order (callers order them by priority) while the region's budget
         lasts; returns the mask of granted requests and books their cost.
@@ -175,22 +185,38 @@ class PolicyState:
             return np.zeros(n, dtype=bool)
         regions = np.asarray(regions, dtype=np.intp)
         R = self.world.n_regions
-        scalar = isinstance(unit_cost, float | int) or np.ndim(unit_cost) == 0
-        cost = np.full(n, float(unit_cost)) if scalar else np.asarray(unit_cost, dtype=float)
-        spend = np.bincount(regions, weights=cost, minlength=R)
         cap = self.left(lid)
-        if (spend <= cap + 1e-9).all():  # the usual case: every request fits
-            granted = np.ones(n, dtype=bool)
+        if isinstance(unit_cost, float | int) or np.ndim(unit_cost) == 0:
+            # One unit cost: every running sum is a multiple of it, added up in sequence, so
+            # they come from a table (the same sums a weighted bincount or cumsum would make).
+            sums = self._running_sums(float(unit_cost), n)
+            counts = np.bincount(regions, minlength=R)
+            spend = sums[counts]
+            if (spend <= cap + 1e-9).all():  # the usual case: every request fits
+                granted = np.ones(n, dtype=bool)
+            else:
+                order = group_order(regions, R)
+                reg = regions[order]
+                before = sums[np.cumsum(counts) - counts]  # running sum before each region's first
+                ok = (sums[1: n + 1] - before[reg]) <= cap[reg] + 1e-9
+                granted = np.zeros(n, dtype=bool)
+                granted[order[ok]] = True
+                spend = sums[np.bincount(reg[ok], minlength=R)]
         else:
-            granted = np.zeros(n, dtype=bool)
-            order = group_order(regions, R)
-            reg, c = regions[order], cost[order]
-            cum = np.cumsum(c)
-            start = np.searchsorted(reg, np.arange(R))
-            before = np.concatenate([[0.0], cum])[start]  # running sum before each region's first
-            ok = (cum - before[reg]) <= cap[reg] + 1e-9
-            granted[order[ok]] = True
-            spend = np.bincount(reg[ok], weights=c[ok], minlength=R)
+            cost = np.asarray(unit_cost, dtype=float)
+            spend = np.bincount(regions, weights=cost, minlength=R)
+            if (spend <= cap + 1e-9).all():
+                granted = np.ones(n, dtype=bool)
+            else:
+                granted = np.zeros(n, dtype=bool)
+                order = group_order(regions, R)
+                reg, c = regions[order], cost[order]
+                cum = np.cumsum(c)
+                start = np.searchsorted(reg, np.arange(R))
+                before = np.concatenate([[0.0], cum])[start]  # running sum before each region's first
+                ok = (cum - before[reg]) <= cap[reg] + 1e-9
+                granted[order[ok]] = True
+                spend = np.bincount(reg[ok], weights=c[ok], minlength=R)
         self.spent[lid] += spend
         self.ledger.add_costs(lid, spend)
         return granted

@@ -263,3 +263,27 @@ def test_group_order_is_the_stable_argsort(n_groups):
     for n in (0, 1, 7, 2000):
         keys = rng.integers(-1, n_groups, n).astype(np.intp)
         assert group_order(keys, n_groups).tolist() == np.argsort(keys, kind="stable").tolist()
+
+
+def test_allocate_with_one_unit_cost_equals_the_per_request_costs():
+    """A scalar unit cost takes running sums from a table; they must equal the weighted
+    bincount and cumsum of the per-request path, granted masks and booked spending alike."""
+    m = ClusterModel("full_strategy", seed=2)
+    ps, lid = m.policy, "cooperation_support"
+    rng = np.random.default_rng(3)
+    R = m.world.n_regions
+    outcomes = set()
+    for trial in range(300):
+        spent0 = rng.random(R) * ps._cap[lid]
+        n = int(rng.integers(1, 3000))
+        regions = rng.integers(0, R, n)
+        cost = float(rng.choice([0.1, 0.3, 1.7, 2.5, 1 / 3]) * rng.integers(1, 200))
+        ps.spent[lid][:] = spent0
+        got = ps.allocate(lid, regions, cost)
+        spent_got = ps.spent[lid].tolist()
+        ps.spent[lid][:] = spent0
+        expected = ps.allocate(lid, regions, np.full(n, cost))
+        assert got.tolist() == expected.tolist(), trial
+        assert spent_got == ps.spent[lid].tolist(), trial
+        outcomes.add(bool(expected.all()))
+    assert outcomes == {True, False}  # both the all-granted and the budget-bound paths ran
