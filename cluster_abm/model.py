@@ -530,7 +530,8 @@ class ClusterModel(mesa.Model):
     # ---------------------------------------------------------------------------------------
     def collect(self) -> None:
         self.history.append(metrics.step_metrics(self))
-        self.lever_cost_history.append({lid: v.copy() for lid, v in self.ledger.lever_cost.items()})
+        # No copies needed: the ledger's reset drops these arrays and makes fresh ones next step.
+        self.lever_cost_history.append(dict(self.ledger.lever_cost))
 
     def lever_costs(self) -> pd.DataFrame:
         """Public cost of every lever switched on, per step and region (k€): step, lever, region,
