@@ -116,11 +116,14 @@ def scope_probabilities(m, seekers: np.ndarray) -> np.ndarray:
     return probs
 
 
-def draw_candidates(m, seekers: np.ndarray, k: int, probs: np.ndarray, buckets: Buckets) -> tuple[np.ndarray, np.ndarray]:
-    """k candidates per seeker, each from a scope drawn with ``probs``; -1 where none exists."""
+def draw_candidates(m, seekers: np.ndarray, k: int, probs: np.ndarray, buckets: Buckets,
+                    u: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """k candidates per seeker, each from a scope drawn with ``probs``; -1 where none exists.
+    ``u``: the scope draws, when the caller has made them already."""
     ft, rng, w = m.firms, m.rngs.cooperation, m.world
     S = len(seekers)
-    u = rng.random((S, k))
+    if u is None:
+        u = rng.random((S, k))
     cum = np.cumsum(probs, axis=1)
     # scope = number of cumulative probabilities below u (one comparison per scope column: a
     # reduction over a 6-wide last axis is several times slower in numpy).
@@ -237,11 +240,24 @@ def demand_side_projects(m) -> None:
     if len(join) == 0:
         return
     ft.qh_until[join] = m.t + int(round(m.p.yearly.ki.project_years * m.p.steps_per_year))
-    probs = np.zeros((len(join), len(SCOPES)))
-    probs[:, SCOPES.index("match")] = 1.0
-    cand, _ = draw_candidates(m, join, m.p.coop.candidates, probs, m.buckets)
+    cand = _match_candidates(m, join, m.p.coop.candidates)
     _evaluate_and_tie(m, join, cand, np.ones(len(join)), accept_all=True)
     m.ledger.add("qh_projects", ft.region[join])
+
+
+def _match_candidates(m, seekers: np.ndarray, k: int) -> np.ndarray:
+    """:func:`draw_candidates` with every candidate from the complementarity-matching scope, to
+    the bit, without the per-scope machinery: each scope draw u > 0 lands in that scope."""
+    ft, rng = m.firms, m.rngs.cooperation
+    S = len(seekers)
+    u = rng.random((S, k))
+    if not (u > 0.0).all():  # a draw of exactly 0 would pick the first scope: the general path
+        probs = np.zeros((S, len(SCOPES)))
+        probs[:, SCOPES.index("match")] = 1.0
+        return draw_candidates(m, seekers, k, probs, m.buckets, u=u)[0]
+    seek = np.repeat(seekers, k)
+    rows = ft.sector[seek] * m.world.n_regions + ft.region[seek]
+    return m.buckets.in_cluster(_pick(m.opt_match, rows, m.rngs.cooperation), rng).reshape(S, k)
 
 
 def form_contracts(m) -> None:
