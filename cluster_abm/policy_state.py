@@ -69,6 +69,7 @@ class PolicyState:
         self.spent = {lid: np.zeros(R) for lid in self.settings}
         self._cap = {lid: p.yearly.policy.lever_budget * self._region[lid] for lid in self.settings}
         self._past_years: dict[str, list[np.ndarray]] = {lid: [] for lid in self.settings}
+        self._cmo_levels: dict[tuple, float] = {}  # (lever, CMO clusters) -> level (cmo_level)
         self._sums: dict[float, np.ndarray] = {}  # running sums of one unit cost (allocate)
         self._manufacturing = np.array([s["manufacturing"] for s in world.sectors], dtype=bool)
         self._year_open = False
@@ -89,7 +90,12 @@ class PolicyState:
     def cmo_level(self, lid: str, cmo) -> float:
         if lid not in self.settings:
             return 0.0
-        return float(self._cluster[lid][cmo.clusters].max())
+        # Targets are fixed for a run, so each (lever, CMO clusters) pair is looked up once.
+        key = (lid, tuple(cmo.clusters))
+        level = self._cmo_levels.get(key)
+        if level is None:
+            level = self._cmo_levels[key] = float(self._cluster[lid][cmo.clusters].max())
+        return level
 
     def firm_level(self, lid: str, ft, slots: np.ndarray, group_context=None) -> np.ndarray:
         """Intensity of ``lid`` for each firm in ``slots`` (0 where not targeted)."""
