@@ -1,0 +1,64 @@
+"""The levers' cost in machine instructions: ``full_strategy`` against ``baseline``, free of VM noise.
+
+Run as ``python benchmarks/bench_instructions.py [--years 20] [--seed 1]`` (needs ``valgrind``;
+about 5 minutes on 2 cores at 20 years). Wall-time ratios on a shared VM swing by ±0.1 from one
+run to the next (``bench_levers.py``); the number of instructions a run executes hardly moves (about
+±1 %), so this is the figure to compare code changes with. Each scenario runs under cachegrind
+without cache simulation, as does a model build alone, whose count (imports, build) is subtracted.
+Hash seed and address-space randomisation are fixed so that repeated counts agree as far as they can.
+Instructions are not time: memory traffic costs the full strategy a little more per instruction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+TARGET_RATIO = 1.5
+RUN = "import sys; from cluster_abm.model import ClusterModel; ClusterModel(sys.argv[1], seed=int(sys.argv[2])).run(float(sys.argv[3]))"
+
+
+def count(scenario: str, seed: int, years: float) -> int:
+    """Instructions executed by one build-and-run (cachegrind's ``I refs``)."""
+    cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+           sys.executable, "-c", RUN, scenario, str(seed), str(years)]
+    if shutil.which("setarch"):
+        cmd = ["setarch", "-R", *cmd]
+    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    found = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
+    if out.returncode != 0 or not found:
+        raise SystemExit(f"bench_instructions: valgrind failed for {scenario}: {out.stderr.strip()[-300:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--years", type=float, default=20.0, help="horizon of each run (default 20)")
+    ap.add_argument("--seed", type=int, default=1, help="seed of both runs (default 1)")
+    args = ap.parse_args(argv)
+    if not shutil.which("valgrind"):
+        print("bench_instructions: valgrind is not installed (Debian: apt-get install valgrind)", file=sys.stderr)
+        return 2
+    jobs = {"build only": ("baseline", 0.0), "baseline": ("baseline", args.years),
+            "full_strategy": ("full_strategy", args.years)}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(count, sc, args.seed, years) for name, (sc, years) in jobs.items()}
+        counts = {name: f.result() for name, f in futures.items()}
+    base = counts["baseline"] - counts["build only"]
+    full = counts["full_strategy"] - counts["build only"]
+    ratio = full / base
+    print(f"bench_instructions: seed {args.seed}, {args.years:g} years, instructions excluding imports and build")
+    print(f"baseline        {base / 1e9:8.3f} G")
+    print(f"full_strategy   {full / 1e9:8.3f} G")
+    verdict = "OK" if ratio <= TARGET_RATIO else "ABOVE TARGET"
+    print(f"ratio full_strategy / baseline: {ratio:.3f} (target <= {TARGET_RATIO}) {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
