@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .firmtable import SME_MAX_EMPLOYEES
+from .grouping import group_order
 from .space import DISTANCE_CLASSES
 
 
@@ -170,15 +171,25 @@ def _median_by_region(reg: np.ndarray, values: np.ndarray, R: int) -> np.ndarray
         return out
     if values.min() >= 0 and values.max() < _COUNTING_MAX and np.all(values == np.floor(values)):
         return _median_of_counts(reg, values.astype(np.int64), R, out)
-    order = np.lexsort((values, reg))
-    v, r = values[order], reg[order]
-    start = np.searchsorted(r, np.arange(R))
+    return medians_by_region(reg, values[None, :], R)[0]
+
+
+def medians_by_region(reg: np.ndarray, cols: np.ndarray, R: int) -> np.ndarray:
+    """Medians of each row of ``cols`` (columns: firms of regions ``reg``) per region, NaN for a
+    region without firms, and over all firms in the last column: (rows, R + 1), numpy's figures.
+
+    Firms are grouped by region once; each region's block is then sorted on its own."""
+    out = np.full((len(cols), R + 1), np.nan)
+    if cols.shape[1] == 0:
+        return out
+    order = group_order(reg, R)
+    cols = cols[:, order]
     count = np.bincount(reg, minlength=R)
-    has = count > 0
-    lo = start[has] + (count[has] - 1) // 2
-    hi = start[has] + count[has] // 2
-    out[:R][has] = 0.5 * (v[lo] + v[hi])
-    out[R] = np.median(values)
+    start = np.concatenate([[0], np.cumsum(count)])
+    for r in [*np.flatnonzero(count), R]:  # R: every firm
+        block = np.sort(cols[:, start[r]:start[r + 1]] if r < R else cols, axis=1)
+        k = block.shape[1]
+        out[:, r] = 0.5 * (block[:, (k - 1) // 2] + block[:, k // 2])  # np.median's figures
     return out
 
 

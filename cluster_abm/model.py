@@ -228,21 +228,14 @@ class ClusterModel(mesa.Model):
         firms takes the median of all firms."""
         ft, R = self.firms, self.world.n_regions
         idx = ft.idx
-        reg = ft.region[idx].astype(np.int64)
+        reg = ft.region[idx]
         home = self.sector_field[ft.sector[idx]]
         names = ("quality", "productivity", "skill_share", "rd_intensity", "codification", "dyncap")
         cols = np.vstack([getattr(ft, name)[idx] for name in names] + [ft.knowledge[idx, home]])
-        # Group firms by region once, then sort every column within each region's block.
-        order = np.argsort(reg, kind="stable")
-        cols = cols[:, order]
-        count = np.bincount(reg, minlength=R)
-        start = np.concatenate([[0], np.cumsum(count)])
-        med = np.full((len(cols), R), np.nan)  # no firms left at all: no reference
-        for r in range(R if len(idx) else 0):
-            block = np.sort(cols[:, start[r]:start[r + 1]] if count[r] else cols, axis=1)
-            k = block.shape[1]
-            med[:, r] = 0.5 * (block[:, (k - 1) // 2] + block[:, k // 2])  # np.median's figures
-        self.region_reference = dict(zip((*names, "knowledge"), med, strict=True))
+        med = metrics.medians_by_region(reg, cols, R)  # no firms left at all: NaN, no reference
+        empty = np.bincount(reg, minlength=R) == 0
+        med[:, :R][:, empty] = med[:, R:]
+        self.region_reference = dict(zip((*names, "knowledge"), med[:, :R], strict=True))
 
     def _build_labour(self) -> None:
         ft, R = self.firms, self.world.n_regions

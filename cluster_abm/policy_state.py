@@ -16,6 +16,8 @@ from .firmtable import SME_MAX_EMPLOYEES
 from .grouping import group_order
 from .policies import BY_ID
 
+_SLACK = 1e-9  # k€: rounding slack when a request's cost meets a region's remaining budget
+
 
 def upper_quartile(x: np.ndarray) -> float:
     """``np.quantile(x, 0.75)`` to the bit (numpy's default "linear" method: the two order
@@ -192,36 +194,33 @@ class PolicyState:
         regions = np.asarray(regions, dtype=np.intp)
         R = self.world.n_regions
         cap = self.left(lid)
-        if isinstance(unit_cost, float | int) or np.ndim(unit_cost) == 0:
-            # One unit cost: every running sum is a multiple of it, added up in sequence, so
-            # they come from a table (the same sums a weighted bincount or cumsum would make).
+        # One unit cost: every running sum is a multiple of it, added up in sequence, so they
+        # come from a table (the very sums a weighted bincount or cumsum would make).
+        one_cost = isinstance(unit_cost, float | int) or np.ndim(unit_cost) == 0
+        if one_cost:
             sums = self._running_sums(float(unit_cost), n)
-            counts = np.bincount(regions, minlength=R)
-            spend = sums[counts]
-            if (spend <= cap + 1e-9).all():  # the usual case: every request fits
-                granted = np.ones(n, dtype=bool)
-            else:
-                order = group_order(regions, R)
-                reg = regions[order]
-                before = sums[np.cumsum(counts) - counts]  # running sum before each region's first
-                ok = (sums[1: n + 1] - before[reg]) <= cap[reg] + 1e-9
-                granted = np.zeros(n, dtype=bool)
-                granted[order[ok]] = True
-                spend = sums[np.bincount(reg[ok], minlength=R)]
+            spend = sums[np.bincount(regions, minlength=R)]
         else:
             cost = np.asarray(unit_cost, dtype=float)
             spend = np.bincount(regions, weights=cost, minlength=R)
-            if (spend <= cap + 1e-9).all():
-                granted = np.ones(n, dtype=bool)
+        if (spend <= cap + _SLACK).all():  # the usual case: every request fits
+            granted = np.ones(n, dtype=bool)
+        else:
+            order = group_order(regions, R)
+            reg = regions[order]
+            start = np.searchsorted(reg, np.arange(R))
+            if one_cost:
+                cum, before = sums[1: n + 1], sums[start]
             else:
-                granted = np.zeros(n, dtype=bool)
-                order = group_order(regions, R)
-                reg, c = regions[order], cost[order]
+                c = cost[order]
                 cum = np.cumsum(c)
-                start = np.searchsorted(reg, np.arange(R))
                 before = np.concatenate([[0.0], cum])[start]  # running sum before each region's first
-                ok = (cum - before[reg]) <= cap[reg] + 1e-9
-                granted[order[ok]] = True
+            ok = (cum - before[reg]) <= cap[reg] + _SLACK
+            granted = np.zeros(n, dtype=bool)
+            granted[order[ok]] = True
+            if one_cost:
+                spend = sums[np.bincount(reg[ok], minlength=R)]
+            else:
                 spend = np.bincount(reg[ok], weights=c[ok], minlength=R)
         self.spent[lid] += spend
         self.ledger.add_costs(lid, spend)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..grouping import group_order
+from ..grouping import group_order, rank_in_groups
 
 
 def hazard_draw(rng: np.random.Generator, rate: np.ndarray) -> np.ndarray:
@@ -97,7 +97,7 @@ def top_per_group(groups: np.ndarray, priority: np.ndarray, k: np.ndarray) -> np
     pr = priority[order]
     count = np.bincount(groups, minlength=len(k)).tolist()
     cut, room, begin = [], [], 0
-    for c, want in zip(count, np.asarray(k).tolist(), strict=False):
+    for c, want in zip(count, np.asarray(k).tolist(), strict=True):
         take = min(max(want, 0), c)
         if take == c:
             cut.append(-np.inf)  # everybody is above -inf: the group takes all
@@ -107,15 +107,14 @@ def top_per_group(groups: np.ndarray, priority: np.ndarray, k: np.ndarray) -> np
             cut.append(float(np.partition(pr[begin: begin + c], c - take)[c - take]))  # take-th highest
         room.append(take)
         begin += c
-    cut_of_item = np.repeat(cut, count[: len(cut)])
+    cut_of_item = np.repeat(cut, count)
     above = pr > cut_of_item
     # Items at the cut-off value fill what is left of their group's places, earliest first.
     at = np.flatnonzero(pr == cut_of_item)
     if len(at):
         g_at = groups[order[at]]
         left = np.asarray(room) - np.bincount(groups[order[above]], minlength=len(room))
-        rank = np.arange(len(at)) - np.searchsorted(g_at, g_at)  # 0 for a group's first at its cut
-        above[at[rank < left[g_at]]] = True
+        above[at[rank_in_groups(g_at) < left[g_at]]] = True
     pos = order[above]
     return pos[np.lexsort((-priority[pos], groups[pos]))]
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..firmtable import SME_MAX_EMPLOYEES
-from ..grouping import group_order
+from ..grouping import group_order, rank_in_groups
 from ..space import INTRA_CLUSTER, TRANSNATIONAL
 from .common import cognitive_distance_pairs, hazard, hazard_draw, novelty_value, profiles
 
@@ -120,7 +120,7 @@ def draw_candidates(m, seekers: np.ndarray, k: int, probs: np.ndarray, buckets: 
                     u: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """k candidates per seeker, each from a scope drawn with ``probs``; -1 where none exists.
     ``u``: the scope draws, when the caller has made them already."""
-    ft, rng, w = m.firms, m.rngs.cooperation, m.world
+    ft, rng = m.firms, m.rngs.cooperation
     S = len(seekers)
     if u is None:
         u = rng.random((S, k))
@@ -150,8 +150,7 @@ def draw_candidates(m, seekers: np.ndarray, k: int, probs: np.ndarray, buckets: 
         elif code == 4:
             cand[sel] = buckets.in_cluster(_pick(m.opt_meta, np.maximum(cl[sel], 0), rng), rng)
         else:
-            rows = ft.sector[seek[sel]].astype(np.int64) * w.n_regions + reg[sel]
-            cand[sel] = buckets.in_cluster(_pick(m.opt_match, rows, rng), rng)
+            cand[sel] = _draw_match(m, seek[sel], buckets, rng)
     return cand.reshape(S, k), scope.reshape(S, k)
 
 
@@ -248,16 +247,22 @@ def demand_side_projects(m) -> None:
 def _match_candidates(m, seekers: np.ndarray, k: int) -> np.ndarray:
     """:func:`draw_candidates` with every candidate from the complementarity-matching scope, to
     the bit, without the per-scope machinery: each scope draw u > 0 lands in that scope."""
-    ft, rng = m.firms, m.rngs.cooperation
+    rng = m.rngs.cooperation
     S = len(seekers)
     u = rng.random((S, k))
     if not (u > 0.0).all():  # a draw of exactly 0 would pick the first scope: the general path
         probs = np.zeros((S, len(SCOPES)))
         probs[:, SCOPES.index("match")] = 1.0
         return draw_candidates(m, seekers, k, probs, m.buckets, u=u)[0]
-    seek = np.repeat(seekers, k)
+    return _draw_match(m, np.repeat(seekers, k), m.buckets, rng).reshape(S, k)
+
+
+def _draw_match(m, seek: np.ndarray, buckets: Buckets, rng) -> np.ndarray:
+    """One candidate per entry of ``seek`` from a complementary cluster (another sector, another
+    region: the "match" scope)."""
+    ft = m.firms
     rows = ft.sector[seek] * m.world.n_regions + ft.region[seek]
-    return m.buckets.in_cluster(_pick(m.opt_match, rows, m.rngs.cooperation), rng).reshape(S, k)
+    return buckets.in_cluster(_pick(m.opt_match, rows, rng), rng)
 
 
 def form_contracts(m) -> None:
@@ -297,9 +302,7 @@ def form_contracts(m) -> None:
     src, dst = src[np.sort(first)], dst[np.sort(first)]
     order = np.argsort(src, kind="stable")
     src, dst = src[order], dst[order]
-    start = np.searchsorted(src, src)
-    rank = np.arange(len(src)) - start
-    keep = rank < p.contract.max_members - 1
+    keep = rank_in_groups(src) < p.contract.max_members - 1
     src, dst = src[keep], dst[keep]
     real = np.unique(src)
     if len(real) == 0:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..firmtable import ORIGIN_INNOVATIVE
-from ..grouping import group_order
+from ..grouping import group_order, rank_in_groups
 from .common import hazard
 from .innovation import innovation_rate
 from .knowledge_projects import project_costs
@@ -143,11 +143,10 @@ def finance_ventures(m) -> None:
         cap = np.minimum(m.policy.left("new_venture_finance"),
                          p.yearly.policy.venture_budget * m.policy.region_level("new_venture_finance"))
         k = cap / max(steps_left, 1) // ticket
-        region = ft.region[cand[order]].astype(np.int64)
+        region = ft.region[cand[order]]
         by_region = group_order(region, R)
         order, region = order[by_region], region[by_region]
-        rank = np.arange(len(order)) - np.searchsorted(region, np.arange(R))[region]
-        chosen = cand[order[rank < k[region]]]
+        chosen = cand[order[rank_in_groups(region) < k[region]]]
         chosen = chosen[m.policy.allocate("new_venture_finance", ft.region[chosen], ticket)]
         _invest(m, chosen, ticket)
 

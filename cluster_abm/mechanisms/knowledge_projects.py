@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..grouping import group_order
+from ..grouping import group_order, rank_in_groups
 from .common import hazard, hazard_draw
 
 KIND_CODE = {"university": 0, "research": 1, "kibs": 2}
@@ -52,8 +52,7 @@ def _assign(m, firms: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     by_ki = group_order(choice[applicants], len(m.kis))
     applicants = applicants[by_ki]
     k = choice[applicants]
-    rank = np.arange(len(k)) - np.searchsorted(k, k)
-    admitted = rank < m.ki_free[k]
+    admitted = rank_in_groups(k) < m.ki_free[k]
     out = np.full(len(firms), -1, dtype=np.int64)
     out[applicants[admitted]] = k[admitted]
     m.ki_free -= np.bincount(k[admitted], minlength=len(m.kis))
