@@ -2,10 +2,11 @@
 
 Run as ``python benchmarks/bench_instructions.py [--years 20] [--seed 1]`` (needs ``valgrind``;
 about 5 minutes on 2 cores at 20 years). Wall-time ratios on a shared VM swing by ±0.1 from one
-run to the next (``bench_levers.py``); the number of instructions a run executes hardly moves (about
-±1 %), so this is the figure to compare code changes with. Each scenario runs under cachegrind
+run to the next (``bench_levers.py``); the number of instructions a run executes does not move (two
+counts of one run agree to a few thousand instructions in billions), so this is the figure to
+compare code changes with. Each scenario runs under cachegrind
 without cache simulation, as does a model build alone, whose count (imports, build) is subtracted.
-Hash seed and address-space randomisation are fixed so that repeated counts agree as far as they can.
+Hash seed, address-space randomisation and the BLAS thread count are fixed, so repeated counts agree.
 Instructions are not time: memory traffic costs the full strategy a little more per instruction.
 """
 
@@ -29,7 +30,10 @@ def count(scenario: str, seed: int, years: float) -> int:
            sys.executable, "-c", RUN, scenario, str(seed), str(years)]
     if shutil.which("setarch"):
         cmd = ["setarch", "-R", *cmd]
-    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    # One BLAS thread: OpenBLAS's idle worker threads spin, and valgrind counts their
+    # instructions too (with them, repeated counts of one run differed by about 1 %).
+    env = {**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     found = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
     if out.returncode != 0 or not found:
         raise SystemExit(f"bench_instructions: valgrind failed for {scenario}: {out.stderr.strip()[-300:]}")

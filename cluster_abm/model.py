@@ -471,7 +471,7 @@ class ClusterModel(mesa.Model):
         """Per cluster: share of its CMO members' tie ends that reach beyond the cluster."""
         ft, C = self.firms, self.world.n_clusters
         ti = self.ties.idx
-        ends = np.concatenate([self.ties.a[ti], self.ties.b[ti]])
+        ends = np.concatenate(self.ties.ends())
         kind = np.concatenate([self.ties.kind[ti], self.ties.kind[ti]])
         mem = ft.member[ends] & (ft.cluster[ends] >= 0)
         cl = ft.cluster[ends][mem].astype(np.int64)

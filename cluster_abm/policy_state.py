@@ -66,6 +66,10 @@ class PolicyState:
             self._region[lid] = reg
             self._cluster[lid] = clu
             self._explicit_clusters[lid] = s.clusters is not None
+        # Levers at one intensity in every region and cluster: that intensity, else None.
+        self._everywhere = {lid: float(s.intensity)
+                            if s.regions is None and s.clusters is None else None
+                            for lid, s in self.settings.items()}
         # Per cluster, then a last entry 0 that firms outside clusters (cluster -1) read.
         self._cluster_or_none = {lid: np.append(clu, 0.0) for lid, clu in self._cluster.items()}
         self.spent = {lid: np.zeros(R) for lid in self.settings}
@@ -103,7 +107,10 @@ class PolicyState:
         """Intensity of ``lid`` for each firm in ``slots`` (0 where not targeted)."""
         if lid not in self.settings:
             return np.zeros(len(slots))
-        if self._explicit_clusters[lid]:
+        everywhere = self._everywhere[lid]
+        if everywhere is not None:  # one intensity in every region: no per-firm lookup needed
+            level = np.full(len(slots), everywhere)
+        elif self._explicit_clusters[lid]:
             level = self._cluster_or_none[lid][ft.cluster[slots]]  # cluster -1 reads the last 0
         else:
             level = self._region[lid][ft.region[slots]]
@@ -114,9 +121,8 @@ class PolicyState:
 
     def group_mask(self, group: str, ft, slots, reached, ctx) -> np.ndarray:
         """Firm groups a lever can target (see policies.FIRM_GROUPS)."""
-        emp = ft.skilled[slots] + ft.unskilled[slots]
         if group == "smes":
-            return emp < SME_MAX_EMPLOYEES
+            return ft.skilled[slots] + ft.unskilled[slots] < SME_MAX_EMPLOYEES
         if group == "new_ventures":
             return (ctx.t - ft.birth_step[slots]) < 3 * self.p.steps_per_year
         if group == "cmo_members":

@@ -38,6 +38,7 @@ class TieTable:
         self.code = np.zeros(capacity, dtype=np.uint8)
         self._keys: set[int] = set()  # pair keys of living ties
         self._idx: np.ndarray | None = None  # cache of idx, dropped whenever ties change
+        self._ends: tuple | None = None  # cache of ends(), for the idx it was made from
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -48,6 +49,16 @@ class TieTable:
         if self._idx is None:
             self._idx = np.flatnonzero(self.alive[: self.n])
         return self._idx
+
+    def ends(self) -> tuple[np.ndarray, np.ndarray]:
+        """Endpoints (a, b) of the living ties, in ``idx`` order, read-only: several mechanisms
+        of a step read them between two changes of the table, so they are gathered once."""
+        idx = self.idx
+        if self._ends is None or self._ends[0] is not idx:
+            a, b = self.a[idx], self.b[idx]
+            a.flags.writeable = b.flags.writeable = False
+            self._ends = (idx, a, b)
+        return self._ends[1], self._ends[2]
 
     def keys(self, idx: np.ndarray | None = None) -> np.ndarray:
         idx = self.idx if idx is None else idx
@@ -89,7 +100,8 @@ class TieTable:
     def drop_firms(self, dead: np.ndarray) -> int:
         """End every tie touching a dead slot (``dead`` is a bool mask over firm slots)."""
         idx = self.idx
-        hit = idx[dead[self.a[idx]] | dead[self.b[idx]]]
+        a, b = self.ends()
+        hit = idx[dead[a] | dead[b]]
         self._end(hit)
         return len(hit)
 
@@ -105,8 +117,8 @@ class TieTable:
         self._keys.difference_update(self.keys(hit).tolist())
 
     def degree(self, n: int) -> np.ndarray:
-        idx = self.idx
-        return (np.bincount(self.a[idx], minlength=n) + np.bincount(self.b[idx], minlength=n))[:n]
+        a, b = self.ends()
+        return (np.bincount(a, minlength=n) + np.bincount(b, minlength=n))[:n]
 
     def _compact(self) -> None:
         idx = self.idx

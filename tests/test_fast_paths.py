@@ -308,3 +308,41 @@ def test_demand_side_match_draws_equal_the_general_candidate_draw():
         assert (scope == SCOPES.index("match")).all()
         assert got.tolist() == expected.tolist()
         assert rng.bit_generator.state == after  # the same draws were consumed
+
+
+def test_tie_ends_are_the_living_ties_endpoints_through_every_change():
+    """ties.ends() is cached between changes of the tie table; after adds, decays, dropped
+    firms and compactions it must still be (a[idx], b[idx]), and callers cannot write to it."""
+    m = ClusterModel("full_strategy", seed=3)
+    t = m.ties
+    for _ in range(12):
+        m.step()
+        a, b = t.ends()
+        assert a.tolist() == t.a[t.idx].tolist() and b.tolist() == t.b[t.idx].tolist()
+        assert t.ends()[0] is a  # unchanged table: the same arrays
+        with pytest.raises(ValueError):
+            a[0] = 0
+    t._compact()
+    assert t.ends()[0].tolist() == t.a[t.idx].tolist()
+    dead = np.zeros(m.firms.n, dtype=bool)
+    dead[t.a[t.idx][:5]] = True
+    t.drop_firms(dead)
+    assert t.ends()[1].tolist() == t.b[t.idx].tolist()
+
+
+def test_firm_level_of_a_lever_on_everywhere_equals_the_region_lookup():
+    """A lever at one intensity in every region and cluster skips the per-firm table lookup;
+    its levels must equal that lookup, firm group applied or not."""
+    m = ClusterModel("full_strategy", seed=2)
+    m.run(1)
+    ps, ft = m.policy, m.firms
+    idx = ft.idx
+    uniform = [lid for lid, level in ps._everywhere.items() if level is not None]
+    targeted = [lid for lid, level in ps._everywhere.items() if level is None]
+    assert uniform and targeted  # full_strategy has both kinds
+    for lid in uniform:
+        got = ps.firm_level(lid, ft, idx, m)
+        expected = ps._region[lid][ft.region[idx]]
+        if ps.settings[lid].firms != "all":
+            expected = expected * ps.group_mask(ps.settings[lid].firms, ft, idx, expected > 0, m)
+        assert got.dtype == np.float64 and got.tolist() == expected.tolist(), lid

@@ -61,7 +61,7 @@ def _apply_training(m, trained: np.ndarray, scale: float = 1.0) -> None:
         gain[trained] = gain_dc
         is_trained = np.zeros(ft.n, dtype=bool)
         is_trained[trained] = True
-        a, b = ties.a[ti], ties.b[ti]
+        a, b = ties.ends()
         # Only ties touching a trained firm carry a gain; the others would add exact zeros.
         touch = np.flatnonzero(is_trained[a] | is_trained[b])
         a, b = a[touch], b[touch]

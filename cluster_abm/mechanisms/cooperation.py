@@ -286,8 +286,7 @@ def form_contracts(m) -> None:
         granted = m.policy.allocate("network_contracts", ft.region[supported], p.yearly.policy.contract_cost)
         drop = supported[~granted & (m.contract_law[ft.region[supported]] == 0)]
         founders = np.setdiff1d(founders, drop)
-    ti = m.ties.idx
-    a, b = m.ties.a[ti], m.ties.b[ti]
+    a, b = m.ties.ends()
     src, dst = np.concatenate([a, b]), np.concatenate([b, a])
     is_founder = np.zeros(ft.n, dtype=bool)
     is_founder[founders] = True

@@ -274,7 +274,8 @@ def incubate_new(m, slots: np.ndarray) -> None:
         return
     ft, p = m.firms, m.p
     cl = ft.cluster[slots]
-    size = np.bincount(ft.cluster[ft.idx][ft.cluster[ft.idx] >= 0], minlength=m.world.n_clusters)
+    living = ft.cluster[ft.idx]
+    size = np.bincount(living[living >= 0], minlength=m.world.n_clusters)
     big = (cl >= 0) & (size[np.maximum(cl, 0)] >= p.policy.incubator_min_cluster_firms)
     level = m.policy.firm_level("incubators", ft, slots, m)
     cand = slots[big & (level > 0)]

@@ -174,25 +174,26 @@ def settle_accounts(m) -> None:
     region = ft.region[idx]
     ws, wu = m.wage_s[region], m.wage_u[region]
     rev = ft.revenue[idx]
-    emp = ft.skilled[idx] + ft.unskilled[idx]
+    skilled, unskilled = ft.skilled[idx], ft.unskilled[idx]
+    emp = skilled + unskilled
 
     # Employment incentives (seed 3.6.4): the state pays a share of the wage of the extra
     # skilled jobs a targeted firm creates beyond its technology's own needs.
     subsidy = np.zeros(len(idx))
     if m.policy.on("employment_incentives"):
         level = m.policy.firm_level("employment_incentives", ft, idx, m)
-        extra = np.maximum(ft.skilled[idx] - emp * ft.skill_share[idx], 0.0)
+        extra = np.maximum(skilled - emp * ft.skill_share[idx], 0.0)
         ask = np.flatnonzero(level > 0)
         pay = p.policy.hiring_subsidy * ws[ask] * extra[ask] / spy
         granted = m.policy.allocate("employment_incentives", region[ask], pay)
-        subsidy[ask[granted]] = pay[granted] * spy
+        paid = ask[granted]
+        subsidy[paid] = pay[granted] * spy
         ft.subsidy_share[idx] = 0.0
-        ft.subsidy_share[idx[ask[granted]]] = (p.policy.skill_share_boost * level[ask[granted]]
-                                               * (1.0 - ft.skill_share[idx[ask[granted]]]))
+        ft.subsidy_share[idx[paid]] = p.policy.skill_share_boost * level[paid] * (1.0 - ft.skill_share[idx[paid]])
     # The owner-manager (one person of every firm) is a residual claimant: paid up to the
     # average wage when the firm earns it, down to finance.owner_min_pay of it in bad times.
-    owner_wage = np.where(ft.skilled[idx] > 0, ws, wu)
-    wages = ft.skilled[idx] * ws + ft.unskilled[idx] * wu - subsidy - owner_wage
+    owner_wage = np.where(skilled > 0, ws, wu)
+    wages = skilled * ws + unskilled * wu - subsidy - owner_wage
     running = ft.grant_until[idx] >= m.t
     ft.grant_rd[idx[~running]] = 0.0
     grant_rd = ft.grant_rd[idx]

@@ -33,7 +33,7 @@ def partner_novelty(m) -> None:
     green_ok = ft.knowledge[:n, -1] >= thr
     ti = m.ties.idx
     if len(ti):
-        a, b = m.ties.a[ti], m.ties.b[ti]
+        a, b = m.ties.ends()
         d = cognitive_distance_pairs(m.profiles_T, a, b)
         g = novelty_value(d, p.innovation.optimal_distance)
         value += np.bincount(a, weights=g, minlength=n) + np.bincount(b, weights=g, minlength=n)

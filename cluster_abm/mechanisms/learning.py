@@ -33,7 +33,7 @@ def learn(m) -> None:
     ties = m.ties
     ti = ties.idx
     if len(ti):
-        a, b = ties.a[ti], ties.b[ti]
+        a, b = ties.ends()
         KT = K[:n].T.copy()
         gap = KT[:, b]
         gap -= KT[:, a]
