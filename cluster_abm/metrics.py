@@ -234,11 +234,11 @@ def tie_class(m, a: np.ndarray, b: np.ndarray, kind: np.ndarray):
     ft = m.firms
     ra, rb = ft.region[a], ft.region[b]
     ca, cb = ft.cluster[a], ft.cluster[b]
-    meta_a = np.where(ca >= 0, m.meta_of_cluster[np.maximum(ca, 0)], -1)
-    meta_b = np.where(cb >= 0, m.meta_of_cluster[np.maximum(cb, 0)], -1)
+    meta_a, meta_b = m.meta_of_cluster_or_none[ca], m.meta_of_cluster_or_none[cb]
     same_sector = ft.sector[a] == ft.sector[b]
-    meta = (meta_a >= 0) & (meta_a == meta_b) & (ra != rb)
-    sector_interregional = (ca >= 0) & (cb >= 0) & same_sector & (ra != rb)
+    apart = ra != rb
+    meta = (meta_a >= 0) & (meta_a == meta_b) & apart
+    sector_interregional = (ca >= 0) & (cb >= 0) & same_sector & apart
     flags = ~same_sector + 2 * meta + 4 * sector_interregional
     code = (np.asarray(kind, dtype=np.int64) << _FLAG_BITS) + flags
     return ra, rb, code.astype(np.uint8)

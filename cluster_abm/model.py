@@ -371,6 +371,8 @@ class ClusterModel(mesa.Model):
                 for c in members:
                     self.meta_of_cluster[c.index] = self.n_meta_clusters
                 self.n_meta_clusters += 1
+        # The same, then a last entry -1 that firms outside clusters (cluster -1) read.
+        self.meta_of_cluster_or_none = np.append(self.meta_of_cluster, -1)
 
     # ---------------------------------------------------------------------------------------
     # Step

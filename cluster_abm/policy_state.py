@@ -121,8 +121,8 @@ class PolicyState:
 
     def group_mask(self, group: str, ft, slots, reached, ctx) -> np.ndarray:
         """Firm groups a lever can target (see policies.FIRM_GROUPS)."""
-        if group == "smes":
-            return ft.skilled[slots] + ft.unskilled[slots] < SME_MAX_EMPLOYEES
+        if group == "smes":  # over the table's contiguous columns, then one lookup, not two
+            return (ft.skilled[: ft.n] + ft.unskilled[: ft.n] < SME_MAX_EMPLOYEES)[slots]
         if group == "new_ventures":
             return (ctx.t - ft.birth_step[slots]) < 3 * self.p.steps_per_year
         if group == "cmo_members":

@@ -77,7 +77,7 @@ class TieTable:
             # however many ties exist (this runs several times a step).
             cand = np.flatnonzero(fresh)
             known = self._keys
-            exists = np.array([k in known for k in keys[cand].tolist()], dtype=bool)
+            exists = np.fromiter(map(known.__contains__, keys[cand].tolist()), dtype=bool, count=len(cand))
             fresh[cand[exists]] = False
         m = int(fresh.sum())
         if m == 0:

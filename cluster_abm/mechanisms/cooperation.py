@@ -102,7 +102,7 @@ def scope_probabilities(m, seekers: np.ndarray) -> np.ndarray:
     pn = c.scope_national * (1 + out)
     pa = c.scope_abroad * (1 + out) + pol.platform_scope * m.policy.firm_level("see_platform", ft, seekers, m)
     cl = ft.cluster[seekers]
-    in_meta = (cl >= 0) & (m.meta_of_cluster[np.maximum(cl, 0)] >= 0)
+    in_meta = m.meta_of_cluster_or_none[cl] >= 0
     pm = pol.meta_scope * in_meta * (m.policy.firm_level("meta_clusters", ft, seekers, m) > 0)
     px = pol.matching_share * m.policy.firm_level("complementarity_matching", ft, seekers, m)
     far = np.stack([pr, pn, pa, pm, px], axis=1)

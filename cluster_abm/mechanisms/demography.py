@@ -305,8 +305,8 @@ def keep_incubated(m) -> None:
     if not m.policy.on("incubators"):
         return
     ft = m.firms
-    idx = ft.idx
-    inside = idx[ft.incubated_until[idx] >= m.t]
+    # Living firms still incubated, ascending (as idx[...] would give, without gathering idx).
+    inside = np.flatnonzero((ft.incubated_until[: ft.n] >= m.t) & ft.alive[: ft.n])
     if len(inside) == 0:
         return
     granted = m.policy.allocate("incubators", ft.region[inside], m.p.policy.incubator_cost)
