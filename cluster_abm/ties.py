@@ -84,8 +84,10 @@ class TieTable:
             return fresh
         if self.n + m > self.capacity:
             self._compact()
-        if self.n + m > self.capacity:
-            self._grow(self.n + m)
+            # Leave the living ties at most half the table, or the next few steps' new ties
+            # would fill it again and every step would pay for a compaction.
+            if 2 * (self.n + m) > self.capacity:
+                self._grow(2 * (self.n + m))
         sl = slice(self.n, self.n + m)
         self.a[sl], self.b[sl] = lo[fresh], hi[fresh]
         self.kind[sl] = kind[fresh]

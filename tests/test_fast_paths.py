@@ -346,3 +346,36 @@ def test_firm_level_of_a_lever_on_everywhere_equals_the_region_lookup():
         if ps.settings[lid].firms != "all":
             expected = expected * ps.group_mask(ps.settings[lid].firms, ft, idx, expected > 0, m)
         assert got.dtype == np.float64 and got.tolist() == expected.tolist(), lid
+
+
+def test_tie_table_compacts_rarely_and_keeps_living_ties_in_order():
+    """When the table fills, dead rows are squeezed out (order kept) and, if living ties then
+    fill more than half of it, it grows: with steady churn a compaction is rare, not every step."""
+    from cluster_abm.ties import TieTable
+
+    rng = np.random.default_rng(7)
+    t = TieTable(capacity=64)
+    expected: dict[int, tuple[int, int]] = {}  # key -> pair, in insertion order
+    compactions = 0
+    original = t._compact
+
+    def counted():
+        nonlocal compactions
+        compactions += 1
+        original()
+
+    t._compact = counted
+    for step in range(200):
+        a, b = rng.integers(0, 500, 40), rng.integers(0, 500, 40)
+        added = t.add(a, b, np.zeros(40, dtype=np.int8), step)
+        for x, y in zip(np.minimum(a, b)[added].tolist(), np.maximum(a, b)[added].tolist(), strict=True):
+            expected[x * 2**32 + y] = (x, y)
+        dropped = t.keys(t.idx[rng.random(len(t.idx)) < 0.1]).tolist()
+        t.decay(np.random.default_rng(step), 0.0)  # no-op decay keeps idx consistent
+        t._end(t.idx[np.isin(t.keys(), dropped)])
+        for k in dropped:
+            expected.pop(k)
+        a_live, b_live = t.ends()
+        assert list(zip(a_live.tolist(), b_live.tolist(), strict=True)) == list(expected.values())
+    assert len(t) == len(expected)
+    assert 0 < compactions <= 20, compactions  # 14 here; compacting whenever full made it 64

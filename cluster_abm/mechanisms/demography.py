@@ -106,8 +106,7 @@ def _remove(m, dead: np.ndarray, insolvent: np.ndarray) -> None:
 def _pass_on(m, donors: np.ndarray, fields: np.ndarray, dead_mask: np.ndarray) -> None:
     """Recovered tacit knowledge goes, in equal parts, to the surviving firms of the donor's cluster."""
     ft = m.firms
-    idx = ft.idx
-    alive = idx[~dead_mask[idx]]
+    alive = np.flatnonzero(ft.alive[: ft.n] & ~dead_mask)  # survivors, ascending (dead still alive here)
     cl = ft.cluster[alive]
     C = m.world.n_clusters
     count = np.bincount(cl[cl >= 0], minlength=C)
@@ -118,8 +117,8 @@ def _pass_on(m, donors: np.ndarray, fields: np.ndarray, dead_mask: np.ndarray) -
     # table with a last "no cluster" entry that stays False, so cluster -1 never receives.)
     donor_cluster = np.zeros(C + 1, dtype=bool)
     donor_cluster[ft.cluster[donors]] = True
-    receivers = alive[donor_cluster[cl]]
-    ft.knowledge[receivers] += share[ft.cluster[receivers]]
+    hit = donor_cluster[cl]
+    ft.knowledge[alive[hit]] += share[cl[hit]]
 
 
 def create_firms(m) -> None:

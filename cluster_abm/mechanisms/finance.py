@@ -189,7 +189,8 @@ def settle_accounts(m) -> None:
         paid = ask[granted]
         subsidy[paid] = pay[granted] * spy
         ft.subsidy_share[idx] = 0.0
-        ft.subsidy_share[idx[paid]] = p.policy.skill_share_boost * level[paid] * (1.0 - ft.skill_share[idx[paid]])
+        paid_slots = idx[paid]
+        ft.subsidy_share[paid_slots] = p.policy.skill_share_boost * level[paid] * (1.0 - ft.skill_share[paid_slots])
     # The owner-manager (one person of every firm) is a residual claimant: paid up to the
     # average wage when the firm earns it, down to finance.owner_min_pay of it in bad times.
     owner_wage = np.where(skilled > 0, ws, wu)
