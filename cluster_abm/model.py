@@ -489,10 +489,11 @@ class ClusterModel(mesa.Model):
         self.profiles = profiles(ft.knowledge[: ft.n])
         self.profiles_T = np.ascontiguousarray(self.profiles.T)  # fields x firms, for per-tie work
         ti = self.ties.idx
-        tt = ti[self.ties.kind[ti] == TRANSNATIONAL]
+        a, b = self.ties.ends()
+        far = self.ties.kind[ti] == TRANSNATIONAL
         self.has_transnational = np.zeros(ft.n, dtype=bool)
-        self.has_transnational[self.ties.a[tt]] = True
-        self.has_transnational[self.ties.b[tt]] = True
+        self.has_transnational[a[far]] = True
+        self.has_transnational[b[far]] = True
 
     def _refresh_services(self) -> None:
         """CMOs act: per-cluster service intensities reach member firms (seed 3.3.4, 3.2.4, 2.4)."""

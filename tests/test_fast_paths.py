@@ -318,7 +318,9 @@ def test_tie_ends_are_the_living_ties_endpoints_through_every_change():
     for _ in range(12):
         m.step()
         a, b = t.ends()
-        assert a.tolist() == t.a[t.idx].tolist() and b.tolist() == t.b[t.idx].tolist()
+        living = np.flatnonzero(t.alive[: t.n])  # a recount, not the cached idx
+        assert t.idx.tolist() == living.tolist()
+        assert a.tolist() == t.a[living].tolist() and b.tolist() == t.b[living].tolist()
         assert t.ends()[0] is a  # unchanged table: the same arrays
         with pytest.raises(ValueError):
             a[0] = 0

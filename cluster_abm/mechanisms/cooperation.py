@@ -331,10 +331,11 @@ def become_glocal(m) -> None:
     ft, p = m.firms, m.p
     idx = ft.idx
     ti = m.ties.idx
+    a, b = m.ties.ends()
     trans = np.zeros(ft.n, dtype=bool)
-    tt = ti[m.ties.kind[ti] == TRANSNATIONAL]
-    trans[m.ties.a[tt]] = True
-    trans[m.ties.b[tt]] = True
+    far = m.ties.kind[ti] == TRANSNATIONAL
+    trans[a[far]] = True
+    trans[b[far]] = True
     emp = ft.skilled[idx] + ft.unskilled[idx]
     level = m.policy.firm_level("glocal_support", ft, idx, m)
     min_size = np.where(level > 0, p.policy.glocal_min_employees, p.glocal.min_employees)

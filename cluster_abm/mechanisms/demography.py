@@ -118,7 +118,8 @@ def _pass_on(m, donors: np.ndarray, fields: np.ndarray, dead_mask: np.ndarray) -
     donor_cluster = np.zeros(C + 1, dtype=bool)
     donor_cluster[ft.cluster[donors]] = True
     hit = donor_cluster[cl]
-    ft.knowledge[alive[hit]] += share[cl[hit]]
+    receivers = alive[hit]  # distinct slots: a gather, an add and a scatter are the same as +=
+    ft.knowledge[receivers] = np.take(ft.knowledge, receivers, axis=0) + np.take(share, cl[hit], axis=0)
 
 
 def create_firms(m) -> None:
