@@ -287,12 +287,14 @@ def form_contracts(m) -> None:
         drop = supported[~granted & (m.contract_law[ft.region[supported]] == 0)]
         founders = np.setdiff1d(founders, drop)
     a, b = m.ties.ends()
-    src, dst = np.concatenate([a, b]), np.concatenate([b, a])
     is_founder = np.zeros(ft.n, dtype=bool)
     is_founder[founders] = True
     ok_partner = (ft.contract[: ft.n] < 0) & ((ft.skilled[: ft.n] + ft.unskilled[: ft.n]) < SME_MAX_EMPLOYEES) & ~is_founder
-    sel = is_founder[src] & ok_partner[dst]
-    src, dst = src[sel], dst[sel]
+    # Founder-partner pairs over both directions of every tie: (a, b) pairs first, then (b, a)
+    # pairs, selected before they are joined (the ties outnumber the pairs by far).
+    ab = is_founder[a] & ok_partner[b]
+    ba = is_founder[b] & ok_partner[a]
+    src, dst = np.concatenate([a[ab], b[ba]]), np.concatenate([b[ab], a[ba]])
     # Random order, then each partner joins at most one new contract and each founder takes at most
     # max_members - 1 partners.
     order = m.rngs.cooperation.permutation(len(src))
