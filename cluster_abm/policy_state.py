@@ -77,6 +77,7 @@ class PolicyState:
         self._past_years: dict[str, list[np.ndarray]] = {lid: [] for lid in self.settings}
         self._cmo_levels: dict[tuple, float] = {}  # (lever, CMO clusters) -> level (cmo_level)
         self._sums: dict[float, np.ndarray] = {}  # running sums of one unit cost (allocate)
+        self._constants: dict[float, np.ndarray] = {}  # value -> read-only array (firm_level)
         self._manufacturing = np.array([s["manufacturing"] for s in world.sectors], dtype=bool)
         self._year_open = False
 
@@ -109,7 +110,7 @@ class PolicyState:
             return np.zeros(len(slots))
         everywhere = self._everywhere[lid]
         if everywhere is not None:  # one intensity in every region: no per-firm lookup needed
-            level = np.full(len(slots), everywhere)
+            level = self._constant(everywhere, len(slots))
         elif self._explicit_clusters[lid]:
             level = self._cluster_or_none[lid][ft.cluster[slots]]  # cluster -1 reads the last 0
         else:
@@ -118,6 +119,16 @@ class PolicyState:
         if group != "all":
             level = level * self.group_mask(group, ft, slots, level > 0, group_context)
         return level
+
+    def _constant(self, value: float, n: int) -> np.ndarray:
+        """A read-only array of n copies of value, shared by every lever that asks for it this
+        step (the living firms' count changes every step, so one array per value is kept)."""
+        cached = self._constants.get(value)
+        if cached is None or len(cached) != n:
+            cached = np.full(n, value)
+            cached.flags.writeable = False
+            self._constants[value] = cached
+        return cached
 
     def group_mask(self, group: str, ft, slots, reached, ctx) -> np.ndarray:
         """Firm groups a lever can target (see policies.FIRM_GROUPS)."""

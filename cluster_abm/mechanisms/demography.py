@@ -119,7 +119,7 @@ def _pass_on(m, donors: np.ndarray, fields: np.ndarray, dead_mask: np.ndarray) -
     donor_cluster[ft.cluster[donors]] = True
     hit = donor_cluster[cl]
     receivers = alive[hit]  # distinct slots: a gather, an add and a scatter are the same as +=
-    ft.knowledge[receivers] = np.take(ft.knowledge, receivers, axis=0) + np.take(share, cl[hit], axis=0)
+    ft.knowledge[receivers] = ft.knowledge.take(receivers, axis=0) + share.take(cl[hit], axis=0)
 
 
 def create_firms(m) -> None:
