@@ -169,7 +169,7 @@ class FirmTable:
     def idx(self) -> np.ndarray:
         """Slots of living firms, ascending (cached until the population changes)."""
         if self._alive_idx is None:
-            self._alive_idx = np.flatnonzero(self.alive[: self.n])
+            self._alive_idx = self.alive[: self.n].nonzero()[0]
         return self._alive_idx
 
     @property

@@ -47,7 +47,7 @@ class TieTable:
     def idx(self) -> np.ndarray:
         """Rows of living ties, ascending (cached: mechanisms ask for it many times a step)."""
         if self._idx is None:
-            self._idx = np.flatnonzero(self.alive[: self.n])
+            self._idx = self.alive[: self.n].nonzero()[0]
         return self._idx
 
     def ends(self) -> tuple[np.ndarray, np.ndarray]:
@@ -75,7 +75,7 @@ class TieTable:
         if fresh.any() and self._keys:
             # A set of the living ties' keys answers "exists already?" in O(1) per new pair,
             # however many ties exist (this runs several times a step).
-            cand = np.flatnonzero(fresh)
+            cand = fresh.nonzero()[0]
             known = self._keys
             exists = np.fromiter(map(known.__contains__, keys[cand].tolist()), dtype=bool, count=len(cand))
             fresh[cand[exists]] = False

@@ -63,7 +63,7 @@ def _apply_training(m, trained: np.ndarray, scale: float = 1.0) -> None:
         is_trained[trained] = True
         a, b = ties.ends()
         # Only ties touching a trained firm carry a gain; the others would add exact zeros.
-        touch = np.flatnonzero(is_trained[a] | is_trained[b])
+        touch = (is_trained[a] | is_trained[b]).nonzero()[0]
         a, b = a[touch], b[touch]
         spill = np.bincount(a, weights=gain[b], minlength=ft.n) + np.bincount(b, weights=gain[a], minlength=ft.n)
         spill = spill[: ft.n] * p.spillover

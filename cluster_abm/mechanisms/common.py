@@ -112,7 +112,7 @@ def top_per_group(groups: np.ndarray, priority: np.ndarray, k: np.ndarray) -> np
     cut_of_item = np.repeat(cut, count)
     above = pr > cut_of_item
     # Items at the cut-off value fill what is left of their group's places, earliest first.
-    at = np.flatnonzero(pr == cut_of_item)
+    at = (pr == cut_of_item).nonzero()[0]
     if len(at):
         g_at = groups[order[at]]
         left = np.asarray(room) - np.bincount(groups[order[above]], minlength=len(room))

@@ -136,7 +136,7 @@ def draw_candidates(m, seekers: np.ndarray, k: int, probs: np.ndarray, buckets: 
     cand = np.full(S * k, -1, dtype=np.int64)
     reg, cl = ft.region[seek], ft.cluster[seek]
     for code in range(len(SCOPES)):
-        sel = np.flatnonzero(scope == code)
+        sel = (scope == code).nonzero()[0]
         if len(sel) == 0:
             continue
         if code == 0:
@@ -174,14 +174,14 @@ def search_partners(m) -> None:
         return
     support = coop_level[seeking]
     if m.policy.on("cooperation_support"):
-        asked = np.flatnonzero(support > 0)
+        asked = (support > 0).nonzero()[0]
         granted = m.policy.allocate("cooperation_support", ft.region[seekers[asked]], m.p.yearly.policy.coop_tie_cost)
         support = support.copy()
         support[asked[~granted]] = 0.0
     probs = scope_probabilities(m, seekers)
     cand, scope = draw_candidates(m, seekers, c.candidates, probs, m.buckets)
     if m.policy.on("complementarity_matching"):
-        proposed = np.flatnonzero((scope == SCOPES.index("match")).any(axis=1))
+        proposed = (scope == SCOPES.index("match")).any(axis=1).nonzero()[0]
         granted = m.policy.allocate("complementarity_matching", ft.region[seekers[proposed]], m.p.yearly.policy.matching_cost)
         cand[proposed[~granted]] = np.where(scope[proposed[~granted]] == SCOPES.index("match"), -1, cand[proposed[~granted]])
     _evaluate_and_tie(m, seekers, cand, support)

@@ -80,7 +80,7 @@ def _remove(m, dead: np.ndarray, insolvent: np.ndarray) -> None:
     if m.policy.on("tacit_recovery"):
         level = np.minimum(m.policy.firm_level("tacit_recovery", ft, dead, m), 1.0)
         share = p.policy.tacit_recovery * level
-        ask = np.flatnonzero((share > 0) & (ft.cluster[dead] >= 0))
+        ask = ((share > 0) & (ft.cluster[dead] >= 0)).nonzero()[0]
         granted = m.policy.allocate("tacit_recovery", region[ask], p.policy.tacit_cost * tacit[ask] * share[ask])
         got = ask[granted]
         recovered[got] = tacit[got] * share[got]
@@ -106,7 +106,7 @@ def _remove(m, dead: np.ndarray, insolvent: np.ndarray) -> None:
 def _pass_on(m, donors: np.ndarray, fields: np.ndarray, dead_mask: np.ndarray) -> None:
     """Recovered tacit knowledge goes, in equal parts, to the surviving firms of the donor's cluster."""
     ft = m.firms
-    alive = np.flatnonzero(ft.alive[: ft.n] & ~dead_mask)  # survivors, ascending (dead still alive here)
+    alive = (ft.alive[: ft.n] & ~dead_mask).nonzero()[0]  # survivors, ascending (dead still alive here)
     cl = ft.cluster[alive]
     C = m.world.n_clusters
     count = np.bincount(cl[cl >= 0], minlength=C)
@@ -157,7 +157,7 @@ def create_firms(m) -> None:
         moved = know_sp[innovative] * d.innovative_novelty
         know_sp[innovative] -= moved
         target = rng.integers(0, K, int(innovative.sum()))
-        know_sp[np.flatnonzero(innovative), target] += moved.sum(axis=1)
+        know_sp[innovative.nonzero()[0], target] += moved.sum(axis=1)
     q_mean = np.where(innovative, d.innovative_mean, d.entrant_quality_gap)
     q_sd = np.where(innovative, d.innovative_sd, d.replicative_sd)
     sp = {
@@ -252,8 +252,8 @@ def _fit_to_pools(m, slots: np.ndarray, founder_skilled: np.ndarray) -> None:
     for col, pool_fn in (("skilled", m.unemployed_s), ("unskilled", m.unemployed_u)):
         pool = pool_fn()
         founder = founder_skilled if col == "skilled" else ~founder_skilled
-        for r in np.flatnonzero(pool < 0):
-            here = np.flatnonzero(ft.region[slots] == r)
+        for r in (pool < 0).nonzero()[0]:
+            here = (ft.region[slots] == r).nonzero()[0]
             staff = getattr(ft, col)
             deficit = -int(pool[r])
             for i in here[::-1]:
@@ -306,7 +306,7 @@ def keep_incubated(m) -> None:
         return
     ft = m.firms
     # Living firms still incubated, ascending (as idx[...] would give, without gathering idx).
-    inside = np.flatnonzero((ft.incubated_until[: ft.n] >= m.t) & ft.alive[: ft.n])
+    inside = ((ft.incubated_until[: ft.n] >= m.t) & ft.alive[: ft.n]).nonzero()[0]
     if len(inside) == 0:
         return
     granted = m.policy.allocate("incubators", ft.region[inside], m.p.policy.incubator_cost)

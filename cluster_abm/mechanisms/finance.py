@@ -105,8 +105,8 @@ def award_grants(m) -> None:
 
     for r, funder in enumerate(m.regional_funders):
         if not funder.frozen:
-            award(funder, np.flatnonzero(apply_reg & (region == r)))
-    award(m.eu_funder, np.flatnonzero(apply_eu & ~awarded))
+            award(funder, (apply_reg & (region == r)).nonzero()[0])
+    award(m.eu_funder, (apply_eu & ~awarded).nonzero()[0])
 
 
 def finance_ventures(m) -> None:
@@ -183,7 +183,7 @@ def settle_accounts(m) -> None:
     if m.policy.on("employment_incentives"):
         level = m.policy.firm_level("employment_incentives", ft, idx, m)
         extra = np.maximum(skilled - emp * ft.skill_share[idx], 0.0)
-        ask = np.flatnonzero(level > 0)
+        ask = (level > 0).nonzero()[0]
         pay = p.policy.hiring_subsidy * ws[ask] * extra[ask] / spy
         granted = m.policy.allocate("employment_incentives", region[ask], pay)
         paid = ask[granted]
@@ -216,7 +216,7 @@ def settle_accounts(m) -> None:
     line = p.finance.credit_to_revenue * rev * (1.0 + p.finance.contract_credit_bonus * in_contract)
     if m.policy.on("contract_credit_lines"):
         level = m.policy.firm_level("contract_credit_lines", ft, idx, m) * in_contract
-        ask = np.flatnonzero(level > 0)
+        ask = (level > 0).nonzero()[0]
         extra = p.finance.credit_to_revenue * rev[ask] * p.policy.contract_credit_boost * level[ask]
         granted = m.policy.allocate("contract_credit_lines", region[ask], p.policy.guarantee_fee * extra)
         line[ask[granted]] += extra[granted]

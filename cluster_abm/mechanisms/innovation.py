@@ -102,7 +102,7 @@ def eco_innovate(m) -> None:
         ask = green & ~partner & (level > 0) & (m.rngs.policy.random(len(idx)) < p.policy.green_partner_prob * level)
         asked = idx[ask]
         granted = m.policy.allocate("green_cooperation", ft.region[asked], p.policy.green_project_cost)
-        partner[np.flatnonzero(ask)[granted]] = True
+        partner[ask.nonzero()[0][granted]] = True
         m.ledger.add("green_projects", ft.region[asked[granted]])
     rate = p.eco.base_rate * m.eco_awareness[idx] * (green & partner)
     hit = idx[hazard(m.uniform("eco", idx), rate)]

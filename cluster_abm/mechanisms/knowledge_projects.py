@@ -109,7 +109,7 @@ def start_projects(m) -> None:
         chosen = _assign(m, cand, elig)
         ok = chosen >= 0
         granted = m.policy.allocate("excellence_bridges", ft.region[cand[ok]], p.yearly.policy.bridge_cost)
-        ok_idx = np.flatnonzero(ok)[granted]
+        ok_idx = ok.nonzero()[0][granted]
         _begin(m, cand[ok_idx], chosen[ok_idx], np.zeros(len(ok_idx)))
 
 
@@ -142,6 +142,6 @@ def project_costs(m) -> np.ndarray:
         firms = idx[cofunded]
         share = p.policy.science_industry_share
         granted = m.policy.allocate("science_industry_finance", ft.region[firms], share * p.ki.project_cost)
-        pos = np.flatnonzero(cofunded)[granted]
+        pos = cofunded.nonzero()[0][granted]
         cost[pos] *= 1.0 - share
     return cost

@@ -85,7 +85,7 @@ def place_trainees(m) -> None:
     # Hosts are drawn region by region; then one budget call serves all regions, since each
     # region draws on its own budget (and a host is in one region only).
     picks = []
-    for r in np.flatnonzero(want > 0):
+    for r in (want > 0).nonzero()[0]:
         hosts = hosts_ok[host_region == r]
         if len(hosts):
             picks.append(rng.choice(hosts, size=int(want[r]), replace=True))

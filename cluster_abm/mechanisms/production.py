@@ -127,8 +127,8 @@ def plan_labour(m) -> None:
         pool = np.floor(np.maximum(pool, 0) * match)  # only part of the unemployed can be matched
         hire = np.maximum(gap, 0)
         demand = np.bincount(region, weights=hire, minlength=w.n_regions)
-        for r in np.flatnonzero(demand > pool):
-            sel = np.flatnonzero((region == r) & (hire > 0))
+        for r in (demand > pool).nonzero()[0]:
+            sel = ((region == r) & (hire > 0)).nonzero()[0]
             if pool[r] > 0:
                 got = m.rngs.labour.multinomial(int(pool[r]), hire[sel] / hire[sel].sum())
             else:

@@ -43,7 +43,7 @@ def best_practice(m) -> None:
     # (the buckets of this step: no firm has entered or left since they were made).
     b = m.buckets
     best = np.zeros(m.world.n_clusters)
-    filled = np.flatnonzero(b.cluster_count)
+    filled = b.cluster_count.nonzero()[0]
     if len(filled):
         best[filled] = np.maximum(best[filled], np.maximum.reduceat(ft.knowledge[b.by_cluster, -1], b.cluster_start[filled]))
     firms = idx[inside]
