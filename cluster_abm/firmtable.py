@@ -172,6 +172,11 @@ class FirmTable:
             self._alive_idx = self.alive[: self.n].nonzero()[0]
         return self._alive_idx
 
+    def living(self, mask: np.ndarray) -> np.ndarray:
+        """Living slots where ``mask`` (one entry per slot in [0, n)) holds, ascending: the same
+        as ``idx[mask[idx]]``, from contiguous columns instead of a gather through ``idx``."""
+        return (mask & self.alive[: self.n]).nonzero()[0]
+
     @property
     def employees(self) -> np.ndarray:
         """Employees per slot (skilled + unskilled), over slots [0, n)."""

@@ -488,12 +488,7 @@ class ClusterModel(mesa.Model):
         self.degree = self.ties.degree(ft.n)
         self.profiles = profiles(ft.knowledge[: ft.n])
         self.profiles_T = np.ascontiguousarray(self.profiles.T)  # fields x firms, for per-tie work
-        ti = self.ties.idx
-        a, b = self.ties.ends()
-        far = self.ties.kind[ti] == TRANSNATIONAL
-        self.has_transnational = np.zeros(ft.n, dtype=bool)
-        self.has_transnational[a[far]] = True
-        self.has_transnational[b[far]] = True
+        self.has_transnational = self.ties.firms_with(TRANSNATIONAL, ft.n)
 
     def _refresh_services(self) -> None:
         """CMOs act: per-cluster service intensities reach member firms (seed 3.3.4, 3.2.4, 2.4)."""

@@ -60,6 +60,15 @@ class TieTable:
             self._ends = (idx, a, b)
         return self._ends[1], self._ends[2]
 
+    def firms_with(self, kind: int, n_firms: int) -> np.ndarray:
+        """Mask over firm slots [0, n_firms): the firm is an end of a living tie of ``kind``."""
+        a, b = self.ends()
+        of_kind = self.kind[self.idx] == kind
+        mask = np.zeros(n_firms, dtype=bool)
+        mask[a[of_kind]] = True
+        mask[b[of_kind]] = True
+        return mask
+
     def keys(self, idx: np.ndarray | None = None) -> np.ndarray:
         idx = self.idx if idx is None else idx
         return self.a[idx] * KEY_BASE + self.b[idx]

@@ -373,7 +373,6 @@ def test_tie_table_compacts_rarely_and_keeps_living_ties_in_order():
         for x, y in zip(np.minimum(a, b)[added].tolist(), np.maximum(a, b)[added].tolist(), strict=True):
             expected[x * 2**32 + y] = (x, y)
         dropped = t.keys(t.idx[rng.random(len(t.idx)) < 0.1]).tolist()
-        t.decay(np.random.default_rng(step), 0.0)  # no-op decay keeps idx consistent
         t._end(t.idx[np.isin(t.keys(), dropped)])
         for k in dropped:
             expected.pop(k)

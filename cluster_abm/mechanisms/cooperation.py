@@ -332,12 +332,7 @@ def become_glocal(m) -> None:
     ``glocal_support`` lever raises the hazard and helps firms of 10+ employees too."""
     ft, p = m.firms, m.p
     idx = ft.idx
-    ti = m.ties.idx
-    a, b = m.ties.ends()
-    trans = np.zeros(ft.n, dtype=bool)
-    far = m.ties.kind[ti] == TRANSNATIONAL
-    trans[a[far]] = True
-    trans[b[far]] = True
+    trans = m.ties.firms_with(TRANSNATIONAL, ft.n)
     emp = ft.skilled[idx] + ft.unskilled[idx]
     level = m.policy.firm_level("glocal_support", ft, idx, m)
     min_size = np.where(level > 0, p.policy.glocal_min_employees, p.glocal.min_employees)

@@ -106,7 +106,7 @@ def _remove(m, dead: np.ndarray, insolvent: np.ndarray) -> None:
 def _pass_on(m, donors: np.ndarray, fields: np.ndarray, dead_mask: np.ndarray) -> None:
     """Recovered tacit knowledge goes, in equal parts, to the surviving firms of the donor's cluster."""
     ft = m.firms
-    alive = (ft.alive[: ft.n] & ~dead_mask).nonzero()[0]  # survivors, ascending (dead still alive here)
+    alive = ft.living(~dead_mask)  # survivors (the dead are still marked alive here)
     cl = ft.cluster[alive]
     C = m.world.n_clusters
     count = np.bincount(cl[cl >= 0], minlength=C)
@@ -305,8 +305,7 @@ def keep_incubated(m) -> None:
     if not m.policy.on("incubators"):
         return
     ft = m.firms
-    # Living firms still incubated, ascending (as idx[...] would give, without gathering idx).
-    inside = ((ft.incubated_until[: ft.n] >= m.t) & ft.alive[: ft.n]).nonzero()[0]
+    inside = ft.living(ft.incubated_until[: ft.n] >= m.t)
     if len(inside) == 0:
         return
     granted = m.policy.allocate("incubators", ft.region[inside], m.p.policy.incubator_cost)

@@ -51,9 +51,9 @@ def learn(m) -> None:
     if len(members):
         members = members[np.argsort(ft.contract[members], kind="stable")]
         cid = ft.contract[members]
-        first = np.r_[True, cid[1:] != cid[:-1]].nonzero()[0]
-        pooled = np.maximum.reduceat(K[members], first, axis=0)  # field maxima per contract
-        group = np.cumsum(np.r_[True, cid[1:] != cid[:-1]]) - 1
+        head = np.r_[True, cid[1:] != cid[:-1]]  # first member of each contract
+        pooled = np.maximum.reduceat(K[members], head.nonzero()[0], axis=0)  # field maxima per contract
+        group = np.cumsum(head) - 1
         dK[members] += np.maximum(pooled[group] - K[members], 0.0) * (p.contract_pooling * ac[members])[:, None]
 
     # Joint projects with knowledge institutions.
