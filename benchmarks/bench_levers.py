@@ -1,7 +1,8 @@
 """What do the levers cost in wall time? ``full_strategy`` (every lever on) against ``baseline``.
 
 Run as ``python benchmarks/bench_levers.py [--years 20] [--seeds 3] [--rounds 3] [--profile]``.
-Every (scenario, seed) run is repeated ``--rounds`` times, keeping its fastest time: on this
+Every run starts from a collected heap (see ``time_run``). Every (scenario, seed) run is
+repeated ``--rounds`` times, keeping its fastest time: on this
 shared VM a run can take 40 % longer in a busy minute, and the fastest of a few repeats is the
 figure least disturbed by others. Within a round the two scenarios run back to back (in turn
 first), and the median ratio of these pairs is printed too. The figure that matters is the ratio of the medians over seeds
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import pstats
 import statistics
@@ -28,7 +30,14 @@ TARGET_RATIO = 1.5
 
 
 def time_run(scenario, seed: int, years: float) -> tuple[float, float, ClusterModel]:
-    """Wall and CPU seconds of one build-and-run."""
+    """Wall and CPU seconds of one build-and-run, from a collected heap.
+
+    Why collect first (untimed): a model is a web of reference cycles (agents and model, grid
+    cells and neighbours), freed only by a full collection. Without it, the collection of the
+    previous run's model falls inside whichever run next allocates enough to trigger it,
+    90-120 ms on this VM, mostly inside full_strategy runs since they allocate more.
+    """
+    gc.collect()
     wall, cpu = time.perf_counter(), time.process_time()
     model = ClusterModel(scenario, seed=seed).run(years)
     return time.perf_counter() - wall, time.process_time() - cpu, model

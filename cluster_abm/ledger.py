@@ -43,7 +43,7 @@ class Ledger:
 
     def add_costs(self, lever: str, amounts: np.ndarray) -> None:
         """:meth:`add_cost` for every region at once (``amounts`` >= 0, one per region)."""
-        if amounts.any():
+        if np.count_nonzero(amounts):  # not .any(): its Python wrapper costs more here
             self.lever_cost[lever] += amounts
             self._flows["public_cost"] += amounts
 

@@ -75,6 +75,25 @@ def test_agent_types_present_and_views_consistent(baseline_run):
     assert no_cmo and all(m.world.regions[c.region].stage == "early" for c in no_cmo)
 
 
+def test_a_finished_model_is_freed_and_ids_stay_per_model():
+    """Mesa 3.3 keeps every model alive through a class-level id counter (mesa#3179): a process
+    running replications one after another would grow by a model per run. Ours count per model
+    as Mesa does (1, 2, ... over all agent types) but hold the model weakly."""
+    import gc
+    import weakref
+
+    first = ClusterModel("baseline", seed=1, params={"sim.n_firms": 60})
+    ids = sorted(a.unique_id for a in first.agents)
+    assert ids == list(range(1, len(ids) + 1))  # one counter for all four agent types
+    second = ClusterModel("baseline", seed=1, params={"sim.n_firms": 60})
+    assert sorted(a.unique_id for a in second.agents) == ids  # each model counts from 1
+    second.run(1)
+    ref = weakref.ref(second)
+    del second
+    gc.collect()
+    assert ref() is None, "a finished model is still referenced: memory grows with every run"
+
+
 def test_rates_are_declared_per_year_and_converted_once():
     p4, p12 = per_step({}), per_step({"sim.steps_per_year": 12})
     # A yearly fraction compounds back to itself.

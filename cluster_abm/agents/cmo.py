@@ -33,10 +33,12 @@ from __future__ import annotations
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
+from .ids import ModelScopedIds
+
 SERVICES = ("matchmaking", "brokering", "awareness", "scouting", "training")
 
 
-class ClusterOrganisation(FixedAgent):
+class ClusterOrganisation(ModelScopedIds, FixedAgent):
     def __init__(self, model, clusters: list[int], region: int, competence: float, cell):
         super().__init__(model)
         self.clusters = list(clusters)

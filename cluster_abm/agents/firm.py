@@ -14,11 +14,12 @@ from __future__ import annotations
 from mesa.discrete_space import FixedAgent
 
 from ..firmtable import SME_MAX_EMPLOYEES
+from .ids import ModelScopedIds
 
 ORIGINS = ("initial", "replicative spin-off", "innovative spin-off", "de novo")
 
 
-class Firm(FixedAgent):
+class Firm(ModelScopedIds, FixedAgent):
     """One firm; its state lives in ``model.firms`` at index ``slot``."""
 
     def __init__(self, model, slot: int, cell):

@@ -28,10 +28,12 @@ from __future__ import annotations
 
 from mesa import Agent
 
+from .ids import ModelScopedIds
+
 KINDS = ("regional", "eu", "venture", "bank")
 
 
-class Funder(Agent):
+class Funder(ModelScopedIds, Agent):
     def __init__(self, model, kind: str, region: int, planned: float, instruments: tuple[str, ...]):
         super().__init__(model)
         if kind not in KINDS:

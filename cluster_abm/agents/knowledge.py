@@ -27,10 +27,12 @@ from __future__ import annotations
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
+from .ids import ModelScopedIds
+
 KINDS = ("university", "research", "kibs")
 
 
-class KnowledgeInstitution(FixedAgent):
+class KnowledgeInstitution(ModelScopedIds, FixedAgent):
     def __init__(self, model, kind: str, region: int, cluster: int, quality: float,
                  capacity: int, knowledge: np.ndarray, cell):
         super().__init__(model)
