@@ -29,6 +29,26 @@ from cluster_abm.scenario import load_scenario
 TARGET_RATIO = 1.5
 
 
+class GcClock:
+    """Seconds the interpreter spent in garbage collections since the last ``reset``."""
+
+    def __init__(self):
+        self.seconds, self._start = 0.0, 0.0
+        gc.callbacks.append(self._tick)
+
+    def _tick(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._start
+
+    def reset(self) -> None:
+        self.seconds = 0.0
+
+
+GC_CLOCK = GcClock()
+
+
 def time_run(scenario, seed: int, years: float) -> tuple[float, float, ClusterModel]:
     """Wall and CPU seconds of one build-and-run, from a collected heap.
 
@@ -38,6 +58,7 @@ def time_run(scenario, seed: int, years: float) -> tuple[float, float, ClusterMo
     90-120 ms on this VM, mostly inside full_strategy runs since they allocate more.
     """
     gc.collect()
+    GC_CLOCK.reset()
     wall, cpu = time.perf_counter(), time.process_time()
     model = ClusterModel(scenario, seed=seed).run(years)
     return time.perf_counter() - wall, time.process_time() - cpu, model
@@ -57,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     cpus: dict[str, list[float]] = {name: [] for name in scenarios}
     firm_steps: dict[str, list[float]] = {name: [] for name in scenarios}
     ties: dict[str, list[int]] = {name: [] for name in scenarios}
+    gc_seconds: dict[str, list[float]] = {name: [] for name in scenarios}
     pair_ratios: list[float] = []  # full / baseline wall time of two back-to-back runs
     for seed in range(args.seeds):
         best_wall = dict.fromkeys(scenarios, float("inf"))
@@ -70,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                 wall, cpu, model = time_run(scenarios[name], seed, args.years)
                 best_wall[name], best_cpu[name] = min(best_wall[name], wall), min(best_cpu[name], cpu)
                 pair[name] = wall
+                gc_seconds[name].append(GC_CLOCK.seconds)
                 if r == 0:
                     firm_steps[name].append(float(model.series_wide()["firms"][1:, -1].sum()))
                     ties[name].append(len(model.ties))
@@ -95,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ratio full_strategy / baseline: wall {wall_ratio:.2f}, cpu {cpu_ratio:.2f}, "
           f"cpu per firm-step {per['full_strategy'] / per['baseline']:.2f} "
           f"(target <= {TARGET_RATIO}) {verdict}")
+    print("garbage collection inside the timed runs (median ms per run): "
+          + ", ".join(f"{name} {med(gc_seconds[name]) * 1e3:.1f}" for name in scenarios))
     if len(pair_ratios) >= 4:
         q1, _, q3 = statistics.quantiles(pair_ratios, n=4)
         print(f"back-to-back pairs: median ratio {med(pair_ratios):.2f} "

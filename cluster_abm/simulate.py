@@ -68,23 +68,7 @@ def simulate(scenario: Scenario | str | Path, seed: int, years: float | None = N
         res.firm_log = model.log.frame()
         res.panel = model.log.panel()
     res.wall_time = time.perf_counter() - start
-    _release(model)
     return res
-
-
-def _release(model: ClusterModel) -> None:
-    """Drop Mesa's class-level reference to a finished model so it can be garbage collected.
-
-    Why: Mesa 3.3's ``Agent._ids`` (a defaultdict keyed by model, for agent ids) keeps every
-    model ever built alive, so a worker grows by several MB per run: 8 GB after the 1,230 runs
-    one worker did in the Morris screening (mesa issue #3179, fixed upstream by mesa PR #3180;
-    absent in the fixed versions). Outputs are unchanged, bit for bit.
-    """
-    from mesa import Agent
-
-    ids = getattr(Agent, "_ids", None)
-    if ids is not None:
-        ids.pop(model, None)
 
 
 def run_scenario(scenario: Scenario | str | Path = "baseline", seed: int = 0, years: float | None = None,
