@@ -118,12 +118,14 @@ class World:
         return x.astype(np.int16), y.astype(np.int16)
 
     def distance_class(self, region_a, cluster_a, region_b, cluster_b) -> np.ndarray:
-        """Distance class of firm pairs: 0 intra-cluster … 3 transnational (vectorised)."""
+        """Distance class of firm pairs: 0 intra-cluster … 3 transnational (vectorised).
+
+        A cluster lies in one region and a region in one country, so a pair in one cluster is
+        in one region and one country: the class is 3 minus the number of levels shared.
+        """
         same_cluster = (cluster_a >= 0) & (cluster_a == cluster_b)
         same_region = region_a == region_b
         same_country = self.region_country[region_a] == self.region_country[region_b]
-        out = np.full(np.shape(region_a), TRANSNATIONAL, dtype=np.int8)
-        out[same_country] = INTER_REGIONAL
-        out[same_region] = INTER_CLUSTER
-        out[same_cluster] = INTRA_CLUSTER
-        return out
+        shared = same_country.view(np.int8) + same_region.view(np.int8)
+        shared += same_cluster.view(np.int8)
+        return np.subtract(TRANSNATIONAL, shared, dtype=np.int8)

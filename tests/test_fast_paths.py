@@ -380,3 +380,26 @@ def test_tie_table_compacts_rarely_and_keeps_living_ties_in_order():
         assert list(zip(a_live.tolist(), b_live.tolist(), strict=True)) == list(expected.values())
     assert len(t) == len(expected)
     assert 0 < compactions <= 20, compactions  # 14 here; compacting whenever full made it 64
+
+
+@pytest.mark.parametrize("countries", ["own", "shared"])
+def test_distance_class_counts_shared_levels_as_the_masks_did(model, countries):
+    """World.distance_class (3 minus the levels a pair shares) against the masks it replaced,
+    with every region its own country and with regions sharing countries."""
+    from cluster_abm.space import INTER_CLUSTER, INTER_REGIONAL, INTRA_CLUSTER, TRANSNATIONAL, World
+
+    w, ft = model.world, model.firms
+    rc = w.region_country.copy() if countries == "own" else (np.arange(w.n_regions) // 2).astype(np.int16)
+    probe = object.__new__(World)  # only region_country is read
+    probe.region_country = rc
+    rng = np.random.default_rng(4)
+    a, b = rng.choice(ft.idx, (2, 300, 7))
+    b[:, :3] = a[:, :3]  # some pairs of one firm: intra-cluster or, outside clusters, inter-cluster
+    ra, rb, ca, cb = ft.region[a], ft.region[b], ft.cluster[a], ft.cluster[b]
+    want = np.full(a.shape, TRANSNATIONAL, dtype=np.int8)
+    want[rc[ra] == rc[rb]] = INTER_REGIONAL
+    want[ra == rb] = INTER_CLUSTER
+    want[(ca >= 0) & (ca == cb)] = INTRA_CLUSTER
+    got = probe.distance_class(ra, ca, rb, cb)
+    assert got.dtype == np.int8 and np.array_equal(got, want)
+    assert set(np.unique(want)) >= ({0, 1, 3} if countries == "own" else {0, 1, 2, 3})

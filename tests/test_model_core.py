@@ -57,6 +57,9 @@ def test_invariants_every_step(seed):
         # Ties connect living firms only.
         ti = m.ties.idx
         assert ft.alive[m.ties.a[ti]].all() and ft.alive[m.ties.b[ti]].all()
+        # A firm's cluster lies in its region (World.distance_class counts on it).
+        inside = idx[ft.cluster[idx] >= 0]
+        assert (m.world.cluster_region[ft.cluster[inside]] == ft.region[inside]).all()
 
 
 def test_agent_types_present_and_views_consistent(baseline_run):

@@ -106,14 +106,19 @@ def top_per_group(groups: np.ndarray, priority: np.ndarray, k: np.ndarray) -> np
         elif take == 0:
             cut.append(np.inf)  # nobody is above +inf
         else:
-            cut.append(float(np.partition(pr[begin: begin + c], c - take)[c - take]))  # take-th highest
+            part = pr[begin: begin + c].copy()  # np.partition without its wrappers
+            part.partition(c - take)
+            cut.append(float(part[c - take]))  # take-th highest
         room.append(take)
         begin += c
     cut_of_item = np.repeat(cut, count)
-    above = pr > cut_of_item
-    # Items at the cut-off value fill what is left of their group's places, earliest first.
-    at = (pr == cut_of_item).nonzero()[0]
-    if len(at):
+    above = pr >= cut_of_item
+    # Each group has at least its places at or above its cut-off. When the totals agree, no
+    # group has more (no ties at a cut-off) and these are the chosen; else items at the
+    # cut-off fill what is left of their group's places, earliest first.
+    if np.count_nonzero(above) != sum(room):
+        above = pr > cut_of_item
+        at = (pr == cut_of_item).nonzero()[0]
         g_at = groups[order[at]]
         left = np.asarray(room) - np.bincount(groups[order[above]], minlength=len(room))
         above[at[rank_in_groups(g_at) < left[g_at]]] = True
