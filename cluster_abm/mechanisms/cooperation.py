@@ -196,12 +196,12 @@ def _evaluate_and_tie(m, seekers, cand, support, accept_all: bool = False) -> np
     valid = (cand >= 0) & (cand != seek)
     cs = np.where(valid, cand, 0)
     valid &= m.degree[cs] < c.max_partners
-    dclass = w.distance_class(ft.region[seek], ft.cluster[seek], ft.region[cs], ft.cluster[cs])
     # Each candidate accepts on its own merits; the seeker keeps the first that accepts (in the
     # random order candidates were drawn), so far candidates are not crowded out by near ones.
     if accept_all:
         accepts = valid
     else:
+        dclass = w.distance_class(ft.region[seek], ft.cluster[seek], ft.region[cs], ft.cluster[cs])
         d = cognitive_distance_pairs(m.profiles_T, seek.ravel(), cs.ravel()).reshape(S, k)
         base_cost = np.array([1.0, c.cost_region, c.cost_national, c.cost_abroad])[dclass]
         cost = base_cost + (1.0 - base_cost) * m.p.policy.coop_cost_cut * support[:, None]
@@ -213,7 +213,11 @@ def _evaluate_and_tie(m, seekers, cand, support, accept_all: bool = False) -> np
     first = accepts.argmax(axis=1)
     rows = np.arange(S)
     ok = accepts[rows, first]
-    a, b, kind = seekers[ok], cand[rows, first][ok], dclass[rows, first][ok]
+    a, b = seekers[ok], cand[rows, first][ok]
+    if accept_all:  # nothing was scored: classify only the pairs that tie
+        kind = w.distance_class(ft.region[a], ft.cluster[a], ft.region[b], ft.cluster[b])
+    else:
+        kind = dclass[rows, first][ok]
     added = m.ties.add(a, b, kind, m.t)
     if added.any():
         np.add.at(m.degree, a[added], 1)
