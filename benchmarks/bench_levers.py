@@ -23,6 +23,8 @@ import pstats
 import statistics
 import time
 
+import numpy as np
+
 from cluster_abm.model import ClusterModel
 from cluster_abm.scenario import load_scenario
 
@@ -47,6 +49,14 @@ class GcClock:
 
 
 GC_CLOCK = GcClock()
+
+
+def median_interval(values: list[float], draws: int = 5000, seed: int = 0) -> tuple[float, float]:
+    """95 % percentile-bootstrap interval of the median: how far the median of pair ratios
+    could move with other draws of the host's load."""
+    x = np.asarray(values)
+    medians = np.median(np.random.default_rng(seed).choice(x, (draws, len(x))), axis=1)
+    return float(np.percentile(medians, 2.5)), float(np.percentile(medians, 97.5))
 
 
 def time_run(scenario, seed: int, years: float) -> tuple[float, float, ClusterModel]:
@@ -122,8 +132,9 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{name} {med(gc_seconds[name]) * 1e3:.1f}" for name in scenarios))
     if len(pair_ratios) >= 4:
         q1, _, q3 = statistics.quantiles(pair_ratios, n=4)
-        print(f"back-to-back pairs: median ratio {med(pair_ratios):.2f} "
-              f"(quartiles {q1:.2f}-{q3:.2f}, {len(pair_ratios)} pairs)")
+        lo, hi = median_interval(pair_ratios)
+        print(f"back-to-back pairs: median ratio {med(pair_ratios):.3f} (95 % bootstrap interval "
+              f"{lo:.3f}-{hi:.3f}; quartiles {q1:.2f}-{q3:.2f}; {len(pair_ratios)} pairs)")
 
     if args.profile:
         prof = cProfile.Profile()
