@@ -403,3 +403,31 @@ def test_distance_class_counts_shared_levels_as_the_masks_did(model, countries):
     got = probe.distance_class(ra, ca, rb, cb)
     assert got.dtype == np.int8 and np.array_equal(got, want)
     assert set(np.unique(want)) >= ({0, 1, 3} if countries == "own" else {0, 1, 2, 3})
+
+
+def test_tie_caches_follow_adds_and_ends_as_fresh_gathers_would():
+    """TieTable's cached living rows and ends (kept between changes of the table) equal a fresh
+    gather through adds, decays, firm deaths and compactions, whether or not ends() was asked
+    for in between."""
+    from cluster_abm.ties import TieTable
+
+    rng = np.random.default_rng(11)
+    t = TieTable(capacity=64)
+    for step in range(300):
+        if rng.random() < 0.7:
+            t.ends()  # warm the caches (mechanisms read ends between changes)
+        n_new = int(rng.integers(0, 40))
+        t.add(rng.integers(0, 300, n_new), rng.integers(0, 300, n_new), np.zeros(n_new, dtype=np.int8), step)
+        if rng.random() < 0.5:
+            t.ends()
+        action = rng.integers(0, 3)
+        if action == 0:
+            t.decay(rng, 0.08)
+        elif action == 1:
+            t.drop_firms(rng.random(300) < 0.03)
+        fresh_idx = t.alive[: t.n].nonzero()[0]
+        assert t.idx.tolist() == fresh_idx.tolist()
+        a, b = t.ends()
+        assert a.tolist() == t.a[fresh_idx].tolist() and b.tolist() == t.b[fresh_idx].tolist()
+        assert not a.flags.writeable and not b.flags.writeable
+        assert len(t) == len(fresh_idx)
