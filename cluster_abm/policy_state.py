@@ -236,7 +236,7 @@ class PolicyState:
                 c = cost[order]
                 cum = np.cumsum(c)
                 before = np.concatenate([[0.0], cum])[start]  # running sum before each region's first
-            ok = (cum - before[reg]) <= cap[reg] + _SLACK
+            ok = ((cum - before[reg]) <= cap[reg] + _SLACK).nonzero()[0]  # positions: see TieTable.firms_with
             granted = np.zeros(n, dtype=bool)
             granted[order[ok]] = True
             if one_cost:

@@ -168,7 +168,7 @@ def search_partners(m) -> None:
     coop_level = m.policy.firm_level("cooperation_support", ft, idx, m)
     rate = (c.search_rate * (1 + ft.dyncap[idx]) * (1 + m.p.cmo.matchmaking_weight * m.svc_matchmaking[idx])
             * (1 + pol.coop_search_boost * coop_level))
-    seeking = hazard(m.uniform("search", idx), rate) & (degree[idx] < c.max_partners)
+    seeking = (hazard(m.uniform("search", idx), rate) & (degree[idx] < c.max_partners)).nonzero()[0]
     seekers = idx[seeking]
     if len(seekers) == 0:
         return
@@ -295,9 +295,12 @@ def form_contracts(m) -> None:
     is_founder[founders] = True
     ok_partner = (ft.contract[: ft.n] < 0) & ((ft.skilled[: ft.n] + ft.unskilled[: ft.n]) < SME_MAX_EMPLOYEES) & ~is_founder
     # Founder-partner pairs over both directions of every tie: (a, b) pairs first, then (b, a)
-    # pairs, selected before they are joined (the ties outnumber the pairs by far).
-    ab = is_founder[a] & ok_partner[b]
-    ba = is_founder[b] & ok_partner[a]
+    # pairs, selected before they are joined. Founders are few, so the ties of founders are
+    # found first (positions) and only those ties' partners are checked.
+    ab = is_founder[a].nonzero()[0]
+    ab = ab[ok_partner[b[ab]]]
+    ba = is_founder[b].nonzero()[0]
+    ba = ba[ok_partner[a[ba]]]
     src, dst = np.concatenate([a[ab], b[ba]]), np.concatenate([b[ab], a[ba]])
     # Random order, then each partner joins at most one new contract and each founder takes at most
     # max_members - 1 partners.

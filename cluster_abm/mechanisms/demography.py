@@ -109,7 +109,7 @@ def _pass_on(m, donors: np.ndarray, fields: np.ndarray, dead_mask: np.ndarray) -
     alive = ft.living(~dead_mask)  # survivors (the dead are still marked alive here)
     cl = ft.cluster[alive]
     C = m.world.n_clusters
-    count = np.bincount(cl[cl >= 0], minlength=C)
+    count = np.bincount(cl + 1, minlength=C + 1)[1:]  # firms per cluster (cl = -1: none)
     pool = np.zeros((C, ft.n_fields))
     np.add.at(pool, ft.cluster[donors], fields)
     share = np.divide(pool, count[:, None], out=np.zeros_like(pool), where=count[:, None] > 0)
@@ -117,7 +117,7 @@ def _pass_on(m, donors: np.ndarray, fields: np.ndarray, dead_mask: np.ndarray) -
     # table with a last "no cluster" entry that stays False, so cluster -1 never receives.)
     donor_cluster = np.zeros(C + 1, dtype=bool)
     donor_cluster[ft.cluster[donors]] = True
-    hit = donor_cluster[cl]
+    hit = donor_cluster[cl].nonzero()[0]
     receivers = alive[hit]  # distinct slots: a gather, an add and a scatter are the same as +=
     ft.knowledge[receivers] = ft.knowledge.take(receivers, axis=0) + share.take(cl[hit], axis=0)
 
@@ -275,7 +275,7 @@ def incubate_new(m, slots: np.ndarray) -> None:
     ft, p = m.firms, m.p
     cl = ft.cluster[slots]
     living = ft.cluster[ft.idx]
-    size = np.bincount(living[living >= 0], minlength=m.world.n_clusters)
+    size = np.bincount(living + 1, minlength=m.world.n_clusters + 1)[1:]  # living = -1: no cluster
     big = (cl >= 0) & (size[np.maximum(cl, 0)] >= p.policy.incubator_min_cluster_firms)
     level = m.policy.firm_level("incubators", ft, slots, m)
     cand = slots[big & (level > 0)]
