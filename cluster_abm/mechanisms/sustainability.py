@@ -36,8 +36,8 @@ def best_practice(m) -> None:
     idx = ft.idx
     level = np.minimum(m.policy.firm_level("cmo_green_awareness", ft, idx, m), 1.0) * ft.member[idx]
     cl = ft.cluster[idx]
-    inside = (cl >= 0) & (level > 0)
-    if not inside.any():
+    inside = ((cl >= 0) & (level > 0)).nonzero()[0]
+    if len(inside) == 0:
         return
     # Best green knowledge per cluster: a maximum per run of the step's firms grouped by cluster
     # (the buckets of this step: no firm has entered or left since they were made).
