@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast test-mesa-latest browser ui-assets bench lint docs clean
+.PHONY: install demo test test-fast test-mesa-latest browser ui-assets bench lint docs clean golden
 
 # Create the virtual environment and install the project (re-run when pyproject.toml changes).
 $(STAMP): pyproject.toml
@@ -34,6 +34,10 @@ test: install browser ui-assets
 # Everything but the browser and slow statistical tests, for quick iterations.
 test-fast: install
 	$(PY) -m pytest -q -m "not browser and not slow"
+
+# Regenerate the golden numbers of tests/test_golden.py, on purpose (say why in the commit).
+golden: install
+	$(PY) -m tests.golden_runs --write
 
 bench: install
 	$(PY) benchmarks/bench_model.py
