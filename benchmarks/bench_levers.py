@@ -25,8 +25,8 @@ import time
 
 import numpy as np
 
-from cluster_abm.model import ClusterModel
-from cluster_abm.scenario import load_scenario
+from cluster_abm.model.cluster_model import ClusterModel
+from cluster_abm.specs.scenario import load_scenario
 
 TARGET_RATIO = 1.5
 

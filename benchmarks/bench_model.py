@@ -22,7 +22,7 @@ import time
 
 CHILD = r"""
 import json, resource, sys, time
-from cluster_abm.model import ClusterModel
+from cluster_abm.model.cluster_model import ClusterModel
 n, years, seed = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
 t0 = time.perf_counter()
 m = ClusterModel("baseline", seed=seed, params={"sim.n_firms": n})

@@ -1,7 +1,7 @@
 """Benchmarks of the experiment runner (figures, not a test).
 
     python benchmarks/bench_runner.py                  # fake model, ~75 ms of numpy per run
-    python benchmarks/bench_runner.py --simulate cluster_abm.simulate:simulate --runs 20 \
+    python benchmarks/bench_runner.py --simulate cluster_abm.model.simulate:simulate --runs 20 \
         --memory-runs 200                              # the same with the real model
 
 Prints:
@@ -50,7 +50,7 @@ def _experiment(folder: Path, name: str, replicates: int, years: int) -> Path:
 
 
 def _sweep(path: Path, results: Path, executor: str, workers: int, simulate: str, **kw):
-    from cluster_abm.runner import run_experiment
+    from cluster_abm.experiments.runner import run_experiment
 
     summary = run_experiment(path, results_dir=results, executor=executor, workers=workers,
                              simulate=simulate, quiet=True, overwrite=True, **kw)
@@ -61,7 +61,7 @@ def _sweep(path: Path, results: Path, executor: str, workers: int, simulate: str
 
 def _calibrate(target_ms: float, years: int) -> int:
     """CLUSTER_ABM_FAKE_WORK units that make one fake run last about ``target_ms``."""
-    from cluster_abm.scenario import load_scenario
+    from cluster_abm.specs.scenario import load_scenario
     from tests.fakes import fake_simulate
 
     sc = load_scenario("baseline")
@@ -89,7 +89,7 @@ def _steady_rate(results: Path, name: str) -> float:
     """
     import pandas as pd
 
-    from cluster_abm.store import Store
+    from cluster_abm.experiments.store import Store
 
     runs = Store(results / name).read("runs")
     end = (pd.to_datetime(runs["started"]) + pd.to_timedelta(runs["wall_time"], unit="s"))
@@ -105,7 +105,7 @@ def bench_throughput(args, tmp: Path) -> None:
         units = _calibrate(args.run_ms, args.years)
         print(f"fake model calibrated to ~{args.run_ms:.0f} ms per run "
               f"(CLUSTER_ABM_FAKE_WORK={units})")
-    from cluster_abm.store import Store
+    from cluster_abm.experiments.store import Store
 
     executors = ("serial", "processes", "dask")
     rates: dict[str, list[float]] = {e: [] for e in executors}
@@ -166,7 +166,7 @@ def memory_child(args) -> None:
 
     import pyarrow.parquet as pq
 
-    from cluster_abm.store import Store
+    from cluster_abm.experiments.store import Store
 
     tmp = Path(args.tmp)
     # warm-up: imports, caches, a first consolidation

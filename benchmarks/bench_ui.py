@@ -45,7 +45,7 @@ def free_port() -> int:
 
 def start_server(port: int, log_path: Path) -> subprocess.Popen:
     """The app as ``cluster-abm ui`` serves it, but with the CDN fallback closed (offline)."""
-    from cluster_abm.commands.ui import server_command, server_env
+    from cluster_abm.cli.cmd_ui import server_command, server_env
 
     env = server_env()
     env["SOLARA_ASSETS_CDN"] = "http://127.0.0.1:9/npm/"
@@ -118,8 +118,8 @@ def measure(browser, url: str, sessions: int, speed: str, compare: bool, steps: 
 
 
 def in_process(steps: int) -> None:
+    from cluster_abm.ui.charts import ChartPlot, MapPlot
     from cluster_abm.ui.controls import Settings, build_run_scenarios
-    from cluster_abm.ui.plots import ChartPlot, MapPlot
     from cluster_abm.ui.runs import RunPair
 
     for compare in (False, True):
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from playwright.sync_api import sync_playwright
 
-    from cluster_abm.ui.state import DEFAULT_SPEED, FRAME_INTERVAL
+    from cluster_abm.ui.app_state import DEFAULT_SPEED, FRAME_INTERVAL
 
     speed = args.speed or DEFAULT_SPEED
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "

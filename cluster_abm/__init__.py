@@ -13,15 +13,15 @@ __all__ = ["__version__", "ClusterModel", "run_scenario", "load_scenario"]
 def __getattr__(name):
     # Lazy imports keep `import cluster_abm` cheap for worker processes and the CLI's --help.
     if name == "ClusterModel":
-        from .model import ClusterModel
+        from cluster_abm.model.cluster_model import ClusterModel
 
         return ClusterModel
     if name == "run_scenario":
-        from .simulate import run_scenario
+        from cluster_abm.model.simulate import run_scenario
 
         return run_scenario
     if name == "load_scenario":
-        from .scenario import load_scenario
+        from cluster_abm.specs.scenario import load_scenario
 
         return load_scenario
     raise AttributeError(name)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from mesa.discrete_space import OrthogonalMooreGrid
 
-from .scenario import STAGES, Scenario
+from cluster_abm.specs.scenario import STAGES, Scenario
 
 # Distance classes, from near to far (seed 3.3): the order is the interaction-cost order.
 INTRA_CLUSTER, INTER_CLUSTER, INTER_REGIONAL, TRANSNATIONAL = 0, 1, 2, 3

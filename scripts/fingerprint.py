@@ -12,7 +12,7 @@ import hashlib
 
 import pandas as pd
 
-from cluster_abm.simulate import simulate
+from cluster_abm.model.simulate import simulate
 
 
 def fingerprint(scenarios=("baseline", "full_strategy"), seeds=(1, 2), years: float = 6) -> str:

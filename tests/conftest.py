@@ -6,7 +6,7 @@ import functools
 
 import pytest
 
-from cluster_abm.model import ClusterModel
+from cluster_abm.model.cluster_model import ClusterModel
 
 
 @functools.lru_cache(maxsize=32)

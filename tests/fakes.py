@@ -1,6 +1,6 @@
 """A fake model for runner tests and benchmarks: deterministic numpy in (scenario params, seed).
 
-``fake_simulate`` has the signature of ``cluster_abm.simulate.simulate`` and returns a
+``fake_simulate`` has the signature of ``cluster_abm.model.simulate.simulate`` and returns a
 ``SimulationResult``-like object, so the runner can be tested before (and independently of) the
 real model. Behaviour is steered by environment variables, which spawned workers and Dask
 LocalCluster workers inherit:
@@ -109,7 +109,7 @@ def write_experiment(folder, text: str, name: str = "exp.toml", green: bool = Tr
 
 def read_tables(store_path) -> dict[str, pd.DataFrame]:
     """The three tables of a store, without the columns that record timing and worker."""
-    from cluster_abm.store import TABLES, TIMING_COLUMNS, Store
+    from cluster_abm.experiments.store import TABLES, TIMING_COLUMNS, Store
 
     store = Store(store_path)
     out = {t: store.read(t) for t in TABLES}

@@ -40,7 +40,7 @@ def _frame_hash(df: pd.DataFrame) -> str:
 
 def golden_record(scenario: str, seed: int) -> dict:
     """What is pinned for one run: every KPI (exact floats) and hashes of the output tables."""
-    from cluster_abm.simulate import simulate
+    from cluster_abm.model.simulate import simulate
 
     r = simulate(scenario, seed, YEARS, firm_data=True)
     return {

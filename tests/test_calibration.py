@@ -15,18 +15,18 @@ from pathlib import Path
 import optuna
 import pytest
 
-from cluster_abm import cli
-from cluster_abm.calibration import (
+from cluster_abm.analysis.calibration.calibration_spec import (
+    calibration_from_dict,
+    load_calibration,
+)
+from cluster_abm.analysis.calibration.fit import (
     aggregate,
     counted_trials,
     open_study,
     run_calibration,
     run_points,
 )
-from cluster_abm.calibration_spec import calibration_from_dict, load_calibration
-from cluster_abm.errors import InputError
-from cluster_abm.scenario import load_scenario
-from cluster_abm.targets import (
+from cluster_abm.analysis.validation.targets import (
     MEASURES,
     TARGET_COLUMNS,
     default_targets_path,
@@ -34,6 +34,9 @@ from cluster_abm.targets import (
     targets_from_see,
     write_targets_csv,
 )
+from cluster_abm.cli import main as cli
+from cluster_abm.errors import InputError
+from cluster_abm.specs.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -250,7 +253,7 @@ def test_several_processes_share_one_study(world):
     import sys
 
     path = write_toml(world / "cal.toml", _serial_study("shared", seed=9, trials=6))
-    cmd = [sys.executable, "-m", "cluster_abm.cli", "calibrate", str(path), "--results",
+    cmd = [sys.executable, "-m", "cluster_abm.cli.main", "calibrate", str(path), "--results",
            str(world / "results"), "--no-report", "--quiet"]
     procs = [subprocess.Popen(cmd, cwd=world, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for _ in range(2)]

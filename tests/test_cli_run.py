@@ -9,11 +9,11 @@ import sys
 import pandas as pd
 import pytest
 
-from cluster_abm.cli import main
+from cluster_abm.cli.main import main
 
 
 def run_cli(*args, cwd=None):
-    proc = subprocess.run([sys.executable, "-m", "cluster_abm.cli", *args], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "cluster_abm.cli.main", *args], capture_output=True,
                           text=True, cwd=cwd, timeout=300)
     return proc.returncode, proc.stdout, proc.stderr
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from cluster_abm.commands import scenarios as cmd
+from cluster_abm.cli import cmd_scenarios as cmd
 from cluster_abm.errors import InputError
-from cluster_abm.policies import LEVERS, catalogue_markdown
-from cluster_abm.scenario import load_scenario
+from cluster_abm.policy.levers import LEVERS, catalogue_markdown
+from cluster_abm.specs.scenario import load_scenario
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "policies.md"
 

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from cluster_abm.cli import main
-from cluster_abm.report import cost_effectiveness
+from cluster_abm.cli.main import main
+from cluster_abm.reports.comparison_report import cost_effectiveness
 
 
 def test_compare_end_to_end(tmp_path):

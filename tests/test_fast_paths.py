@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from cluster_abm.mechanisms.demography import cluster_choice_table
-from cluster_abm.metrics import _median_by_region, _region_sums
-from cluster_abm.model import ClusterModel
-from cluster_abm.randomness import _GOLD, _M1, _M2, keyed_uniform, keyed_uniform_columns
+from cluster_abm.model.cluster_model import ClusterModel
+from cluster_abm.numerics.keyed_random import _GOLD, _M1, _M2, keyed_uniform, keyed_uniform_columns
+from cluster_abm.outputs.metrics import _median_by_region, _region_sums
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def _splitmix_reference(key, ids, head):
 
 
 def test_keyed_draws_equal_the_textbook_splitmix():
-    from cluster_abm.randomness import _MASK64, _mix_int
+    from cluster_abm.numerics.keyed_random import _MASK64, _mix_int
 
     ids = np.array([1, 2, 3, 10_000, 2**40 + 7], dtype=np.int64)
     key, step, purpose = 123456789, 17, 5
@@ -117,7 +117,7 @@ def test_median_by_region_equals_numpy_median():
 def test_tie_series_from_stored_classes_equal_a_recount(scenario):
     """Tie classes are stored when a tie forms; recounting from the firms' current region,
     cluster and sector must give the same series (firms never move, so classes cannot go stale)."""
-    from cluster_abm.metrics import step_metrics
+    from cluster_abm.outputs.metrics import step_metrics
     from cluster_abm.space import DISTANCE_CLASSES
 
     m = ClusterModel(scenario, seed=5)
@@ -167,7 +167,7 @@ def test_allocator_tuning_is_applied_on_linux_and_can_be_turned_off():
     import subprocess
     import sys
 
-    code = "from cluster_abm.allocator import tune_allocator; print(tune_allocator())"
+    code = "from cluster_abm.model.allocator import tune_allocator; print(tune_allocator())"
     on = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "CLUSTER_ABM_MALLOC_TUNING": "0"})
@@ -211,7 +211,7 @@ def test_training_selection_equals_the_lexsort_in_a_running_model(model):
 
 
 def test_upper_quartile_equals_numpy_quantile():
-    from cluster_abm.policy_state import upper_quartile
+    from cluster_abm.policy.lever_state import upper_quartile
 
     rng = np.random.default_rng(7)
     for i in range(20000):
@@ -257,7 +257,7 @@ def test_project_capacity_is_first_come_in_the_drawn_order():
 
 @pytest.mark.parametrize("n_groups", [1, 6, 127, 128, 40000])
 def test_group_order_is_the_stable_argsort(n_groups):
-    from cluster_abm.grouping import group_order
+    from cluster_abm.numerics.grouping import group_order
 
     rng = np.random.default_rng(n_groups)
     for n in (0, 1, 7, 2000):
@@ -353,7 +353,7 @@ def test_firm_level_of_a_lever_on_everywhere_equals_the_region_lookup():
 def test_tie_table_compacts_rarely_and_keeps_living_ties_in_order():
     """When the table fills, dead rows are squeezed out (order kept) and, if living ties then
     fill more than half of it, it grows: with steady churn a compaction is rare, not every step."""
-    from cluster_abm.ties import TieTable
+    from cluster_abm.state.tie_table import TieTable
 
     rng = np.random.default_rng(7)
     t = TieTable(capacity=64)
@@ -409,7 +409,7 @@ def test_tie_caches_follow_adds_and_ends_as_fresh_gathers_would():
     """TieTable's cached living rows and ends (kept between changes of the table) equal a fresh
     gather through adds, decays, firm deaths and compactions, whether or not ends() was asked
     for in between."""
-    from cluster_abm.ties import TieTable
+    from cluster_abm.state.tie_table import TieTable
 
     rng = np.random.default_rng(11)
     t = TieTable(capacity=64)

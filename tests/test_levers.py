@@ -1,10 +1,10 @@
 """One test per lever (DESIGN 3), its costs, its conditions and the seed's cross-references.
 
-Each lever of :data:`cluster_abm.policies.LEVERS` is switched on alone (intensity 1, default
+Each lever of :data:`cluster_abm.policy.levers.LEVERS` is switched on alone (intensity 1, default
 targets, everything else as in the baseline) and compared with the baseline over paired seeds
 (common random numbers: the same seed builds the same world). The lever must move its direct,
-mechanism-level outcome (``Lever.outcome``: a series of :data:`cluster_abm.metrics.SERIES`,
-averaged over the horizon, or a KPI of :data:`cluster_abm.metrics.KPIS`) in the documented
+mechanism-level outcome (``Lever.outcome``: a series of :data:`cluster_abm.outputs.metrics.SERIES`,
+averaged over the horizon, or a KPI of :data:`cluster_abm.outputs.metrics.KPIS`) in the documented
 direction, with the 95 % t-confidence interval of the paired difference excluding zero. The test
 is parametrised over the catalogue, so a new lever gets a test and a lever without a measurable
 outcome fails. Whether a lever helps jobs or innovation overall is deliberately not tested here.
@@ -29,12 +29,12 @@ import pytest
 from scipy import stats
 
 import cluster_abm
-from cluster_abm import model as model_module
-from cluster_abm.metrics import KPIS, SERIES
-from cluster_abm.model import ClusterModel
-from cluster_abm.params import REGISTRY
-from cluster_abm.policies import BY_ID, LEVERS, LeverSetting
-from cluster_abm.scenario import load_scenario
+from cluster_abm.model.cluster_model import ClusterModel
+from cluster_abm.model import cluster_model as model_module
+from cluster_abm.outputs.metrics import KPIS, SERIES
+from cluster_abm.params.registry import REGISTRY
+from cluster_abm.policy.levers import BY_ID, LEVERS, LeverSetting
+from cluster_abm.specs.scenario import load_scenario
 
 SEEDS = tuple(range(7001, 7017))  # paired seeds; the first 8 are the default sample
 N_SEEDS = 8
@@ -337,7 +337,7 @@ def _package_sources() -> dict[str, str]:
     """Model code: everything but the catalogue and registry themselves (which name every lever
     and parameter) and the layers above the model."""
     root = Path(cluster_abm.__file__).parent
-    skip = {"ui", "sensitivity", "commands", "policies.py", "params.py"}
+    skip = {"ui", "analysis", "cli", "experiments", "reports", "levers.py", "registry.py"}
     return {str(p.relative_to(root)): p.read_text() for p in root.rglob("*.py")
             if not skip & set(p.relative_to(root).parts)}
 

@@ -8,8 +8,8 @@ import pytest
 
 from cluster_abm import run_scenario
 from cluster_abm.agents import ClusterOrganisation, Firm, Funder, KnowledgeInstitution
-from cluster_abm.model import ClusterModel
-from cluster_abm.params import REGISTRY, convert, per_step
+from cluster_abm.model.cluster_model import ClusterModel
+from cluster_abm.params.registry import REGISTRY, convert, per_step
 
 
 def test_same_seed_same_numbers():

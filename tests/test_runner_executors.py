@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from cluster_abm import seeds
-from cluster_abm.executors import CHUNK_SECONDS, MAX_CHUNK, DaskExecutor, _run_chunk, make_executor
-from cluster_abm.runner import run_experiment
-from cluster_abm.store import Store
+from cluster_abm.experiments import seeds
+from cluster_abm.experiments.executors import (
+    CHUNK_SECONDS,
+    MAX_CHUNK,
+    DaskExecutor,
+    _run_chunk,
+    make_executor,
+)
+from cluster_abm.experiments.runner import run_experiment
+from cluster_abm.experiments.store import Store
 from tests.fakes import FAKE, assert_same_tables, read_tables, write_experiment
 
 EXP = """

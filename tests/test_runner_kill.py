@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas.testing as pdt
 import pytest
 
-from cluster_abm.runner import run_experiment
-from cluster_abm.store import Store
+from cluster_abm.experiments.runner import run_experiment
+from cluster_abm.experiments.store import Store
 from tests.fakes import FAKE, assert_same_tables, write_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +30,7 @@ years = 2
 def _start(path: Path, results: Path, executor: str) -> subprocess.Popen:
     env = dict(os.environ, CLUSTER_ABM_FAKE_SLEEP="0.04",
                PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    cmd = [sys.executable, "-m", "cluster_abm.commands.experiments", "sweep", str(path),
+    cmd = [sys.executable, "-m", "cluster_abm.cli.cmd_sweep", "sweep", str(path),
            "--results", str(results), "--simulate", FAKE, "--executor", executor,
            "--workers", "2", "--quiet"]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cluster_abm import seeds
 from cluster_abm.errors import InputError
-from cluster_abm.experiment import load_experiment
-from cluster_abm.params import REGISTRY
+from cluster_abm.experiments import seeds
+from cluster_abm.experiments.experiment_spec import load_experiment
+from cluster_abm.params.registry import REGISTRY
 from tests.fakes import write_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,10 +201,10 @@ def test_spec_hash_stable_for_identical_specs_and_changes_with_the_spec(tmp_path
 
 
 def test_kpi_and_series_names_checked_against_metrics(tmp_path, monkeypatch):
-    fake = types.ModuleType("cluster_abm.metrics")
+    fake = types.ModuleType("cluster_abm.outputs.metrics")
     fake.KPIS = {"jobs": object(), "firms_final": object()}
     fake.SERIES = {"employment": object()}
-    monkeypatch.setitem(sys.modules, "cluster_abm.metrics", fake)
+    monkeypatch.setitem(sys.modules, "cluster_abm.outputs.metrics", fake)
     ok = 'scenarios = ["baseline"]\n[outputs]\nkpis = ["jobs"]\nseries = ["employment"]\n'
     assert load_experiment(write_experiment(tmp_path, ok)).outputs.kpis == ("jobs",)
     with pytest.raises(InputError, match=r"outputs.kpis: unknown KPI 'job'; did you mean 'jobs'"):

@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 from scipy import stats
 
-from cluster_abm import seeds
-from cluster_abm.commands.experiments import (
+from cluster_abm.analysis.replay import replay
+from cluster_abm.cli.cmd_sweep import (
     DEFAULT_TARGET,
     add_replay_arguments,
     add_sweep_arguments,
@@ -25,12 +25,12 @@ from cluster_abm.commands.experiments import (
     main,
 )
 from cluster_abm.errors import InputError
-from cluster_abm.experiment import load_experiment
-from cluster_abm.replay import replay
-from cluster_abm.results import load_results
-from cluster_abm.runner import run_experiment
-from cluster_abm.store import Store, atomic_write
-from cluster_abm.worker import DEFAULT_TARGET as WORKER_TARGET
+from cluster_abm.experiments import seeds
+from cluster_abm.experiments.experiment_spec import load_experiment
+from cluster_abm.experiments.results import load_results
+from cluster_abm.experiments.runner import run_experiment
+from cluster_abm.experiments.store import Store, atomic_write
+from cluster_abm.experiments.worker import DEFAULT_TARGET as WORKER_TARGET
 from tests.fakes import FAKE, assert_same_tables, read_tables, write_experiment
 
 EXP = """
@@ -241,5 +241,5 @@ def test_store_writes_atomically_and_ignores_leftover_temp_files(tmp_path):
 
 
 def test_default_target_is_the_same_everywhere():
-    assert DEFAULT_TARGET == WORKER_TARGET == "cluster_abm.simulate:simulate"
+    assert DEFAULT_TARGET == WORKER_TARGET == "cluster_abm.model.simulate:simulate"
     assert json.loads(json.dumps({"ok": True}))  # keep json import honest for ruff

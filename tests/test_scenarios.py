@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from cluster_abm.errors import InputError
-from cluster_abm.model import ClusterModel
-from cluster_abm.policies import BY_ID, LEVERS, WG_NAMES
-from cluster_abm.scenario import load_scenario
+from cluster_abm.model.cluster_model import ClusterModel
+from cluster_abm.policy.levers import BY_ID, LEVERS, WG_NAMES
+from cluster_abm.specs.scenario import load_scenario
 
 SCENARIOS = sorted((Path(__file__).resolve().parent.parent / "scenarios").glob("*.toml"))
 PACKAGES = ("wg1_innovation", "wg2_sustainability", "wg3_cooperation", "wg4_financing",

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pytest
 
-from cluster_abm.sensitivity import (
+from cluster_abm.analysis.sensitivity import (
     SAProblem,
     analyze,
     run_function,

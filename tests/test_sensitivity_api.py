@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from SALib.sample import sobol as salib_sobol
 
-from cluster_abm.sensitivity import (
+from cluster_abm.analysis.sensitivity import (
     SAProblem,
     analyze,
     analyze_series,

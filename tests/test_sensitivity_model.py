@@ -14,19 +14,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cluster_abm import cli, runner
-from cluster_abm.errors import InputError
-from cluster_abm.params import REGISTRY
-from cluster_abm.results import load_results
-from cluster_abm.sensitivity.registry import (
+from cluster_abm.analysis.sensitivity.sa_factors import (
     integer_value,
     model_values,
     problem_from_registry,
     select_parameters,
     span_bounds,
 )
-from cluster_abm.sensitivity.study import load_study
-from cluster_abm.sensitivity.study_run import analyze_study, run_study
+from cluster_abm.analysis.sensitivity.study import load_study
+from cluster_abm.analysis.sensitivity.study_run import analyze_study, run_study
+from cluster_abm.cli import main as cli
+from cluster_abm.errors import InputError
+from cluster_abm.experiments import runner
+from cluster_abm.experiments.results import load_results
+from cluster_abm.params.registry import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
 # policy.glocal_boost scales the glocal-emergence hazard only where the glocal-support lever
@@ -275,9 +276,9 @@ def test_simulate_releases_each_model():
     flat over thousands of runs."""
     import gc
 
-    from cluster_abm.model import ClusterModel
-    from cluster_abm.scenario import load_scenario
-    from cluster_abm.simulate import simulate
+    from cluster_abm.model.cluster_model import ClusterModel
+    from cluster_abm.model.simulate import simulate
+    from cluster_abm.specs.scenario import load_scenario
 
     def live_models() -> int:
         gc.collect()

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cluster_abm.sensitivity import (
+from cluster_abm.analysis.sensitivity import (
     SAProblem,
     analyze_series,
     convergence,

@@ -14,11 +14,11 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from cluster_abm import cli  # noqa: E402
-from cluster_abm import validation as V  # noqa: E402
-from cluster_abm import validation_facts as F  # noqa: E402
+from cluster_abm.analysis.validation import facts as F  # noqa: E402
+from cluster_abm.analysis.validation import validate as V  # noqa: E402
+from cluster_abm.analysis.validation.targets import Observation  # noqa: E402
+from cluster_abm.cli import main as cli  # noqa: E402
 from cluster_abm.errors import InputError  # noqa: E402
-from cluster_abm.targets import Observation  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"

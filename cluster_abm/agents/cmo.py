@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
-from .ids import ModelScopedIds
+from cluster_abm.agents.ids import ModelScopedIds
 
 SERVICES = ("matchmaking", "brokering", "awareness", "scouting", "training")
 

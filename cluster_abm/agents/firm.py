@@ -1,9 +1,9 @@
 """The firm agent: a Mesa agent that is the identity and face of one row of the firm table.
 
-Mechanisms never loop over these objects; they act on :class:`~cluster_abm.firmtable.FirmTable`
+Mechanisms never loop over these objects; they act on :class:`~cluster_abm.state.firm_table.FirmTable`
 arrays. A ``Firm`` exposes its row as read-only properties so notebooks, tests and the UI can treat
 firms as ordinary agents (``model.agents_by_type[Firm]``). The state table is documented in
-:mod:`cluster_abm.firmtable`.
+:mod:`cluster_abm.state.firm_table`.
 
 Kinds (seed 1, 3.3.3, 3.1.4): SME (< 250 employees), large, glocal (global links), new venture
 (younger than 3 years).
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from mesa.discrete_space import FixedAgent
 
-from ..firmtable import SME_MAX_EMPLOYEES
-from .ids import ModelScopedIds
+from cluster_abm.agents.ids import ModelScopedIds
+from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES
 
 ORIGINS = ("initial", "replicative spin-off", "innovative spin-off", "de novo")
 

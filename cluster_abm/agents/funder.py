@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from mesa import Agent
 
-from .ids import ModelScopedIds
+from cluster_abm.agents.ids import ModelScopedIds
 
 KINDS = ("regional", "eu", "venture", "bank")
 

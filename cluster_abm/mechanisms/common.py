@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..grouping import group_order, rank_in_groups
+from cluster_abm.numerics.grouping import group_order, rank_in_groups
 
 
 def hazard_draw(rng: np.random.Generator, rate: np.ndarray) -> np.ndarray:

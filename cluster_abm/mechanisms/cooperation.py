@@ -17,10 +17,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..firmtable import SME_MAX_EMPLOYEES
-from ..grouping import group_order, rank_in_groups
-from ..space import INTRA_CLUSTER, TRANSNATIONAL
-from .common import cognitive_distance_pairs, hazard, hazard_draw, novelty_value, profiles
+from cluster_abm.mechanisms.common import (
+    cognitive_distance_pairs,
+    hazard,
+    hazard_draw,
+    novelty_value,
+    profiles,
+)
+from cluster_abm.numerics.grouping import group_order, rank_in_groups
+from cluster_abm.space import INTRA_CLUSTER, TRANSNATIONAL
+from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES
 
 SCOPES = ("cluster", "region", "national", "abroad", "meta", "match")
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..agents.firm import Firm
-from ..firmtable import ORIGIN_DENOVO, ORIGIN_INNOVATIVE, ORIGIN_REPLICATIVE
-from .common import hazard, stochastic_round
+from cluster_abm.agents.firm import Firm
+from cluster_abm.mechanisms.common import hazard, stochastic_round
+from cluster_abm.state.firm_table import ORIGIN_DENOVO, ORIGIN_INNOVATIVE, ORIGIN_REPLICATIVE
 
 
 def spawn(m, attrs: dict[str, np.ndarray], knowledge: np.ndarray) -> np.ndarray:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..firmtable import ORIGIN_INNOVATIVE
-from ..grouping import group_order, rank_in_groups
-from .common import hazard
-from .innovation import innovation_rate
-from .knowledge_projects import project_costs
+from cluster_abm.mechanisms.common import hazard
+from cluster_abm.mechanisms.innovation import innovation_rate
+from cluster_abm.mechanisms.knowledge_projects import project_costs
+from cluster_abm.numerics.grouping import group_order, rank_in_groups
+from cluster_abm.state.firm_table import ORIGIN_INNOVATIVE
 
 
 def set_annual_budgets(m) -> None:

@@ -18,7 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import cognitive_distance, cognitive_distance_pairs, hazard, novelty_value, profiles
+from cluster_abm.mechanisms.common import (
+    cognitive_distance,
+    cognitive_distance_pairs,
+    hazard,
+    novelty_value,
+    profiles,
+)
 
 
 def partner_novelty(m) -> None:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..grouping import group_order, rank_in_groups
-from .common import hazard, hazard_draw
+from cluster_abm.mechanisms.common import hazard, hazard_draw
+from cluster_abm.numerics.grouping import group_order, rank_in_groups
 
 KIND_CODE = {"university": 0, "research": 1, "kibs": 2}
 

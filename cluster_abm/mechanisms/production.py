@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import hazard, keyed_round
+from cluster_abm.mechanisms.common import hazard, keyed_round
 
 
 def competitiveness(m, idx: np.ndarray) -> np.ndarray:

@@ -1,9 +1,9 @@
 """The workshop app's controls, derived from the lever catalogue and the parameter registry.
 
 Nothing here re-declares a lever or a parameter: :func:`lever_controls` reads
-:data:`cluster_abm.policies.LEVERS` (grouped by working group, help text = seed section + one-line
+:data:`cluster_abm.policy.levers.LEVERS` (grouped by working group, help text = seed section + one-line
 summary, intensity bounds = ``policies.INTENSITY_MAX``) and :func:`param_controls` reads
-:data:`cluster_abm.params.REGISTRY` (default, bounds, unit, doc) *when called*, so a lever or a
+:data:`cluster_abm.params.registry.REGISTRY` (default, bounds, unit, doc) *when called*, so a lever or a
 parameter added to the catalogue or the registry shows up in the app without touching its code.
 
 The rest turns what the user set into validated scenarios, with every problem as one line for an
@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import params as params_mod
-from .. import policies
-from ..errors import InputError
-from ..scenario import Scenario, load_scenario, scenario_dirs
+from cluster_abm.errors import InputError
+from cluster_abm.params import registry as params_mod
+from cluster_abm.policy import levers as policies
+from cluster_abm.specs.scenario import Scenario, load_scenario, scenario_dirs
 
 # A registry range wider than SLIDER_CAP_RATIO times the default is a technical bound (budgets
 # up to 1e6 k€, which no workshop needs and no slider can resolve): such a slider stops at
@@ -103,7 +103,7 @@ def _label(name: str) -> str:
 
 
 def param_control(p: params_mod.Param) -> ParamControl:
-    """The control of one :class:`~cluster_abm.params.Param` (bounds from the registry)."""
+    """The control of one :class:`~cluster_abm.params.registry.Param` (bounds from the registry)."""
     if p.is_bool:
         return ParamControl(p.name, _label(p.name), "bool", p.default, None, None, None, p.unit, p.doc)
     d = float(p.default)
@@ -125,7 +125,7 @@ def param_control(p: params_mod.Param) -> ParamControl:
 def param_controls(names: list[str] | tuple[str, ...] | None = None) -> list[ParamControl]:
     """Controls for registry parameters: the named ones, or every parameter in the registry.
 
-    Reads ``cluster_abm.params.REGISTRY`` at call time.
+    Reads ``cluster_abm.params.registry.REGISTRY`` at call time.
     """
     registry = params_mod.REGISTRY
     if names is None:
@@ -153,7 +153,7 @@ def lever_control(lever: policies.Lever) -> LeverControl:
 def lever_controls() -> list[LeverGroup]:
     """Every lever of the catalogue as controls, grouped by working group (WG1 ... WG6).
 
-    Reads ``cluster_abm.policies.LEVERS`` and ``WG_NAMES`` at call time; a WG not in
+    Reads ``cluster_abm.policy.levers.LEVERS`` and ``WG_NAMES`` at call time; a WG not in
     ``WG_NAMES`` gets its own group, titled by its code.
     """
     groups: dict[str, list[LeverControl]] = {wg: [] for wg in policies.WG_NAMES}

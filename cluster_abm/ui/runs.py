@@ -1,6 +1,6 @@
 """Lock-step runs for the workshop app: a policy run and, side by side, its reference.
 
-:class:`RunPair` holds one :class:`~cluster_abm.model.ClusterModel` (the policy run) or two (the
+:class:`RunPair` holds one :class:`~cluster_abm.model.cluster_model.ClusterModel` (the policy run) or two (the
 policy run and the same scenario with every lever off), built with the same seed, and steps
 them together, so at every step both show the same quarter and the difference between them is
 the effect of the levers (common random numbers, DESIGN 4). :class:`Track` keeps the few
@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import policies
-from ..metrics import SERIES
-from ..model import ClusterModel
-from ..scenario import Scenario
+from cluster_abm.model.cluster_model import ClusterModel
+from cluster_abm.outputs.metrics import SERIES
+from cluster_abm.policy import levers as policies
+from cluster_abm.specs.scenario import Scenario
 
-# series the app charts (totals over all regions; see cluster_abm.metrics.SERIES)
+# series the app charts (totals over all regions; see cluster_abm.outputs.metrics.SERIES)
 TRACKED = ("innovations", "employment", "skilled_emigrants_cum", "births", "deaths", "firms")
 MAX_DIRECT = 2  # headline numbers for the direct outcomes of the levers switched on
 

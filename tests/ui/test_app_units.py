@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 import solara
 
-from cluster_abm import params as params_mod
-from cluster_abm import policies
 from cluster_abm.errors import InputError
-from cluster_abm.scenario import load_scenario
+from cluster_abm.params import registry as params_mod
+from cluster_abm.policy import levers as policies
+from cluster_abm.specs.scenario import load_scenario
 from cluster_abm.ui import controls
 from cluster_abm.ui.controls import (
     LeverChoice,
@@ -112,7 +112,7 @@ def test_a_new_lever_and_parameter_appear_without_touching_the_app(monkeypatch):
     assert (pc.name, pc.low, pc.high, pc.default) == ("policy.test_widget_rate", 0.0, 2.0, 0.25)
 
     from cluster_abm.ui.app import LeverPanel
-    from cluster_abm.ui.state import AppState
+    from cluster_abm.ui.app_state import AppState
 
     state = AppState(short(Settings()))
     _, rc = solara.render(LeverPanel(state), handle_error=False)
@@ -242,7 +242,7 @@ def test_pair_with_a_lever_runs_in_lock_step_and_differs(baseline):
 
 
 def test_levers_add_their_direct_outcome_to_the_headlines(baseline):
-    from cluster_abm.metrics import SERIES
+    from cluster_abm.outputs.metrics import SERIES
     from cluster_abm.ui.runs import HEADLINES, lever_outcomes
 
     policy, reference = build_run_scenarios(
@@ -280,7 +280,7 @@ def test_track_annualises_flows_over_the_last_year():
 
 # --- pictures ----------------------------------------------------------------------------------------
 def test_map_and_charts_change_as_the_runs_step(baseline):
-    from cluster_abm.ui.plots import ChartPlot, MapPlot
+    from cluster_abm.ui.charts import ChartPlot, MapPlot
 
     pair = RunPair(baseline, baseline.with_levers({}), seed=2, horizon=6)
     map_plot = MapPlot(pair.policy.world)
@@ -294,7 +294,7 @@ def test_map_and_charts_change_as_the_runs_step(baseline):
 
 
 def test_firm_state_precedence(baseline):
-    from cluster_abm.ui.plots import FIRM_STATES, firm_states
+    from cluster_abm.ui.charts import FIRM_STATES, firm_states
 
     pair = RunPair(baseline, None, seed=2, horizon=1)
     m = pair.policy
@@ -313,7 +313,7 @@ def test_firm_state_precedence(baseline):
 
 # --- one session's state and its player -----------------------------------------------------------
 def test_state_steps_and_publishes_frames():
-    from cluster_abm.ui.state import AppState
+    from cluster_abm.ui.app_state import AppState
 
     state = AppState(short(Settings()))
     frame = state.frame.value
@@ -327,7 +327,7 @@ def test_state_steps_and_publishes_frames():
 
 
 def test_invalid_settings_block_play_and_step_with_one_line():
-    from cluster_abm.ui.state import AppState
+    from cluster_abm.ui.app_state import AppState
 
     state = AppState(short(Settings()))
     assert not state.set_lever("glocal_support", LeverChoice(intensity=7.0))
@@ -349,7 +349,7 @@ def test_invalid_settings_block_play_and_step_with_one_line():
 
 @pytest.mark.slow
 def test_every_scenario_in_the_picker_opens_and_steps_side_by_side():
-    from cluster_abm.ui.state import AppState
+    from cluster_abm.ui.app_state import AppState
 
     state = AppState(Settings(compare=True))
     for label, path in controls.list_scenarios().items():
@@ -362,7 +362,7 @@ def test_every_scenario_in_the_picker_opens_and_steps_side_by_side():
 
 
 def test_unexpected_errors_become_a_banner_not_a_traceback(monkeypatch, caplog):
-    from cluster_abm.ui.state import AppState
+    from cluster_abm.ui.app_state import AppState
 
     state = AppState(short(Settings()))
 
@@ -379,7 +379,7 @@ def test_unexpected_errors_become_a_banner_not_a_traceback(monkeypatch, caplog):
 
 
 def test_player_plays_to_the_end_and_stops():
-    from cluster_abm.ui.state import AppState
+    from cluster_abm.ui.app_state import AppState
 
     state = AppState(short(Settings(compare=True)))
     state.set_speed("max")
@@ -399,7 +399,7 @@ def test_player_plays_to_the_end_and_stops():
 
 
 def test_pause_stops_the_player_and_a_rebuild_pauses():
-    from cluster_abm.ui.state import AppState
+    from cluster_abm.ui.app_state import AppState
 
     state = AppState(Settings())  # the full 80 steps
     state.set_speed("2")
@@ -432,7 +432,7 @@ def test_no_sequence_of_actions_escapes_as_an_exception(tmp_path, monkeypatch):
     returns, the banner holds at most one line, and the state stays usable."""
     import random
 
-    from cluster_abm.ui.state import SPEEDS, AppState
+    from cluster_abm.ui.app_state import SPEEDS, AppState
 
     (tmp_path / "two.toml").write_text(
         'extends = "baseline"\n[simulation]\nregions = ["veneto", "upper_austria"]\n'
@@ -497,16 +497,14 @@ def test_page_renders_headless_and_its_buttons_work():
 
 # --- cluster-abm ui ------------------------------------------------------------------------------
 def _ui_args(*argv):
-    from cluster_abm.commands import ui
-
+    from cluster_abm.cli import cmd_ui as ui
     parser = argparse.ArgumentParser()
     ui.add_ui_arguments(parser)
     return parser.parse_args(list(argv))
 
 
 def test_ui_arguments_and_command_line():
-    from cluster_abm.commands import ui
-
+    from cluster_abm.cli import cmd_ui as ui
     args = _ui_args()
     assert (args.host, args.port, args.scenarios) == ("127.0.0.1", 8765, [])
     cmd = ui.server_command("0.0.0.0", 9000)
@@ -520,7 +518,7 @@ def test_ui_arguments_and_command_line():
 
 
 def test_cmd_ui_prints_the_address_and_returns_the_servers_status(monkeypatch, capsys, tmp_path):
-    from cluster_abm.commands import ui
+    from cluster_abm.cli import cmd_ui as ui
     from cluster_abm.ui import offline
 
     calls = {}
@@ -545,7 +543,7 @@ def test_cmd_ui_prints_the_address_and_returns_the_servers_status(monkeypatch, c
 def test_cmd_ui_refuses_a_taken_port(monkeypatch, capsys):
     import socket
 
-    from cluster_abm.commands import ui
+    from cluster_abm.cli import cmd_ui as ui
     from cluster_abm.ui import offline
 
     monkeypatch.setattr(offline, "ensure_cdn_cache", lambda verbose=True: [])

@@ -1,0 +1,413 @@
+"""Sensitivity studies of the model: a study file → SALib design → the experiment runner.
+
+This module binds the model-agnostic pipeline of :mod:`cluster_abm.analysis.sensitivity` to the model:
+the problem comes from the parameter registry (:func:`.registry.problem_from_registry`), the
+design points run through the experiment runner (:func:`cluster_abm.experiments.runner.run_experiment`:
+same executors, result store, resume, progress bar, failures recorded), and the analysis reads
+the stored KPIs back, computes indices on replicate means and writes the report into
+``results/<study>/sensitivity/`` next to the runs. It is not imported by the package's
+``__init__``, so ``import cluster_abm.analysis.sensitivity`` stays light and model-free.
+
+Study file (TOML; every key is checked before anything runs)::
+
+    name = "sobol_main"                # default: the file's stem; names results/<name>/
+    description = "..."
+    base = "baseline"                  # scenario the parameters vary around (name or path)
+    method = "sobol"                   # morris | sobol | pawn | delta
+    n = 256                            # Sobol: base samples N (a power of two); Morris:
+                                       # trajectories r; pawn/delta: Latin-hypercube rows
+    replicates = 2                     # seeds per design point; indices use their mean
+    seed = 20250601                    # root seed: design, run seeds and bootstraps
+    years = 10                         # horizon (default: the base scenario's)
+    crn = true                         # common random numbers (default true, see below)
+    parameters = ["uncertain"]         # names, "group.*" patterns, or "uncertain"
+    exclude = ["policy.*"]             # names or patterns removed from the selection
+    span = 4                           # optional: bounds [default / 4, default * 4] within the
+                                       # registry's (parameters with default <= 0 keep the
+                                       # registry's range); [bounds] entries win
+    kpis = ["employment_final"]        # outputs analysed (cluster_abm.outputs.metrics.KPIS)
+    series = "employment"              # optional: a metrics.SERIES name -> indices per year
+
+    [bounds]                           # optional: narrower than the registry's
+    "coop.max_partners" = [2, 30]
+    [distributions]                    # optional: default uniform on the bounds
+    "learning.ac_knowledge_scale" = "logunif"
+    "innovation.base_rate" = { dist = "triang", peak = 0.3 }
+    "market.selection_strength" = { dist = "truncnorm", mean = 0.6, sd = 0.3 }
+    [groups]                           # optional: one index per group of parameters
+    labour_market = ["labour.matching_rate", "labour.wage_tightness"]
+    [options]                          # optional analysis settings
+    num_levels = 4                     # Morris grid levels (even)
+    optimal_trajectories = 10          # Morris: keep the 10 most spread of n candidates
+    calc_second_order = true           # Sobol: second-order indices (2G+2 runs per sample)
+    conf_level = 0.95
+    num_resamples = 200                # bootstrap resamples for the CIs
+    pawn_slices = 10
+    convergence = [0.125, 0.25, 0.5, 1.0]   # fractions of n for the convergence check
+    [execution]                        # as in experiment files; the command line overrides
+    executor = "processes"
+    workers = 2
+
+Common random numbers (``crn = true``, the default): replicate ``r`` of *every* design point
+runs with the same seed, so two runs of the design differ only in their inputs. Elementary
+effects and the Sobol' estimators are differences between such runs; with independent seeds
+each difference would carry the full seed noise, with common seeds most of it cancels, and a
+parameter the model ignores gets an index of exactly zero. The report gives two noise shares:
+the plain one (between-seed variance of a point's mean over the variance of the means, an upper
+bound under CRN) and the CRN one, which first removes the seed effect shared by all points.
+
+Runs execute point by point (:class:`StudyExperiment`), so a stopped study holds complete
+design points from the start of the design, and :func:`.study_run.analyze_study` analyses the
+largest complete prefix (the first 2^k Sobol' blocks or k Morris trajectories form a valid
+smaller design) with a PARTIAL warning. Whole-number parameters are mapped to equal-width bins
+of their range (:mod:`.registry`); the analysis uses the continuous design. Outputs in
+``results/<study>/sensitivity/``: ``report.html``, ``indices``, ``second_order``,
+``convergence``, ``series_indices``, ``noise`` and ``design`` tables (``.csv`` and
+``.parquet``) and ``figures/*.png``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cluster_abm.analysis.sensitivity.problem import SAProblem
+from cluster_abm.analysis.sensitivity.sa_factors import (
+    model_values,
+    problem_from_registry,
+    select_parameters,
+)
+from cluster_abm.analysis.sensitivity.sampling import METHODS, check_sobol_n, n_runs, sample
+from cluster_abm.errors import InputError, closest
+from cluster_abm.experiments.experiment_spec import (
+    Design,
+    Execution,
+    Experiment,
+    Outputs,
+    Run,
+    _check_execution_table,
+    check_int,
+    check_name,
+    find_experiment,
+)
+from cluster_abm.experiments.seeds import check_seed
+from cluster_abm.params import registry as P
+from cluster_abm.specs.scenario import Scenario, find_scenario, load_scenario, read_toml
+
+TOP_KEYS = ("name", "description", "base", "method", "n", "replicates", "seed", "years", "crn",
+            "parameters", "exclude", "span", "kpis", "series", "bounds", "distributions", "groups",
+            "options", "execution")
+OPTION_KEYS = ("num_levels", "optimal_trajectories", "calc_second_order", "conf_level",
+               "num_resamples", "pawn_slices", "convergence")
+SAMPLING_OPTIONS = ("num_levels", "optimal_trajectories", "calc_second_order")
+DEFAULT_OPTIONS: dict[str, Any] = {"num_levels": 4, "optimal_trajectories": None,
+                                   "calc_second_order": True, "conf_level": 0.95,
+                                   "num_resamples": 100, "pawn_slices": 10, "convergence": None}
+OUT_DIR = "sensitivity"
+DEFAULT_SERIES = "employment"  # recorded when a study asks for no series (see Study.experiment)
+MAX_POINTS = 2_000_000
+STUDY_TARGET = "cluster_abm.model.simulate:simulate"  # the runner's default target
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated sensitivity study (see the module docstring for the file format)."""
+
+    name: str
+    description: str
+    source: str
+    base: Scenario
+    method: str
+    n: int
+    replicates: int
+    seed: int
+    years: int | None
+    crn: bool
+    problem: SAProblem
+    kpis: tuple[str, ...]
+    series: str | None
+    options: dict[str, Any]
+    execution: Execution
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.problem.names
+
+    @cached_property
+    def X(self) -> np.ndarray:
+        """The SALib design (continuous values), one row per design point."""
+        return sample(self.problem, self.method, self.n, self.seed,
+                      calc_second_order=self.options["calc_second_order"],
+                      num_levels=self.options["num_levels"],
+                      optimal_trajectories=self.options["optimal_trajectories"])
+
+    @cached_property
+    def points(self) -> list[dict[str, Any]]:
+        """The parameter overrides each design point runs with (integers mapped)."""
+        return model_values(self.problem, self.X)
+
+    @property
+    def n_points(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_runs(self) -> int:
+        return self.n_points * self.replicates
+
+    @cached_property
+    def experiment(self) -> Experiment:
+        """The runner's view: a design on ``base`` whose points are the SALib rows, in order.
+
+        Design point ``i`` (from 1) is row ``i - 1`` of :attr:`X`; the spec hash covers the
+        points, so a changed study never resumes into an old store.
+        """
+        spy = int(self.base.param("sim.steps_per_year"))
+        # only what shapes the design: analysis options (CIs, bootstrap, convergence) can
+        # change without invalidating the stored runs
+        sampling = {k: self.options[k] for k in SAMPLING_OPTIONS}
+        spec = {"method": self.method, "n": self.n, "problem": self.problem.to_salib(),
+                "sampling": sampling}
+        design = Design(f"sensitivity-{self.method}", self.base, self.names, spec,
+                        tuple(self.points), self.n, self.crn)
+        # One series is always recorded: the model's timeseries() fails on an empty list of
+        # names (model.py: pd.concat of nothing), and a yearly total costs a few rows per run.
+        outputs = Outputs(kpis=self.kpis, series=(self.series or DEFAULT_SERIES,),
+                          series_every=spy, regions=False)
+        return StudyExperiment(self.name, self.description, self.source, {}, self.base.name,
+                               design, self.replicates, self.seed, self.years, outputs,
+                               self.execution)
+
+    def with_execution(self, executor: str | None = None, workers: int | None = None,
+                       scheduler: str | None = None) -> Study:
+        """A copy with command-line execution overrides (never part of the results)."""
+        exp = self.experiment.with_execution(executor, workers, scheduler)
+        new = dataclasses.replace(self, execution=exp.execution)
+        new.__dict__.update(X=self.X, points=self.points)  # keep the sampled design
+        return new
+
+    def out_dir(self, results_dir: str | Path = "results") -> Path:
+        return Path(results_dir) / self.name / OUT_DIR
+
+
+class StudyExperiment(Experiment):
+    """An experiment whose runs execute point by point, each point with all its replicates.
+
+    Same runs, ids and seeds as :class:`Experiment` (so the same store, spec hash and replay);
+    only the order differs. Plain experiments go replicate by replicate so an interrupted
+    comparison holds complete pairs of scenarios; a SALib design is instead analysable from
+    any complete prefix of its points (the first k Saltelli blocks are the design of size k,
+    the first k Morris trajectories a design of k trajectories), so an interrupted study can
+    be analysed on the part done (:func:`.study_run.analyze_study` does that).
+    """
+
+    @cached_property
+    def runs(self) -> tuple[Run, ...]:
+        return tuple(sorted(super().runs, key=lambda run: (run.point, run.replicate)))
+
+
+# --- loading --------------------------------------------------------------------------------
+def load_study(ref: str | Path) -> Study:
+    """Read and validate a study file (a path, or a name in ./experiments)."""
+    path = find_experiment(ref)
+    return study_from_dict(read_toml(path), source=str(path), base_dir=path.parent)
+
+
+def study_from_dict(raw: dict[str, Any], source: str = "<dict>",
+                    base_dir: Path | None = None) -> Study:
+    """Validate a study table; every problem is a one-line :class:`InputError` (file, key)."""
+    for k in raw:
+        if k not in TOP_KEYS:
+            raise InputError(f"unknown key; {closest(k, TOP_KEYS)}", source=source, key=k)
+    name = raw.get("name", Path(source).stem)
+    check_name(name, source)
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise InputError("must be a string", source=source, key="description")
+    method = raw.get("method")
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}",
+                         source=source, key="method")
+    options = _check_options(raw.get("options", {}), method, source)
+    n = _check_int(raw.get("n"), source, "n", 2, MAX_POINTS)
+    if method == "sobol":
+        try:
+            check_sobol_n(n)
+        except ValueError as exc:
+            raise InputError(str(exc), source=source, key="n") from None
+    if options["optimal_trajectories"] is not None and options["optimal_trajectories"] > n:
+        raise InputError(f"must not exceed n ({n})", source=source,
+                         key="options.optimal_trajectories")
+    replicates = _check_int(raw.get("replicates", 1), source, "replicates", 1, 10_000)
+    try:
+        seed = check_seed(raw.get("seed", 0), "the root seed")
+    except ValueError as exc:
+        raise InputError(str(exc), source=source, key="seed") from None
+    base = _load_base(raw.get("base", "baseline"), source, base_dir)
+    years = raw.get("years")
+    if years is not None:
+        try:
+            years = P.REGISTRY["sim.years"].check(years)
+        except InputError as exc:
+            raise InputError(str(exc).removeprefix("sim.years: "), source=source,
+                             key="years") from None
+    crn = raw.get("crn", True)
+    if not isinstance(crn, bool):
+        raise InputError(f"must be true or false, got {crn!r}", source=source, key="crn")
+
+    include = _str_list(raw.get("parameters"), source, "parameters", required=True)
+    exclude = _str_list(raw.get("exclude", []), source, "exclude", required=False)
+    names = select_parameters(include, exclude, source=source)
+    problem = problem_from_registry(
+        names, bounds=_table(raw.get("bounds", {}), source, "bounds"),
+        groups=_table(raw.get("groups", {}), source, "groups"),
+        dists=_table(raw.get("distributions", {}), source, "distributions"),
+        span=raw.get("span"), source=source)
+    kpis = _check_kpis(raw.get("kpis"), source)
+    series = _check_series(raw.get("series"), source)
+    execution = _check_execution_table(raw.get("execution", {}), source)
+    n_pts = n_runs(problem, method, n, options["calc_second_order"])
+    if n_pts * replicates > MAX_POINTS:
+        raise InputError(f"{n_pts * replicates} runs is more than {MAX_POINTS}; lower n or the "
+                         "replicates", source=source, key="n")
+    return Study(name, description.strip(), source, base, method, n, replicates, seed, years,
+                 crn, problem, kpis, series, options, execution)
+
+
+def _check_int(value: Any, source: str, key: str, low: int, high: int) -> int:
+    """:func:`~cluster_abm.experiments.experiment_spec.check_int`, saying so when a required key is missing."""
+    if value is None:
+        raise InputError(f"is required: a whole number from {low} to {high}", source=source,
+                         key=key)
+    return check_int(value, source, key, low, high)
+
+
+def _str_list(value: Any, source: str, key: str, required: bool) -> list[str]:
+    if value is None and required:
+        raise InputError('is required: a list of parameter names, "group.*" patterns or '
+                         '"uncertain"', source=source, key=key)
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise InputError(f"must be a list of parameter names or patterns, got {value!r}",
+                         source=source, key=key)
+    return value
+
+
+def _table(value: Any, source: str, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InputError("must be a table", source=source, key=key)
+    return _flatten(value)
+
+
+def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
+    """Dotted names from TOML tables: ``[bounds.coop] max_partners = [..]`` is allowed too.
+
+    A nested table with a ``dist`` key is a distribution, not a group of names.
+    """
+    out: dict[str, Any] = {}
+    for k, v in table.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict) and "dist" not in v:
+            out.update(_flatten(v, name + "."))
+        else:
+            out[name] = v
+    return out
+
+
+def _load_base(ref: Any, source: str, base_dir: Path | None) -> Scenario:
+    if not isinstance(ref, str) or not ref:
+        raise InputError(f"must be a scenario name or path, got {ref!r}", source=source,
+                         key="base")
+    try:
+        path = find_scenario(ref, relative_to=base_dir)
+    except InputError as exc:
+        raise InputError(f"unknown scenario {ref!r}: {exc}", source=source, key="base") from None
+    try:
+        return load_scenario(path)
+    except InputError as exc:
+        raise InputError(f"scenario {ref!r} is invalid: {exc}", source=source,
+                         key="base") from None
+
+
+def _check_kpis(value: Any, source: str) -> tuple[str, ...]:
+    from cluster_abm.outputs.metrics import KPIS
+
+    if value is None:
+        raise InputError("is required: the KPIs to analyse (cluster_abm.outputs.metrics.KPIS)",
+                         source=source, key="kpis")
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise InputError("must be a non-empty list of KPI names", source=source, key="kpis")
+    for v in value:
+        if v not in KPIS:
+            raise InputError(f"unknown KPI {v!r}; {closest(v, KPIS)}", source=source, key="kpis")
+    if len(set(value)) != len(value):
+        raise InputError("lists a KPI twice", source=source, key="kpis")
+    return tuple(value)
+
+
+def _check_series(value: Any, source: str) -> str | None:
+    from cluster_abm.outputs.metrics import SERIES
+
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in SERIES:
+        raise InputError(f"unknown series {value!r}; {closest(str(value), SERIES)}",
+                         source=source, key="series")
+    return value
+
+
+def _check_options(table: Any, method: str, source: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise InputError("must be a table", source=source, key="options")
+    for k in table:
+        if k not in OPTION_KEYS:
+            raise InputError(f"unknown key; {closest(k, OPTION_KEYS)}", source=source,
+                             key=f"options.{k}")
+    opts = dict(DEFAULT_OPTIONS) | table
+    key = "options."
+    levels = opts["num_levels"]
+    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 2 or levels % 2:
+        raise InputError(f"must be an even whole number >= 2, got {levels!r}", source=source,
+                         key=key + "num_levels")
+    ot = opts["optimal_trajectories"]
+    if ot is not None and (isinstance(ot, bool) or not isinstance(ot, int) or ot < 2):
+        raise InputError(f"must be a whole number >= 2, got {ot!r}", source=source,
+                         key=key + "optimal_trajectories")
+    if not isinstance(opts["calc_second_order"], bool):
+        raise InputError("must be true or false", source=source, key=key + "calc_second_order")
+    cl = opts["conf_level"]
+    if isinstance(cl, bool) or not isinstance(cl, int | float) or not 0 < cl < 1:
+        raise InputError(f"must be between 0 and 1, got {cl!r}", source=source,
+                         key=key + "conf_level")
+    for k in ("num_resamples", "pawn_slices"):
+        v = opts[k]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 2:
+            raise InputError(f"must be a whole number >= 2, got {v!r}", source=source,
+                             key=key + k)
+    conv = opts["convergence"]
+    if conv is not None:
+        if (not isinstance(conv, list) or not conv
+                or any(isinstance(f, bool) or not isinstance(f, int | float) or not 0 < f <= 1
+                       for f in conv)):
+            raise InputError(f"must be a list of fractions in (0, 1], got {conv!r}",
+                             source=source, key=key + "convergence")
+        opts["convergence"] = sorted({float(f) for f in conv})
+    opts["conf_level"] = float(cl)
+    return opts
+
+
+def design_table(study: Study) -> pd.DataFrame:
+    """One row per design point: its number, the continuous design values and model values."""
+    df = pd.DataFrame(study.X, columns=[f"x:{n}" for n in study.names])
+    vals = pd.DataFrame(study.points)
+    df = pd.concat([df, vals], axis=1)
+    df.insert(0, "point", np.arange(1, study.n_points + 1))
+    return df

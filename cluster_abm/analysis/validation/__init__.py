@@ -1,0 +1,1 @@
+"""Validation: target statistics measured on runs, and the stylized facts checked over many seeds."""

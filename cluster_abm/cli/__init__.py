@@ -1,0 +1,2 @@
+"""``cluster-abm``: the command line; :mod:`~cluster_abm.cli.main` holds the table of sub-commands, one
+``cmd_*`` module per command family."""

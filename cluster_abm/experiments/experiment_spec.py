@@ -1,0 +1,612 @@
+"""Experiment files (TOML) -> a validated :class:`Experiment`: what to run, how often, which seeds.
+
+An experiment names the scenarios to compare and/or a design over model parameters, the number
+of replicates, the root seed, the horizon, what to record and (as a default the command line can
+override) how to execute. Everything is checked before a single run starts, and every problem is
+an :class:`~cluster_abm.errors.InputError` naming the file, the key and what is allowed, because a
+typo found after three hours of a sweep costs three hours.
+
+File format (all keys optional except that there must be scenarios or a design)::
+
+    name = "policy_comparison"        # default: the file's stem; names results/<name>/
+    description = "..."
+    scenarios = ["baseline", "../scenarios/green.toml"]  # names or paths (relative to this file)
+    baseline = "baseline"             # reference of paired comparisons; default: the first
+    replicates = 20                   # >= 1, the same seeds in every scenario (see seeds.py)
+    seed = 20240501                   # root seed, 0 <= seed < 2**63 (default 0)
+    years = 20                        # default: each scenario's simulation.years
+
+    [design]                          # optional: runs over parameter values on a base scenario
+    kind = "grid"                     # "grid": every combination of the value lists
+    base = "baseline"                 # default: the baseline scenario, else "baseline"
+    crn = false                       # true: every point uses the scenarios' seeds
+    [design.params]
+    "funding.eu_budget" = [1000.0, 2500.0, 5000.0]
+    # kind = "lhs": samples = 64 and "name" = { low = ..., high = ... } inside the registry's bounds
+
+    [outputs]
+    kpis = ["..."]                    # default: every KPI the model reports
+    series = ["..."]                  # default: every series; [] records no time series
+    series_every = 4                  # record every 4th step
+    regions = true                    # false: only the "ALL" aggregate rows
+
+    [execution]                       # defaults; --executor/--workers/--scheduler override
+    executor = "processes"            # serial | processes | dask
+    workers = 4                       # default: the CPUs this process may use
+    scheduler = "tcp://host:8786"     # dask only: an existing scheduler
+
+The *spec hash* (:attr:`Experiment.spec_hash`) covers everything that changes results -- the
+resolved scenarios (not their file names), the design points, replicates, seeds, horizon and
+outputs -- and nothing that does not (description, executor, workers), so a store can tell
+whether it may resume a sweep.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib
+import itertools
+import json
+import math
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from cluster_abm.errors import InputError, closest
+from cluster_abm.experiments import seeds
+from cluster_abm.params import registry as P
+from cluster_abm.specs.scenario import (
+    Scenario,
+    find_scenario,
+    load_scenario,
+    read_toml,
+    scenario_dirs,
+)
+
+FORMAT_VERSION = 1
+TOP_KEYS = ("name", "description", "scenarios", "baseline", "design", "replicates", "seed",
+            "years", "outputs", "execution")
+DESIGN_KEYS = ("kind", "base", "params", "samples", "crn")
+DESIGN_KINDS = ("grid", "lhs")
+OUTPUT_KEYS = ("kpis", "series", "series_every", "regions")
+EXECUTION_KEYS = ("executor", "workers", "scheduler")
+EXECUTORS = ("serial", "processes", "dask")
+DEFAULT_EXECUTOR = "processes"
+MAX_REPLICATES = 1_000_000
+MAX_RUNS = 10_000_000
+# Names end up in folder names and run ids, so keep them to characters every filesystem accepts.
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+POINT_LABEL = re.compile(r"^p\d+$")
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What each run records; ``None`` means everything the model reports."""
+
+    kpis: tuple[str, ...] | None = None
+    series: tuple[str, ...] | None = None
+    series_every: int = 1
+    regions: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kpis": None if self.kpis is None else list(self.kpis),
+                "series": None if self.series is None else list(self.series),
+                "series_every": self.series_every, "regions": self.regions}
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How to run; never part of the spec hash since results do not depend on it."""
+
+    executor: str = DEFAULT_EXECUTOR
+    workers: int | None = None
+    scheduler: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Design:
+    """Runs over parameter values on ``base``; ``points[i - 1]`` overrides for point ``i``."""
+
+    kind: str
+    base: Scenario
+    params: tuple[str, ...]
+    spec: dict[str, Any]  # the value lists (grid) or {low, high} bounds (lhs) as validated
+    points: tuple[dict[str, Any], ...]
+    samples: int | None = None
+    crn: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "base": scenario_dict(self.base), "params": list(self.params),
+                "spec": self.spec, "samples": self.samples, "crn": self.crn,
+                "points": [dict(p) for p in self.points]}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One simulation of an experiment: what to simulate and with which seed.
+
+    ``point`` is 0 for a scenario run and the design point number (from 1) otherwise;
+    ``params`` are the design's overrides (empty for scenario runs).
+    """
+
+    run_id: str
+    scenario: str
+    point: int
+    point_key: int
+    replicate: int
+    seed: int
+    root_seed: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def spawn_key(self) -> tuple[int, int]:
+        return seeds.spawn_key(self.point_key, self.replicate)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A fully resolved, validated experiment (see the module docstring for the file format)."""
+
+    name: str
+    description: str
+    source: str
+    scenarios: dict[str, Scenario]
+    baseline: str | None
+    design: Design | None
+    replicates: int
+    seed: int
+    years: int | None
+    outputs: Outputs
+    execution: Execution
+
+    # --- runs ------------------------------------------------------------------------------
+    @cached_property
+    def runs(self) -> tuple[Run, ...]:
+        """Every run, replicate-major: an interrupted sweep still holds complete pairs."""
+        rep_width = max(3, len(str(self.replicates - 1)))
+        out: list[Run] = []
+        points = self.design.points if self.design else ()
+        pt_width = max(4, len(str(len(points))))
+        crn_points = self.design.crn if self.design else False
+        for r in range(self.replicates):
+            for name in self.scenarios:
+                out.append(Run(f"{name}-r{r:0{rep_width}d}", name, 0, seeds.CRN_KEY, r,
+                               seeds.run_seed(self.seed, seeds.CRN_KEY, r), self.seed))
+            for i, overrides in enumerate(points, start=1):
+                key = seeds.CRN_KEY if crn_points else i
+                out.append(Run(f"p{i:0{pt_width}d}-r{r:0{rep_width}d}", self.design.base.name, i,
+                               key, r, seeds.run_seed(self.seed, key, r), self.seed,
+                               dict(overrides)))
+        return tuple(out)
+
+    @cached_property
+    def _by_id(self) -> dict[str, Run]:
+        return {run.run_id: run for run in self.runs}
+
+    def run(self, run_id: str) -> Run:
+        """The run called ``run_id``; :class:`InputError` with a hint if there is none."""
+        try:
+            return self._by_id[run_id]
+        except KeyError:
+            raise InputError(f"no run {run_id!r} in this experiment; "
+                             f"{closest(run_id, self._by_id)}", source=self.source,
+                             key="run_id") from None
+
+    def scenario_for(self, run: Run) -> Scenario:
+        """The scenario a run simulates: a listed scenario, or the design base with its point."""
+        if run.point == 0:
+            return self.scenarios[run.scenario]
+        return self.design.base.with_params(run.params, source=f"{self.source} p{run.point}")
+
+    # --- identity -------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Everything that changes results, as plain JSON-able data (hashed into spec_hash)."""
+        return {
+            "format": FORMAT_VERSION,
+            "name": self.name,
+            "scenarios": {n: scenario_dict(s) for n, s in self.scenarios.items()},
+            "baseline": self.baseline,
+            "design": self.design.to_dict() if self.design else None,
+            "replicates": self.replicates,
+            "seed": self.seed,
+            "years": self.years,
+            "outputs": self.outputs.to_dict(),
+        }
+
+    @cached_property
+    def spec_hash(self) -> str:
+        """SHA-256 of the canonical JSON of :meth:`to_dict` (stable across machines and runs)."""
+        return hashlib.sha256(canonical_json(self.to_dict()).encode()).hexdigest()
+
+    def with_execution(self, executor: str | None = None, workers: int | None = None,
+                       scheduler: str | None = None, source: str = "command line") -> Experiment:
+        """A copy with command-line execution overrides (validated like the file's)."""
+        ex = self.execution
+        merged = Execution(executor or ex.executor, workers if workers is not None else ex.workers,
+                           scheduler if scheduler is not None else ex.scheduler)
+        _check_execution(merged, source, prefix="--")
+        return dataclasses.replace(self, execution=merged)
+
+
+def scenario_dict(scenario: Scenario) -> dict[str, Any]:
+    """Scenario.to_dict without where its files live: the same world hashes the same anywhere.
+
+    ``extends_chain`` holds absolute paths; only the file names are kept (the merged values
+    the chain produced are all in the dict already).
+    """
+    d = scenario.to_dict()
+    d["extends_chain"] = [Path(p).name for p in d.get("extends_chain", [])]
+    return d
+
+
+def canonical_json(data: Any) -> str:
+    """Key-sorted, compact JSON: the same data always gives the same text (and hash)."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      allow_nan=False)
+
+
+def default_workers() -> int:
+    """CPUs this process may use (respects taskset / SLURM's cgroup, unlike os.cpu_count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+# --- loading ------------------------------------------------------------------------------------
+def experiment_dirs() -> list[Path]:
+    """Folders searched for an experiment given by name: ./experiments, then the project's own."""
+    return [Path.cwd() / "experiments", Path(__file__).resolve().parents[2] / "experiments"]
+
+
+def find_experiment(ref: str | Path) -> Path:
+    """Resolve an experiment reference (a path, or a name such as ``smoke``) to a file."""
+    ref = str(ref)
+    p = Path(ref)
+    candidates = [p]
+    if p.suffix != ".toml" and "/" not in ref and os.sep not in ref:
+        candidates += [d / f"{ref}.toml" for d in experiment_dirs()]
+    for c in candidates:
+        if c.is_file():
+            return c.resolve()
+    known = sorted({f.stem for d in experiment_dirs() if d.is_dir() for f in d.glob("*.toml")})
+    raise InputError(f"experiment file not found; {closest(p.stem, known)}", source=ref)
+
+
+def load_experiment(ref: str | Path) -> Experiment:
+    """Read, resolve and validate an experiment file (a path or a name in ./experiments)."""
+    path = find_experiment(ref)
+    raw = read_toml(path)
+    return experiment_from_dict(raw, source=str(path), base_dir=path.parent)
+
+
+def experiment_from_dict(raw: dict[str, Any], source: str = "<dict>",
+                         base_dir: Path | None = None) -> Experiment:
+    """Validate an experiment table; scenario paths are resolved relative to ``base_dir``."""
+    for k in raw:
+        if k not in TOP_KEYS:
+            raise InputError(f"unknown key; {closest(k, TOP_KEYS)}", source=source, key=k)
+    name = raw.get("name", Path(source).stem)
+    check_name(name, source, "name")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise InputError("must be a string", source=source, key="description")
+
+    scenarios = _load_scenarios(raw.get("scenarios"), source, base_dir)
+    design_raw = raw.get("design")
+    if not scenarios and design_raw is None:
+        raise InputError("needs scenarios = [...] or a [design] table", source=source,
+                         key="scenarios")
+    baseline = _check_baseline(raw.get("baseline"), scenarios, source)
+
+    replicates = check_int(raw.get("replicates", 1), source, "replicates", 1, MAX_REPLICATES)
+    try:
+        seed = seeds.check_seed(raw.get("seed", 0), "the root seed")
+    except ValueError as exc:
+        raise InputError(str(exc), source=source, key="seed") from None
+    years = raw.get("years")
+    if years is not None:
+        years = _check_param(P.REGISTRY["sim.years"], years, source, "years")
+    outputs = _check_outputs(raw.get("outputs", {}), source)
+    execution = _check_execution_table(raw.get("execution", {}), source)
+
+    design = None
+    if design_raw is not None:
+        design = _check_design(design_raw, source, base_dir, scenarios, baseline, seed)
+        for n in scenarios:
+            if POINT_LABEL.match(n):
+                raise InputError(f"scenario name {n!r} looks like a design point label (p0001); "
+                                 "rename the scenario", source=source, key="scenarios")
+    if baseline is None and design is not None:
+        baseline = design.base.name
+    n_runs = replicates * (len(scenarios) + (len(design.points) if design else 0))
+    if n_runs > MAX_RUNS:
+        raise InputError(f"{n_runs} runs is more than {MAX_RUNS}; shrink the design",
+                         source=source, key="replicates")
+    return Experiment(name, description.strip(), source, scenarios, baseline, design, replicates,
+                      seed, years, outputs, execution)
+
+
+# --- pieces ---------------------------------------------------------------------------------------
+def check_name(name: Any, source: str, key: str = "name") -> str:
+    """A name that can name folders and run ids, else a one-line error."""
+    if not isinstance(name, str) or not SAFE_NAME.match(name):
+        raise InputError(f"must be a name of letters, digits, '_', '.', '+' or '-' (it names "
+                         f"folders and run ids), got {name!r}", source=source, key=key)
+    return name
+
+
+def check_int(value: Any, source: str, key: str, low: int, high: int) -> int:
+    """A whole number (not a bool) within [low, high], else a one-line error."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"must be a whole number from {low} to {high}, got {value!r}",
+                         source=source, key=key)
+    if not low <= value <= high:
+        raise InputError(f"must be from {low} to {high}, got {value}", source=source, key=key)
+    return value
+
+
+def _check_param(param: P.Param, value: Any, source: str, key: str) -> Any:
+    """Param.check, re-keyed to where the value sits in the experiment file."""
+    try:
+        return param.check(value)
+    except InputError as exc:
+        msg = str(exc).removeprefix(f"{param.name}: ")
+        raise InputError(msg, source=source, key=key) from None
+
+
+def _resolve_scenario(ref: Any, source: str, base_dir: Path | None, key: str) -> Scenario:
+    if not isinstance(ref, str) or not ref:
+        raise InputError(f"must be a scenario name or path, got {ref!r}", source=source, key=key)
+    try:
+        path = find_scenario(ref, relative_to=base_dir)
+    except InputError:
+        known = sorted({f.stem for d in scenario_dirs() if d.is_dir() for f in d.glob("*.toml")})
+        raise InputError(f"unknown scenario {ref!r} (no such file next to the experiment or in "
+                         f"./scenarios); {closest(Path(ref).stem, known)}",
+                         source=source, key=key) from None
+    try:
+        return load_scenario(path)
+    except InputError as exc:
+        raise InputError(f"scenario {ref!r} is invalid: {exc}", source=source, key=key) from None
+
+
+def _load_scenarios(refs: Any, source: str, base_dir: Path | None) -> dict[str, Scenario]:
+    if refs is None:
+        return {}
+    if not isinstance(refs, list) or not refs:
+        raise InputError("must be a non-empty list of scenario names or paths", source=source,
+                         key="scenarios")
+    out: dict[str, Scenario] = {}
+    for i, ref in enumerate(refs):
+        key = f"scenarios[{i}]"
+        sc = _resolve_scenario(ref, source, base_dir, key)
+        check_name(sc.name, source, f"{key} (scenario name)")
+        if sc.name in out:
+            raise InputError(f"scenario {sc.name!r} is listed twice (scenario names must be "
+                             "unique)", source=source, key=key)
+        out[sc.name] = sc
+    return out
+
+
+def _check_baseline(value: Any, scenarios: dict[str, Scenario], source: str) -> str | None:
+    if value is None:
+        return next(iter(scenarios), None)
+    if not isinstance(value, str):
+        raise InputError(f"must be a scenario name, got {value!r}", source=source, key="baseline")
+    if value in scenarios:
+        return value
+    stems = {Path(s.source).stem: n for n, s in scenarios.items()}
+    if Path(value).stem in stems:  # written as the ref used in scenarios = [...]
+        return stems[Path(value).stem]
+    raise InputError(f"{value!r} is not one of the experiment's scenarios; "
+                     f"{closest(value, scenarios)}", source=source, key="baseline")
+
+
+def _metric_catalogs() -> tuple[dict | None, dict | None]:
+    """(KPIS, SERIES) of cluster_abm.outputs.metrics, or None where the module or table does not exist."""
+    try:
+        metrics = importlib.import_module("cluster_abm.outputs.metrics")
+    except ModuleNotFoundError as exc:
+        if exc.name != "cluster_abm.outputs.metrics":
+            warnings.warn(f"cluster_abm.outputs.metrics does not import ({exc}); KPI and series names "
+                          "are not checked", stacklevel=3)
+        return None, None
+    except Exception as exc:  # the model is mid-edit: run without the check, but say so
+        warnings.warn(f"cluster_abm.outputs.metrics does not import ({type(exc).__name__}: {exc}); "
+                      "KPI and series names are not checked", stacklevel=3)
+        return None, None
+    return getattr(metrics, "KPIS", None), getattr(metrics, "SERIES", None)
+
+
+def _check_names(value: Any, source: str, key: str, catalog: dict | None, what: str,
+                 allow_empty: bool) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise InputError(f"must be a list of {what} names", source=source, key=key)
+    if not value and not allow_empty:
+        raise InputError(f"must name at least one {what} (leave it out for all)", source=source,
+                         key=key)
+    if len(set(value)) != len(value):
+        raise InputError(f"lists a {what} twice", source=source, key=key)
+    if catalog is not None:
+        for v in value:
+            if v not in catalog:
+                raise InputError(f"unknown {what} {v!r}; {closest(v, catalog)}", source=source,
+                                 key=key)
+    return tuple(value)
+
+
+def _check_outputs(table: Any, source: str) -> Outputs:
+    if not isinstance(table, dict):
+        raise InputError("must be a table", source=source, key="outputs")
+    for k in table:
+        if k not in OUTPUT_KEYS:
+            raise InputError(f"unknown key; {closest(k, OUTPUT_KEYS)}", source=source,
+                             key=f"outputs.{k}")
+    kpi_catalog, series_catalog = _metric_catalogs()
+    kpis = _check_names(table.get("kpis"), source, "outputs.kpis", kpi_catalog, "KPI", False)
+    series = _check_names(table.get("series"), source, "outputs.series", series_catalog,
+                          "series", True)
+    every = check_int(table.get("series_every", 1), source, "outputs.series_every", 1, 10_000)
+    regions = table.get("regions", True)
+    if not isinstance(regions, bool):
+        raise InputError(f"must be true or false, got {regions!r}", source=source,
+                         key="outputs.regions")
+    return Outputs(kpis, series, every, regions)
+
+
+def _check_execution_table(table: Any, source: str) -> Execution:
+    if not isinstance(table, dict):
+        raise InputError("must be a table", source=source, key="execution")
+    for k in table:
+        if k not in EXECUTION_KEYS:
+            raise InputError(f"unknown key; {closest(k, EXECUTION_KEYS)}", source=source,
+                             key=f"execution.{k}")
+    ex = Execution(table.get("executor", DEFAULT_EXECUTOR), table.get("workers"),
+                   table.get("scheduler"))
+    _check_execution(ex, source, prefix="execution.")
+    return ex
+
+
+def _check_execution(ex: Execution, source: str, prefix: str) -> None:
+    if ex.executor not in EXECUTORS:
+        raise InputError(f"unknown executor {ex.executor!r}; allowed: {', '.join(EXECUTORS)}",
+                         source=source, key=f"{prefix}executor")
+    if ex.workers is not None:
+        check_int(ex.workers, source, f"{prefix}workers", 1, 100_000)
+    if ex.scheduler is not None:
+        if not isinstance(ex.scheduler, str) or not ex.scheduler:
+            raise InputError("must be a scheduler address such as 'tcp://host:8786'",
+                             source=source, key=f"{prefix}scheduler")
+        if ex.executor != "dask":
+            raise InputError(f"a scheduler needs executor 'dask', not {ex.executor!r}",
+                             source=source, key=f"{prefix}scheduler")
+
+
+def _flatten_design(table: dict, prefix: str = "") -> dict[str, Any]:
+    """Dotted names from nested tables; a table with low/high is a leaf (an LHS range)."""
+    out = {}
+    for k, v in table.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict) and not ({"low", "high"} & set(v)):
+            out.update(_flatten_design(v, name + "."))
+        else:
+            out[name] = v
+    return out
+
+
+def _check_design(raw: Any, source: str, base_dir: Path | None, scenarios: dict[str, Scenario],
+                  baseline: str | None, root_seed: int) -> Design:
+    if not isinstance(raw, dict):
+        raise InputError("must be a table", source=source, key="design")
+    for k in raw:
+        if k not in DESIGN_KEYS:
+            raise InputError(f"unknown key; {closest(k, DESIGN_KEYS)}", source=source,
+                             key=f"design.{k}")
+    kind = raw.get("kind")
+    if kind not in DESIGN_KINDS:
+        raise InputError(f"unknown design kind {kind!r}; allowed: {', '.join(DESIGN_KINDS)}",
+                         source=source, key="design.kind")
+    base_ref = raw.get("base")
+    if base_ref is None:
+        base = scenarios[baseline] if baseline else _resolve_scenario("baseline", source,
+                                                                      base_dir, "design.base")
+    elif isinstance(base_ref, str) and base_ref in scenarios:
+        base = scenarios[base_ref]
+    else:
+        base = _resolve_scenario(base_ref, source, base_dir, "design.base")
+    check_name(base.name, source, "design.base (scenario name)")
+    crn = raw.get("crn", False)
+    if not isinstance(crn, bool):
+        raise InputError(f"must be true or false, got {crn!r}", source=source, key="design.crn")
+    table = raw.get("params")
+    if not isinstance(table, dict) or not table:
+        raise InputError("must be a table of parameter names with value lists (grid) or "
+                         "{low, high} ranges (lhs)", source=source, key="design.params")
+    flat = _flatten_design(table)
+    for name in flat:
+        if name not in P.REGISTRY:
+            raise InputError(f"unknown parameter; {closest(name, P.REGISTRY.params)}",
+                             source=source, key=f"design.params.{name}")
+    samples = raw.get("samples")
+    if kind == "grid":
+        if samples is not None:
+            raise InputError("only for kind = 'lhs' (a grid runs every combination)",
+                             source=source, key="design.samples")
+        spec, points = _grid(flat, source)
+    else:
+        if samples is None:
+            raise InputError("kind = 'lhs' needs the number of samples", source=source,
+                             key="design.samples")
+        samples = check_int(samples, source, "design.samples", 1, MAX_RUNS)
+        spec, points = _lhs(flat, samples, root_seed, source)
+    return Design(kind, base, tuple(flat), spec, tuple(points), samples, crn)
+
+
+def _grid(flat: dict[str, Any], source: str) -> tuple[dict, list[dict]]:
+    spec = {}
+    for name, values in flat.items():
+        key = f"design.params.{name}"
+        if not isinstance(values, list) or not values:
+            raise InputError("must be a non-empty list of values for kind = 'grid'",
+                             source=source, key=key)
+        checked = [_check_param(P.REGISTRY[name], v, source, key) for v in values]
+        if len(set(checked)) != len(checked):
+            raise InputError("lists a value twice", source=source, key=key)
+        spec[name] = checked
+    n = math.prod(len(v) for v in spec.values())
+    if n > MAX_RUNS:
+        raise InputError(f"the grid has {n} points, more than {MAX_RUNS}", source=source,
+                         key="design.params")
+    names = list(spec)
+    points = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*spec.values())]
+    return spec, points
+
+
+def _lhs(flat: dict[str, Any], samples: int, root_seed: int, source: str) -> tuple[dict, list]:
+    from scipy.stats import qmc  # only designs need scipy; keep `import experiment` light
+
+    spec = {}
+    for name, rng in flat.items():
+        key = f"design.params.{name}"
+        param = P.REGISTRY[name]
+        if param.is_bool:
+            raise InputError("is true/false and cannot be sampled; use kind = 'grid'",
+                             source=source, key=key)
+        if not isinstance(rng, dict) or set(rng) != {"low", "high"}:
+            raise InputError("must be { low = ..., high = ... } for kind = 'lhs'", source=source,
+                             key=key)
+        low, high = rng["low"], rng["high"]
+        for v in (low, high):
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise InputError(f"bounds must be finite numbers, got {v!r}", source=source,
+                                 key=key)
+        if not low < high:
+            raise InputError(f"low must be below high, got [{low}, {high}]", source=source,
+                             key=key)
+        if (param.low is not None and low < param.low) or (param.high is not None
+                                                           and high > param.high):
+            raise InputError(f"bounds [{low}, {high}] are outside the registry's "
+                             f"[{param.low}, {param.high}] {param.unit}", source=source, key=key)
+        spec[name] = {"low": float(low), "high": float(high)}
+    sampler = qmc.LatinHypercube(d=len(spec), rng=seeds.design_rng(root_seed))
+    unit = sampler.random(samples)
+    points = []
+    for row in unit:
+        point = {}
+        for (name, b), u in zip(spec.items(), row, strict=True):
+            value = b["low"] + float(u) * (b["high"] - b["low"])
+            param = P.REGISTRY[name]
+            point[name] = int(round(value)) if param.integer else float(value)
+        points.append(point)
+    return spec, points

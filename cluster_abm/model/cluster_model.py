@@ -1,0 +1,631 @@
+"""ClusterModel: builds the world from a scenario and runs the fixed step schedule.
+
+Each step is one quarter by default (``sim.steps_per_year``). The schedule (DESIGN 2.4):
+
+1. **funders open calls** — at the start of a year: regional budgets realised with volatility and
+   freezes, CMO budgets and competence, yearly lever costs, wages;
+2. **CMOs act** — service intensities (matchmaking, brokering, awareness, scouting) reach members;
+3. **firms**, vectorised over the firm table — capabilities and absorptive capacity; grant and
+   venture finance; projects with knowledge institutions; training; learning; product, process and
+   eco-innovation; tie decay, partner search, network contracts, glocal firms; market shares,
+   revenue and hiring; accounts and credit;
+4. **entry and exit** — insolvent and closing firms leave (tacit knowledge lost), spin-offs and
+   de novo firms enter, networked incubators take ventures;
+5. **labour market and migration** — retirements, graduates and entrants, skilled emigration;
+6. **collect** — every series of :mod:`cluster_abm.outputs.metrics` by region and in total.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from cluster_abm.agents import ClusterOrganisation, Funder, KnowledgeInstitution
+from cluster_abm.mechanisms import (
+    capabilities,
+    cooperation,
+    demography,
+    finance,
+    innovation,
+    knowledge_projects,
+    labour,
+    learning,
+    production,
+    sustainability,
+)
+from cluster_abm.mechanisms.common import profiles
+from cluster_abm.model.allocator import tune_allocator
+from cluster_abm.numerics.keyed_random import (
+    PURPOSES,
+    family_streams,
+    keyed_normal,
+    keyed_uniform,
+    keyed_uniform_columns,
+)
+from cluster_abm.outputs import metrics
+from cluster_abm.params.registry import per_step
+from cluster_abm.policy.lever_state import PolicyState
+from cluster_abm.space import TRANSNATIONAL, World
+from cluster_abm.specs.scenario import Scenario, load_scenario
+from cluster_abm.state.firm_log import FirmLog
+from cluster_abm.state.firm_table import FirmTable
+from cluster_abm.state.ledger import Ledger
+from cluster_abm.state.tie_table import TieTable
+
+CMO_PROGRAMME_LEVERS = ("cmo_ki_brokering", "entrepreneurial_cmos", "cmo_green_awareness", "cmo_training_brokering")
+
+
+class ClusterModel(mesa.Model):
+    """An agent-based model of industrial clusters in SEE regions under policy.
+
+    Args:
+        scenario: a :class:`Scenario`, a scenario file path or name (default ``"baseline"``).
+        seed: integer seed; the same scenario and seed give identical runs.
+        params: extra parameter overrides (validated against the registry).
+    """
+
+    def __init__(self, scenario: Scenario | str | Path | None = None, seed: int | None = None,
+                 params: dict | None = None):
+        tune_allocator()  # step-sized buffers stay in the heap (see allocator)
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(scenario or "baseline")
+        if params:
+            scenario = scenario.with_params(params)
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0] >> 1)
+        super().__init__(rng=int(seed))
+        self.seed = int(seed)
+        self.rngs = family_streams(self.seed)
+        self.cluster_scenario = scenario  # not `scenario`: Mesa >= 3.5 reserves Model.scenario
+        self.p = per_step(scenario.params)
+        self.t = 0
+        self.step_in_year = 0
+        self.world = World(scenario, side=self.p.sim.region_cells, random=self.random)
+        R = self.world.n_regions
+        self.ledger = Ledger(R)
+        self.policy = PolicyState(scenario, self.world, self.p, self.ledger)
+        self.firms = FirmTable(capacity=int(self.p.sim.n_firms * 1.3), n_fields=self.p.sim.knowledge_fields)
+        self.ties = TieTable(capacity=max(1024, 4 * self.p.sim.n_firms), classify=self._tie_class)
+        self.log = FirmLog(capacity=2 * self.p.sim.n_firms)
+        self.firm_agents: dict[int, object] = {}
+        self.degree = np.zeros(0, dtype=np.int64)
+        self.insolvent = np.zeros(0, dtype=np.int64)
+        self.next_contract = 0
+        self.history: list[dict[str, np.ndarray]] = []
+        self.lever_cost_history: list[dict[str, np.ndarray]] = []  # per step: lever -> k€ by region
+        self._pending_costs: list[tuple[str, int, float]] = []
+        self._build_sectors_and_regions()
+        self.denovo_cluster_choice = demography.cluster_choice_table(self.world)  # (CDF, cluster) by region
+        self._build_firms()
+        self._build_labour()
+        self._build_knowledge_institutions()
+        self._build_cmos()
+        self._build_funders()
+        self._build_meta_clusters()
+        # Clusters of "a certain dimension" at the start (seed 3.1.4), for the incubator KPI.
+        size0 = np.bincount(self.firms.cluster[self.firms.idx][self.firms.cluster[self.firms.idx] >= 0],
+                            minlength=self.world.n_clusters)
+        self.incubator_clusters = np.flatnonzero(size0 >= self.p.policy.incubator_min_cluster_firms)
+        cooperation.build_option_tables(self)
+        self._refresh_step_state()
+        self._refresh_services()
+        cooperation.initial_ties(self, self.p.init.ties_per_firm)
+        self.frontier = self.p.learning.frontier_multiple * self._top_decile(np.arange(self.firms.n))
+        self.employment0 = float(self.firms.employees[self.firms.idx].sum())
+        self.collect()
+
+    # ---------------------------------------------------------------------------------------
+    # Build
+    # ---------------------------------------------------------------------------------------
+    def _build_sectors_and_regions(self) -> None:
+        w, p = self.world, self.p
+        spy = p.steps_per_year
+        self.sector_field = np.array([s["field"] for s in w.sectors], dtype=np.int64)
+        self.sector_emission = np.array([s["emission_intensity"] for s in w.sectors])
+        self.sector_export = np.array([s["export_intensity"] for s in w.sectors])
+        g_sector = np.array([s["demand_growth"] for s in w.sectors])
+        g_region = w.region_field("demand_growth")
+        self.demand_growth_reg = (1.0 + g_sector[:, None] + g_region[None, :]) ** (1.0 / spy)
+        self.demand_growth_exp = (1.0 + g_sector) ** (1.0 / spy)
+        self.wage_s = w.region_field("wage_skilled")
+        self.wage_u = w.region_field("wage_unskilled")
+        self.foreign_wage = np.full(w.n_regions, p.labour.foreign_wage_skilled)
+        self.u0 = w.region_field("unemployment")
+        self.diaspora0 = w.region_field("diaspora")
+        aw = w.region_field("policy_awareness")
+        self.awareness = aw + (1.0 - aw) * np.minimum(self.policy.region_level("policy_awareness"), 1.0)
+        self.contract_law = w.region_field("network_contract_law", dtype=bool)
+        self.frozen = np.zeros(w.n_regions, dtype=bool)
+        self.last_productivity = np.zeros(w.n_regions)
+
+    def _build_firms(self) -> None:
+        w, p, rng = self.world, self.p, self.rngs.init
+        spy = p.steps_per_year
+        weights = w.region_field("firm_share")
+        n_total = p.sim.n_firms
+        raw = n_total * weights / weights.sum()
+        counts = np.floor(raw).astype(int)
+        counts[np.argsort(-(raw - counts))[: n_total - counts.sum()]] += 1
+        region = np.repeat(np.arange(w.n_regions), counts)
+        n = len(region)
+        cluster = np.full(n, -1, dtype=np.int64)
+        sector = rng.integers(0, w.n_sectors, n)
+        for r in range(w.n_regions):
+            rows = np.flatnonzero(region == r)
+            cl = [c.index for c in w.clusters if c.region == r]
+            shares = [c["firm_share"] for c in w.specs[r]["clusters"]]
+            probs = np.array(shares + [max(1.0 - sum(shares), 0.0)])
+            pick = rng.choice(len(probs), size=len(rows), p=probs / probs.sum())
+            inside = pick < len(cl)
+            if cl:
+                cluster[rows[inside]] = np.array(cl)[pick[inside]]
+        inside = cluster >= 0
+        sector[inside] = w.cluster_sector[cluster[inside]]
+
+        ip = p.init
+        size = np.floor(rng.random(n) ** (-1.0 / ip.size_pareto_alpha)).astype(np.int64)
+        size = np.clip(size, 1, ip.size_max)
+        sd = ip.skill_share_sd
+        share = np.clip(w.region_field("skilled_share")[region] * np.exp(sd * rng.standard_normal(n) - sd**2 / 2), 0.02, 0.95)
+        skilled = np.minimum(np.round(size * share).astype(np.int64), size)
+        ws, wu = self.wage_s[region], self.wage_u[region]
+        ulc = share * ws + (1 - share) * wu
+        sd = ip.rd_sd
+        rd = w.region_field("rd_intensity")[region] * np.exp(sd * rng.standard_normal(n) - sd**2 / 2)
+        rd = np.clip(rd, 0.0, 0.3)
+        sd = ip.productivity_sd
+        productivity = p.production.markup * ulc / (1.0 - rd) * np.exp(sd * rng.standard_normal(n) - sd**2 / 2)
+        # Survivors of past selection: revenue covers wages, R&D and fixed costs with a margin.
+        fixed = p.yearly.production.fixed_cost * wu
+        break_even = (ulc + fixed / size) / ((1.0 - rd) * (1.0 - ip.min_margin))
+        productivity = np.maximum(productivity, break_even)
+        revenue = size * productivity
+        glocal = ((size >= 50) & (rng.random(n) < ip.glocal_share_large)) | (rng.random(n) < ip.glocal_share_small)
+        exporter = glocal | (size >= 50) | (rng.random(n) < ip.exporter_share)
+        x = np.where(exporter, self.sector_export[sector], 0.0)
+        S, R = w.n_sectors, w.n_regions
+        market = sector * R + region
+        self.demand_reg = np.bincount(market, weights=revenue * (1 - x), minlength=S * R).reshape(S, R).astype(float)
+        self.demand_exp = np.bincount(sector, weights=revenue * x, minlength=S).astype(float)
+        self.q_reg = np.zeros((S, R))  # market mean quality, set at the first step
+        self.q_exp = np.zeros(S)
+
+        K = p.sim.knowledge_fields
+        level = w.region_field("knowledge_level")[region]
+        home_stock = p.yearly.learning.rd_return * np.sqrt(rd * revenue) / p.yearly.learning.obsolescence * level
+        green = w.region_field("green_share")[region]
+        home_share = ip.home_field_share
+        total = home_stock / home_share
+        others = rng.dirichlet(np.ones(K - 2), n) * (1.0 - home_share - green)[:, None]
+        knowledge = np.zeros((n, K))
+        home = self.sector_field[sector]
+        rows = np.arange(n)
+        other_fields = np.array([[f for f in range(K - 1) if f != h] for h in range(K - 1)])
+        knowledge[rows[:, None], other_fields[home]] = others * total[:, None]
+        knowledge[rows, home] = home_stock
+        knowledge[:, -1] = green * total
+
+        sd = ip.capability_sd
+        cod = np.clip(ip.codification * np.sqrt(level) + sd * rng.standard_normal(n), 0.0, 1.0)
+        dyn = np.clip(ip.dyncap + sd * rng.standard_normal(n), 0.0, 1.0)
+        age_steps = np.round(rng.exponential(ip.mean_age, n) * spy).astype(np.int64) + 1
+        has_cmo = np.array([c.has_cmo for c in w.clusters] + [False])[cluster]
+        attrs = {
+            "region": region, "cluster": cluster, "sector": sector,
+            "skilled": skilled, "unskilled": size - skilled, "skill_share": share,
+            "productivity": productivity, "quality": np.ones(n),
+            "share_reg": revenue * (1 - x) / self.demand_reg.ravel()[market],
+            "share_exp": np.where(exporter, revenue * x / np.maximum(self.demand_exp[sector], 1e-9), 0.0),
+            "exporter": exporter, "revenue": revenue, "revenue_exp": revenue * x,
+            "cash": ip.cash_to_revenue * revenue, "rd_intensity": rd,
+            "codification": cod, "dyncap": dyn, "glocal": glocal,
+            "member": has_cmo & (rng.random(n) < ip.cmo_membership),
+            "birth_step": -age_steps,
+        }
+        demography.spawn(self, attrs, knowledge)
+        self._update_region_reference()
+
+    def _update_region_reference(self) -> None:
+        """Regional medians that de novo entrants start from (updated yearly); a region without
+        firms takes the median of all firms."""
+        ft, R = self.firms, self.world.n_regions
+        idx = ft.idx
+        reg = ft.region[idx]
+        home = self.sector_field[ft.sector[idx]]
+        names = ("quality", "productivity", "skill_share", "rd_intensity", "codification", "dyncap")
+        cols = np.vstack([getattr(ft, name)[idx] for name in names] + [ft.knowledge[idx, home]])
+        med = metrics.medians_by_region(reg, cols, R)  # no firms left at all: NaN, no reference
+        empty = np.bincount(reg, minlength=R) == 0
+        med[:, :R][:, empty] = med[:, R:]
+        self.region_reference = dict(zip((*names, "knowledge"), med[:, :R], strict=True))
+
+    def _build_labour(self) -> None:
+        ft, R = self.firms, self.world.n_regions
+        idx = ft.idx
+        reg = ft.region[idx]
+        e_s = np.bincount(reg, weights=ft.skilled[idx], minlength=R)
+        e_u = np.bincount(reg, weights=ft.unskilled[idx], minlength=R)
+        self.lf_s = np.round(e_s / (1.0 - self.u0))
+        self.lf_u = np.round(e_u / (1.0 - self.u0))
+        self.lf_s0 = self.lf_s.copy()
+        self.emigrants_cum = np.zeros(R)
+        # Skilled citizens working abroad (persons), so that they are diaspora0 of all skilled.
+        self.diaspora = self.lf_s * self.diaspora0 / (1.0 - self.diaspora0)
+        self.graduates_step = np.zeros(R)
+
+    def uniform(self, purpose: str, slots: np.ndarray, sub: int = 0) -> np.ndarray:
+        """Keyed uniforms for firms ``slots``: fixed by (seed, firm, step, purpose), so the same
+        firm meets the same luck in every scenario run with this seed (common random numbers)."""
+        return keyed_uniform(self.rngs.key, self.firms.uid[slots], self.t, PURPOSES[purpose], sub)
+
+    def uniform_columns(self, purpose: str, slots: np.ndarray, k: int) -> np.ndarray:
+        """(len(slots), k) keyed uniforms; column j is ``uniform(purpose, slots, j)``."""
+        return keyed_uniform_columns(self.rngs.key, self.firms.uid[slots], self.t, PURPOSES[purpose], k)
+
+    def normal(self, purpose: str, slots: np.ndarray) -> np.ndarray:
+        """Keyed standard normals for firms ``slots`` (see :meth:`uniform`)."""
+        return keyed_normal(self.rngs.key, self.firms.uid[slots], self.t, PURPOSES[purpose])
+
+    def unemployed_s(self) -> np.ndarray:
+        ft = self.firms
+        idx = ft.idx
+        return self.lf_s - np.bincount(ft.region[idx], weights=ft.skilled[idx], minlength=self.world.n_regions)
+
+    def unemployed_u(self) -> np.ndarray:
+        ft = self.firms
+        idx = ft.idx
+        return self.lf_u - np.bincount(ft.region[idx], weights=ft.unskilled[idx], minlength=self.world.n_regions)
+
+    def _top_decile(self, slots: np.ndarray) -> np.ndarray:
+        k = self.firms.knowledge[slots]
+        if len(k) == 0:
+            return np.zeros(self.firms.n_fields)
+        cut = np.quantile(k, 0.9, axis=0)
+        return np.array([k[k[:, f] >= cut[f], f].mean() for f in range(k.shape[1])])
+
+    def _build_knowledge_institutions(self) -> None:
+        w, p, ft = self.world, self.p, self.firms
+        self.kis: list[KnowledgeInstitution] = []
+        grid = w.grid
+        K = ft.n_fields
+        for r, spec in enumerate(w.specs):
+            reg = w.regions[r]
+            centre = grid[(reg.origin[0] + reg.side // 2, reg.origin[1] + reg.side // 2)]
+            top = self._top_decile(ft.idx[ft.region[ft.idx] == r]) * p.ki.frontier_multiple * spec["ki_quality"]
+            own = [c for c in w.clusters if c.region == r]
+            sector_fields = sorted({int(self.sector_field[c.sector]) for c in own})
+            research_mask = np.zeros(K, dtype=bool)
+            research_mask[sector_fields + [K - 1]] = True
+            for _ in range(spec["universities"]):
+                self.kis.append(KnowledgeInstitution(self, "university", r, -1, spec["ki_quality"],
+                                                     p.ki.capacity_university, top.copy(), centre))
+            for _ in range(spec["research_centres"]):
+                self.kis.append(KnowledgeInstitution(self, "research", r, -1, spec["ki_quality"],
+                                                     p.ki.capacity_research, top * research_mask, centre))
+            for j in range(spec["kibs"]):
+                c = own[j % len(own)] if own else None
+                mask = np.zeros(K, dtype=bool)
+                mask[K - 1] = True
+                if c is not None:
+                    mask[self.sector_field[c.sector]] = True
+                cell = grid[c.centre] if c is not None else centre
+                self.kis.append(KnowledgeInstitution(self, "kibs", r, -1 if c is None else c.index,
+                                                     spec["ki_quality"], p.ki.capacity_kibs, top * mask, cell))
+        acc = self.policy.region_level("accredited_kibs")
+        for ki in self.kis:
+            if ki.kind == "kibs" and acc[ki.region] > 0:
+                ki.accredited = True
+        self.ki_knowledge = np.array([ki.knowledge for ki in self.kis]) if self.kis else np.zeros((0, K))
+        for k, ki in enumerate(self.kis):
+            ki.knowledge = self.ki_knowledge[k]  # a view: grows with the frontier
+        uni_quality = np.zeros(w.n_regions)
+        for ki in self.kis:
+            if ki.kind == "university":
+                uni_quality[ki.region] += ki.quality
+        self.university_output = uni_quality
+        self.ki_free = np.zeros(len(self.kis), dtype=np.int64)
+
+    def _build_cmos(self) -> None:
+        w = self.world
+        competence = w.region_field("cmo_competence")
+        self.cmos: list[ClusterOrganisation] = []
+        for c in w.clusters:
+            if c.has_cmo:
+                self.cmos.append(ClusterOrganisation(self, [c.index], c.region, competence[c.region], w.grid[c.centre]))
+        for r in np.flatnonzero(self.policy.region_level("cmo_merger") > 0):
+            self.merge_cmos(int(r))
+
+    def merge_cmos(self, region: int) -> None:
+        """Regional clustering (seed 3.5.2): the CMOs of a region merge into one organisation
+        serving all their clusters, with the best staff and lower unit costs."""
+        here = [c for c in self.cmos if c.region == region]
+        if len(here) < 2:
+            return
+        keep = here[0]
+        for other in here[1:]:
+            keep.clusters += other.clusters
+            keep.competence = max(keep.competence, other.competence)
+            self.cmos.remove(other)
+            other.remove()
+        keep.merged = True
+        self._pending_costs.append(("cmo_merger", region, self.p.policy.merger_cost))
+
+    def _build_funders(self) -> None:
+        w, y = self.world, self.p.yearly
+        budgets = w.region_field("cluster_budget")
+        self.regional_funders = [Funder(self, "regional", r, budgets[r], ("rd_grants", "cmo_support", "training"))
+                                 for r in range(w.n_regions)]
+        self.eu_funder = Funder(self, "eu", -1, y.funding.eu_budget, ("rd_grants",))
+        self.venture_funder = Funder(self, "venture", -1, y.venture.budget, ("venture_finance",))
+        self.bank = Funder(self, "bank", -1, 0.0, ("credit_lines", "network_contract_credit"))
+        self.funders = [*self.regional_funders, self.eu_funder, self.venture_funder, self.bank]
+
+    def _build_meta_clusters(self) -> None:
+        """Meta-clusters (seed 3.5.3; Alps4Eu): targeted clusters of one sector form a
+        meta-cluster if they lie in at least ``policy.meta_min_regions`` regions."""
+        w = self.world
+        self.meta_of_cluster = np.full(w.n_clusters, -1, dtype=np.int64)
+        self.n_meta_clusters = 0
+        level = self.policy.cluster_level("meta_clusters")
+        for s in range(w.n_sectors):
+            members = [c for c in w.clusters if c.sector == s and level[c.index] > 0]
+            if len({c.region for c in members}) >= self.p.policy.meta_min_regions:
+                for c in members:
+                    self.meta_of_cluster[c.index] = self.n_meta_clusters
+                self.n_meta_clusters += 1
+        # The same, then a last entry -1 that firms outside clusters (cluster -1) read.
+        self.meta_of_cluster_or_none = np.append(self.meta_of_cluster, -1)
+
+    # ---------------------------------------------------------------------------------------
+    # Step
+    # ---------------------------------------------------------------------------------------
+    def step(self) -> None:
+        """One step (a quarter by default); see the module docstring for the schedule."""
+        spy = self.p.steps_per_year
+        self.step_in_year = self.t % spy
+        self.ledger.reset()
+        # 1. funders open calls (yearly budgets), CMO budgets, yearly lever costs
+        if self.step_in_year == 0:
+            self.open_year()
+        # 2. CMOs act
+        self._refresh_services()
+        # 3. firms: vectorised over the firm table
+        self._refresh_step_state()
+        capabilities.decay_capabilities(self)
+        capabilities.update_absorptive(self)
+        innovation.partner_novelty(self)
+        finance.award_grants(self)
+        finance.finance_ventures(self)
+        knowledge_projects.start_projects(self)
+        capabilities.train_firms(self)
+        capabilities.support_codification(self)
+        capabilities.transfer_green_skills(self)
+        learning.learn(self)
+        innovation.innovate(self)
+        innovation.eco_innovate(self)
+        sustainability.best_practice(self)
+        cooperation.decay_ties(self)
+        cooperation.search_partners(self)
+        cooperation.demand_side_projects(self)
+        cooperation.dissolve_contracts(self)
+        cooperation.form_contracts(self)
+        cooperation.become_glocal(self)
+        production.compete(self)
+        production.plan_labour(self)
+        finance.settle_accounts(self)
+        # 4. entry and exit
+        demography.remove_firms(self)
+        demography.keep_incubated(self)
+        demography.create_firms(self)
+        # 5. labour market and migration
+        labour.labour_flows(self)
+        labour.place_trainees(self)
+        demography.close_empty(self)
+        # 6. collect
+        self.t += 1
+        if self.t % spy == 0:
+            idx = self.firms.idx
+            self.log.snapshot(self.t // spy, self.firms.uid[idx], self.firms.employees[idx])
+        self.collect()
+
+    def open_year(self) -> None:
+        """Yearly decisions: budgets, CMO plans and competence, yearly lever costs, wages."""
+        y = self.p.yearly
+        self.policy.new_year()
+        for lid, region, cost in self._pending_costs:
+            self.policy.charge(lid, region, cost)
+        self._pending_costs = []
+        finance.set_annual_budgets(self)
+        for cmo in self.cmos:
+            cmo.active_levers = set()
+            for lid in CMO_PROGRAMME_LEVERS:
+                lv = self.policy.cmo_level(lid, cmo)
+                if lv > 0 and self.policy.charge(lid, cmo.region, y.policy.cmo_programme_cost * lv) > 0:
+                    cmo.active_levers.add(lid)
+            base = y.cmo.entrepreneurial_orientation
+            lv = self.policy.cmo_level("entrepreneurial_cmos", cmo) if "entrepreneurial_cmos" in cmo.active_levers else 0.0
+            cmo.orientation = base + (1.0 - base) * min(lv, 1.0)
+        for ki in self.kis:
+            if ki.accredited:
+                self.policy.charge("accredited_kibs", ki.region, y.policy.kibs_accreditation_cost * self.policy.intensity("accredited_kibs"))
+        for c in self.world.clusters:
+            if self.meta_of_cluster[c.index] >= 0:
+                self.policy.charge("meta_clusters", c.region, y.policy.meta_cost * self.policy.cluster_level("meta_clusters")[c.index])
+        outward = self._outward_share()
+        ft, C = self.firms, self.world.n_clusters
+        cl = ft.cluster[ft.idx]
+        inside = cl >= 0
+        in_cluster = np.bincount(cl[inside], minlength=C)
+        members = np.bincount(cl[inside & ft.member[ft.idx]], minlength=C)
+        for cmo in self.cmos:
+            frozen = bool(self.frozen[cmo.region])
+            cmo.update_competence(frozen)
+            cmo.plan_services(frozen, in_cluster, members)
+            cmo.service = cmo.service_intensity()
+            cmo.excellence = cmo.excellence_score(float(np.mean(outward[cmo.clusters])))
+        if self.t > 0:
+            labour.update_wages(self)
+            self._update_region_reference()
+        sustainability.collective_projects(self)
+
+    def _tie_class(self, a: np.ndarray, b: np.ndarray, kind: np.ndarray):
+        return metrics.tie_class(self, a, b, kind)
+
+    def _outward_share(self) -> np.ndarray:
+        """Per cluster: share of its CMO members' tie ends that reach beyond the cluster."""
+        ft, C = self.firms, self.world.n_clusters
+        ti = self.ties.idx
+        ends = np.concatenate(self.ties.ends())
+        kind = np.concatenate([self.ties.kind[ti], self.ties.kind[ti]])
+        mem = ft.member[ends] & (ft.cluster[ends] >= 0)
+        cl = ft.cluster[ends][mem].astype(np.int64)
+        out = np.bincount(cl, weights=(kind[mem] > 0).astype(float), minlength=C)
+        tot = np.bincount(cl, minlength=C)
+        return np.divide(out, tot, out=np.zeros(C), where=tot > 0)
+
+    def _refresh_step_state(self) -> None:
+        """Per-step derived arrays: buckets, degrees, knowledge profiles, transnational ties."""
+        ft = self.firms
+        self.buckets = cooperation.Buckets(self)
+        self.degree = self.ties.degree(ft.n)
+        self.profiles = profiles(ft.knowledge[: ft.n])
+        self.profiles_T = np.ascontiguousarray(self.profiles.T)  # fields x firms, for per-tie work
+        self.has_transnational = self.ties.firms_with(TRANSNATIONAL, ft.n)
+
+    def _refresh_services(self) -> None:
+        """CMOs act: per-cluster service intensities reach member firms (seed 3.3.4, 3.2.4, 2.4)."""
+        ft, p, C = self.firms, self.p, self.world.n_clusters
+        svc, orient, broker, aware, reach = (np.zeros(C) for _ in range(5))
+        for cmo in self.cmos:
+            lv_b = self.policy.cmo_level("cmo_ki_brokering", cmo) if "cmo_ki_brokering" in cmo.active_levers else 0.0
+            lv_g = self.policy.cmo_level("cmo_green_awareness", cmo) if "cmo_green_awareness" in cmo.active_levers else 0.0
+            for c in cmo.clusters:
+                svc[c] = cmo.service
+                orient[c] = cmo.orientation
+                broker[c] = cmo.service * (1.0 + p.policy.brokering_boost * lv_b)
+                aware[c] = cmo.service * (1.0 + lv_g)
+                reach[c] = cmo.public_reach
+        n = ft.n
+        cl = ft.cluster[:n]
+        c0 = np.maximum(cl, 0)
+        # Members get the full service; non-members of the cluster the share that publicly funded
+        # public tasks reach (activity-based financing, seed 3.4.1); firms outside clusters none.
+        weight = np.where(cl >= 0, np.where(ft.member[:n], 1.0, reach[c0]), 0.0)
+        self.cluster_reach = reach
+        self.svc_matchmaking = weight * svc[c0]
+        self.svc_scouting = self.svc_matchmaking
+        self.svc_brokering = weight * broker[c0]
+        self.outreach = p.cmo.outreach_weight * self.svc_matchmaking * orient[c0]
+        self.eco_awareness = np.minimum(p.eco.awareness + p.cmo.awareness_weight * weight * aware[c0], 1.0)
+
+    # ---------------------------------------------------------------------------------------
+    # Running and results
+    # ---------------------------------------------------------------------------------------
+    def collect(self) -> None:
+        self.history.append(metrics.step_metrics(self))
+        # No copies needed: the ledger's reset drops these arrays and makes fresh ones next step.
+        self.lever_cost_history.append(dict(self.ledger.lever_cost))
+
+    def lever_costs(self) -> pd.DataFrame:
+        """Public cost of every lever switched on, per step and region (k€): step, lever, region,
+        cost. Rows only where a lever spent something; they sum to the ``public_cost`` series."""
+        region_ids = [r.id for r in self.world.regions]
+        rows = [(step, lid, region_ids[r], float(v[r]))
+                for step, costs in enumerate(self.lever_cost_history)
+                for lid, v in costs.items() for r in np.flatnonzero(v)]
+        return pd.DataFrame(rows, columns=["step", "lever", "region", "cost"])
+
+    def run(self, years: float | None = None, progress=None) -> ClusterModel:
+        """Run for ``years`` (default: the scenario's horizon). ``progress`` is called per step."""
+        years = self.p.yearly.sim.years if years is None else years
+        steps = int(round(years * self.p.steps_per_year))
+        for _ in range(steps):
+            self.step()
+            if progress is not None:
+                progress()
+        return self
+
+    @property
+    def years_run(self) -> float:
+        return self.t / self.p.steps_per_year
+
+    def series_wide(self) -> dict[str, np.ndarray]:
+        """Every series as an array (steps + 1) x (regions + 1); step 0 is the initial state."""
+        return {k: np.vstack([h[k] for h in self.history]) for k in self.history[0]}
+
+    def timeseries(self, every: int = 1, names: list[str] | None = None, regions: bool = True) -> pd.DataFrame:
+        """Tidy long table: step, year, region (id or "ALL"), metric, value.
+
+        With a cadence of ``every`` steps (the last step always kept), stocks and ratios are
+        taken at the recorded step and flows are summed over the steps since the previous
+        record, so a yearly cadence of a quarterly model gives yearly flows.
+        """
+        wide = self.series_wide()
+        names = list(wide) if names is None else names
+        steps = np.arange(len(self.history))
+        keep = steps % every == 0
+        keep[-1] = True
+        kept = steps[keep]
+        region_ids = [r.id for r in self.world.regions] + ["ALL"]
+        cols = slice(None) if regions else slice(-1, None)
+        regs = region_ids[cols]
+        frames = []
+        for name in names:
+            arr = wide[name][:, cols]
+            if metrics.SERIES[name].kind == "flow" and every > 1:
+                cum = np.cumsum(arr, axis=0)
+                arr = np.diff(np.vstack([np.zeros((1, arr.shape[1])), cum[kept]]), axis=0)
+            else:
+                arr = arr[kept]
+            frames.append(pd.DataFrame({
+                "step": np.repeat(kept, len(regs)),
+                "region": np.tile(regs, len(kept)),
+                "metric": name,
+                "value": arr.ravel(),
+            }))
+        df = pd.concat(frames, ignore_index=True)
+        df.insert(1, "year", df["step"] / self.p.steps_per_year)
+        return df
+
+    def kpis(self) -> dict[str, float]:
+        context = {"spy": self.p.steps_per_year, "employment0": self.employment0,
+                   "lf_s0": float(self.lf_s0.sum()), "t_end": self.t,
+                   "incubator_clusters": self.incubator_clusters}
+        return metrics.compute_kpis(self.series_wide(), self.log.frame(), context)
+
+    def firms_frame(self) -> pd.DataFrame:
+        """One row per living firm with its main attributes (for notebooks and the UI)."""
+        ft, w = self.firms, self.world
+        idx = ft.idx
+        return pd.DataFrame({
+            "uid": ft.uid[idx],
+            "region": np.array([r.id for r in w.regions])[ft.region[idx]],
+            "cluster": np.array([c.id for c in w.clusters] + [""])[ft.cluster[idx]],
+            "sector": np.array(w.sector_ids)[ft.sector[idx]],
+            "x": ft.x[idx], "y": ft.y[idx],
+            "employees": ft.employees[idx], "skilled": ft.skilled[idx],
+            "age_years": (self.t - ft.birth_step[idx]) / self.p.steps_per_year,
+            "revenue": ft.revenue[idx], "cash": ft.cash[idx],
+            "knowledge": ft.knowledge[idx].sum(axis=1), "green_knowledge": ft.knowledge[idx, -1],
+            "absorptive_capacity": ft.absorptive[idx], "dynamic_capability": ft.dyncap[idx],
+            "innovations": ft.n_innov[idx], "eco_innovations": ft.n_eco[idx],
+            "partners": self.ties.degree(ft.n)[idx], "glocal": ft.glocal[idx], "exporter": ft.exporter[idx],
+            "cmo_member": ft.member[idx], "network_contract": ft.contract[idx],
+            "origin": np.array(["initial", "replicative", "innovative", "de novo"])[ft.origin[idx]],
+        })
+
+    @property
+    def n_firms(self) -> int:
+        return len(self.firms)
+
+    def __repr__(self) -> str:
+        return (f"ClusterModel({self.cluster_scenario.name!r}, seed={self.seed}, year={self.years_run:.2f}, "
+                f"firms={self.n_firms}, regions={self.world.n_regions})")
+
+
+def steps_for(years: float, steps_per_year: int) -> int:
+    return int(math.ceil(years * steps_per_year))

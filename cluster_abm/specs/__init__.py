@@ -1,0 +1,1 @@
+"""Input files: scenario files (world tables, parameters and levers) and their validation."""

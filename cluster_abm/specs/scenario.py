@@ -1,0 +1,383 @@
+"""Scenario files (TOML) → validated :class:`Scenario` objects.
+
+A scenario describes a world (sectors, regions with their clusters and knowledge institutions),
+parameter overrides (checked against :mod:`cluster_abm.params.registry`) and the policy levers that are on
+(checked against :mod:`cluster_abm.policy.levers`). Scenarios inherit with ``extends = "baseline"``:
+tables merge key by key, arrays (``regions``, ``sectors``) are replaced whole, and
+``[regions_patch.<id>]`` edits single fields of an inherited region.
+
+Every problem is raised as an :class:`~cluster_abm.errors.InputError` naming the file, the key and
+what is allowed, before anything runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cluster_abm.errors import InputError, closest
+from cluster_abm.params import registry as P
+from cluster_abm.policy.levers import LeverSetting, validate_lever
+
+STAGES = ("mature", "middle", "early")
+TOP_KEYS = ("name", "title", "description", "extends", "simulation", "params", "sectors", "regions",
+            "regions_patch", "levers")
+
+
+@dataclass(frozen=True)
+class Field:
+    """A declared field of a region, cluster or sector table: type, default, bounds, unit, doc."""
+
+    name: str
+    kind: type
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    unit: str = "-"
+    doc: str = ""
+    choices: tuple = ()
+
+    def check(self, value: Any, source: str, key: str) -> Any:
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise InputError(f"must be true or false, got {value!r}", source=source, key=key)
+            return value
+        if self.kind is str:
+            if not isinstance(value, str) or not value:
+                raise InputError(f"must be a non-empty string, got {value!r}", source=source, key=key)
+            if self.choices and value not in self.choices:
+                raise InputError(f"{value!r} is not allowed; allowed: {', '.join(self.choices)}", source=source, key=key)
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InputError(f"must be a number, got {value!r}", source=source, key=key)
+        if self.kind is int and value != int(value):
+            raise InputError(f"must be a whole number, got {value!r}", source=source, key=key)
+        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+            raise InputError(f"{value!r} is out of range; allowed {self.low} to {self.high} {self.unit}", source=source, key=key)
+        return self.kind(value)
+
+
+SECTOR_FIELDS = (
+    Field("id", str, None, doc="Short identifier."),
+    Field("name", str, None, doc="Display name."),
+    Field("field", int, None, 0, 30, "index", "Home technology field of the sector's knowledge profile."),
+    Field("demand_growth", float, 0.02, -0.1, 0.2, "1/yr", "Real growth of the sector's demand."),
+    Field("emission_intensity", float, 0.15, 0.0, 10.0, "t CO2e per k€", "Emissions per unit of revenue of a firm that has not eco-innovated."),
+    Field("export_intensity", float, 0.4, 0.0, 1.0, "-", "Share of an exporter's revenue sold abroad at the start."),
+    Field("manufacturing", bool, True, doc="Manufacturing (true) or services; bridges to excellence centres target manufacturing (seed 3.5.3)."),
+)
+
+CLUSTER_FIELDS = (
+    Field("sector", str, None, doc="Sector id of the cluster's specialisation."),
+    Field("firm_share", float, None, 0.0, 1.0, "-", "Share of the region's firms located in the cluster."),
+    Field("cmo", bool, True, doc="Whether the cluster has a cluster management organisation."),
+)
+
+REGION_FIELDS = (
+    Field("id", str, None, doc="Short identifier (used for targeting)."),
+    Field("name", str, None, doc="Display name."),
+    Field("country", str, None, doc="ISO 3166 alpha-2 country code."),
+    Field("stage", str, None, doc="Development stage of the region's clusters (seed 2.1).", choices=STAGES),
+    Field("firm_share", float, None, 0.0, 1.0, "-", "Weight of the region in the initial firm population."),
+    Field("wage_skilled", float, None, 3.0, 200.0, "k€/yr", "Yearly labour cost of a skilled worker."),
+    Field("wage_unskilled", float, None, 2.0, 150.0, "k€/yr", "Yearly labour cost of an unskilled worker."),
+    Field("unemployment", float, None, 0.0, 0.6, "-", "Initial unemployment rate."),
+    Field("skilled_share", float, 0.3, 0.02, 0.9, "-", "Share of skilled workers in the labour force and in firms."),
+    Field("knowledge_level", float, 1.0, 0.05, 20.0, "-", "Multiplier of firms' initial knowledge stock."),
+    Field("rd_intensity", float, 0.01, 0.0, 0.2, "-", "Mean R&D spend of firms as a share of revenue."),
+    Field("demand_growth", float, 0.015, -0.1, 0.2, "1/yr", "Real growth of regional demand (added to the sector's)."),
+    Field("green_share", float, 0.04, 0.0, 0.5, "-", "Initial share of firms' knowledge in the green field."),
+    Field("cmo_competence", float, 0.4, 0.0, 1.0, "-", "Initial staff competence of the region's CMOs (seed 2.6)."),
+    Field("policy_awareness", float, 0.3, 0.0, 1.0, "-", "Policy makers' awareness of the firm-knowledge-institution interaction gap (seed 3.1.1)."),
+    Field("network_contract_law", bool, False, doc="Whether business network contracts exist in law (Italy since Law 99/2009, seed 3.3.1)."),
+    Field("cluster_budget", float, 500.0, 0.0, 1e6, "k€/yr", "Regional government's yearly R&D-grant budget for cluster firms."),
+    Field("diaspora", float, 0.03, 0.0, 0.6, "-", "Share of skilled citizens already working abroad (peers abroad)."),
+    Field("universities", int, 1, 0, 50, "count", "Universities in the region."),
+    Field("research_centres", int, 0, 0, 50, "count", "Public research centres in the region."),
+    Field("kibs", int, 0, 0, 50, "count", "Institutional knowledge-intensive business services."),
+    Field("ki_quality", float, 0.5, 0.0, 1.0, "-", "Quality of the region's knowledge institutions."),
+    Field("clusters", list, (), doc="The region's clusters: tables with sector, firm_share, cmo."),
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A fully resolved, validated scenario."""
+
+    name: str
+    title: str
+    description: str
+    source: str
+    params: dict[str, Any]
+    sectors: tuple[dict, ...]
+    regions: tuple[dict, ...]
+    levers: dict[str, LeverSetting] = field(default_factory=dict)
+    chain: tuple[str, ...] = ()
+
+    def param(self, name: str) -> Any:
+        return self.params.get(name, P.REGISTRY[name].default)
+
+    def with_params(self, overrides: dict[str, Any], source: str = "overrides") -> Scenario:
+        """A copy with extra parameter overrides (validated)."""
+        merged = dict(self.params) | P.validate(overrides, source=source)
+        return Scenario(self.name, self.title, self.description, self.source, merged, self.sectors,
+                        self.regions, dict(self.levers), self.chain)
+
+    def with_levers(self, levers: dict[str, LeverSetting]) -> Scenario:
+        return Scenario(self.name, self.title, self.description, self.source, dict(self.params),
+                        self.sectors, self.regions, dict(levers), self.chain)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (TOML/JSON-able) of the resolved scenario, for manifests and `scenario show`."""
+        levers = {}
+        for lid, s in self.levers.items():
+            entry = {"intensity": s.intensity, "firms": s.firms}
+            if s.regions is not None:
+                entry["regions"] = list(s.regions)
+            if s.clusters is not None:
+                entry["clusters"] = list(s.clusters)
+            levers[lid] = entry
+        return {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "extends_chain": list(self.chain),
+            "params": {k: self.params[k] for k in sorted(self.params)},
+            "sectors": [dict(s) for s in self.sectors],
+            "regions": [dict(r, clusters=[dict(c) for c in r["clusters"]]) for r in self.regions],
+            "levers": levers,
+        }
+
+    @property
+    def region_ids(self) -> list[str]:
+        return [r["id"] for r in self.regions]
+
+    @property
+    def cluster_ids(self) -> list[str]:
+        return [f"{r['id']}.{c['sector']}" for r in self.regions for c in r["clusters"]]
+
+
+def scenario_dirs() -> list[Path]:
+    """Folders searched for a scenario given by name: ./scenarios, then the project's own."""
+    here = Path(__file__).resolve().parents[2] / "scenarios"
+    return [Path.cwd() / "scenarios", here]
+
+
+def find_scenario(ref: str | Path, relative_to: Path | None = None) -> Path:
+    """Resolve a scenario reference (a path, or a name such as ``baseline``) to a file."""
+    ref = str(ref)
+    candidates = []
+    p = Path(ref)
+    if relative_to is not None and not p.is_absolute():
+        candidates.append(relative_to / p)
+        if p.suffix != ".toml":
+            candidates.append(relative_to / f"{ref}.toml")
+    candidates.append(p)
+    if p.suffix != ".toml" and "/" not in ref:
+        candidates += [d / f"{ref}.toml" for d in scenario_dirs()]
+    for c in candidates:
+        if c.is_file():
+            return c.resolve()
+    known = sorted({f.stem for d in scenario_dirs() if d.is_dir() for f in d.glob("*.toml")})
+    raise InputError(f"scenario file not found; {closest(p.stem, known)}", source=ref)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise InputError("file not found", source=str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"malformed TOML: {exc}", source=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", source=str(path)) from None
+
+
+def _merge(base: dict, child: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in child.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _load_raw(path: Path, seen: tuple[str, ...]) -> tuple[dict, tuple[str, ...]]:
+    if str(path) in seen:
+        raise InputError(f"extends forms a cycle: {' -> '.join(seen + (str(path),))}", source=str(path), key="extends")
+    raw = read_toml(path)
+    for k in raw:
+        if k not in TOP_KEYS:
+            raise InputError(f"unknown key; {closest(k, TOP_KEYS)}", source=str(path), key=k)
+    parent = raw.pop("extends", None)
+    chain = seen + (str(path),)
+    if parent is None:
+        return raw, chain
+    if not isinstance(parent, str):
+        raise InputError("must be a scenario name or path", source=str(path), key="extends")
+    try:
+        parent_path = find_scenario(parent, relative_to=path.parent)
+    except InputError as exc:
+        raise InputError(f"cannot find {parent!r} ({exc})", source=str(path), key="extends") from None
+    base, chain = _load_raw(parent_path, chain)
+    base.pop("name", None)
+    return _merge(base, raw), chain
+
+
+def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for k, v in table.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, name + "."))
+        else:
+            out[name] = v
+    return out
+
+
+def _check_table(table: Any, fields: tuple[Field, ...], source: str, where: str) -> dict:
+    if not isinstance(table, dict):
+        raise InputError("must be a table", source=source, key=where)
+    names = [f.name for f in fields]
+    for k in table:
+        if k not in names:
+            raise InputError(f"unknown key; {closest(k, names)}", source=source, key=f"{where}.{k}")
+    out = {}
+    for f in fields:
+        if f.name not in table:
+            if f.default is None:
+                raise InputError("missing required key", source=source, key=f"{where}.{f.name}")
+            out[f.name] = f.default
+        elif f.kind is list:
+            out[f.name] = table[f.name]
+        else:
+            out[f.name] = f.check(table[f.name], source, f"{where}.{f.name}")
+    return out
+
+
+def _validate_world(raw: dict, source: str, n_fields: int) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
+    sectors_raw = raw.get("sectors")
+    if not isinstance(sectors_raw, list) or not sectors_raw:
+        raise InputError("needs at least one [[sectors]] table", source=source, key="sectors")
+    sectors = [_check_table(s, SECTOR_FIELDS, source, f"sectors[{i}]") for i, s in enumerate(sectors_raw)]
+    sector_ids = [s["id"] for s in sectors]
+    if len(set(sector_ids)) != len(sector_ids):
+        raise InputError("sector ids must be unique", source=source, key="sectors")
+    for i, s in enumerate(sectors):
+        if s["field"] >= n_fields - 1:
+            raise InputError(f"must be below {n_fields - 1} (the last field is the green field)", source=source, key=f"sectors[{i}].field")
+
+    regions_raw = raw.get("regions")
+    if not isinstance(regions_raw, list) or not regions_raw:
+        raise InputError("needs at least one [[regions]] table", source=source, key="regions")
+    regions = [_check_table(r, REGION_FIELDS, source, f"regions[{i}]") for i, r in enumerate(regions_raw)]
+    ids = [r["id"] for r in regions]
+    if len(set(ids)) != len(ids):
+        raise InputError("region ids must be unique", source=source, key="regions")
+
+    patches = raw.get("regions_patch", {})
+    if not isinstance(patches, dict):
+        raise InputError("must be a table of region ids", source=source, key="regions_patch")
+    for rid, patch in patches.items():
+        if rid not in ids:
+            raise InputError(f"names no region; {closest(rid, ids)}", source=source, key=f"regions_patch.{rid}")
+        region = regions[ids.index(rid)]
+        merged = dict(region) | patch
+        regions[ids.index(rid)] = _check_table(merged, REGION_FIELDS, source, f"regions_patch.{rid}")
+
+    for i, r in enumerate(regions):
+        if r["wage_unskilled"] > r["wage_skilled"]:
+            raise InputError("must not exceed wage_skilled", source=source, key=f"regions[{i}].wage_unskilled")
+        if not isinstance(r["clusters"], list | tuple):
+            raise InputError("must be an array of tables", source=source, key=f"regions[{i}].clusters")
+        clusters = [_check_table(c, CLUSTER_FIELDS, source, f"regions[{i}].clusters[{j}]") for j, c in enumerate(r["clusters"])]
+        for j, c in enumerate(clusters):
+            if c["sector"] not in sector_ids:
+                raise InputError(f"unknown sector; {closest(c['sector'], sector_ids)}", source=source, key=f"regions[{i}].clusters[{j}].sector")
+        if len({c["sector"] for c in clusters}) != len(clusters):
+            raise InputError("a region has at most one cluster per sector", source=source, key=f"regions[{i}].clusters")
+        if sum(c["firm_share"] for c in clusters) > 1.0 + 1e-9:
+            raise InputError("cluster firm_share values sum above 1", source=source, key=f"regions[{i}].clusters")
+        r["clusters"] = tuple(clusters)
+    if sum(r["firm_share"] for r in regions) <= 0:
+        raise InputError("firm_share values must not all be 0", source=source, key="regions")
+    return tuple(sectors), tuple(regions)
+
+
+def _validate_levers(raw: Any, source: str, regions: tuple[dict, ...]) -> dict[str, LeverSetting]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InputError("must be a table of lever ids", source=source, key="levers")
+    region_ids = [r["id"] for r in regions]
+    cluster_ids = [f"{r['id']}.{c['sector']}" for r in regions for c in r["clusters"]]
+    out = {}
+    for lid, setting in raw.items():
+        if setting is False:
+            continue
+        if setting is True:
+            setting = {}
+        out[lid] = validate_lever(lid, setting, source, region_ids, cluster_ids)
+    return out
+
+
+def scenario_from_dict(raw: dict, source: str = "<dict>", chain: tuple[str, ...] = ()) -> Scenario:
+    """Validate an already-merged raw scenario table."""
+    raw = dict(raw)
+    for k in raw:
+        if k not in TOP_KEYS:
+            raise InputError(f"unknown key; {closest(k, TOP_KEYS)}", source=source, key=k)
+    name = raw.get("name") or Path(source).stem
+    if not isinstance(name, str):
+        raise InputError("must be a string", source=source, key="name")
+    sim = raw.get("simulation", {})
+    if not isinstance(sim, dict):
+        raise InputError("must be a table", source=source, key="simulation")
+    sim = dict(sim)
+    include = sim.pop("regions", None)
+    flat = {f"sim.{k}": v for k, v in sim.items()}
+    params_raw = raw.get("params", {})
+    if not isinstance(params_raw, dict):
+        raise InputError("must be a table", source=source, key="params")
+    flat.update(_flatten(params_raw))
+    for k in flat:
+        if k not in P.REGISTRY:
+            shown = k[4:] if k.startswith("sim.") and k[4:] in sim else k
+            key = f"simulation.{shown}" if k.startswith("sim.") and shown in sim else f"params.{k}"
+            raise InputError(f"unknown parameter; {closest(k, P.REGISTRY.params)}", source=source, key=key)
+    params = P.validate(flat, source=source)
+    n_fields = params.get("sim.knowledge_fields", P.REGISTRY["sim.knowledge_fields"].default)
+    sectors, regions = _validate_world(raw, source, n_fields)
+    if include is not None:
+        ids = [r["id"] for r in regions]
+        if not isinstance(include, list) or not include:
+            raise InputError("must be a non-empty list of region ids", source=source, key="simulation.regions")
+        for rid in include:
+            if rid not in ids:
+                raise InputError(f"names no region; {closest(str(rid), ids)}", source=source, key="simulation.regions")
+        regions = tuple(r for r in regions if r["id"] in include)
+    levers = _validate_levers(raw.get("levers"), source, regions)
+    return Scenario(
+        name=name,
+        title=str(raw.get("title", name)),
+        description=str(raw.get("description", "")).strip(),
+        source=source,
+        params=params,
+        sectors=sectors,
+        regions=regions,
+        levers=levers,
+        chain=chain,
+    )
+
+
+def load_scenario(ref: str | Path = "baseline") -> Scenario:
+    """Load, merge (``extends``) and validate a scenario file or a scenario name."""
+    path = find_scenario(ref)
+    raw, chain = _load_raw(path, ())
+    raw.setdefault("name", path.stem)
+    return scenario_from_dict(raw, source=str(path), chain=chain)
