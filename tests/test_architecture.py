@@ -118,3 +118,12 @@ def test_no_import_cycles():
     real = [c for c in cycles if not all(x == c[0] or x.startswith(c[0] + ".") or c[0].startswith(x + ".")
                                          for x in c)]
     assert not real, "import cycles:\n" + "\n".join(" -> ".join(c) for c in real)
+
+
+def test_legacy_simulate_target_still_resolves():
+    """Result manifests written before the layout change name cluster_abm.simulate:simulate."""
+    from cluster_abm.experiments.worker import canonical_target, resolve_target
+    from cluster_abm.model.simulate import simulate
+
+    assert resolve_target("cluster_abm.simulate:simulate") is simulate
+    assert canonical_target("cluster_abm.simulate:simulate") == "cluster_abm.model.simulate:simulate"
