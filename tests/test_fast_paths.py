@@ -145,23 +145,6 @@ def test_tie_series_from_stored_classes_equal_a_recount(scenario):
     assert out["meta_cluster_ties"][R] > 0 or scenario == "baseline"
 
 
-@pytest.mark.parametrize("fields", [1, 3, 7, 8, 9, 16, 23, 130])
-def test_field_sums_add_in_numpys_pairwise_order(fields):
-    from cluster_abm.mechanisms.common import (
-        cognitive_distance,
-        cognitive_distance_pairs,
-        field_sums,
-    )
-
-    rng = np.random.default_rng(fields)
-    x = rng.random((4000, fields)) * rng.lognormal(size=(4000, fields)) * 1e3
-    assert field_sums(np.ascontiguousarray(x.T)).tolist() == x.sum(axis=-1).tolist()
-    prof = rng.dirichlet(np.ones(fields), size=300) if fields > 1 else np.ones((300, 1))
-    a, b = rng.integers(0, 300, 2000), rng.integers(0, 300, 2000)
-    expected = cognitive_distance(prof[a], prof[b])
-    assert cognitive_distance_pairs(np.ascontiguousarray(prof.T), a, b).tolist() == expected.tolist()
-
-
 def test_allocator_tuning_is_applied_on_linux_and_can_be_turned_off():
     import os
     import subprocess

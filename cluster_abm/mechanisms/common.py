@@ -43,48 +43,6 @@ def cognitive_distance(p_a: np.ndarray, p_b: np.ndarray) -> np.ndarray:
     return 0.5 * np.abs(p_a - p_b).sum(axis=-1)
 
 
-# numpy's pairwise summation (numpy/_core/src/umath/loops_utils.h): 8 running sums per block of
-# up to 128 elements; these are numpy's, not the model's, constants.
-_PAIRWISE_UNROLL, _PAIRWISE_BLOCK = 8, 128
-
-
-def field_sums(xT: np.ndarray) -> np.ndarray:
-    """Column sums of a fields x items array, equal to the bit to ``xT.T.sum(axis=-1)``.
-
-    Why: per-tie work is cheaper on fields x ties arrays (contiguous rows), but numpy sums the
-    fields of a row pairwise (eight running sums for 8-128 fields), so summing rows one after
-    the other would round differently. This adds the rows in numpy's order.
-    """
-    n = xT.shape[0]
-    if n > _PAIRWISE_BLOCK:  # numpy recurses beyond one block: let it do the sums
-        return np.ascontiguousarray(xT.T).sum(axis=-1)
-    if n < _PAIRWISE_UNROLL:
-        res = np.zeros(xT.shape[1])
-        for i in range(n):
-            res += xT[i]
-        return res
-    r = [xT[j].copy() for j in range(_PAIRWISE_UNROLL)]
-    whole = n - n % _PAIRWISE_UNROLL
-    for i in range(_PAIRWISE_UNROLL, whole, _PAIRWISE_UNROLL):
-        for j in range(_PAIRWISE_UNROLL):
-            r[j] += xT[i + j]
-    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-    for i in range(whole, n):
-        res += xT[i]
-    return res
-
-
-def cognitive_distance_pairs(prof_T: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """:func:`cognitive_distance` of the profiles of items ``a`` and ``b`` (to the bit), from
-    fields x items profiles ``prof_T``."""
-    # take along the item axis: the same columns as prof_T[:, a], in half the time (numpy's
-    # take copies each field's items in one pass; fancy indexing iterates over both axes).
-    diff = prof_T.take(a, axis=1)
-    diff -= prof_T.take(b, axis=1)
-    np.abs(diff, out=diff)
-    return 0.5 * field_sums(diff)
-
-
 def top_per_group(groups: np.ndarray, priority: np.ndarray, k: np.ndarray) -> np.ndarray:
     """Positions of the ``k[g]`` items of highest ``priority`` in each group ``g`` (equal
     priorities: the earlier item first), ordered by group, then priority (highest first), then

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from cluster_abm.mechanisms.common import (
-    cognitive_distance_pairs,
+    cognitive_distance,
     hazard,
     hazard_draw,
     novelty_value,
@@ -208,7 +208,7 @@ def _evaluate_and_tie(m, seekers, cand, support, accept_all: bool = False) -> np
         accepts = valid
     else:
         dclass = w.distance_class(ft.region[seek], ft.cluster[seek], ft.region[cs], ft.cluster[cs])
-        d = cognitive_distance_pairs(m.profiles_T, seek.ravel(), cs.ravel()).reshape(S, k)
+        d = cognitive_distance(m.profiles[seek], m.profiles[cs])
         base_cost = np.array([1.0, c.cost_region, c.cost_national, c.cost_abroad])[dclass]
         cost = base_cost + (1.0 - base_cost) * m.p.policy.coop_cost_cut * support[:, None]
         util = (c.accept_base * novelty_value(d, m.p.innovation.optimal_distance) * cost

@@ -20,7 +20,6 @@ import numpy as np
 
 from cluster_abm.mechanisms.common import (
     cognitive_distance,
-    cognitive_distance_pairs,
     hazard,
     novelty_value,
     profiles,
@@ -40,7 +39,7 @@ def partner_novelty(m) -> None:
     ti = m.ties.idx
     if len(ti):
         a, b = m.ties.ends()
-        d = cognitive_distance_pairs(m.profiles_T, a, b)
+        d = cognitive_distance(prof[a], prof[b])
         g = novelty_value(d, p.innovation.optimal_distance)
         value += np.bincount(a, weights=g, minlength=n) + np.bincount(b, weights=g, minlength=n)
         far = d >= dmin

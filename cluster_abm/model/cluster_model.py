@@ -493,7 +493,6 @@ class ClusterModel(mesa.Model):
         self.buckets = cooperation.Buckets(self)
         self.degree = self.ties.degree(ft.n)
         self.profiles = profiles(ft.knowledge[: ft.n])
-        self.profiles_T = np.ascontiguousarray(self.profiles.T)  # fields x firms, for per-tie work
         self.has_transnational = self.ties.firms_with(TRANSNATIONAL, ft.n)
 
     def _refresh_services(self) -> None:
