@@ -238,16 +238,6 @@ def test_project_capacity_is_first_come_in_the_drawn_order():
         assert m.ki_free.tolist() == (free0 - taken).tolist()
 
 
-@pytest.mark.parametrize("n_groups", [1, 6, 127, 128, 40000])
-def test_group_order_is_the_stable_argsort(n_groups):
-    from cluster_abm.numerics.grouping import group_order
-
-    rng = np.random.default_rng(n_groups)
-    for n in (0, 1, 7, 2000):
-        keys = rng.integers(-1, n_groups, n).astype(np.intp)
-        assert group_order(keys, n_groups).tolist() == np.argsort(keys, kind="stable").tolist()
-
-
 def test_allocate_with_one_unit_cost_equals_the_per_request_costs():
     """A scalar unit cost takes running sums from a table; they must equal the weighted
     bincount and cumsum of the per-request path, granted masks and booked spending alike."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cluster_abm.numerics.grouping import group_order, rank_in_groups
+from cluster_abm.numerics.grouping import rank_in_groups
 
 
 def hazard_draw(rng: np.random.Generator, rate: np.ndarray) -> np.ndarray:
@@ -53,7 +53,7 @@ def top_per_group(groups: np.ndarray, priority: np.ndarray, k: np.ndarray) -> np
     few places are handed out. Here items are grouped by a (radix) sort of the small group
     numbers, each group's cut-off value comes from a partition, and only the chosen are sorted.
     """
-    order = group_order(groups, len(k))  # by group, positions ascending within a group
+    order = np.argsort(groups, kind="stable")  # by group, positions ascending within a group
     pr = priority[order]
     count = np.bincount(groups, minlength=len(k)).tolist()
     cut, room, begin = [], [], 0

@@ -24,7 +24,7 @@ from cluster_abm.mechanisms.common import (
     novelty_value,
     profiles,
 )
-from cluster_abm.numerics.grouping import group_order, rank_in_groups
+from cluster_abm.numerics.grouping import rank_in_groups
 from cluster_abm.space import INTRA_CLUSTER, TRANSNATIONAL
 from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES
 
@@ -39,11 +39,11 @@ class Buckets:
         idx = ft.idx
         cl = ft.cluster[idx]
         inside = idx[cl >= 0]
-        order = group_order(ft.cluster[inside], w.n_clusters)
+        order = np.argsort(ft.cluster[inside], kind="stable")
         self.by_cluster = inside[order]
         self.cluster_start = np.searchsorted(ft.cluster[self.by_cluster], np.arange(w.n_clusters))
         self.cluster_count = np.bincount(ft.cluster[inside], minlength=w.n_clusters)
-        order = group_order(ft.region[idx], w.n_regions)
+        order = np.argsort(ft.region[idx], kind="stable")
         self.by_region = idx[order]
         self.region_start = np.searchsorted(ft.region[self.by_region], np.arange(w.n_regions))
         self.region_count = np.bincount(ft.region[idx], minlength=w.n_regions)

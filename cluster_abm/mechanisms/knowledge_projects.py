@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from cluster_abm.mechanisms.common import hazard, hazard_draw
-from cluster_abm.numerics.grouping import group_order, rank_in_groups
+from cluster_abm.numerics.grouping import rank_in_groups
 
 KIND_CODE = {"university": 0, "research": 1, "kibs": 2}
 
@@ -49,7 +49,7 @@ def _assign(m, firms: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     # each applicant among those of its institution, in that order.
     order = m.rngs.knowledge.permutation(len(firms))
     applicants = order[choice[order] >= 0]
-    by_ki = group_order(choice[applicants], len(m.kis))
+    by_ki = np.argsort(choice[applicants], kind="stable")
     applicants = applicants[by_ki]
     k = choice[applicants]
     admitted = rank_in_groups(k) < m.ki_free[k]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from cluster_abm.numerics.grouping import group_order
 from cluster_abm.policy.levers import BY_ID
 from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES
 
@@ -226,7 +225,7 @@ class PolicyState:
             granted = np.empty(n, dtype=bool)
             granted.fill(True)
         else:
-            order = group_order(regions, R)
+            order = np.argsort(regions, kind="stable")
             reg = regions[order]
             start = np.searchsorted(reg, np.arange(R))
             if one_cost:
