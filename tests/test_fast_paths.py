@@ -169,7 +169,7 @@ def _lexsort_cut(groups, priority, k):
 
 @pytest.mark.parametrize("kind", ["continuous", "few_values", "signed_zeros", "all_equal"])
 def test_top_per_group_equals_a_lexsort_cut_to_the_places(kind):
-    from cluster_abm.mechanisms.common import top_per_group
+    from cluster_abm.numerics.grouping import top_per_group
 
     rng = np.random.default_rng(len(kind))
     for _ in range(3000):
