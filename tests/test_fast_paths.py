@@ -193,16 +193,6 @@ def test_training_selection_equals_the_lexsort_in_a_running_model(model):
             assert _select(model, idx, places, priority).tolist() == idx[_lexsort_cut(reg, priority, places)].tolist()
 
 
-def test_upper_quartile_equals_numpy_quantile():
-    from cluster_abm.policy.lever_state import upper_quartile
-
-    rng = np.random.default_rng(7)
-    for i in range(20000):
-        n = int(rng.integers(1, 300))
-        x = (rng.lognormal(0, 2, n), rng.integers(0, 5, n).astype(float), rng.random(n) * 1e-300)[i % 3]
-        assert np.float64(upper_quartile(x)).tobytes() == np.float64(np.quantile(x, 0.75)).tobytes()
-
-
 def test_project_capacity_is_first_come_in_the_drawn_order():
     """_assign admits, per institution, its first free_capacity applicants in a random order: the
     vectorised ranking equals the plain loop over that order."""

@@ -18,22 +18,6 @@ from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES
 _SLACK = 1e-9  # k€: rounding slack when a request's cost meets a region's remaining budget
 
 
-def upper_quartile(x: np.ndarray) -> float:
-    """``np.quantile(x, 0.75)`` to the bit (numpy's default "linear" method: the two order
-    statistics around position 0.75 (n - 1), blended with numpy's own interpolation formula),
-    from one partition: np.quantile's generic machinery costs ~60 us a call on a few hundred
-    firms, and the "promising" group asks for it every step."""
-    n = len(x)
-    at = 0.75 * n + 0.25 - 1.0  # numpy's virtual index for alpha = beta = 1 (exact: = 0.75 (n - 1))
-    lo = int(np.floor(at))
-    hi = min(lo + 1, n - 1)
-    part = np.partition(x, [lo, hi])
-    a, b = float(part[lo]), float(part[hi])
-    t = at - lo
-    diff = b - a
-    return b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
-
-
 class PolicyState:
     def __init__(self, scenario, world, p, ledger):
         self.world = world
@@ -144,7 +128,7 @@ class PolicyState:
             score = ft.quality[slots] * ft.productivity[slots] * (1.0 + ctx.degree[slots])
             mask = np.zeros(len(slots), dtype=bool)
             if reached.any():
-                cut = upper_quartile(score[reached])
+                cut = np.quantile(score[reached], 0.75)
                 mask = reached & (score >= cut)
             return mask
         raise ValueError(f"unknown firm group {group}")
