@@ -252,27 +252,6 @@ def test_allocate_with_one_unit_cost_equals_the_per_request_costs():
     assert outcomes == {True, False}  # both the all-granted and the budget-bound paths ran
 
 
-def test_demand_side_match_draws_equal_the_general_candidate_draw():
-    from cluster_abm.mechanisms.cooperation import SCOPES, _match_candidates, draw_candidates
-
-    m = ClusterModel("full_strategy", seed=4)
-    m.run(1)
-    m._refresh_step_state()
-    rng = m.rngs.cooperation
-    for trial in range(20):
-        seekers = m.firms.idx[:: trial + 3]
-        state = rng.bit_generator.state
-        got = _match_candidates(m, seekers, 5)
-        after = rng.bit_generator.state
-        rng.bit_generator.state = state
-        probs = np.zeros((len(seekers), len(SCOPES)))
-        probs[:, SCOPES.index("match")] = 1.0
-        expected, scope = draw_candidates(m, seekers, 5, probs, m.buckets)
-        assert (scope == SCOPES.index("match")).all()
-        assert got.tolist() == expected.tolist()
-        assert rng.bit_generator.state == after  # the same draws were consumed
-
-
 def test_tie_ends_are_the_living_ties_endpoints_through_every_change():
     """ties.ends() is cached between changes of the tie table; after adds, decays, dropped
     firms and compactions it must still be (a[idx], b[idx]), and callers cannot write to it."""

@@ -122,14 +122,12 @@ def scope_probabilities(m, seekers: np.ndarray) -> np.ndarray:
     return probs
 
 
-def draw_candidates(m, seekers: np.ndarray, k: int, probs: np.ndarray, buckets: Buckets,
-                    u: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """k candidates per seeker, each from a scope drawn with ``probs``; -1 where none exists.
-    ``u``: the scope draws, when the caller has made them already."""
+def draw_candidates(m, seekers: np.ndarray, k: int, probs: np.ndarray,
+                    buckets: Buckets) -> tuple[np.ndarray, np.ndarray]:
+    """k candidates per seeker, each from a scope drawn with ``probs``; -1 where none exists."""
     ft, rng = m.firms, m.rngs.cooperation
     S = len(seekers)
-    if u is None:
-        u = rng.random((S, k))
+    u = rng.random((S, k))
     cum = np.cumsum(probs, axis=1)
     # scope = number of cumulative probabilities below u (one comparison per scope column: a
     # reduction over a 6-wide last axis is several times slower in numpy).
@@ -255,16 +253,10 @@ def demand_side_projects(m) -> None:
 
 
 def _match_candidates(m, seekers: np.ndarray, k: int) -> np.ndarray:
-    """:func:`draw_candidates` with every candidate from the complementarity-matching scope, to
-    the bit, without the per-scope machinery: each scope draw u > 0 lands in that scope."""
-    rng = m.rngs.cooperation
-    S = len(seekers)
-    u = rng.random((S, k))
-    if not (u > 0.0).all():  # a draw of exactly 0 would pick the first scope: the general path
-        probs = np.zeros((S, len(SCOPES)))
-        probs[:, SCOPES.index("match")] = 1.0
-        return draw_candidates(m, seekers, k, probs, m.buckets, u=u)[0]
-    return _draw_match(m, np.repeat(seekers, k), m.buckets, rng).reshape(S, k)
+    """k candidates per seeker, all from the complementarity-matching scope."""
+    probs = np.zeros((len(seekers), len(SCOPES)))
+    probs[:, SCOPES.index("match")] = 1.0
+    return draw_candidates(m, seekers, k, probs, m.buckets)[0]
 
 
 def _draw_match(m, seek: np.ndarray, buckets: Buckets, rng) -> np.ndarray:
