@@ -59,7 +59,6 @@ class PolicyState:
         self._cap = {lid: p.yearly.policy.lever_budget * self._region[lid] for lid in self.settings}
         self._past_years: dict[str, list[np.ndarray]] = {lid: [] for lid in self.settings}
         self._cmo_levels: dict[tuple, float] = {}  # (lever, CMO clusters) -> level (cmo_level)
-        self._sums: dict[float, np.ndarray] = {}  # running sums of one unit cost (allocate)
         self._constants: dict[float, np.ndarray] = {}  # value -> read-only array (firm_level)
         self._manufacturing = np.array([s["manufacturing"] for s in world.sectors], dtype=bool)
         self._year_open = False
@@ -172,15 +171,6 @@ class PolicyState:
             self.ledger.add_cost(lid, region, amount)
         return amount
 
-    def _running_sums(self, unit_cost: float, n: int) -> np.ndarray:
-        """``[0, c, c + c, (c + c) + c, ...]`` up to n terms, for unit cost c (cached per cost)."""
-        sums = self._sums.get(unit_cost)
-        if sums is None or len(sums) <= n:
-            size = max(2 * n, 1024)
-            sums = np.concatenate([[0.0], np.cumsum(np.full(size, unit_cost))])
-            self._sums[unit_cost] = sums
-        return sums
-
     def allocate(self, lid: str, regions: np.ndarray, unit_cost: float | np.ndarray) -> np.ndarray:
         """Grant requests in order (callers order them by priority) while the region's budget
         lasts; returns the mask of granted requests and books their cost.
@@ -194,39 +184,20 @@ class PolicyState:
         regions = np.asarray(regions, dtype=np.intp)
         R = self.world.n_regions
         cap = self.left(lid)
-        # One unit cost: every running sum is a multiple of it, added up in sequence, so they
-        # come from a table (the very sums a weighted bincount or cumsum would make).
-        one_cost = isinstance(unit_cost, float | int) or np.ndim(unit_cost) == 0
-        if one_cost:
-            sums = self._running_sums(float(unit_cost), n)
-            spend = sums[np.bincount(regions, minlength=R)]
-        else:
-            cost = np.asarray(unit_cost, dtype=float)
-            spend = np.bincount(regions, weights=cost, minlength=R)
-        # count_nonzero rather than .all(): this runs ~20 times a step on a few regions, where
-        # .all()'s Python-level wrapper costs more than the comparison itself.
-        if np.count_nonzero(spend <= cap + _SLACK) == R:  # the usual case: every request fits
-            granted = np.empty(n, dtype=bool)
-            granted.fill(True)
+        cost = np.broadcast_to(np.asarray(unit_cost, dtype=float), (n,))
+        spend = np.bincount(regions, weights=cost, minlength=R)
+        if (spend <= cap + _SLACK).all():  # the usual case: every request fits
+            granted = np.ones(n, dtype=bool)
         else:
             order = np.argsort(regions, kind="stable")
-            reg = regions[order]
+            reg, c = regions[order], cost[order]
+            cum = np.cumsum(c)
             start = np.searchsorted(reg, np.arange(R))
-            if one_cost:
-                cum, before = sums[1: n + 1], sums[start]
-            else:
-                c = cost[order]
-                cum = np.cumsum(c)
-                before = np.concatenate([[0.0], cum])[start]  # running sum before each region's first
-            # Positions, not a boolean mask: numpy's boolean subscript of a mid-selective mask
-            # costs about twice as much, and ok is read three times.
-            ok = ((cum - before[reg]) <= cap[reg] + _SLACK).nonzero()[0]
+            before = np.concatenate([[0.0], cum])[start]  # running sum before each region's first
+            ok = (cum - before[reg]) <= cap[reg] + _SLACK
             granted = np.zeros(n, dtype=bool)
             granted[order[ok]] = True
-            if one_cost:
-                spend = sums[np.bincount(reg[ok], minlength=R)]
-            else:
-                spend = np.bincount(reg[ok], weights=c[ok], minlength=R)
+            spend = np.bincount(reg[ok], weights=c[ok], minlength=R)
         self.spent[lid] += spend
         self.ledger.add_costs(lid, spend)
         return granted
