@@ -106,7 +106,7 @@ def train_firms(m) -> None:
 
     if m.policy.on("managerial_training"):
         level = m.policy.firm_level("managerial_training", ft, idx, m)
-        reached = idx[(level > 0).nonzero()[0]]
+        reached = idx[level > 0]
         targeted_count = np.bincount(ft.region[reached], minlength=w.n_regions)
         places = _places(m, m.p.policy.training_places * m.policy.region_level("managerial_training"), targeted_count)
         chosen = take_up(_select(m, reached, places, m.uniform("training", reached, 2)))

@@ -292,13 +292,9 @@ def form_contracts(m) -> None:
     is_founder = np.zeros(ft.n, dtype=bool)
     is_founder[founders] = True
     ok_partner = (ft.contract[: ft.n] < 0) & ((ft.skilled[: ft.n] + ft.unskilled[: ft.n]) < SME_MAX_EMPLOYEES) & ~is_founder
-    # Founder-partner pairs over both directions of every tie: (a, b) pairs first, then (b, a)
-    # pairs, selected before they are joined. Founders are few, so the ties of founders are
-    # found first (positions) and only those ties' partners are checked.
-    ab = is_founder[a].nonzero()[0]
-    ab = ab[ok_partner[b[ab]]]
-    ba = is_founder[b].nonzero()[0]
-    ba = ba[ok_partner[a[ba]]]
+    # Founder-partner pairs over both directions of every tie: (a, b) pairs first, then (b, a).
+    ab = is_founder[a] & ok_partner[b]
+    ba = is_founder[b] & ok_partner[a]
     src, dst = np.concatenate([a[ab], b[ba]]), np.concatenate([b[ab], a[ba]])
     # Random order, then each partner joins at most one new contract and each founder takes at most
     # max_members - 1 partners.

@@ -92,7 +92,7 @@ def start_projects(m) -> None:
 
     # Accredited KIBS reach firms beyond their own cluster and region (seed 3.1.2).
     if ki_acc.any():
-        pool = idx[(free & ~start).nonzero()[0]]
+        pool = idx[free & ~start]
         rate = np.full(len(pool), p.policy.kibs_reach_rate * m.policy.intensity("accredited_kibs"))
         reach = pool[hazard_draw(m.rngs.policy, rate)]
         acc_kibs = (ki_kind == 2) & ki_acc
@@ -103,7 +103,7 @@ def start_projects(m) -> None:
     # Bridges between manufacturing clusters and excellence centres of other regions (seed 3.5.3).
     if m.policy.on("excellence_bridges"):
         level = m.policy.firm_level("excellence_bridges", ft, idx, m)
-        cand = idx[((ft.ki_until[idx] < m.t) & (ft.absorptive[idx] >= p.ki.ac_threshold) & (level > 0)).nonzero()[0]]
+        cand = idx[(ft.ki_until[idx] < m.t) & (ft.absorptive[idx] >= p.ki.ac_threshold) & (level > 0)]
         cand = cand[hazard_draw(m.rngs.policy, p.policy.bridge_rate * m.policy.firm_level("excellence_bridges", ft, cand, m))]
         elig = (ki_kind[None, :] == 1) & (ki_region[None, :] != ft.region[cand][:, None])
         chosen = _assign(m, cand, elig)

@@ -80,8 +80,8 @@ def place_trainees(m) -> None:
     want = stochastic_round(rng, m.graduates_step * np.minimum(p.policy.trainee_rate * level, 1.0))
     pool = np.maximum(m.unemployed_s(), 0)
     want = np.minimum(want, pool)
-    hosts_ok = idx[((ft.absorptive[idx] >= p.ki.ac_threshold)
-                    & (m.policy.firm_level("university_firm_collab", ft, idx, m) > 0)).nonzero()[0]]
+    hosts_ok = idx[(ft.absorptive[idx] >= p.ki.ac_threshold)
+                   & (m.policy.firm_level("university_firm_collab", ft, idx, m) > 0)]
     host_region = ft.region[hosts_ok]
     # Hosts are drawn region by region; then one budget call serves all regions, since each
     # region draws on its own budget (and a host is in one region only).
