@@ -21,7 +21,9 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 TARGET_RATIO = 1.5
-RUN = "import sys; from cluster_abm.model.cluster_model import ClusterModel; ClusterModel(sys.argv[1], seed=int(sys.argv[2])).run(float(sys.argv[3]))"
+RUN = ("import sys; from cluster_abm.experiments.allocator import tune_allocator; tune_allocator(); "
+       "from cluster_abm.model.cluster_model import ClusterModel; "
+       "ClusterModel(sys.argv[1], seed=int(sys.argv[2])).run(float(sys.argv[3]))")
 
 
 def count(scenario: str, seed: int, years: float) -> int:

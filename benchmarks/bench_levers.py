@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 
+from cluster_abm.experiments.allocator import tune_allocator
 from cluster_abm.model.cluster_model import ClusterModel
 from cluster_abm.specs.scenario import load_scenario
 
@@ -80,7 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=3, help="runs per scenario (default 3)")
     ap.add_argument("--rounds", type=int, default=3, help="repeats of each run, fastest kept (default 3)")
     ap.add_argument("--profile", action="store_true", help="profile one full_strategy run")
+    ap.add_argument("--no-malloc-tuning", dest="tune", action="store_false",
+                    help="leave glibc's allocator as a plain ClusterModel(...) does")
     args = ap.parse_args(argv)
+    if args.tune:
+        tune_allocator()  # as the runner's worker processes do
 
     scenarios = {name: load_scenario(name) for name in ("baseline", "full_strategy")}
     time_run(scenarios["baseline"], 0, 1)  # warm-up: imports, caches

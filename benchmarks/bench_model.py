@@ -23,7 +23,10 @@ import time
 CHILD = r"""
 import json, resource, sys, time
 from cluster_abm.model.cluster_model import ClusterModel
-n, years, seed = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+n, years, seed, tune = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+if tune:  # as the runner's worker processes do
+    from cluster_abm.experiments.allocator import tune_allocator
+    tune_allocator()
 t0 = time.perf_counter()
 m = ClusterModel("baseline", seed=seed, params={"sim.n_firms": n})
 t1 = time.perf_counter()
@@ -55,8 +58,8 @@ def reference_seconds() -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def child(n: int, years: float, seed: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(years), str(seed)],
+def child(n: int, years: float, seed: int, tune: bool = True) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(years), str(seed), str(int(tune))],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -65,14 +68,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="fewer repeats and no 100k run")
+    ap.add_argument("--no-malloc-tuning", dest="tune", action="store_false",
+                    help="leave glibc's allocator as a plain ClusterModel(...) does")
     args = ap.parse_args()
     reps = 2 if args.quick else args.repeats
+    print("allocator tuning: " + ("on, as in the runner's worker processes" if args.tune else "off"))
 
     print("Baseline (2,000 firms, 20 years), wall time excluding imports:")
     refs = [reference_seconds()]
     runs = []
     for seed in range(reps):
-        runs.append(child(2000, 20, seed))
+        runs.append(child(2000, 20, seed, args.tune))
         refs.append(reference_seconds())
     walls = [r["build_s"] + r["run_s"] for r in runs]
     print(f"  median {statistics.median(walls):.2f} s  (min {min(walls):.2f}, max {max(walls):.2f}; "
@@ -84,7 +90,7 @@ def main() -> None:
     print("Scaling (firm-steps per second = initial firms x steps / run time):")
     sizes = [(2000, 20), (20000, 5)] + ([] if args.quick else [(100000, 2)])
     for n, years in sizes:
-        r = child(n, years, 1)
+        r = child(n, years, 1, args.tune)
         rate = n * r["steps"] / r["run_s"]
         print(f"  {n:>7,} firms, {years:>4g} yr: build {r['build_s']:6.2f} s, run {r['run_s']:6.2f} s, "
               f"{rate:>10,.0f} firm-steps/s, {r['run_s'] / r['steps'] * 1e3:7.1f} ms/step, "

@@ -145,20 +145,6 @@ def test_tie_series_from_stored_classes_equal_a_recount(scenario):
     assert out["meta_cluster_ties"][R] > 0 or scenario == "baseline"
 
 
-def test_allocator_tuning_is_applied_on_linux_and_can_be_turned_off():
-    import os
-    import subprocess
-    import sys
-
-    code = "from cluster_abm.model.allocator import tune_allocator; print(tune_allocator())"
-    on = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "CLUSTER_ABM_MALLOC_TUNING": "0"})
-    assert off.stdout.strip() == "False"
-    if sys.platform.startswith("linux"):
-        assert on.stdout.strip() == "True"
-
-
 def _lexsort_cut(groups, priority, k):
     """The reference for top_per_group: a stable sort by group, then priority, then position."""
     order = np.lexsort((-priority, groups))

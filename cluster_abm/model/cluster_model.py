@@ -38,7 +38,6 @@ from cluster_abm.mechanisms import (
     sustainability,
 )
 from cluster_abm.mechanisms.common import profiles
-from cluster_abm.model.allocator import tune_allocator
 from cluster_abm.numerics.keyed_random import (
     PURPOSES,
     family_streams,
@@ -70,7 +69,6 @@ class ClusterModel(mesa.Model):
 
     def __init__(self, scenario: Scenario | str | Path | None = None, seed: int | None = None,
                  params: dict | None = None):
-        tune_allocator()  # step-sized buffers stay in the heap (see allocator)
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario or "baseline")
         if params:
