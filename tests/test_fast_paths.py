@@ -1,9 +1,10 @@
-"""Vectorised fast paths give the figures of the plain numpy calls they replace (to the bit).
+"""Vectorised paths of the model give the figures of the plain numpy calls they replace (to the bit).
 
-The model's hot path replaces some library calls by cheaper equivalents (one sort per region for
-regional medians, an inverse-CDF table for ``Generator.choice``, in-place hashing for keyed draws,
-whole-number counts for sums of halves). These tests pin each one to the call it stands for, so a
-change in either side shows up here rather than as a silent drift of results.
+Some of the model's paths compute what a plainer call would (one sort per region for regional
+medians, an inverse-CDF table for ``Generator.choice``, whole-number counts for sums of halves,
+cached tie endpoints). These tests pin each one to the call it stands for, so a change in either
+side shows up here rather than as a silent drift of results. The shared numeric helpers of
+:mod:`cluster_abm.numerics` are pinned in ``tests/test_numerics.py``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import pytest
 
 from cluster_abm.mechanisms.demography import cluster_choice_table
 from cluster_abm.model.cluster_model import ClusterModel
-from cluster_abm.numerics.keyed_random import _GOLD, _M1, _M2, keyed_uniform, keyed_uniform_columns
 from cluster_abm.outputs.metrics import _median_by_region, _region_sums
 
 
@@ -69,30 +69,6 @@ def test_denovo_cluster_choice_matches_generator_choice(model):
             assert clusters.tolist() == [cl[p] if p < len(cl) else -1 for p in expected]
 
 
-def _splitmix_reference(key, ids, head):
-    """SplitMix64 written out without in-place operations (the textbook form)."""
-    x = np.asarray(ids).astype(np.uint64) * _GOLD + np.uint64(head)
-    x = x ^ (x >> np.uint64(30))
-    x = x * _M1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _M2
-    x = x ^ (x >> np.uint64(31))
-    return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
-
-
-def test_keyed_draws_equal_the_textbook_splitmix():
-    from cluster_abm.numerics.keyed_random import _MASK64, _mix_int
-
-    ids = np.array([1, 2, 3, 10_000, 2**40 + 7], dtype=np.int64)
-    key, step, purpose = 123456789, 17, 5
-    for sub in range(3):
-        head = _mix_int(key ^ _mix_int(((step << 24) ^ (purpose << 12) ^ sub) & _MASK64))
-        expected = _splitmix_reference(key, ids, head)
-        assert keyed_uniform(key, ids, step, purpose, sub).tolist() == expected.tolist()
-        assert keyed_uniform_columns(key, ids, step, purpose, 3)[:, sub].tolist() == expected.tolist()
-    assert ids.tolist() == [1, 2, 3, 10_000, 2**40 + 7]  # the caller's ids are not touched
-
-
 def test_region_sums_equal_one_bincount_per_column():
     rng = np.random.default_rng(0)
     region = rng.integers(0, 6, 500)
@@ -145,40 +121,6 @@ def test_tie_series_from_stored_classes_equal_a_recount(scenario):
     assert out["meta_cluster_ties"][R] > 0 or scenario == "baseline"
 
 
-def _lexsort_cut(groups, priority, k):
-    """The reference for top_per_group: a stable sort by group, then priority, then position."""
-    order = np.lexsort((-priority, groups))
-    g = groups[order]
-    rank = np.arange(len(order)) - np.searchsorted(g, np.arange(len(k)))[g]
-    return order[rank < k[g]]
-
-
-@pytest.mark.parametrize("kind", ["continuous", "few_values", "signed_zeros", "all_equal"])
-def test_top_per_group_equals_a_lexsort_cut_to_the_places(kind):
-    from cluster_abm.numerics.grouping import top_per_group
-
-    rng = np.random.default_rng(len(kind))
-    for _ in range(3000):
-        n, n_groups = int(rng.integers(0, 80)), int(rng.integers(1, 8))
-        groups = rng.integers(0, n_groups, n).astype(np.int16)
-        priority = {"continuous": rng.random(n), "few_values": rng.integers(0, 4, n) * -0.1,
-                    "signed_zeros": np.where(rng.random(n) < 0.5, 0.0, -0.0),
-                    "all_equal": np.ones(n)}[kind]
-        k = rng.integers(0, 10, n_groups)
-        assert top_per_group(groups, priority, k).tolist() == _lexsort_cut(groups, priority, k).tolist()
-
-
-def test_training_selection_equals_the_lexsort_in_a_running_model(model):
-    from cluster_abm.mechanisms.capabilities import _select
-
-    ft = model.firms
-    idx = ft.idx
-    reg = ft.region[idx]
-    for priority in (-ft.codification[idx], model.uniform("training", idx), -ft.knowledge[idx, -1]):
-        for places in (np.full(model.world.n_regions, 3), np.arange(model.world.n_regions) * 50):
-            assert _select(model, idx, places, priority).tolist() == idx[_lexsort_cut(reg, priority, places)].tolist()
-
-
 def test_project_capacity_is_first_come_in_the_drawn_order():
     """_assign admits, per institution, its first free_capacity applicants in a random order: the
     vectorised ranking equals the plain loop over that order."""
@@ -215,8 +157,7 @@ def test_project_capacity_is_first_come_in_the_drawn_order():
 
 
 def test_allocate_with_one_unit_cost_equals_the_per_request_costs():
-    """A scalar unit cost takes running sums from a table; they must equal the weighted
-    bincount and cumsum of the per-request path, granted masks and booked spending alike."""
+    """A scalar unit cost grants and books exactly what the same cost given per request does."""
     m = ClusterModel("full_strategy", seed=2)
     ps, lid = m.policy, "cooperation_support"
     rng = np.random.default_rng(3)

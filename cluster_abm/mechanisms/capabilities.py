@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cluster_abm.mechanisms.common import stochastic_round
 from cluster_abm.numerics.grouping import top_per_group
+from cluster_abm.numerics.rounding import stochastic_round
 
 
 def update_absorptive(m) -> None:

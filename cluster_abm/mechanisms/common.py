@@ -1,4 +1,4 @@
-"""Small helpers shared by mechanisms: hazards, stochastic rounding, cognitive distance."""
+"""Small helpers shared by mechanisms: hazards, knowledge profiles, cognitive distance."""
 
 from __future__ import annotations
 
@@ -14,20 +14,6 @@ def hazard_draw(rng: np.random.Generator, rate: np.ndarray) -> np.ndarray:
 def hazard(u: np.ndarray, rate: np.ndarray) -> np.ndarray:
     """Events for per-step hazards ``rate`` given uniforms ``u`` (keyed draws, see randomness)."""
     return u < -np.expm1(-np.asarray(rate, dtype=float))
-
-
-def keyed_round(u: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Unbiased rounding with given uniforms: floor(x) + (u < frac(x))."""
-    x = np.asarray(x, dtype=float)
-    fl = np.floor(x)
-    return (fl + (u < (x - fl))).astype(np.int64)
-
-
-def stochastic_round(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
-    """Round to integers without bias: floor(x) + Bernoulli(frac(x))."""
-    x = np.asarray(x, dtype=float)
-    fl = np.floor(x)
-    return (fl + (rng.random(x.shape) < (x - fl))).astype(np.int64)
 
 
 def profiles(knowledge: np.ndarray) -> np.ndarray:

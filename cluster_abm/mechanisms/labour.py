@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cluster_abm.mechanisms.common import stochastic_round
+from cluster_abm.numerics.rounding import stochastic_round
 
 
 def emigration_rate(m) -> np.ndarray:

@@ -1,5 +1,5 @@
-"""Ranks of items within groups, for keys sorted so that equal keys are adjacent (a stable
-``np.argsort`` by region, cluster or institution, then a cut to each group's first places)."""
+"""Ranks and top items within groups (regions, clusters, institutions): who gets a group's first
+places once items are sorted by group."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import numpy as np
 
 
 def rank_in_groups(sorted_keys: np.ndarray) -> np.ndarray:
-    """For keys sorted so that equal keys are adjacent: each item's rank among its equals
-    (0 for the first of its group, 1 for the next, ...)."""
+    """For keys sorted ascending: each item's rank among its equals (0 for the first of its
+    group, 1 for the next, ...), i.e. its position minus that of its group's first item."""
     return np.arange(len(sorted_keys)) - np.searchsorted(sorted_keys, sorted_keys)
 
 
