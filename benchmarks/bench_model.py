@@ -1,20 +1,25 @@
-"""Model speed and memory: `python benchmarks/bench_model.py` prints the figures in the README.
+"""Model speed and memory: `python benchmarks/bench_model.py` prints the figures of the README's
+table (history: ``benchmarks/PERFORMANCE.md``).
 
-- baseline wall time (build + 20 years, 2,000 firms), median of several runs;
+- baseline wall and CPU time (build + 20 years, 2,000 firms), median of several runs;
 - firm-steps per second at 2k, 20k and 100k firms (should not fall as firms grow: no all-pairs);
 - peak memory (RSS) of a process running 100k firms.
-Each size runs in a fresh subprocess so peak memory is its own.
+Each size runs in a fresh subprocess so peak memory is its own. The allocator is tuned in each as
+in the runner's worker processes (``--no-malloc-tuning``: as a plain ``ClusterModel(...)``).
 
-This machine is a shared VM whose speed drifts by up to +-40 % from one minute to the next, so
-the baseline is bracketed by a fixed reference workload (small numpy operations, the kind the model
-is made of), timed just before and after it: "baseline / reference" is the model's cost in units
-of the machine's speed at that moment, steadier than seconds when comparing runs.
+The development machine is a shared VM whose speed drifts from one minute to the next, so the
+baseline is bracketed by a fixed reference workload (small numpy operations, the kind the model is
+made of), timed just before and after it: "baseline / reference" is the model's cost in units of
+the machine's speed at that moment, steadier than seconds when comparing runs. The CPU time of a
+run is steadier than its wall time when other processes compete for the cores (the load average
+is printed).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -27,12 +32,13 @@ n, years, seed, tune = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), s
 if tune:  # as the runner's worker processes do
     from cluster_abm.experiments.allocator import tune_allocator
     tune_allocator()
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 m = ClusterModel("baseline", seed=seed, params={"sim.n_firms": n})
 t1 = time.perf_counter()
 m.run(years)
-t2 = time.perf_counter()
-print(json.dumps({"n": n, "years": years, "build_s": t1 - t0, "run_s": t2 - t1, "steps": m.t,
+t2, c2 = time.perf_counter(), time.process_time()
+print(json.dumps({"n": n, "years": years, "build_s": t1 - t0, "run_s": t2 - t1, "cpu_s": c2 - c0,
+                  "steps": m.t,
                   "firms_end": m.n_firms,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -72,17 +78,21 @@ def main() -> None:
                     help="leave glibc's allocator as a plain ClusterModel(...) does")
     args = ap.parse_args()
     reps = 2 if args.quick else args.repeats
-    print("allocator tuning: " + ("on, as in the runner's worker processes" if args.tune else "off"))
 
-    print("Baseline (2,000 firms, 20 years), wall time excluding imports:")
+    tuning = "on, as in the runner's worker processes" if args.tune else "off"
+    print(f"allocator tuning: {tuning}; load average (1 min) {os.getloadavg()[0]:.2f} "
+          f"on {os.cpu_count()} cores")
+    print("Baseline (2,000 firms, 20 years), build + run, excluding imports:")
     refs = [reference_seconds()]
     runs = []
     for seed in range(reps):
         runs.append(child(2000, 20, seed, args.tune))
         refs.append(reference_seconds())
     walls = [r["build_s"] + r["run_s"] for r in runs]
-    print(f"  median {statistics.median(walls):.2f} s  (min {min(walls):.2f}, max {max(walls):.2f}; "
+    cpus = [r["cpu_s"] for r in runs]
+    print(f"  wall: median {statistics.median(walls):.2f} s  (min {min(walls):.2f}, max {max(walls):.2f}; "
           f"build {statistics.median(r['build_s'] for r in runs):.3f} s)")
+    print(f"  cpu:  median {statistics.median(cpus):.2f} s  (min {min(cpus):.2f}, max {max(cpus):.2f})")
     ref = statistics.median(refs)
     print(f"  reference workload {ref:.3f} s (min {min(refs):.3f}, max {max(refs):.3f}): "
           f"baseline / reference = {statistics.median(walls) / ref:.2f}")

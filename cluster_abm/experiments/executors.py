@@ -18,7 +18,7 @@ Worker processes (``processes``, ``dask``) tune glibc's allocator once before th
 
 All three keep at most ``window`` tasks in flight, so a sweep of a million runs neither builds a
 million task objects nor piles up results faster than the runner writes them. Dask sends short
-runs in chunks of about half a second of work (its per-task overhead is ~10-20 ms of CPU).
+runs in chunks of about half a second of work (its per-task overhead would swamp them).
 Results come back in completion order; callers must not depend on it (the store sorts by run
 id).
 """
@@ -226,10 +226,10 @@ class DaskExecutor(Executor):
             import dask
 
             # Two Dask defaults that suit long-lived data workers, not short model runs, each
-            # cost ~40 % of the CPU of a run in the runner benchmark: the statistical profiler
-            # (samples every worker's stack every 10 ms) and MALLOC_TRIM_THRESHOLD_=65536,
-            # which hands freed memory back to the OS at once, so every run page-faults it in
-            # again. Workers copy the config they are started with.
+            # cost a large share of a run's CPU: the statistical profiler (samples every
+            # worker's stack every 10 ms) and MALLOC_TRIM_THRESHOLD_=65536, which hands freed
+            # memory back to the OS at once, so every run page-faults it in again. Workers copy
+            # the config they are started with.
             with dask.config.set(LOCAL_CLUSTER_CONFIG):
                 self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                             processes=True, dashboard_address=None,
@@ -244,9 +244,9 @@ class DaskExecutor(Executor):
     def _chunk_size(self, per_item: float | None, total: int | None, submitted: int) -> int:
         """Runs per Dask task: about CHUNK_SECONDS of work, 1 until the run time is known.
 
-        Dask spends ~10-20 ms of scheduler and worker CPU per task; runs of ~50 ms would lose
-        a third of the machine to it, so short runs travel in chunks. Chunks stay small
-        enough that every worker gets several before the sweep ends (no straggler chunk).
+        Dask spends scheduler and worker CPU on every task, a large share of a short run, so
+        short runs travel in chunks. Chunks stay small enough that every worker gets several
+        before the sweep ends (no straggler chunk).
         """
         if not per_item:
             return 1

@@ -36,8 +36,8 @@ from cluster_abm.space import DISTANCE_CLASSES
 # guaranteed to be thread-safe, and under the GIL nothing is lost by taking turns.
 DRAW_LOCK = threading.Lock()
 DPI = 100
-# JPEG at high quality without chroma subsampling: crisp enough for lines and text, and ~10x
-# faster to encode than PNG (2 ms instead of 20-25 ms a frame), which matters at 4+ frames/s
+# JPEG at high quality without chroma subsampling: crisp enough for lines and text, and far
+# cheaper to encode than PNG, which matters at 4+ frames/s
 IMAGE_FORMAT = "jpeg"
 JPEG_OPTIONS = {"quality": 90, "subsampling": 0}
 
@@ -339,7 +339,7 @@ class ChartPlot:
         lo_d = min(float(v.min()) for v in finite)
         hi_d = max(float(v.max()) for v in finite)
         lo, hi = self.ylim[key]
-        # generous margins: every change of range redraws the whole background (~4x a frame)
+        # generous margins: every change of range redraws the whole background (several frames' work)
         if self._fresh[key]:  # first data: fit around it
             self._fresh[key] = False
             span = max(hi_d - lo_d, 0.08 * max(abs(hi_d), 1.0))
