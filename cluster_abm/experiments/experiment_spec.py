@@ -283,9 +283,12 @@ def experiment_dirs() -> list[Path]:
     return [Path.cwd() / "experiments", Path(__file__).resolve().parents[2] / "experiments"]
 
 
-def find_experiment(ref: str | Path) -> Path:
-    """Resolve an experiment reference (a path, or a name such as ``smoke``) to a file."""
-    return find_spec_file(ref, experiment_dirs(), "experiment")
+def find_experiment(ref: str | Path, what: str = "experiment") -> Path:
+    """Resolve an experiment reference (a path, or a name such as ``smoke``) to a file.
+
+    Study and calibration files live with the experiments; ``what`` names the kind in errors.
+    """
+    return find_spec_file(ref, experiment_dirs(), what)
 
 
 def load_experiment(ref: str | Path) -> Experiment:

@@ -141,14 +141,10 @@ def _got(value: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
-def _fmt(x: float) -> str:
-    return f"{x:g}" if isinstance(x, float) else str(x)
-
-
 def range_text(low: float | None = None, high: float | None = None, *, low_open: bool = False,
                high_open: bool = False) -> str:
     """``from 1 to 10``, ``above 0``, ``between 0 and 1 (exclusive)``, ``at most 5``, or ``""``."""
-    lo, hi = (None if low is None else _fmt(low)), (None if high is None else _fmt(high))
+    lo, hi = low, high
     if lo is not None and hi is not None:
         if not low_open and not high_open:
             return f"from {lo} to {hi}"
@@ -189,7 +185,11 @@ def check_number(value: Any, source: str | None, key: str, low: float | None = N
                          source=source, key=key)
     if ((low is not None and (value <= low if low_open else value < low))
             or (high is not None and (value >= high if high_open else value > high))):
-        raise InputError(f"must be {rng}{unit}, got {_got(value)}", source=source, key=key)
+        if low is not None and high is not None and not (low_open or high_open):
+            # the parameter registry's wording: scenario files mix both kinds of value
+            raise InputError(f"{value!r} is out of range; allowed {low} to {high}{unit}",
+                             source=source, key=key)
+        raise InputError(f"must be {rng}{unit}, got {value!r}", source=source, key=key)
     return float(value)
 
 

@@ -189,7 +189,7 @@ class Calibration:
 
 def load_calibration(ref: str | Path) -> Calibration:
     """Read and validate a calibration file (a path, or a name in ./experiments)."""
-    path = find_experiment(ref)
+    path = find_experiment(ref, "calibration")
     return calibration_from_dict(read_toml(path), source=str(path), base_dir=path.parent)
 
 

@@ -216,7 +216,7 @@ class StudyExperiment(Experiment):
 # --- loading --------------------------------------------------------------------------------
 def load_study(ref: str | Path) -> Study:
     """Read and validate a study file (a path, or a name in ./experiments)."""
-    path = find_experiment(ref)
+    path = find_experiment(ref, "study")
     return study_from_dict(read_toml(path), source=str(path), base_dir=path.parent)
 
 
