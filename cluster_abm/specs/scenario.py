@@ -245,25 +245,27 @@ def _check_table(table: Any, fields: tuple[Field, ...], source: str, where: str)
     return out
 
 
+def _check_tables(raw: dict, name: str, fields: tuple[Field, ...], source: str) -> list[dict]:
+    """The array of tables ``[[name]]``: at least one, each checked, their ids unique."""
+    items = raw.get(name)
+    if not isinstance(items, list) or not items:
+        raise InputError(f"needs at least one [[{name}]] table", source=source, key=name)
+    tables = [_check_table(t, fields, source, f"{name}[{i}]") for i, t in enumerate(items)]
+    ids = [t["id"] for t in tables]
+    if len(set(ids)) != len(ids):
+        raise InputError(f"{name[:-1]} ids must be unique", source=source, key=name)
+    return tables
+
+
 def _validate_world(raw: dict, source: str, n_fields: int) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
-    sectors_raw = raw.get("sectors")
-    if not isinstance(sectors_raw, list) or not sectors_raw:
-        raise InputError("needs at least one [[sectors]] table", source=source, key="sectors")
-    sectors = [_check_table(s, SECTOR_FIELDS, source, f"sectors[{i}]") for i, s in enumerate(sectors_raw)]
+    sectors = _check_tables(raw, "sectors", SECTOR_FIELDS, source)
     sector_ids = [s["id"] for s in sectors]
-    if len(set(sector_ids)) != len(sector_ids):
-        raise InputError("sector ids must be unique", source=source, key="sectors")
     for i, s in enumerate(sectors):
         if s["field"] >= n_fields - 1:
             raise InputError(f"must be below {n_fields - 1} (the last field is the green field)", source=source, key=f"sectors[{i}].field")
 
-    regions_raw = raw.get("regions")
-    if not isinstance(regions_raw, list) or not regions_raw:
-        raise InputError("needs at least one [[regions]] table", source=source, key="regions")
-    regions = [_check_table(r, REGION_FIELDS, source, f"regions[{i}]") for i, r in enumerate(regions_raw)]
+    regions = _check_tables(raw, "regions", REGION_FIELDS, source)
     ids = [r["id"] for r in regions]
-    if len(set(ids)) != len(ids):
-        raise InputError("region ids must be unique", source=source, key="regions")
 
     patches = raw.get("regions_patch", {})
     if not isinstance(patches, dict):
