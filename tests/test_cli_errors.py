@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from cluster_abm.cli import main as cli
 from cluster_abm.errors import InputError
 from cluster_abm.experiments.store import Store
-from tests.fakes import FAKE, write_experiment
+from tests.fakes import FAKE, start_sweep, wait_for_runs, write_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -122,20 +121,11 @@ def test_sigterm_stops_a_sweep_like_ctrl_c(tmp_path):
     path = write_experiment(tmp_path, 'name = "term"\nscenarios = ["baseline"]\n'
                                       'replicates = 40\nyears = 1\n')
     results = tmp_path / "res"
-    env = dict(_env(), CLUSTER_ABM_FAKE_SLEEP="0.05")
-    proc = subprocess.Popen([sys.executable, "-m", "cluster_abm.cli.cmd_sweep", "sweep",
-                             str(path), "--results", str(results), "--simulate", FAKE,
-                             "--executor", "serial", "--quiet"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     store = Store(results / "term")
-    deadline = time.monotonic() + 60
-    while len(store.shards("runs")) < 3:
-        assert proc.poll() is None, proc.stderr.read().decode()
-        assert time.monotonic() < deadline, "no shards appeared"
-        time.sleep(0.02)
+    proc = start_sweep(path, results, "serial", sleep="0.05")
+    wait_for_runs(proc, store, 3)
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err.decode()
     assert "Traceback" not in err.decode()
-    assert "interrupted" in out.decode()
-    assert store.read_manifest()["status"] != "running"
+    assert store.read_manifest()["status"] == "interrupted"
