@@ -6,34 +6,10 @@ override) how to execute. Everything is checked before a single run starts, and 
 an :class:`~cluster_abm.errors.InputError` naming the file, the key and what is allowed, because a
 typo found after three hours of a sweep costs three hours.
 
-File format (all keys optional except that there must be scenarios or a design)::
-
-    name = "policy_comparison"        # default: the file's stem; names results/<name>/
-    description = "..."
-    scenarios = ["baseline", "../scenarios/green.toml"]  # names or paths (relative to this file)
-    baseline = "baseline"             # reference of paired comparisons; default: the first
-    replicates = 20                   # >= 1, the same seeds in every scenario (see seeds.py)
-    seed = 20240501                   # root seed, 0 <= seed < 2**63 (default 0)
-    years = 20                        # default: each scenario's simulation.years
-
-    [design]                          # optional: runs over parameter values on a base scenario
-    kind = "grid"                     # "grid": every combination of the value lists
-    base = "baseline"                 # default: the baseline scenario, else "baseline"
-    crn = false                       # true: every point uses the scenarios' seeds
-    [design.params]
-    "funding.eu_budget" = [1000.0, 2500.0, 5000.0]
-    # kind = "lhs": samples = 64 and "name" = { low = ..., high = ... } inside the registry's bounds
-
-    [outputs]
-    kpis = ["..."]                    # default: every KPI the model reports
-    series = ["..."]                  # default: every series; [] records no time series
-    series_every = 4                  # record every 4th step
-    regions = true                    # false: only the "ALL" aggregate rows
-
-    [execution]                       # defaults; --executor/--workers/--scheduler override
-    executor = "processes"            # serial | processes | dask
-    workers = 4                       # default: the CPUs this process may use
-    scheduler = "tcp://host:8786"     # dask only: an existing scheduler
+The file format, key by key with examples, is in ``docs/experiments.md`` (a test checks that
+it names every key accepted here): ``name``, ``description``, ``scenarios``, ``baseline``,
+``replicates``, ``seed``, ``years`` and the tables ``[design]``, ``[outputs]`` and
+``[execution]``; the shared checks are :mod:`cluster_abm.specs.toml_spec`'s.
 
 The *spec hash* (:attr:`Experiment.spec_hash`) covers everything that changes results -- the
 resolved scenarios (not their file names), the design points, replicates, seeds, horizon and

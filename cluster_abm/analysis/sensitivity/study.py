@@ -1,52 +1,18 @@
 """Sensitivity studies of the model: a study file → SALib design → the experiment runner.
 
 This module binds the model-agnostic pipeline of :mod:`cluster_abm.analysis.sensitivity` to the model:
-the problem comes from the parameter registry (:func:`.registry.problem_from_registry`), the
+the problem comes from the parameter registry (:func:`.sa_factors.problem_from_registry`), the
 design points run through the experiment runner (:func:`cluster_abm.experiments.runner.run_experiment`:
 same executors, result store, resume, progress bar, failures recorded), and the analysis reads
 the stored KPIs back, computes indices on replicate means and writes the report into
 ``results/<study>/sensitivity/`` next to the runs. It is not imported by the package's
 ``__init__``, so ``import cluster_abm.analysis.sensitivity`` stays light and model-free.
 
-Study file (TOML; every key is checked before anything runs)::
-
-    name = "sobol_main"                # default: the file's stem; names results/<name>/
-    description = "..."
-    base = "baseline"                  # scenario the parameters vary around (name or path)
-    method = "sobol"                   # morris | sobol | pawn | delta
-    n = 256                            # Sobol: base samples N (a power of two); Morris:
-                                       # trajectories r; pawn/delta: Latin-hypercube rows
-    replicates = 2                     # seeds per design point; indices use their mean
-    seed = 20250601                    # root seed: design, run seeds and bootstraps
-    years = 10                         # horizon (default: the base scenario's)
-    crn = true                         # common random numbers (default true, see below)
-    parameters = ["uncertain"]         # names, "group.*" patterns, or "uncertain"
-    exclude = ["policy.*"]             # names or patterns removed from the selection
-    span = 4                           # optional: bounds [default / 4, default * 4] within the
-                                       # registry's (parameters with default <= 0 keep the
-                                       # registry's range); [bounds] entries win
-    kpis = ["employment_final"]        # outputs analysed (cluster_abm.outputs.metrics.KPIS)
-    series = "employment"              # optional: a metrics.SERIES name -> indices per year
-
-    [bounds]                           # optional: narrower than the registry's
-    "coop.max_partners" = [2, 30]
-    [distributions]                    # optional: default uniform on the bounds
-    "learning.ac_knowledge_scale" = "logunif"
-    "innovation.base_rate" = { dist = "triang", peak = 0.3 }
-    "market.selection_strength" = { dist = "truncnorm", mean = 0.6, sd = 0.3 }
-    [groups]                           # optional: one index per group of parameters
-    labour_market = ["labour.matching_rate", "labour.wage_tightness"]
-    [options]                          # optional analysis settings
-    num_levels = 4                     # Morris grid levels (even)
-    optimal_trajectories = 10          # Morris: keep the 10 most spread of n candidates
-    calc_second_order = true           # Sobol: second-order indices (2G+2 runs per sample)
-    conf_level = 0.95
-    num_resamples = 200                # bootstrap resamples for the CIs
-    pawn_slices = 10
-    convergence = [0.125, 0.25, 0.5, 1.0]   # fractions of n for the convergence check
-    [execution]                        # as in experiment files; the command line overrides
-    executor = "processes"
-    workers = 2
+Study files (TOML; every key is checked before anything runs) are documented key by key in
+``docs/experiments.md``: ``base``, ``method``, ``n``, ``replicates``, ``seed``, ``years``,
+``crn``, ``parameters``/``exclude``/``span``, ``kpis``, ``series``, the tables ``[bounds]``,
+``[distributions]``, ``[groups]``, ``[options]`` and ``[execution]``
+(``experiments/morris_screening.toml`` and ``experiments/sobol_main.toml`` are worked examples).
 
 Common random numbers (``crn = true``, the default): replicate ``r`` of *every* design point
 runs with the same seed, so two runs of the design differ only in their inputs. Elementary
@@ -60,7 +26,7 @@ Runs execute point by point (:class:`StudyExperiment`), so a stopped study holds
 design points from the start of the design, and :func:`.study_run.analyze_study` analyses the
 largest complete prefix (the first 2^k Sobol' blocks or k Morris trajectories form a valid
 smaller design) with a PARTIAL warning. Whole-number parameters are mapped to equal-width bins
-of their range (:mod:`.registry`); the analysis uses the continuous design. Outputs in
+of their range (:mod:`.sa_factors`); the analysis uses the continuous design. Outputs in
 ``results/<study>/sensitivity/``: ``report.html``, ``indices``, ``second_order``,
 ``convergence``, ``series_indices``, ``noise`` and ``design`` tables (``.csv`` and
 ``.parquet``) and ``figures/*.png``.
