@@ -143,7 +143,8 @@ def test_resume_skips_stored_runs_and_a_changed_spec_is_refused(tmp_path, capsys
     argv = ["sweep", str(path), "--results", str(tmp_path / "res"), "--simulate", FAKE, "--quiet"]
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "--overwrite" in err and err.count("\n") == 1
+    assert err.startswith("cluster-abm sweep: error: ") and "--overwrite" in err
+    assert err.count("\n") == 1
     with pytest.raises(InputError, match="contradict"):
         cmd_sweep(args(add_sweep_arguments, argv[1:] + ["--overwrite", "--resume"]))
     assert cmd_sweep(args(add_sweep_arguments, argv[1:] + ["--overwrite"])) == 0

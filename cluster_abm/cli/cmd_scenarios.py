@@ -1,17 +1,9 @@
 """``cluster-abm levers`` and ``cluster-abm scenario show|check``: the lever catalogue and
 scenario files, from the command line.
 
-Wiring in cli.py (owned by the CLI)::
-
-    from .commands import scenarios as sc
-    p = sub.add_parser("levers", help="list the policy levers")
-    sc.add_levers_arguments(p); p.set_defaults(func=sc.cmd_levers)
-    p = sub.add_parser("scenario", help="show or check a scenario file")
-    sc.add_scenario_arguments(p); p.set_defaults(func=sc.cmd_scenario)
-
 Each ``cmd_*`` returns an exit status (0 success); an
 :class:`~cluster_abm.errors.InputError` (a bad scenario file, an unknown WG) propagates, and the
-CLI prints it as one line and exits with status 2.
+CLI's boundary (:func:`cluster_abm.cli.main.run_command`) prints it as one line with status 2.
 """
 
 from __future__ import annotations

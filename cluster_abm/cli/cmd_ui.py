@@ -1,15 +1,11 @@
 """``cluster-abm ui``: serve the workshop app (:mod:`cluster_abm.ui.app`) in the browser, offline.
 
-Wiring in cli.py (owned by the CLI)::
-
-    from .commands import ui
-    p = sub.add_parser("ui", help="the workshop app in the browser")
-    ui.add_ui_arguments(p); p.set_defaults(func=ui.cmd_ui)
-
 It makes sure Solara's CDN cache holds the front-end (from the npm registry, once; see
 :mod:`cluster_abm.ui.offline`), prints the address and runs ``solara run`` in production mode
-with telemetry off, returning its exit status (130 when stopped with Ctrl-C, 2 when the port is
-taken). ``python -m cluster_abm.cli.cmd_ui`` works without cli.py.
+with telemetry off, returning its exit status. A taken port or a missing ``--scenarios`` folder
+is an :class:`~cluster_abm.errors.InputError` (status 2); Ctrl-C or SIGTERM stops the server
+too (status 130): both through the CLI's boundary, :func:`cluster_abm.cli.main.run_command`.
+``python -m cluster_abm.cli.cmd_ui`` is ``cluster-abm ui``.
 """
 
 from __future__ import annotations
@@ -21,9 +17,9 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
+from cluster_abm.errors import InputError
 from cluster_abm.ui.controls import SCENARIOS_ENV  # extra scenario folders for the app's picker
 
 APP = "cluster_abm.ui.app"
@@ -88,8 +84,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
     for d in getattr(args, "scenarios", []) or []:
         if not Path(d).is_dir():
-            print(f"error: --scenarios {d}: not a folder", file=sys.stderr)
-            return 2
+            raise InputError("not a folder", key=f"--scenarios {d}")
     try:
         ensure_cdn_cache(verbose=False)
     except CdnCacheError as exc:
@@ -98,43 +93,37 @@ def cmd_ui(args: argparse.Namespace) -> int:
               "offline. Run `python -m cluster_abm.ui.offline` once with network access.",
               file=sys.stderr)
     if not _port_free(args.host, args.port):
-        print(f"error: {args.host}:{args.port} is in use; choose another with --port",
-              file=sys.stderr)
-        return 2
+        raise InputError(f"{args.host}:{args.port} is in use; choose another with --port",
+                         key="--port")
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print(f"cluster-abm workshop app: http://{shown}:{args.port}", flush=True)
     process = subprocess.Popen(server_command(args.host, args.port),
                                env=server_env(getattr(args, "scenarios", None)))
-    # Ctrl-C reaches the server directly (same process group); a SIGTERM to this process
-    # (a service manager, `kill`) is passed on too, so the server never outlives it
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         return process.wait()
     except KeyboardInterrupt:
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        return 130
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        # Ctrl-C reaches the server directly (same process group); a SIGTERM to this process
+        # (turned into KeyboardInterrupt by the CLI) is passed on, so the server never
+        # outlives it; the CLI then reports the interruption
+        _stop(process)
+        raise
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
+def _stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="cluster-abm ui",
-                                     description="Serve the workshop app in the browser.")
-    add_ui_arguments(parser)
-    return cmd_ui(parser.parse_args(argv))
+    """``python -m cluster_abm.cli.cmd_ui [options]``: the same as ``cluster-abm ui``."""
+    from cluster_abm.cli.main import main as cli_main
+
+    return cli_main(["ui", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cluster_abm.errors import InputError
+from cluster_abm.experiments import seeds
 from cluster_abm.params import registry as params_mod
 from cluster_abm.policy import levers as policies
 from cluster_abm.specs.scenario import Scenario, load_scenario, scenario_dirs
@@ -289,11 +290,14 @@ def build_run_scenarios(settings: Settings, base: Scenario | None = None) -> tup
 
 
 def check_seed(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        raise InputError(f"seed must be a whole number, got {value!r}")
-    if not 0 <= value < 2**63:
-        raise InputError(f"seed must be between 0 and 2^63, got {value!r}")
-    return int(value)
+    """The seed box's value as the runner's seeds are checked (:func:`.seeds.check_seed`); a
+    number field may give ``7.0`` for 7."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    try:
+        return seeds.check_seed(value, "seed")
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 # --- scenarios on disk -----------------------------------------------------------------------

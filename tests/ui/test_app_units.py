@@ -543,7 +543,7 @@ def test_cmd_ui_prints_the_address_and_returns_the_servers_status(monkeypatch, c
 def test_cmd_ui_refuses_a_taken_port(monkeypatch, capsys):
     import socket
 
-    from cluster_abm.cli import cmd_ui as ui
+    from cluster_abm.cli.main import main
     from cluster_abm.ui import offline
 
     monkeypatch.setattr(offline, "ensure_cdn_cache", lambda verbose=True: [])
@@ -551,8 +551,9 @@ def test_cmd_ui_refuses_a_taken_port(monkeypatch, capsys):
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        assert ui.cmd_ui(_ui_args("--port", str(port))) == 2
-    assert "in use" in capsys.readouterr().err
+        assert main(["ui", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cluster-abm ui: error: --port: ") and "in use" in err
 
 
 def _free_port() -> int:
