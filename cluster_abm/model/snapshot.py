@@ -28,9 +28,10 @@ from the scenario and seed. An attribute of any other type stops the save with a
 
 What is rebuilt instead (the build is deterministic): the world and its Mesa grid and the scenario
 (:data:`REBUILT_TYPES`, checked to be there), the firms' Mesa agents (from the firm table: slot,
-uid, cell), Mesa's agent registries and id counter (:data:`REBUILT_ATTRS`); frozen dataclasses
-(lever settings) are checked equal to the rebuilt ones. The keyed draws need only the run key
-(saved with the generators) and the step.
+uid, cell), Mesa's agent registries and id counter, put back in unique_id order as a run straight
+through has them, and Mesa's step counter and event clock, replayed to the saved step with a no-op
+step (:data:`REBUILT_ATTRS`); frozen dataclasses (lever settings) are checked equal to the rebuilt
+ones. The keyed draws need only the run key (saved with the generators) and the step.
 
 Loading refuses, in one line (:class:`~cluster_abm.errors.InputError` naming the file), a missing
 file, another format version, a damaged header, a snapshot written by other code (fingerprint),
@@ -101,6 +102,11 @@ REBUILT_ATTRS = {
         "_agents_by_type": "Mesa's agent registry, refilled as the agents are recreated",
         "_all_agents": "Mesa's agent registry, refilled as the agents are recreated",
         "agent_id_counter": "Mesa >= 3.4's id counter, saved as next_agent_id",
+        "_event_list": "Mesa >= 3.5's event clock, replayed to the saved step",
+        "_event_generators": "Mesa >= 3.5's event clock, replayed to the saved step",
+        "_default_schedule": "Mesa >= 3.5's event clock, replayed to the saved step",
+        "_scenario": "Mesa >= 3.5's own scenario (its seed), rebuilt with the model",
+        "data_registry": "Mesa >= 3.5's data registry, unused by this model",
     },
 }
 _FIRM_ATTRS = {"model", "unique_id", "pos", "slot", "_mesa_cell"}  # all a Firm agent holds
@@ -396,7 +402,8 @@ def save_snapshot(model: ClusterModel, path: str | Path) -> Path:
     enc = _Encoder(model)
     root = enc.encode(model, "model")
     enc.finish()
-    state = {"model": root, "next_agent_id": _next_agent_id(model), "layouts": enc.layouts}
+    state = {"model": root, "next_agent_id": _next_agent_id(model), "mesa_steps": model.steps,
+             "layouts": enc.layouts}
     state_bytes = json.dumps(state, separators=(",", ":"), ensure_ascii=True).encode()
     entries = [("state", np.frombuffer(state_bytes, dtype=np.uint8)), *enc.entries()]
 
@@ -651,6 +658,7 @@ def load_snapshot(path: str | Path) -> ClusterModel:
         raise InputError("the array file holds no readable state", source=where) from None
     scenario = _rebuild_scenario(header["scenario"], where)
     model = ClusterModel(scenario, seed=header["seed"])
+    _replay_mesa_clock(model, state["mesa_steps"])
 
     # Take every agent off the registries and the grid; they come back in unique_id order.
     agents = {}
@@ -676,6 +684,18 @@ def load_snapshot(path: str | Path) -> ClusterModel:
     _attach_agents(model, dec.reached)
     _set_next_agent_id(model, state["next_agent_id"])
     return model
+
+
+def _replay_mesa_clock(model, steps: int) -> None:
+    """Bring Mesa's step counter and (Mesa >= 3.5) its event clock to ``steps`` through Mesa's own
+    ``step``, with the model's step swapped for a no-op: no Mesa internals are written."""
+    user_step = model._user_step
+    model._user_step = lambda: None
+    try:
+        for _ in range(steps - model.steps):
+            model.step()
+    finally:
+        model._user_step = user_step
 
 
 def _attach_agents(model, others: dict[int, mesa.Agent]) -> None:
