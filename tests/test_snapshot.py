@@ -195,6 +195,16 @@ def test_refuses_an_edited_header(saved):
     _refused(saved, "s.json", "damaged snapshot header")
 
 
+def test_refuses_a_header_pointing_outside_its_folder(saved):
+    header_path = snapshot_paths(saved)[0]
+    header = json.loads(header_path.read_text())
+    header["arrays"]["file"] = "../elsewhere.npz"
+    del header["header_sha256"]
+    header["header_sha256"] = hashlib.sha256(snapshot._canonical(header)).hexdigest()
+    header_path.write_text(json.dumps(header))
+    _refused(saved, "s.json", "damaged snapshot header")
+
+
 def _rewrite_arrays(path, entries: dict[str, np.ndarray], pickle: bool = False) -> None:
     """Replace the array file and make the header agree with it (checksums), as a forger would."""
     header_path, arrays_path = snapshot_paths(path)

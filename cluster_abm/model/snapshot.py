@@ -462,6 +462,7 @@ def read_header(path: str | Path) -> dict:
         raise InputError("damaged snapshot header (its sha256 does not match)", source=where)
     arrays = header.get("arrays")
     if (not isinstance(arrays, dict) or not {"file", "bytes", "sha256"} <= set(arrays)
+            or not isinstance(arrays["file"], str) or Path(arrays["file"]).name != arrays["file"]
             or not isinstance(header.get("scenario"), dict) or not isinstance(header.get("seed"), int)):
         raise InputError("damaged snapshot header (arrays, scenario or seed missing)", source=where)
     ours = code_fingerprint()
@@ -542,7 +543,7 @@ class _Decoder:
             self.memo[node["id"]] = value
         return value
 
-    def _restore(self, current: Any, node: dict, path: str) -> Any:  # noqa: C901 - one branch per kind
+    def _restore(self, current: Any, node: dict, path: str) -> Any:
         tag = next(iter(node))
         if tag == "__ref__":
             return self.memo[node["__ref__"]]
@@ -551,7 +552,10 @@ class _Decoder:
         if tag == "__ints__":
             return self._ints(node)
         if tag == "__scalar__":
-            return np.dtype(node["__scalar__"]).type(node["value"])
+            dtype = np.dtype(node["__scalar__"])
+            if dtype.kind not in "biuf":
+                raise self.fail(path, f"no numpy scalar of dtype {dtype}")
+            return dtype.type(node["value"])
         if tag == "__tuple__":
             cur = current if isinstance(current, tuple) and len(current) == len(node[tag]) else None
             return tuple(self.restore(cur[i] if cur else _MISSING, v, f"{path}[{i}]") for i, v in enumerate(node[tag]))
@@ -623,7 +627,7 @@ class _Decoder:
             self.memo[node["id"]] = current  # before its attributes, which may refer back to it
         saved = set()
         for attr, value in node["attrs"]:
-            if attr.startswith("__") or not isinstance(attr, str):
+            if not isinstance(attr, str) or attr.startswith("__"):
                 raise self.fail(path, f"attribute {attr!r} cannot be restored")
             saved.add(attr)
             setattr(current, attr, self.restore(getattr(current, attr, _MISSING), value, f"{path}.{attr}"))
@@ -654,11 +658,13 @@ def load_snapshot(path: str | Path) -> ClusterModel:
     where = str(header_path)
     try:
         state = json.loads(bytes(arrays.pop("state")).decode("utf-8"))
-    except (KeyError, UnicodeDecodeError, json.JSONDecodeError):
+        root, layouts = state["model"], list(state["layouts"])
+        mesa_steps, next_id = int(state["mesa_steps"]), int(state["next_agent_id"])
+    except (KeyError, TypeError, ValueError):  # JSONDecodeError and UnicodeDecodeError included
         raise InputError("the array file holds no readable state", source=where) from None
     scenario = _rebuild_scenario(header["scenario"], where)
     model = ClusterModel(scenario, seed=header["seed"])
-    _replay_mesa_clock(model, state["mesa_steps"])
+    _replay_mesa_clock(model, mesa_steps)
 
     # Take every agent off the registries and the grid; they come back in unique_id order.
     agents = {}
@@ -671,9 +677,9 @@ def load_snapshot(path: str | Path) -> ClusterModel:
             cell = getattr(agent, "_mesa_cell", None)
             if cell is not None:
                 cell.remove_agent(agent)
-    dec = _Decoder(model, arrays, state["layouts"], agents, where)
+    dec = _Decoder(model, arrays, layouts, agents, where)
     try:
-        dec.restore(model, state["model"], "model")
+        dec.restore(model, root, "model")
         for arr in dec.readonly:
             arr.flags.writeable = False
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
@@ -682,7 +688,7 @@ def load_snapshot(path: str | Path) -> ClusterModel:
         raise InputError(f"malformed state ({type(err).__name__}: {' '.join(str(err).split())})",
                          source=where) from err
     _attach_agents(model, dec.reached)
-    _set_next_agent_id(model, state["next_agent_id"])
+    _set_next_agent_id(model, next_id)
     return model
 
 
