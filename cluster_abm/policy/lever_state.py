@@ -77,7 +77,6 @@ class PolicyState:
         self._past_years: dict[str, list[np.ndarray]] = {lid: [] for lid in self.settings}
         self._cmo_levels: dict[tuple, float] = {}  # (lever, CMO clusters) -> level (cmo_level)
         self._sums: dict[float, np.ndarray] = {}  # running sums of one unit cost (allocate)
-        self._constants: dict[float, np.ndarray] = {}  # value -> read-only array (firm_level)
         self._manufacturing = np.array([s["manufacturing"] for s in world.sectors], dtype=bool)
         self._year_open = False
 
@@ -110,7 +109,7 @@ class PolicyState:
             return np.zeros(len(slots))
         everywhere = self._everywhere[lid]
         if everywhere is not None:  # one intensity in every region: no per-firm lookup needed
-            level = self._constant(everywhere, len(slots))
+            level = np.full(len(slots), everywhere)
         elif self._explicit_clusters[lid]:
             level = self._cluster_or_none[lid][ft.cluster[slots]]  # cluster -1 reads the last 0
         else:
@@ -119,16 +118,6 @@ class PolicyState:
         if group != "all":
             level = level * self.group_mask(group, ft, slots, level > 0, group_context)
         return level
-
-    def _constant(self, value: float, n: int) -> np.ndarray:
-        """A read-only array of n copies of value: a view of one array per value, grown when a
-        longer one is asked for (levers ask for it many times a step, for various n)."""
-        cached = self._constants.get(value)
-        if cached is None or len(cached) < n:
-            cached = np.full(max(2 * n, 1024), value)
-            cached.flags.writeable = False
-            self._constants[value] = cached
-        return cached[:n]
 
     def group_mask(self, group: str, ft, slots, reached, ctx) -> np.ndarray:
         """Firm groups a lever can target (see policies.FIRM_GROUPS)."""
