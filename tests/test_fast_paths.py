@@ -343,10 +343,10 @@ def test_firm_level_of_a_lever_on_everywhere_equals_the_region_lookup():
     targeted = [lid for lid, level in ps._everywhere.items() if level is None]
     assert uniform and targeted  # full_strategy has both kinds
     for lid in uniform:
-        got = ps.firm_level(lid, ft, idx, m)
+        got = ps.level(lid, firms=idx)
         expected = ps._region[lid][ft.region[idx]]
         if ps.settings[lid].firms != "all":
-            expected = expected * ps.group_mask(ps.settings[lid].firms, ft, idx, expected > 0, m)
+            expected = expected * ps.group_mask(ps.settings[lid].firms, idx, expected > 0)
         assert got.dtype == np.float64 and got.tolist() == expected.tolist(), lid
 
 

@@ -104,13 +104,13 @@ def scope_probabilities(m, seekers: np.ndarray) -> np.ndarray:
     """Probability that a candidate of each seeker comes from each scope (rows sum to 1)."""
     ft, c, pol = m.firms, m.p.coop, m.p.policy
     out = m.outreach[seekers]
-    pr = c.scope_region * (1 + out) + pol.regional_clustering_scope * m.policy.firm_level("regional_clustering", ft, seekers, m)
+    pr = c.scope_region * (1 + out) + pol.regional_clustering_scope * m.policy.level("regional_clustering", firms=seekers)
     pn = c.scope_national * (1 + out)
-    pa = c.scope_abroad * (1 + out) + pol.platform_scope * m.policy.firm_level("see_platform", ft, seekers, m)
+    pa = c.scope_abroad * (1 + out) + pol.platform_scope * m.policy.level("see_platform", firms=seekers)
     cl = ft.cluster[seekers]
     in_meta = m.meta_of_cluster_or_none[cl] >= 0
-    pm = pol.meta_scope * in_meta * (m.policy.firm_level("meta_clusters", ft, seekers, m) > 0)
-    px = pol.matching_share * m.policy.firm_level("complementarity_matching", ft, seekers, m)
+    pm = pol.meta_scope * in_meta * (m.policy.level("meta_clusters", firms=seekers) > 0)
+    px = pol.matching_share * m.policy.level("complementarity_matching", firms=seekers)
     far = np.stack([pr, pn, pa, pm, px], axis=1)
     total = far.sum(axis=1)
     over = total > 1.0
@@ -171,7 +171,7 @@ def search_partners(m) -> None:
     ft, c, pol = m.firms, m.p.coop, m.p.policy
     idx = ft.idx
     degree = m.degree
-    coop_level = m.policy.firm_level("cooperation_support", ft, idx, m)
+    coop_level = m.policy.level("cooperation_support", firms=idx)
     rate = (c.search_rate * (1 + ft.dyncap[idx]) * (1 + m.p.cmo.matchmaking_weight * m.svc_matchmaking[idx])
             * (1 + pol.coop_search_boost * coop_level))
     seeking = (hazard(m.uniform("search", idx), rate) & (degree[idx] < c.max_partners)).nonzero()[0]
@@ -180,16 +180,15 @@ def search_partners(m) -> None:
         return
     support = coop_level[seeking]
     if m.policy.on("cooperation_support"):
-        asked = (support > 0).nonzero()[0]
-        granted = m.policy.allocate("cooperation_support", ft.region[seekers[asked]], m.p.yearly.policy.coop_tie_cost)
-        support = support.copy()
-        support[asked[~granted]] = 0.0
+        # Supported seekers ask; those the budget cannot serve search without support (level 0).
+        m.policy.grant("cooperation_support", seekers, m.p.yearly.policy.coop_tie_cost, level=support)
     probs = scope_probabilities(m, seekers)
     cand, scope = draw_candidates(m, seekers, c.candidates, probs, m.buckets)
     if m.policy.on("complementarity_matching"):
-        proposed = (scope == SCOPES.index("match")).any(axis=1).nonzero()[0]
-        granted = m.policy.allocate("complementarity_matching", ft.region[seekers[proposed]], m.p.yearly.policy.matching_cost)
-        cand[proposed[~granted]] = np.where(scope[proposed[~granted]] == SCOPES.index("match"), -1, cand[proposed[~granted]])
+        match = scope == SCOPES.index("match")
+        granted = m.policy.grant("complementarity_matching", seekers, m.p.yearly.policy.matching_cost,
+                                 asking=match.any(axis=1))
+        cand[match & ~granted[:, None]] = -1  # refused: the proposed matches fall away
     _evaluate_and_tie(m, seekers, cand, support)
 
 
@@ -240,12 +239,12 @@ def demand_side_projects(m) -> None:
         return
     ft = m.firms
     idx = ft.idx
-    level = m.policy.firm_level("quadruple_helix", ft, idx, m)
+    level = m.policy.level("quadruple_helix", firms=idx)
     free = (ft.qh_until[idx] < m.t) & (level > 0)
     join = idx[free & hazard_draw(m.rngs.policy, m.p.policy.qh_rate * level)]
     if len(join) == 0:
         return
-    join = join[m.policy.allocate("quadruple_helix", ft.region[join], m.p.yearly.policy.qh_cost)]
+    join = join[m.policy.grant("quadruple_helix", join, m.p.yearly.policy.qh_cost)]
     if len(join) == 0:
         return
     ft.qh_until[join] = m.t + int(round(m.p.yearly.ki.project_years * m.p.steps_per_year))
@@ -282,7 +281,7 @@ def form_contracts(m) -> None:
     ``network_contracts`` lever makes them legal in targeted regions and supports formation."""
     ft, p = m.firms, m.p
     idx = ft.idx
-    lever = m.policy.region_level("network_contracts")[ft.region[idx]]
+    lever = m.policy.level("network_contracts", regions=ft.region[idx])
     legal = m.contract_law[ft.region[idx]] | (lever > 0)
     emp = ft.skilled[idx] + ft.unskilled[idx]
     sme = emp < SME_MAX_EMPLOYEES
@@ -293,7 +292,7 @@ def form_contracts(m) -> None:
         return
     supported = founders[lever[np.searchsorted(idx, founders)] > 0]
     if len(supported):
-        granted = m.policy.allocate("network_contracts", ft.region[supported], p.yearly.policy.contract_cost)
+        granted = m.policy.grant("network_contracts", supported, p.yearly.policy.contract_cost)
         drop = supported[~granted & (m.contract_law[ft.region[supported]] == 0)]
         founders = np.setdiff1d(founders, drop)
     a, b = m.ties.ends()
@@ -347,15 +346,12 @@ def become_glocal(m) -> None:
     idx = ft.idx
     trans = m.ties.firms_with(TRANSNATIONAL, ft.n)
     emp = ft.skilled[idx] + ft.unskilled[idx]
-    level = m.policy.firm_level("glocal_support", ft, idx, m)
+    level = m.policy.level("glocal_support", firms=idx)
     min_size = np.where(level > 0, p.policy.glocal_min_employees, p.glocal.min_employees)
     eligible = ~ft.glocal[idx] & ft.exporter[idx] & trans[idx] & (emp >= min_size)
     if m.policy.on("glocal_support"):
-        supported = idx[eligible & (level > 0)]
-        granted = m.policy.allocate("glocal_support", ft.region[supported], p.policy.glocal_cost)
-        level = level.copy()
-        pos = np.searchsorted(idx, supported[~granted])
-        level[pos] = 0.0
+        # Eligible supported firms ask; those the budget cannot serve lose the support (level 0).
+        m.policy.grant("glocal_support", idx, p.policy.glocal_cost, asking=eligible & (level > 0), level=level)
         eligible &= (emp >= p.glocal.min_employees) | (level > 0)
     rate = p.glocal.emergence_rate * (1.0 + p.policy.glocal_boost * level)
     new = idx[eligible & hazard(m.uniform("glocal", idx), rate)]

@@ -78,11 +78,10 @@ def _remove(m, dead: np.ndarray, insolvent: np.ndarray) -> None:
     tacit = tacit_fields.sum(axis=1)
     recovered = np.zeros(len(dead))
     if m.policy.on("tacit_recovery"):
-        level = np.minimum(m.policy.firm_level("tacit_recovery", ft, dead, m), 1.0)
+        level = np.minimum(m.policy.level("tacit_recovery", firms=dead), 1.0)
         share = p.policy.tacit_recovery * level
-        ask = ((share > 0) & (ft.cluster[dead] >= 0)).nonzero()[0]
-        granted = m.policy.allocate("tacit_recovery", region[ask], p.policy.tacit_cost * tacit[ask] * share[ask])
-        got = ask[granted]
+        got = m.policy.grant("tacit_recovery", dead, p.policy.tacit_cost * tacit * share,
+                             asking=(share > 0) & (ft.cluster[dead] >= 0))
         recovered[got] = tacit[got] * share[got]
         _pass_on(m, dead[got], tacit_fields[got] * share[got, None], dead_mask)
     young = (m.t - ft.birth_step[dead]) < p.steps_per_year
@@ -277,12 +276,12 @@ def incubate_new(m, slots: np.ndarray) -> None:
     living = ft.cluster[ft.idx]
     size = np.bincount(living + 1, minlength=m.world.n_clusters + 1)[1:]  # living = -1: no cluster
     big = (cl >= 0) & (size[np.maximum(cl, 0)] >= p.policy.incubator_min_cluster_firms)
-    level = m.policy.firm_level("incubators", ft, slots, m)
+    level = m.policy.level("incubators", firms=slots)
     cand = slots[big & (level > 0)]
     if len(cand) == 0:
         return
     cand = cand[np.argsort(ft.origin[cand] != ORIGIN_INNOVATIVE, kind="stable")]  # innovative first
-    cand = cand[m.policy.allocate("incubators", ft.region[cand], p.policy.incubator_cost)]
+    cand = cand[m.policy.grant("incubators", cand, p.policy.incubator_cost)]
     if len(cand) == 0:
         return
     ft.incubated_until[cand] = m.t + int(round(p.yearly.policy.incubator_years * p.steps_per_year)) - 1
@@ -308,5 +307,5 @@ def keep_incubated(m) -> None:
     inside = ft.living(ft.incubated_until[: ft.n] >= m.t)
     if len(inside) == 0:
         return
-    granted = m.policy.allocate("incubators", ft.region[inside], m.p.policy.incubator_cost)
+    granted = m.policy.grant("incubators", inside, m.p.policy.incubator_cost)
     ft.incubated_until[inside[~granted]] = m.t - 1

@@ -104,12 +104,11 @@ def eco_innovate(m) -> None:
     green = ft.knowledge[idx, -1] >= p.eco.green_threshold
     partner = m.green_partner[idx].copy()
     if m.policy.on("green_cooperation"):
-        level = m.policy.firm_level("green_cooperation", ft, idx, m)
+        level = m.policy.level("green_cooperation", firms=idx)
         ask = green & ~partner & (level > 0) & (m.rngs.policy.random(len(idx)) < p.policy.green_partner_prob * level)
-        asked = idx[ask]
-        granted = m.policy.allocate("green_cooperation", ft.region[asked], p.policy.green_project_cost)
-        partner[ask.nonzero()[0][granted]] = True
-        m.ledger.add("green_projects", ft.region[asked[granted]])
+        granted = m.policy.grant("green_cooperation", idx, p.policy.green_project_cost, asking=ask)
+        partner |= granted
+        m.ledger.add("green_projects", ft.region[idx[granted]])
     rate = p.eco.base_rate * m.eco_awareness[idx] * (green & partner)
     hit = idx[hazard(m.uniform("eco", idx), rate)]
     if len(hit) == 0:

@@ -74,7 +74,7 @@ def start_projects(m) -> None:
     free = (ft.ki_until[idx] < m.t) & (ft.absorptive[idx] >= p.ki.ac_threshold)
     region = ft.region[idx]
     awareness = m.awareness[region]
-    si_level = m.policy.firm_level("science_industry_finance", ft, idx, m)
+    si_level = m.policy.level("science_industry_finance", firms=idx)
     rate = (p.ki.project_rate * (1.0 + p.ki.awareness_weight * awareness)
             * (1.0 + p.ki.brokering_weight * m.svc_brokering[idx])
             * (1.0 + p.policy.science_industry_boost * si_level))
@@ -98,18 +98,17 @@ def start_projects(m) -> None:
         acc_kibs = (ki_kind == 2) & ki_acc
         elig = acc_kibs[None, :] & (ki_cluster[None, :] != ft.cluster[reach][:, None])
         chosen = _assign(m, reach, elig)
-        _begin(m, reach, chosen, m.policy.firm_level("science_industry_finance", ft, reach, m))
+        _begin(m, reach, chosen, m.policy.level("science_industry_finance", firms=reach))
 
     # Bridges between manufacturing clusters and excellence centres of other regions (seed 3.5.3).
     if m.policy.on("excellence_bridges"):
-        level = m.policy.firm_level("excellence_bridges", ft, idx, m)
+        level = m.policy.level("excellence_bridges", firms=idx)
         cand = idx[((ft.ki_until[idx] < m.t) & (ft.absorptive[idx] >= p.ki.ac_threshold) & (level > 0)).nonzero()[0]]
-        cand = cand[hazard_draw(m.rngs.policy, p.policy.bridge_rate * m.policy.firm_level("excellence_bridges", ft, cand, m))]
+        cand = cand[hazard_draw(m.rngs.policy, p.policy.bridge_rate * m.policy.level("excellence_bridges", firms=cand))]
         elig = (ki_kind[None, :] == 1) & (ki_region[None, :] != ft.region[cand][:, None])
         chosen = _assign(m, cand, elig)
-        ok = chosen >= 0
-        granted = m.policy.allocate("excellence_bridges", ft.region[cand[ok]], p.yearly.policy.bridge_cost)
-        ok_idx = ok.nonzero()[0][granted]
+        granted = m.policy.grant("excellence_bridges", cand, p.yearly.policy.bridge_cost, asking=chosen >= 0)
+        ok_idx = granted.nonzero()[0]
         _begin(m, cand[ok_idx], chosen[ok_idx], np.zeros(len(ok_idx)))
 
 
@@ -139,9 +138,7 @@ def project_costs(m) -> np.ndarray:
     cost = np.where(running, p.ki.project_cost, 0.0)
     cofunded = running & ft.ki_cofunded[idx]
     if cofunded.any():
-        firms = idx[cofunded]
         share = p.policy.science_industry_share
-        granted = m.policy.allocate("science_industry_finance", ft.region[firms], share * p.ki.project_cost)
-        pos = cofunded.nonzero()[0][granted]
-        cost[pos] *= 1.0 - share
+        granted = m.policy.grant("science_industry_finance", idx, share * p.ki.project_cost, asking=cofunded)
+        cost[granted] *= 1.0 - share
     return cost

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from cluster_abm.mechanisms.common import stochastic_round
+from cluster_abm.policy.lever_state import ALL
 
 
 def emigration_rate(m) -> np.ndarray:
@@ -76,12 +77,12 @@ def place_trainees(m) -> None:
         return
     ft, p, rng = m.firms, m.p, m.rngs.policy
     idx = ft.idx
-    level = m.policy.region_level("university_firm_collab")
+    level = m.policy.level("university_firm_collab", regions=ALL)
     want = stochastic_round(rng, m.graduates_step * np.minimum(p.policy.trainee_rate * level, 1.0))
     pool = np.maximum(m.unemployed_s(), 0)
     want = np.minimum(want, pool)
     hosts_ok = idx[((ft.absorptive[idx] >= p.ki.ac_threshold)
-                    & (m.policy.firm_level("university_firm_collab", ft, idx, m) > 0)).nonzero()[0]]
+                    & (m.policy.level("university_firm_collab", firms=idx) > 0)).nonzero()[0]]
     host_region = ft.region[hosts_ok]
     # Hosts are drawn region by region; then one budget call serves all regions, since each
     # region draws on its own budget (and a host is in one region only).
@@ -93,8 +94,7 @@ def place_trainees(m) -> None:
     if not picks:
         return
     chosen = np.concatenate(picks)
-    region = ft.region[chosen]
-    chosen = chosen[m.policy.allocate("university_firm_collab", region, p.yearly.policy.trainee_cost)]
+    chosen = chosen[m.policy.grant("university_firm_collab", chosen, p.yearly.policy.trainee_cost)]
     if len(chosen) == 0:
         return
     uniq, cnt = np.unique(chosen, return_counts=True)

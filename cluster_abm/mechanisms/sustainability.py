@@ -19,9 +19,9 @@ def collective_projects(m) -> None:
         return
     ft, p = m.firms, m.p
     idx = ft.idx
-    level = np.minimum(m.policy.firm_level("collective_env_projects", ft, idx, m), 1.0)
+    level = np.minimum(m.policy.level("collective_env_projects", firms=idx), 1.0)
     join = idx[(ft.cluster[idx] >= 0) & (m.rngs.policy.random(len(idx)) < p.policy.env_participation * level)]
-    join = join[m.policy.allocate("collective_env_projects", ft.region[join], p.policy.env_cost)]
+    join = join[m.policy.grant("collective_env_projects", join, p.policy.env_cost)]
     ft.emission[join] *= 1.0 - p.policy.env_cut
     ft.knowledge[join, -1] += p.policy.env_green_knowledge
     m.ledger.add("env_project_participants", ft.region[join])
@@ -34,7 +34,7 @@ def best_practice(m) -> None:
         return
     ft, p = m.firms, m.p
     idx = ft.idx
-    level = np.minimum(m.policy.firm_level("cmo_green_awareness", ft, idx, m), 1.0) * ft.member[idx]
+    level = np.minimum(m.policy.level("cmo_green_awareness", firms=idx), 1.0) * ft.member[idx]
     cl = ft.cluster[idx]
     inside = ((cl >= 0) & (level > 0)).nonzero()[0]
     if len(inside) == 0:

@@ -48,7 +48,7 @@ from cluster_abm.numerics.keyed_random import (
 )
 from cluster_abm.outputs import metrics
 from cluster_abm.params.registry import per_step
-from cluster_abm.policy.lever_state import PolicyState
+from cluster_abm.policy.lever_state import ALL, PolicyState
 from cluster_abm.space import TRANSNATIONAL, World
 from cluster_abm.specs.scenario import Scenario, load_scenario
 from cluster_abm.state.firm_log import FirmLog
@@ -87,8 +87,9 @@ class ClusterModel(mesa.Model):
         self.world = World(scenario, side=self.p.sim.region_cells, random=self.random)
         R = self.world.n_regions
         self.ledger = Ledger(R)
-        self.policy = PolicyState(scenario, self.world, self.p, self.ledger)
         self.firms = FirmTable(capacity=int(self.p.sim.n_firms * 1.3), n_fields=self.p.sim.knowledge_fields)
+        self.policy = PolicyState(scenario, self.world, self.p, self.ledger, self.firms)
+        self.policy.begin_step(self)  # firm groups read the step (t) and partners per firm (degree)
         self.ties = TieTable(capacity=max(1024, 4 * self.p.sim.n_firms), classify=self._tie_class)
         self.log = FirmLog(capacity=2 * self.p.sim.n_firms)
         self.firm_agents: dict[int, object] = {}
@@ -137,7 +138,7 @@ class ClusterModel(mesa.Model):
         self.u0 = w.region_field("unemployment")
         self.diaspora0 = w.region_field("diaspora")
         aw = w.region_field("policy_awareness")
-        self.awareness = aw + (1.0 - aw) * np.minimum(self.policy.region_level("policy_awareness"), 1.0)
+        self.awareness = aw + (1.0 - aw) * np.minimum(self.policy.level("policy_awareness", regions=ALL), 1.0)
         self.contract_law = w.region_field("network_contract_law", dtype=bool)
         self.frozen = np.zeros(w.n_regions, dtype=bool)
         self.last_productivity = np.zeros(w.n_regions)
@@ -315,9 +316,8 @@ class ClusterModel(mesa.Model):
                 cell = grid[c.centre] if c is not None else centre
                 self.kis.append(KnowledgeInstitution(self, "kibs", r, -1 if c is None else c.index,
                                                      spec["ki_quality"], p.ki.capacity_kibs, top * mask, cell))
-        acc = self.policy.region_level("accredited_kibs")
         for ki in self.kis:
-            if ki.kind == "kibs" and acc[ki.region] > 0:
+            if ki.kind == "kibs" and self.policy.level("accredited_kibs", regions=ki.region) > 0:
                 ki.accredited = True
         self.ki_knowledge = np.array([ki.knowledge for ki in self.kis]) if self.kis else np.zeros((0, K))
         for k, ki in enumerate(self.kis):
@@ -336,7 +336,7 @@ class ClusterModel(mesa.Model):
         for c in w.clusters:
             if c.has_cmo:
                 self.cmos.append(ClusterOrganisation(self, [c.index], c.region, competence[c.region], w.grid[c.centre]))
-        for r in np.flatnonzero(self.policy.region_level("cmo_merger") > 0):
+        for r in np.flatnonzero(self.policy.level("cmo_merger", regions=ALL) > 0):
             self.merge_cmos(int(r))
 
     def merge_cmos(self, region: int) -> None:
@@ -370,7 +370,7 @@ class ClusterModel(mesa.Model):
         w = self.world
         self.meta_of_cluster = np.full(w.n_clusters, -1, dtype=np.int64)
         self.n_meta_clusters = 0
-        level = self.policy.cluster_level("meta_clusters")
+        level = self.policy.level("meta_clusters", clusters=ALL)
         for s in range(w.n_sectors):
             members = [c for c in w.clusters if c.sector == s and level[c.index] > 0]
             if len({c.region for c in members}) >= self.p.policy.meta_min_regions:
@@ -443,18 +443,18 @@ class ClusterModel(mesa.Model):
         for cmo in self.cmos:
             cmo.active_levers = set()
             for lid in CMO_PROGRAMME_LEVERS:
-                lv = self.policy.cmo_level(lid, cmo)
+                lv = self.policy.level(lid, cmo=cmo)
                 if lv > 0 and self.policy.charge(lid, cmo.region, y.policy.cmo_programme_cost * lv) > 0:
                     cmo.active_levers.add(lid)
             base = y.cmo.entrepreneurial_orientation
-            lv = self.policy.cmo_level("entrepreneurial_cmos", cmo) if "entrepreneurial_cmos" in cmo.active_levers else 0.0
+            lv = self.policy.level("entrepreneurial_cmos", cmo=cmo) if "entrepreneurial_cmos" in cmo.active_levers else 0.0
             cmo.orientation = base + (1.0 - base) * min(lv, 1.0)
         for ki in self.kis:
             if ki.accredited:
                 self.policy.charge("accredited_kibs", ki.region, y.policy.kibs_accreditation_cost * self.policy.intensity("accredited_kibs"))
         for c in self.world.clusters:
             if self.meta_of_cluster[c.index] >= 0:
-                self.policy.charge("meta_clusters", c.region, y.policy.meta_cost * self.policy.cluster_level("meta_clusters")[c.index])
+                self.policy.charge("meta_clusters", c.region, y.policy.meta_cost * self.policy.level("meta_clusters", clusters=c.index))
         outward = self._outward_share()
         ft, C = self.firms, self.world.n_clusters
         cl = ft.cluster[ft.idx]
@@ -501,8 +501,8 @@ class ClusterModel(mesa.Model):
         ft, p, C = self.firms, self.p, self.world.n_clusters
         svc, orient, broker, aware, reach = (np.zeros(C) for _ in range(5))
         for cmo in self.cmos:
-            lv_b = self.policy.cmo_level("cmo_ki_brokering", cmo) if "cmo_ki_brokering" in cmo.active_levers else 0.0
-            lv_g = self.policy.cmo_level("cmo_green_awareness", cmo) if "cmo_green_awareness" in cmo.active_levers else 0.0
+            lv_b = self.policy.level("cmo_ki_brokering", cmo=cmo) if "cmo_ki_brokering" in cmo.active_levers else 0.0
+            lv_g = self.policy.level("cmo_green_awareness", cmo=cmo) if "cmo_green_awareness" in cmo.active_levers else 0.0
             for c in cmo.clusters:
                 svc[c] = cmo.service
                 orient[c] = cmo.orientation
