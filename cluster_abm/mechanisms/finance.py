@@ -52,8 +52,12 @@ def _allowance(funder, steps_left: int) -> float:
     return funder.available / max(steps_left, 1)
 
 
-def award_grants(m) -> None:
-    """R&D grant calls of regional governments and the EU programme."""
+def award_grants(m, step) -> None:
+    """R&D grant calls of regional governments and the EU programme.
+
+    Step state: reads ``svc_scouting`` (application rate) and ``novelty`` (merit, through
+    :func:`~cluster_abm.mechanisms.innovation.innovation_rate`).
+    """
     ft, p = m.firms, m.p
     idx = ft.idx
     if len(idx) == 0:
@@ -62,7 +66,7 @@ def award_grants(m) -> None:
     simplify = np.minimum(m.policy.level("simplified_funding", regions=ALL), 1.0)[region]
     admin = p.funding.admin_cost * (1.0 - p.policy.admin_cut * simplify)
     eligible = ft.grant_until[idx] < m.t
-    base = p.funding.application_rate * (1.0 + p.cmo.scouting_weight * m.svc_scouting[idx])
+    base = p.funding.application_rate * (1.0 + p.cmo.scouting_weight * step.svc_scouting[idx])
     tol = p.funding.admin_tolerance
     apply_reg = eligible & ~m.frozen[region] & hazard(m.uniform("apply_regional", idx), base * np.exp(-admin / tol))
     admin_eu = admin * p.funding.eu_admin_multiple
@@ -75,7 +79,7 @@ def award_grants(m) -> None:
     if not applicants.any():
         return
 
-    merit = innovation_rate(m, idx)
+    merit = innovation_rate(m, step, idx)
     z = np.log(np.maximum(merit, 1e-12))
     z = (z - z.mean()) / (z.std() + 1e-12) + p.funding.merit_noise * m.normal("merit_noise", idx)
     first_come = m.normal("first_come", idx)
@@ -160,7 +164,7 @@ def _invest(m, firms: np.ndarray, ticket: float) -> None:
     m.ledger.add("venture_investment", ft.region[firms], ticket)
 
 
-def settle_accounts(m) -> None:
+def settle_accounts(m, step) -> None:
     """Costs, profit, cash, pay-out and credit line of every firm; flags the insolvent.
 
     Policy enters here three ways: employment incentives pay part of extra skilled wages (lever
@@ -168,6 +172,8 @@ def settle_accounts(m) -> None:
     their fixed costs (lever ``incubators``, ``policy.incubator_cost_cut``, seed 3.1.4); and
     network-contract members get larger credit lines, larger still under dedicated credit lines
     (lever ``contract_credit_lines``, seed 3.4.3).
+
+    Step state: writes ``insolvent``.
     """
     ft, p = m.firms, m.p
     idx = ft.idx
@@ -219,4 +225,4 @@ def settle_accounts(m) -> None:
         granted = m.policy.grant("contract_credit_lines", idx, p.policy.guarantee_fee * extra, level=level)
         line[granted] += extra[granted]
     ft.credit_line[idx] = line
-    m.insolvent = idx[cash < -line]
+    step.insolvent = idx[cash < -line]

@@ -27,9 +27,12 @@ def collective_projects(m) -> None:
     m.ledger.add("env_project_participants", ft.region[join])
 
 
-def best_practice(m) -> None:
+def best_practice(m, step) -> None:
     """Members of CMOs under the green-awareness lever close part of the gap to the best green
-    knowledge in their cluster (best-practice transfer)."""
+    knowledge in their cluster (best-practice transfer).
+
+    Step state: reads ``buckets`` (firms by cluster).
+    """
     if not m.policy.on("cmo_green_awareness"):
         return
     ft, p = m.firms, m.p
@@ -41,7 +44,7 @@ def best_practice(m) -> None:
         return
     # Best green knowledge per cluster: a maximum per run of the step's firms grouped by cluster
     # (the buckets of this step: no firm has entered or left since they were made).
-    b = m.buckets
+    b = step.buckets
     best = np.zeros(m.world.n_clusters)
     filled = b.cluster_count.nonzero()[0]
     if len(filled):

@@ -119,9 +119,10 @@ class PolicyState:
             raise UnknownLeverError(lid)
 
     def begin_step(self, state) -> None:
-        """Firm groups that depend on the moment read ``state.t`` (the step: the age of new
-        ventures) and ``state.degree`` (partners per firm slot: the promising group) when asked.
-        The model hands over itself when it is built."""
+        """Firm groups that depend on the moment read this step's state: ``state.t`` (the step:
+        the age of new ventures) and ``state.degree`` (partners per firm slot: the promising
+        group), see :class:`cluster_abm.model.step_state.StepState`. The model calls this once at
+        the start of every step (and once when it is built)."""
         self._now = state
 
     # --- who a lever reaches ------------------------------------------------------------------
