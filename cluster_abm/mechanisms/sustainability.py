@@ -4,7 +4,9 @@ Seed 3.2.2: co-located firms share environmental problems and can tackle them co
 lower cost (the Sassuolo tile and Arzignano leather districts; Da Ronch & Di Maria 2013).
 Seed 3.2.4: CMOs should raise awareness of the business potential of eco-innovation and transfer
 best practice among firms. Environmental pressure is measured as emissions per unit of output:
-revenue x the sector's emission intensity x the firm's relative intensity.
+revenue x the sector's emission intensity x the firm's relative intensity (the firm table's
+``emission``, which eco-innovation and these projects cut; the measure itself is an output,
+:func:`cluster_abm.outputs.metrics.emissions`).
 """
 
 from __future__ import annotations
@@ -53,8 +55,3 @@ def best_practice(m, step) -> None:
     gap = np.maximum(best[ft.cluster[firms]] - ft.knowledge[firms, -1], 0.0)
     ft.knowledge[firms, -1] += gap * p.policy.green_best_practice * level[inside]
 
-
-def emissions(m, idx: np.ndarray) -> np.ndarray:
-    """Emissions (t CO2e/yr) of firms ``idx``."""
-    ft = m.firms
-    return ft.revenue[idx] * m.sector_emission[ft.sector[idx]] * ft.emission[idx]

@@ -244,13 +244,16 @@ def tie_class(m, a: np.ndarray, b: np.ndarray, kind: np.ndarray):
     return ra, rb, code.astype(np.uint8)
 
 
+def emissions(m, idx: np.ndarray) -> np.ndarray:
+    """Emissions (t CO2e/yr) of firms ``idx``: revenue x the sector's emission intensity x the
+    firm's relative intensity (``emission``, cut by eco-innovation; seed 3.2.2-3.2.4)."""
+    ft = m.firms
+    return ft.revenue[idx] * m.sector_emission[ft.sector[idx]] * ft.emission[idx]
+
+
 def step_metrics(m) -> dict[str, np.ndarray]:
     """Every series for the current step: arrays of length R + 1 (regions, then the total).
     Reads the model's state, the step ledger and the last step's state (``m.step_state``)."""
-    from cluster_abm.mechanisms.sustainability import (
-        emissions,  # mechanisms import metrics-free modules only
-    )
-
     ft, w, L = m.firms, m.world, m.ledger
     R = w.n_regions
     idx = ft.idx
