@@ -29,8 +29,8 @@ import pytest
 from scipy import stats
 
 import cluster_abm
-from cluster_abm.model.cluster_model import ClusterModel
 from cluster_abm.model import cluster_model as model_module
+from cluster_abm.model.cluster_model import ClusterModel
 from cluster_abm.outputs.metrics import KPIS, SERIES
 from cluster_abm.params.registry import REGISTRY
 from cluster_abm.policy.levers import BY_ID, LEVERS, LeverSetting
