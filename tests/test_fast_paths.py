@@ -229,14 +229,14 @@ def test_project_capacity_is_first_come_in_the_drawn_order():
 
     m = ClusterModel("full_strategy", seed=5)
     m.run(1)
-    ki_arrays(m)
+    inst = ki_arrays(m)
     rng = np.random.default_rng(11)
     for trial in range(30):
         firms = m.firms.idx[rng.choice(len(m.firms.idx), int(rng.integers(0, 300)), replace=False)]
         eligible = rng.random((len(firms), len(m.kis))) < 0.3
-        m.ki_free = rng.integers(-1, 4, len(m.kis))
-        free0, state = m.ki_free.copy(), copy.deepcopy(m.rngs.knowledge.bit_generator.state)
-        got = _assign(m, firms, eligible)
+        inst.free = rng.integers(-1, 4, len(m.kis))
+        free0, state = inst.free.copy(), copy.deepcopy(m.rngs.knowledge.bit_generator.state)
+        got = _assign(m, inst, firms, eligible)
         # the reference: the same draws, then the loop
         m.rngs.knowledge.bit_generator.state = state
         quality = np.array([ki.quality for ki in m.kis])
@@ -252,7 +252,7 @@ def test_project_capacity_is_first_come_in_the_drawn_order():
                 expected[i] = k
                 taken[k] += 1
         assert got.tolist() == expected.tolist(), trial
-        assert m.ki_free.tolist() == (free0 - taken).tolist()
+        assert inst.free.tolist() == (free0 - taken).tolist()
 
 
 @pytest.mark.parametrize("n_groups", [1, 6, 127, 128, 40000])
@@ -294,17 +294,18 @@ def test_demand_side_match_draws_equal_the_general_candidate_draw():
 
     m = ClusterModel("full_strategy", seed=4)
     m.run(1)
-    m._refresh_step_state()
+    m._observe_firms(m.step_state)  # buckets of the firms alive now, not those the last step began with
+    buckets = m.step_state.buckets
     rng = m.rngs.cooperation
     for trial in range(20):
         seekers = m.firms.idx[:: trial + 3]
         state = rng.bit_generator.state
-        got = _match_candidates(m, seekers, 5)
+        got = _match_candidates(m, seekers, 5, buckets)
         after = rng.bit_generator.state
         rng.bit_generator.state = state
         probs = np.zeros((len(seekers), len(SCOPES)))
         probs[:, SCOPES.index("match")] = 1.0
-        expected, scope = draw_candidates(m, seekers, 5, probs, m.buckets)
+        expected, scope = draw_candidates(m, seekers, 5, probs, buckets)
         assert (scope == SCOPES.index("match")).all()
         assert got.tolist() == expected.tolist()
         assert rng.bit_generator.state == after  # the same draws were consumed
@@ -343,10 +344,10 @@ def test_firm_level_of_a_lever_on_everywhere_equals_the_region_lookup():
     targeted = [lid for lid, level in ps._everywhere.items() if level is None]
     assert uniform and targeted  # full_strategy has both kinds
     for lid in uniform:
-        got = ps.firm_level(lid, ft, idx, m)
+        got = ps.level(lid, firms=idx)
         expected = ps._region[lid][ft.region[idx]]
         if ps.settings[lid].firms != "all":
-            expected = expected * ps.group_mask(ps.settings[lid].firms, ft, idx, expected > 0, m)
+            expected = expected * ps.group_mask(ps.settings[lid].firms, idx, expected > 0)
         assert got.dtype == np.float64 and got.tolist() == expected.tolist(), lid
 
 

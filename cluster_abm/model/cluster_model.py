@@ -13,6 +13,10 @@ Each step is one quarter by default (``sim.steps_per_year``). The schedule (DESI
    de novo firms enter, networked incubators take ventures;
 5. **labour market and migration** — retirements, graduates and entrants, skilled emigration;
 6. **collect** — every series of :mod:`cluster_abm.outputs.metrics` by region and in total.
+
+What one phase computes for a later phase of the same step travels in a
+:class:`~cluster_abm.model.step_state.StepState` handed to the mechanisms (``docs/ODD.md``, "Step
+data flow"); what persists from step to step (tables, pools, wages, budgets) lives on the model.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from cluster_abm.mechanisms import (
 )
 from cluster_abm.mechanisms.common import profiles
 from cluster_abm.model.allocator import tune_allocator
+from cluster_abm.model.step_state import StepState
 from cluster_abm.numerics.keyed_random import (
     PURPOSES,
     family_streams,
@@ -48,7 +53,7 @@ from cluster_abm.numerics.keyed_random import (
 )
 from cluster_abm.outputs import metrics
 from cluster_abm.params.registry import per_step
-from cluster_abm.policy.lever_state import PolicyState
+from cluster_abm.policy.lever_state import ALL, PolicyState
 from cluster_abm.space import TRANSNATIONAL, World
 from cluster_abm.specs.scenario import Scenario, load_scenario
 from cluster_abm.state.firm_log import FirmLog
@@ -87,13 +92,11 @@ class ClusterModel(mesa.Model):
         self.world = World(scenario, side=self.p.sim.region_cells, random=self.random)
         R = self.world.n_regions
         self.ledger = Ledger(R)
-        self.policy = PolicyState(scenario, self.world, self.p, self.ledger)
         self.firms = FirmTable(capacity=int(self.p.sim.n_firms * 1.3), n_fields=self.p.sim.knowledge_fields)
+        self.policy = PolicyState(scenario, self.world, self.p, self.ledger, self.firms)
         self.ties = TieTable(capacity=max(1024, 4 * self.p.sim.n_firms), classify=self._tie_class)
         self.log = FirmLog(capacity=2 * self.p.sim.n_firms)
         self.firm_agents: dict[int, object] = {}
-        self.degree = np.zeros(0, dtype=np.int64)
-        self.insolvent = np.zeros(0, dtype=np.int64)
         self.next_contract = 0
         self.history: list[dict[str, np.ndarray]] = []
         self.lever_cost_history: list[dict[str, np.ndarray]] = []  # per step: lever -> k€ by region
@@ -111,9 +114,12 @@ class ClusterModel(mesa.Model):
                             minlength=self.world.n_clusters)
         self.incubator_clusters = np.flatnonzero(size0 >= self.p.policy.incubator_min_cluster_firms)
         cooperation.build_option_tables(self)
-        self._refresh_step_state()
-        self._refresh_services()
-        cooperation.initial_ties(self, self.p.init.ties_per_firm)
+        # The state of step 0 (the initial network is drawn with it; the outputs of step 0 read it).
+        s = self.step_state = StepState(t=self.t)
+        self.policy.begin_step(s)
+        self._observe_firms(s)
+        self._cmo_services(s)
+        cooperation.initial_ties(self, s, self.p.init.ties_per_firm)
         self.frontier = self.p.learning.frontier_multiple * self._top_decile(np.arange(self.firms.n))
         self.employment0 = float(self.firms.employees[self.firms.idx].sum())
         self.collect()
@@ -137,7 +143,7 @@ class ClusterModel(mesa.Model):
         self.u0 = w.region_field("unemployment")
         self.diaspora0 = w.region_field("diaspora")
         aw = w.region_field("policy_awareness")
-        self.awareness = aw + (1.0 - aw) * np.minimum(self.policy.region_level("policy_awareness"), 1.0)
+        self.awareness = aw + (1.0 - aw) * np.minimum(self.policy.level("policy_awareness", regions=ALL), 1.0)
         self.contract_law = w.region_field("network_contract_law", dtype=bool)
         self.frozen = np.zeros(w.n_regions, dtype=bool)
         self.last_productivity = np.zeros(w.n_regions)
@@ -255,7 +261,6 @@ class ClusterModel(mesa.Model):
         self.emigrants_cum = np.zeros(R)
         # Skilled citizens working abroad (persons), so that they are diaspora0 of all skilled.
         self.diaspora = self.lf_s * self.diaspora0 / (1.0 - self.diaspora0)
-        self.graduates_step = np.zeros(R)
 
     def uniform(self, purpose: str, slots: np.ndarray, sub: int = 0) -> np.ndarray:
         """Keyed uniforms for firms ``slots``: fixed by (seed, firm, step, purpose), so the same
@@ -315,9 +320,8 @@ class ClusterModel(mesa.Model):
                 cell = grid[c.centre] if c is not None else centre
                 self.kis.append(KnowledgeInstitution(self, "kibs", r, -1 if c is None else c.index,
                                                      spec["ki_quality"], p.ki.capacity_kibs, top * mask, cell))
-        acc = self.policy.region_level("accredited_kibs")
         for ki in self.kis:
-            if ki.kind == "kibs" and acc[ki.region] > 0:
+            if ki.kind == "kibs" and self.policy.level("accredited_kibs", regions=ki.region) > 0:
                 ki.accredited = True
         self.ki_knowledge = np.array([ki.knowledge for ki in self.kis]) if self.kis else np.zeros((0, K))
         for k, ki in enumerate(self.kis):
@@ -327,7 +331,6 @@ class ClusterModel(mesa.Model):
             if ki.kind == "university":
                 uni_quality[ki.region] += ki.quality
         self.university_output = uni_quality
-        self.ki_free = np.zeros(len(self.kis), dtype=np.int64)
 
     def _build_cmos(self) -> None:
         w = self.world
@@ -336,7 +339,7 @@ class ClusterModel(mesa.Model):
         for c in w.clusters:
             if c.has_cmo:
                 self.cmos.append(ClusterOrganisation(self, [c.index], c.region, competence[c.region], w.grid[c.centre]))
-        for r in np.flatnonzero(self.policy.region_level("cmo_merger") > 0):
+        for r in np.flatnonzero(self.policy.level("cmo_merger", regions=ALL) > 0):
             self.merge_cmos(int(r))
 
     def merge_cmos(self, region: int) -> None:
@@ -370,7 +373,7 @@ class ClusterModel(mesa.Model):
         w = self.world
         self.meta_of_cluster = np.full(w.n_clusters, -1, dtype=np.int64)
         self.n_meta_clusters = 0
-        level = self.policy.cluster_level("meta_clusters")
+        level = self.policy.level("meta_clusters", clusters=ALL)
         for s in range(w.n_sectors):
             members = [c for c in w.clusters if c.sector == s and level[c.index] > 0]
             if len({c.region for c in members}) >= self.p.policy.meta_min_regions:
@@ -384,48 +387,66 @@ class ClusterModel(mesa.Model):
     # Step
     # ---------------------------------------------------------------------------------------
     def step(self) -> None:
-        """One step (a quarter by default); see the module docstring for the schedule."""
-        spy = self.p.steps_per_year
-        self.step_in_year = self.t % spy
+        """One step (a quarter by default): the phases of DESIGN 2.4, in this fixed order.
+
+        A fresh :class:`StepState` carries what one phase computes for a later one; each
+        mechanism takes it explicitly and says which fields it reads and writes (the table "Step
+        data flow" in ``docs/ODD.md``). The levers' firm groups read it too (``begin_step``).
+        """
+        self.step_in_year = self.t % self.p.steps_per_year
         self.ledger.reset()
-        # 1. funders open calls (yearly budgets), CMO budgets, yearly lever costs
+        s = self.step_state = StepState(t=self.t)
+        self.policy.begin_step(s)
         if self.step_in_year == 0:
-            self.open_year()
-        # 2. CMOs act
-        self._refresh_services()
-        # 3. firms: vectorised over the firm table
-        self._refresh_step_state()
+            self.open_year()  # 1. funders open calls: budgets, CMO plans, yearly lever costs, wages
+        self._cmo_services(s)  # 2. CMOs act: service levels reach firms
+        self._firms_act(s)  # 3. firms, vectorised over the firm table
+        self._entry_and_exit(s)  # 4. entry and exit
+        self._labour_market(s)  # 5. labour market and migration
+        self._collect_step()  # 6. collect
+
+    def _firms_act(self, s: StepState) -> None:
+        """Phase 3: capabilities, finance, projects, training, learning, innovation, cooperation,
+        markets and hiring, accounts (flags the insolvent)."""
+        self._observe_firms(s)
         capabilities.decay_capabilities(self)
         capabilities.update_absorptive(self)
-        innovation.partner_novelty(self)
-        finance.award_grants(self)
+        innovation.partner_novelty(self, s)
+        finance.award_grants(self, s)
         finance.finance_ventures(self)
-        knowledge_projects.start_projects(self)
+        knowledge_projects.start_projects(self, s)
         capabilities.train_firms(self)
         capabilities.support_codification(self)
         capabilities.transfer_green_skills(self)
-        learning.learn(self)
-        innovation.innovate(self)
-        innovation.eco_innovate(self)
-        sustainability.best_practice(self)
-        cooperation.decay_ties(self)
-        cooperation.search_partners(self)
-        cooperation.demand_side_projects(self)
+        learning.learn(self, s)
+        innovation.innovate(self, s)
+        innovation.eco_innovate(self, s)
+        sustainability.best_practice(self, s)
+        cooperation.decay_ties(self, s)
+        cooperation.search_partners(self, s)
+        cooperation.demand_side_projects(self, s)
         cooperation.dissolve_contracts(self)
-        cooperation.form_contracts(self)
+        cooperation.form_contracts(self, s)
         cooperation.become_glocal(self)
-        production.compete(self)
+        production.compete(self, s)
         production.plan_labour(self)
-        finance.settle_accounts(self)
-        # 4. entry and exit
-        demography.remove_firms(self)
+        finance.settle_accounts(self, s)
+
+    def _entry_and_exit(self, s: StepState) -> None:
+        """Phase 4: insolvent and closing firms leave, incubated ventures pay, new firms enter."""
+        demography.remove_firms(self, s)
         demography.keep_incubated(self)
-        demography.create_firms(self)
-        # 5. labour market and migration
-        labour.labour_flows(self)
-        labour.place_trainees(self)
-        demography.close_empty(self)
-        # 6. collect
+        demography.create_firms(self, s)
+
+    def _labour_market(self, s: StepState) -> None:
+        """Phase 5: retirements, entrants, emigration; trainees; firms left without people close."""
+        labour.labour_flows(self, s)
+        labour.place_trainees(self, s)
+        demography.close_empty(self, s)
+
+    def _collect_step(self) -> None:
+        """Phase 6: the step ends; the firm log's yearly sizes and every output series."""
+        spy = self.p.steps_per_year
         self.t += 1
         if self.t % spy == 0:
             idx = self.firms.idx
@@ -443,18 +464,18 @@ class ClusterModel(mesa.Model):
         for cmo in self.cmos:
             cmo.active_levers = set()
             for lid in CMO_PROGRAMME_LEVERS:
-                lv = self.policy.cmo_level(lid, cmo)
+                lv = self.policy.level(lid, cmo=cmo)
                 if lv > 0 and self.policy.charge(lid, cmo.region, y.policy.cmo_programme_cost * lv) > 0:
                     cmo.active_levers.add(lid)
             base = y.cmo.entrepreneurial_orientation
-            lv = self.policy.cmo_level("entrepreneurial_cmos", cmo) if "entrepreneurial_cmos" in cmo.active_levers else 0.0
+            lv = self.policy.level("entrepreneurial_cmos", cmo=cmo) if "entrepreneurial_cmos" in cmo.active_levers else 0.0
             cmo.orientation = base + (1.0 - base) * min(lv, 1.0)
         for ki in self.kis:
             if ki.accredited:
                 self.policy.charge("accredited_kibs", ki.region, y.policy.kibs_accreditation_cost * self.policy.intensity("accredited_kibs"))
         for c in self.world.clusters:
             if self.meta_of_cluster[c.index] >= 0:
-                self.policy.charge("meta_clusters", c.region, y.policy.meta_cost * self.policy.cluster_level("meta_clusters")[c.index])
+                self.policy.charge("meta_clusters", c.region, y.policy.meta_cost * self.policy.level("meta_clusters", clusters=c.index))
         outward = self._outward_share()
         ft, C = self.firms, self.world.n_clusters
         cl = ft.cluster[ft.idx]
@@ -487,22 +508,26 @@ class ClusterModel(mesa.Model):
         tot = np.bincount(cl, minlength=C)
         return np.divide(out, tot, out=np.zeros(C), where=tot > 0)
 
-    def _refresh_step_state(self) -> None:
-        """Per-step derived arrays: buckets, degrees, knowledge profiles, transnational ties."""
+    def _observe_firms(self, s: StepState) -> None:
+        """Start of phase 3: the views of the firm table and the network this step's mechanisms
+        share. Writes ``s.buckets``, ``s.degree``, ``s.profiles``, ``s.profiles_T``,
+        ``s.has_transnational``."""
         ft = self.firms
-        self.buckets = cooperation.Buckets(self)
-        self.degree = self.ties.degree(ft.n)
-        self.profiles = profiles(ft.knowledge[: ft.n])
-        self.profiles_T = np.ascontiguousarray(self.profiles.T)  # fields x firms, for per-tie work
-        self.has_transnational = self.ties.firms_with(TRANSNATIONAL, ft.n)
+        s.buckets = cooperation.Buckets(self)
+        s.degree = self.ties.degree(ft.n)
+        s.profiles = profiles(ft.knowledge[: ft.n])
+        s.profiles_T = np.ascontiguousarray(s.profiles.T)  # fields x firms, for per-tie work
+        s.has_transnational = self.ties.firms_with(TRANSNATIONAL, ft.n)
 
-    def _refresh_services(self) -> None:
-        """CMOs act: per-cluster service intensities reach member firms (seed 3.3.4, 3.2.4, 2.4)."""
+    def _cmo_services(self, s: StepState) -> None:
+        """Phase 2, CMOs act: per-cluster service intensities reach member firms (seed 3.3.4,
+        3.2.4, 2.4). Writes ``s.cluster_reach``, ``s.svc_matchmaking``, ``s.svc_scouting``,
+        ``s.svc_brokering``, ``s.outreach``, ``s.eco_awareness``."""
         ft, p, C = self.firms, self.p, self.world.n_clusters
         svc, orient, broker, aware, reach = (np.zeros(C) for _ in range(5))
         for cmo in self.cmos:
-            lv_b = self.policy.cmo_level("cmo_ki_brokering", cmo) if "cmo_ki_brokering" in cmo.active_levers else 0.0
-            lv_g = self.policy.cmo_level("cmo_green_awareness", cmo) if "cmo_green_awareness" in cmo.active_levers else 0.0
+            lv_b = self.policy.level("cmo_ki_brokering", cmo=cmo) if "cmo_ki_brokering" in cmo.active_levers else 0.0
+            lv_g = self.policy.level("cmo_green_awareness", cmo=cmo) if "cmo_green_awareness" in cmo.active_levers else 0.0
             for c in cmo.clusters:
                 svc[c] = cmo.service
                 orient[c] = cmo.orientation
@@ -515,12 +540,12 @@ class ClusterModel(mesa.Model):
         # Members get the full service; non-members of the cluster the share that publicly funded
         # public tasks reach (activity-based financing, seed 3.4.1); firms outside clusters none.
         weight = np.where(cl >= 0, np.where(ft.member[:n], 1.0, reach[c0]), 0.0)
-        self.cluster_reach = reach
-        self.svc_matchmaking = weight * svc[c0]
-        self.svc_scouting = self.svc_matchmaking
-        self.svc_brokering = weight * broker[c0]
-        self.outreach = p.cmo.outreach_weight * self.svc_matchmaking * orient[c0]
-        self.eco_awareness = np.minimum(p.eco.awareness + p.cmo.awareness_weight * weight * aware[c0], 1.0)
+        s.cluster_reach = reach
+        s.svc_matchmaking = weight * svc[c0]
+        s.svc_scouting = s.svc_matchmaking
+        s.svc_brokering = weight * broker[c0]
+        s.outreach = p.cmo.outreach_weight * s.svc_matchmaking * orient[c0]
+        s.eco_awareness = np.minimum(p.eco.awareness + p.cmo.awareness_weight * weight * aware[c0], 1.0)
 
     # ---------------------------------------------------------------------------------------
     # Running and results

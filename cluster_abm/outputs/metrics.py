@@ -244,12 +244,16 @@ def tie_class(m, a: np.ndarray, b: np.ndarray, kind: np.ndarray):
     return ra, rb, code.astype(np.uint8)
 
 
-def step_metrics(m) -> dict[str, np.ndarray]:
-    """Every series for the current step: arrays of length R + 1 (regions, then the total)."""
-    from cluster_abm.mechanisms.sustainability import (
-        emissions,  # mechanisms import metrics-free modules only
-    )
+def emissions(m, idx: np.ndarray) -> np.ndarray:
+    """Emissions (t CO2e/yr) of firms ``idx``: revenue x the sector's emission intensity x the
+    firm's relative intensity (``emission``, cut by eco-innovation; seed 3.2.2-3.2.4)."""
+    ft = m.firms
+    return ft.revenue[idx] * m.sector_emission[ft.sector[idx]] * ft.emission[idx]
 
+
+def step_metrics(m) -> dict[str, np.ndarray]:
+    """Every series for the current step: arrays of length R + 1 (regions, then the total).
+    Reads the model's state, the step ledger and the last step's state (``m.step_state``)."""
     ft, w, L = m.firms, m.world, m.ledger
     R = w.n_regions
     idx = ft.idx
@@ -340,7 +344,7 @@ def step_metrics(m) -> dict[str, np.ndarray]:
         out[name] = _ratio(_by_region(cmo_reg, R, vals), n_cmo)
     cl = ft.cluster[idx]
     in_cl = cl >= 0
-    served = np.where(ft.member[idx], 1.0, m.cluster_reach[np.maximum(cl, 0)])[in_cl]
+    served = np.where(ft.member[idx], 1.0, m.step_state.cluster_reach[np.maximum(cl, 0)])[in_cl]
     out["cmo_reach"] = _ratio(_by_region(reg[in_cl], R, served), _by_region(reg[in_cl], R))
     sec = ft.sector[idx]
     S_ = w.n_sectors
