@@ -84,6 +84,7 @@ WALKED = frozenset({
     "cluster_abm.state.ledger.Ledger",
     "cluster_abm.policy.lever_state.PolicyState",
     "cluster_abm.mechanisms.cooperation.Buckets",
+    "cluster_abm.model.step_state.StepState",
     "cluster_abm.agents.cmo.ClusterOrganisation",
     "cluster_abm.agents.knowledge.KnowledgeInstitution",
     "cluster_abm.agents.funder.Funder",
