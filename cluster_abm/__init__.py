@@ -24,8 +24,12 @@ def __getattr__(name):
         from cluster_abm.specs.scenario import load_scenario
 
         return load_scenario
-    if name in ("save_snapshot", "load_snapshot"):
-        from cluster_abm.model import snapshot
+    if name == "save_snapshot":
+        from cluster_abm.model.snapshot import save_snapshot
 
-        return getattr(snapshot, name)
+        return save_snapshot
+    if name == "load_snapshot":
+        from cluster_abm.model.simulate import load_snapshot
+
+        return load_snapshot
     raise AttributeError(name)

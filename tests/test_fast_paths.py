@@ -270,6 +270,7 @@ def test_allocate_with_one_unit_cost_equals_the_per_request_costs():
     bincount and cumsum of the per-request path, granted masks and booked spending alike."""
     m = ClusterModel("full_strategy", seed=2)
     ps, lid = m.policy, "cooperation_support"
+    ps.set_year(0)  # policy year 0: the levers run
     rng = np.random.default_rng(3)
     R = m.world.n_regions
     outcomes = set()

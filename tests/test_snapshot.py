@@ -19,7 +19,8 @@ from cluster_abm.agents import ClusterOrganisation, Firm, Funder, KnowledgeInsti
 from cluster_abm.errors import InputError
 from cluster_abm.model import snapshot
 from cluster_abm.model.cluster_model import ClusterModel
-from cluster_abm.model.snapshot import load_snapshot, save_snapshot, snapshot_paths
+from cluster_abm.model.simulate import load_snapshot
+from cluster_abm.model.snapshot import save_snapshot, snapshot_paths
 
 N_STEPS = 20  # five years of quarters
 
@@ -75,7 +76,7 @@ def test_continuing_from_a_snapshot_equals_running_straight_through(tmp_path, sc
     part = _straight(scenario, 1, k) if k == 0 else _run(ClusterModel(scenario, seed=1), k)
     save_snapshot(part, tmp_path / "part" / "snap")
     resumed = load_snapshot(tmp_path / "part" / "snap")
-    assert resumed.t == k and type(resumed) is ClusterModel
+    assert resumed.t - resumed.t0 == k and type(resumed) is ClusterModel
     _run(resumed, N_STEPS - k)
     assert_same_outputs(straight, resumed)
     assert _agent_layout(resumed) == _agent_layout(straight)
@@ -130,10 +131,11 @@ def test_loaded_model_keeps_the_sharing_between_its_parts(tmp_path):
 
 
 def test_the_array_file_is_an_npz_of_plain_arrays(tmp_path):
-    save_snapshot(_straight("baseline", 1, 4), tmp_path / "s")
+    m = _straight("baseline", 1, 4)
+    save_snapshot(m, tmp_path / "s")
     header, arrays = snapshot_paths(tmp_path / "s")
     meta = json.loads(header.read_text())
-    assert meta["t"] == 4 and meta["seed"] == 1 and meta["format_version"] == snapshot.FORMAT_VERSION
+    assert meta["t"] == m.t == m.t0 + 4 and meta["seed"] == 1 and meta["format_version"] == snapshot.FORMAT_VERSION
     assert meta["scenario"]["name"] == "baseline" and meta["arrays"]["file"] == "s.npz"
     with np.load(arrays, allow_pickle=False) as npz:
         assert "state" in npz.files and all(npz[f].dtype != object for f in npz.files)
@@ -287,7 +289,7 @@ def test_overwriting_a_snapshot_replaces_both_files(tmp_path):
     save_snapshot(m, tmp_path / "s")
     _run(m, 2)
     save_snapshot(m, tmp_path / "s")
-    assert load_snapshot(tmp_path / "s").t == 2
+    assert load_snapshot(tmp_path / "s").years_run == 0.5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json", "s.npz"]
 
 
@@ -305,3 +307,50 @@ def test_fingerprint_covers_the_model_code_only(tmp_path):
     assert snapshot._fingerprint(pkg) != first
     snapshot._fingerprint.cache_clear()
     assert len(snapshot.code_fingerprint()) == 64
+
+
+# --- warm starts from the spun-up world ----------------------------------------------------------------
+def _outputs(m):
+    return (m.timeseries(), m.firms_frame(), m.log.frame(), m.lever_costs())
+
+
+@pytest.mark.parametrize("scenario", ["full_strategy", "full_strategy+policy_params"])
+def test_warm_start_from_another_scenarios_spinup_equals_spinning_up(tmp_path, scenario):
+    """The baseline's spun-up world, cached, starts a policy scenario (levers and policy.*
+    parameters differ): every output equals the run that spins up itself, to the bit."""
+    from cluster_abm.specs.scenario import load_scenario
+
+    sc = load_scenario("full_strategy")
+    if scenario.endswith("policy_params"):
+        sc = sc.with_params({"policy.lever_budget": 900.0, "policy.incubator_min_cluster_firms": 10})
+    small = {"sim.spinup_years": 3, "sim.n_firms": 400}
+    ClusterModel(load_scenario("baseline").with_params(small), seed=4, spinup_cache=tmp_path)
+    assert len(list(tmp_path.glob("*.json"))) == 1
+    sc = sc.with_params(small)
+    warm = ClusterModel(sc, seed=4, spinup_cache=tmp_path).run(3)
+    cold = ClusterModel(sc, seed=4, spinup_cache=None).run(3)
+    assert len(list(tmp_path.glob("*.json"))) == 1  # the policy scenario reused the baseline's
+    for a, b in zip(_outputs(warm), _outputs(cold), strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    assert warm.kpis().keys() == cold.kpis().keys()
+
+
+def test_spinup_of_another_world_is_not_reused(tmp_path):
+    """Another seed or a non-policy parameter gives another spin-up; a damaged cache entry is
+    spun up again, not trusted."""
+    from cluster_abm.specs.scenario import load_scenario
+
+    small = load_scenario("baseline").with_params({"sim.spinup_years": 2, "sim.n_firms": 300})
+    ClusterModel(small, seed=1, spinup_cache=tmp_path)
+    ClusterModel(small, seed=2, spinup_cache=tmp_path)
+    ClusterModel(small.with_params({"innovation.base_rate": 0.5}), seed=1, spinup_cache=tmp_path)
+    assert len(list(tmp_path.glob("*.json"))) == 3
+    header = next(iter(sorted(tmp_path.glob("*.npz"))))
+    data = bytearray(header.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    header.write_bytes(bytes(data))
+    fresh = ClusterModel(small, seed=1, spinup_cache=None).run(1)
+    for seed in (1, 2):
+        again = ClusterModel(small, seed=seed, spinup_cache=tmp_path).run(1)
+        ref = fresh if seed == 1 else ClusterModel(small, seed=2, spinup_cache=None).run(1)
+        pd.testing.assert_frame_equal(again.timeseries(), ref.timeseries())

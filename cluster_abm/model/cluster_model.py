@@ -21,7 +21,9 @@ data flow"); what persists from step to step (tables, pools, wages, budgets) liv
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 from pathlib import Path
 
 import mesa
@@ -29,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from cluster_abm.agents import ClusterOrganisation, Funder, KnowledgeInstitution
+from cluster_abm.errors import InputError
 from cluster_abm.mechanisms import (
     capabilities,
     cooperation,
@@ -42,6 +45,7 @@ from cluster_abm.mechanisms import (
     sustainability,
 )
 from cluster_abm.mechanisms.common import profiles
+from cluster_abm.model import snapshot
 from cluster_abm.model.allocator import tune_allocator
 from cluster_abm.model.step_state import StepState
 from cluster_abm.numerics.keyed_random import (
@@ -61,20 +65,44 @@ from cluster_abm.state.firm_table import FirmTable
 from cluster_abm.state.ledger import Ledger
 from cluster_abm.state.tie_table import TieTable
 
+DEFAULT_CACHE = object()  # ClusterModel(spinup_cache=...): the environment's or the user's cache
+
+
+def spinup_cache_folder(setting: str | Path | None | object = DEFAULT_CACHE) -> Path | None:
+    """Where spun-up snapshots are kept: ``setting``, else ``$CLUSTER_ABM_SPINUP_CACHE``, else
+    ``$XDG_CACHE_HOME/cluster_abm/spinup`` (``~/.cache/...``); None or ``off``: nowhere."""
+    if setting is DEFAULT_CACHE:
+        setting = os.environ.get("CLUSTER_ABM_SPINUP_CACHE")
+        if setting is None:
+            base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+            setting = Path(base) / "cluster_abm" / "spinup"
+    if setting is None or str(setting).strip().lower() in ("", "off", "none"):
+        return None
+    return Path(setting)
+
+
 CMO_PROGRAMME_LEVERS = ("cmo_ki_brokering", "entrepreneurial_cmos", "cmo_green_awareness", "cmo_training_brokering")
 
 
 class ClusterModel(mesa.Model):
     """An agent-based model of industrial clusters in SEE regions under policy.
 
+    A built world first runs through a spin-up (``sim.spinup_years``, no lever runs) so that
+    policy year 0 starts from a settled economy; the spun-up state of each (world, seed) is kept
+    in a cache of snapshots, so later models of the same world and seed start warm, identical to
+    the bit to spinning up again (:mod:`cluster_abm.model.snapshot`).
+
     Args:
         scenario: a :class:`Scenario`, a scenario file path or name (default ``"baseline"``).
         seed: integer seed; the same scenario and seed give identical runs.
         params: extra parameter overrides (validated against the registry).
+        spinup_cache: folder of spun-up snapshots (default: ``$CLUSTER_ABM_SPINUP_CACHE``, else
+            ``~/.cache/cluster_abm/spinup``; None or the variable set to ``off``: no cache).
     """
 
     def __init__(self, scenario: Scenario | str | Path | None = None, seed: int | None = None,
-                 params: dict | None = None):
+                 params: dict | None = None, *, spinup_cache: str | Path | None | object = DEFAULT_CACHE,
+                 _restoring: bool = False):
         tune_allocator()  # step-sized buffers stay in the heap (see allocator)
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario or "baseline")
@@ -89,11 +117,14 @@ class ClusterModel(mesa.Model):
         self.p = per_step(scenario.params)
         self.t = 0
         self.step_in_year = 0
+        # Policy year 0 begins at step t0, the end of the spin-up; outputs count from there.
+        self.t0 = int(self.p.sim.spinup_years) * self.p.steps_per_year
         self.world = World(scenario, side=self.p.sim.region_cells, random=self.random)
         R = self.world.n_regions
         self.ledger = Ledger(R)
         self.firms = FirmTable(capacity=int(self.p.sim.n_firms * 1.3), n_fields=self.p.sim.knowledge_fields)
         self.policy = PolicyState(scenario, self.world, self.p, self.ledger, self.firms)
+        self.policy.set_year(self.policy_year)  # the spin-up's years are negative: no lever runs
         self.ties = TieTable(capacity=max(1024, 4 * self.p.sim.n_firms), classify=self._tie_class)
         self.log = FirmLog(capacity=2 * self.p.sim.n_firms)
         self.firm_agents: dict[int, object] = {}
@@ -108,11 +139,7 @@ class ClusterModel(mesa.Model):
         self._build_knowledge_institutions()
         self._build_cmos()
         self._build_funders()
-        self._build_meta_clusters()
-        # Clusters of "a certain dimension" at the start (seed 3.1.4), for the incubator KPI.
-        size0 = np.bincount(self.firms.cluster[self.firms.idx][self.firms.cluster[self.firms.idx] >= 0],
-                            minlength=self.world.n_clusters)
-        self.incubator_clusters = np.flatnonzero(size0 >= self.p.policy.incubator_min_cluster_firms)
+        self._update_meta_clusters()
         cooperation.build_option_tables(self)
         # The state of step 0 (the initial network is drawn with it; the outputs of step 0 read it).
         s = self.step_state = StepState(t=self.t)
@@ -121,8 +148,65 @@ class ClusterModel(mesa.Model):
         self._cmo_services(s)
         cooperation.initial_ties(self, s, self.p.init.ties_per_firm)
         self.frontier = self.p.learning.frontier_multiple * self._top_decile(np.arange(self.firms.n))
-        self.employment0 = float(self.firms.employees[self.firms.idx].sum())
         self.collect()
+        if _restoring:  # from_snapshot overwrites the state next
+            return
+        self._spin_up(spinup_cache_folder(spinup_cache))
+        self._start_policy_clock()
+
+    @classmethod
+    def from_snapshot(cls, path: str | Path) -> ClusterModel:
+        """The model saved by :func:`~cluster_abm.model.snapshot.save_snapshot`, at the same step:
+        built again from the snapshot's scenario and seed, then its state restored."""
+        header, scenario = snapshot.load_header_and_scenario(path)
+        model = cls(scenario, seed=header["seed"], _restoring=True)
+        t = int(header["t"])  # the levers of the year last opened run, as in the saved model
+        model.policy.set_year(model.policy_year if t == 0 else (t - 1 - model.t0) // model.p.steps_per_year)
+        snapshot.restore_snapshot(model, path)
+        return model
+
+    def _spin_up(self, cache: Path | None) -> None:
+        """Run the spin-up, or start warm from the cached snapshot of this world and seed (a
+        damaged or stale entry is spun up again and replaced)."""
+        if self.t0 == 0:
+            return
+        path = None
+        if cache is not None:
+            path = cache / snapshot.spinup_key(self.cluster_scenario, self.seed)
+            if snapshot.snapshot_paths(path)[0].is_file():
+                try:
+                    snapshot.restore_snapshot(self, path, keep_policy=True)
+                    return
+                except InputError:  # refused before anything was written: spin up instead
+                    pass
+        for _ in range(self.t0):  # the built world settles; no lever runs (negative policy years)
+            self.step()
+        self.history, self.lever_cost_history = [], []  # the spin-up's outputs are not the run's
+        if path is not None:
+            with contextlib.suppress(OSError):  # an unwritable cache costs speed, never the run
+                snapshot.save_snapshot(self, path)
+
+    def _start_policy_clock(self) -> None:
+        """Policy year 0 begins: outputs, KPIs, budgets and the firm log's cohorts count from here
+        (DESIGN 2.1, spin-up and warm starts)."""
+        # Clusters of "a certain dimension" at the start (seed 3.1.4), for the incubator KPI.
+        cl = self.firms.cluster[self.firms.idx]
+        size0 = np.bincount(cl[cl >= 0], minlength=self.world.n_clusters)
+        self.incubator_clusters = np.flatnonzero(size0 >= self.p.policy.incubator_min_cluster_firms)
+        self.employment0 = float(self.firms.employees[self.firms.idx].sum())
+        if self.t > 0:  # after a spin-up: its history is not the run's; step 0 is the state now
+            self.lf_s0 = self.lf_s.copy()
+            self.emigrants_cum[:] = 0.0
+            self.policy.start_clock()
+            self.log.start_clock(self.t)
+            self.history, self.lever_cost_history = [], []
+            self.ledger.reset()
+            self.collect()
+
+    @property
+    def policy_year(self) -> int:
+        """The policy year of the current step (negative during the spin-up)."""
+        return (self.t - self.t0) // self.p.steps_per_year
 
     # ---------------------------------------------------------------------------------------
     # Build
@@ -142,8 +226,8 @@ class ClusterModel(mesa.Model):
         self.foreign_wage = np.full(w.n_regions, p.labour.foreign_wage_skilled)
         self.u0 = w.region_field("unemployment")
         self.diaspora0 = w.region_field("diaspora")
-        aw = w.region_field("policy_awareness")
-        self.awareness = aw + (1.0 - aw) * np.minimum(self.policy.level("policy_awareness", regions=ALL), 1.0)
+        self.awareness0 = w.region_field("policy_awareness")
+        self.awareness = self.awareness0.copy()  # raised by the policy_awareness lever (open_year)
         self.contract_law = w.region_field("network_contract_law", dtype=bool)
         self.frozen = np.zeros(w.n_regions, dtype=bool)
         self.last_productivity = np.zeros(w.n_regions)
@@ -320,9 +404,6 @@ class ClusterModel(mesa.Model):
                 cell = grid[c.centre] if c is not None else centre
                 self.kis.append(KnowledgeInstitution(self, "kibs", r, -1 if c is None else c.index,
                                                      spec["ki_quality"], p.ki.capacity_kibs, top * mask, cell))
-        for ki in self.kis:
-            if ki.kind == "kibs" and self.policy.level("accredited_kibs", regions=ki.region) > 0:
-                ki.accredited = True
         self.ki_knowledge = np.array([ki.knowledge for ki in self.kis]) if self.kis else np.zeros((0, K))
         for k, ki in enumerate(self.kis):
             ki.knowledge = self.ki_knowledge[k]  # a view: grows with the frontier
@@ -339,8 +420,6 @@ class ClusterModel(mesa.Model):
         for c in w.clusters:
             if c.has_cmo:
                 self.cmos.append(ClusterOrganisation(self, [c.index], c.region, competence[c.region], w.grid[c.centre]))
-        for r in np.flatnonzero(self.policy.level("cmo_merger", regions=ALL) > 0):
-            self.merge_cmos(int(r))
 
     def merge_cmos(self, region: int) -> None:
         """Regional clustering (seed 3.5.2): the CMOs of a region merge into one organisation
@@ -367,9 +446,10 @@ class ClusterModel(mesa.Model):
         self.bank = Funder(self, "bank", -1, 0.0, ("credit_lines", "network_contract_credit"))
         self.funders = [*self.regional_funders, self.eu_funder, self.venture_funder, self.bank]
 
-    def _build_meta_clusters(self) -> None:
-        """Meta-clusters (seed 3.5.3; Alps4Eu): targeted clusters of one sector form a
-        meta-cluster if they lie in at least ``policy.meta_min_regions`` regions."""
+    def _update_meta_clusters(self) -> None:
+        """Meta-clusters (seed 3.5.3; Alps4Eu): while the meta_clusters lever runs, its targeted
+        clusters of one sector form a meta-cluster if they lie in at least
+        ``policy.meta_min_regions`` regions (yearly, so a lever's start and end take effect)."""
         w = self.world
         self.meta_of_cluster = np.full(w.n_clusters, -1, dtype=np.int64)
         self.n_meta_clusters = 0
@@ -381,7 +461,10 @@ class ClusterModel(mesa.Model):
                     self.meta_of_cluster[c.index] = self.n_meta_clusters
                 self.n_meta_clusters += 1
         # The same, then a last entry -1 that firms outside clusters (cluster -1) read.
+        changed = not np.array_equal(getattr(self, "meta_of_cluster_or_none", None), np.append(self.meta_of_cluster, -1))
         self.meta_of_cluster_or_none = np.append(self.meta_of_cluster, -1)
+        if changed and hasattr(self, "ties"):
+            self.ties.reclassify()  # tie classes count meta-cluster ties: membership changed
 
     # ---------------------------------------------------------------------------------------
     # Step
@@ -450,13 +533,16 @@ class ClusterModel(mesa.Model):
         self.t += 1
         if self.t % spy == 0:
             idx = self.firms.idx
-            self.log.snapshot(self.t // spy, self.firms.uid[idx], self.firms.employees[idx])
+            self.log.snapshot((self.t - self.t0) // spy, self.firms.uid[idx], self.firms.employees[idx])
         self.collect()
 
     def open_year(self) -> None:
-        """Yearly decisions: budgets, CMO plans and competence, yearly lever costs, wages."""
+        """Yearly decisions: the levers of this policy year, budgets, CMO plans and competence,
+        yearly lever costs, wages."""
         y = self.p.yearly
+        started = self.policy.set_year(self.policy_year)
         self.policy.new_year()
+        self._lever_conditions(started)
         for lid, region, cost in self._pending_costs:
             self.policy.charge(lid, region, cost)
         self._pending_costs = []
@@ -492,6 +578,21 @@ class ClusterModel(mesa.Model):
             labour.update_wages(self)
             self._update_region_reference()
         sustainability.collective_projects(self)
+
+    def _lever_conditions(self, started: list[str]) -> None:
+        """The conditions some levers set while they run, renewed each year so that a lever's
+        start and end year take effect: policy makers' awareness (seed 3.1.1 a), accredited KIBS
+        (3.1.2), meta-clusters (3.5.3); a regional CMO merger (3.5.2) happens once, when the
+        cmo_merger lever starts, and is not undone."""
+        lv = np.minimum(self.policy.level("policy_awareness", regions=ALL), 1.0)
+        self.awareness = self.awareness0 + (1.0 - self.awareness0) * lv
+        accredited = self.policy.level("accredited_kibs", regions=ALL) > 0
+        for ki in self.kis:
+            ki.accredited = ki.kind == "kibs" and bool(accredited[ki.region])
+        self._update_meta_clusters()
+        if "cmo_merger" in started:
+            for r in np.flatnonzero(self.policy.level("cmo_merger", regions=ALL) > 0):
+                self.merge_cmos(int(r))
 
     def _tie_class(self, a: np.ndarray, b: np.ndarray, kind: np.ndarray):
         return metrics.tie_class(self, a, b, kind)
@@ -576,7 +677,8 @@ class ClusterModel(mesa.Model):
 
     @property
     def years_run(self) -> float:
-        return self.t / self.p.steps_per_year
+        """Policy years run (from the end of the spin-up)."""
+        return (self.t - self.t0) / self.p.steps_per_year
 
     def series_wide(self) -> dict[str, np.ndarray]:
         """Every series as an array (steps + 1) x (regions + 1); step 0 is the initial state."""
@@ -618,7 +720,7 @@ class ClusterModel(mesa.Model):
 
     def kpis(self) -> dict[str, float]:
         context = {"spy": self.p.steps_per_year, "employment0": self.employment0,
-                   "lf_s0": float(self.lf_s0.sum()), "t_end": self.t,
+                   "lf_s0": float(self.lf_s0.sum()), "t_end": self.t - self.t0,
                    "incubator_clusters": self.incubator_clusters}
         return metrics.compute_kpis(self.series_wide(), self.log.frame(), context)
 

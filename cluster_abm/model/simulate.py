@@ -75,3 +75,9 @@ def run_scenario(scenario: Scenario | str | Path = "baseline", seed: int = 0, ye
                  **kwargs) -> SimulationResult:
     """Notebook shortcut: ``run_scenario("baseline", seed=7, years=20)``."""
     return simulate(scenario, seed, years, **kwargs)
+
+
+def load_snapshot(path: str | Path) -> ClusterModel:
+    """A model saved by :func:`~cluster_abm.model.snapshot.save_snapshot`, at the step it was
+    saved (``ClusterModel.from_snapshot``)."""
+    return ClusterModel.from_snapshot(path)

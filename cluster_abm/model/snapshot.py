@@ -5,7 +5,7 @@ sweep and the app start from it; continuing from a snapshot is identical to the 
 straight through.
 
 >>> save_snapshot(model, "spinup/seed7")          # writes seed7.json and seed7.npz
->>> model = load_snapshot("spinup/seed7")          # a ClusterModel at the same step
+>>> model = ClusterModel.from_snapshot("spinup/seed7")   # a ClusterModel at the same step
 
 Files (side by side; result folders are shared, so no pickle anywhere):
 
@@ -64,7 +64,6 @@ from mesa.discrete_space import Cell
 from cluster_abm.agents.firm import Firm
 from cluster_abm.agents.ids import ModelScopedIds
 from cluster_abm.errors import InputError
-from cluster_abm.model.cluster_model import ClusterModel
 from cluster_abm.policy.levers import BY_ID
 from cluster_abm.specs.scenario import Scenario, scenario_from_dict
 
@@ -90,6 +89,9 @@ WALKED = frozenset({
     "cluster_abm.agents.funder.Funder",
     "types.SimpleNamespace",
 })
+# The model's attributes that belong to its scenario's levers, not to the world: a warm start
+# (restore_snapshot(keep_policy=True)) keeps the loading model's own.
+POLICY_ATTRS = ("p", "policy")
 # Types rebuilt from the scenario wherever they occur (the loaded model keeps its own, checked).
 REBUILT_TYPES = {
     "cluster_abm.space.World": "built from the scenario: regions, clusters, sectors, the Mesa grid",
@@ -150,6 +152,17 @@ def _fingerprint(package: Path) -> str:
     for rel, f in sorted((f.relative_to(package).as_posix(), f) for f in files):
         data = f.read_bytes()
         h.update(rel.encode() + b"\0" + len(data).to_bytes(8, "big") + data)
+    return h.hexdigest()
+
+
+def spinup_key(scenario: Scenario, seed: int) -> str:
+    """What a spun-up world depends on: the code, the seed, the world tables and every parameter
+    but the policy group's. Scenarios that differ only in their levers and ``policy.*`` parameters
+    share it, since no lever runs in the spin-up (a lever's other parameters stay in the key)."""
+    data = scenario.to_dict()
+    world = {"params": {k: v for k, v in data["params"].items() if not k.startswith("policy.")},
+             "sectors": data["sectors"], "regions": data["regions"]}
+    h = hashlib.sha256(_canonical({"code": code_fingerprint(), "seed": int(seed), "world": world}))
     return h.hexdigest()
 
 
@@ -323,7 +336,10 @@ class _Encoder:
                             "firm table, so refer to firms by slot or uid")
         if name in WALKED:
             skip = REBUILT_ATTRS.get(name, {})
-            attrs = [[k, self.encode(v, f"{path}.{k}")] for k, v in sorted(vars(value).items())
+            # The model's lever state and parameters last: a warm start keeps its own and skips
+            # them, so nothing saved after them may refer into them.
+            items = sorted(vars(value).items(), key=lambda kv: (kv[0] in POLICY_ATTRS, kv[0]))
+            attrs = [[k, self.encode(v, f"{path}.{k}")] for k, v in items
                      if k not in skip and not (isinstance(value, mesa.Agent) and k == "unique_id")]
             if isinstance(value, mesa.Agent):
                 return {"__agent__": name, "uid": int(value.unique_id), "attrs": attrs}
@@ -392,11 +408,11 @@ def _temp_beside(path: Path) -> Path:
     return Path(name)
 
 
-def save_snapshot(model: ClusterModel, path: str | Path) -> Path:
+def save_snapshot(model, path: str | Path) -> Path:
     """Save ``model``'s complete state (between steps) to ``<path>.json`` and ``<path>.npz``;
     returns the header's path. Both files are written to temporary names first and then moved
     into place (array file first), so a reader never sees a half-written snapshot."""
-    if type(model) is not ClusterModel:
+    if _qualname(model) != "cluster_abm.model.cluster_model.ClusterModel":
         raise TypeError(f"save_snapshot saves a ClusterModel, not a {_qualname(model)}")
     header_path, arrays_path = snapshot_paths(path)
     _check_firm_agents(model)
@@ -425,6 +441,7 @@ def save_snapshot(model: ClusterModel, path: str | Path) -> Path:
             "arrays": {"file": arrays_path.name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()},
             "written_with": {"python": platform.python_version(), "numpy": np.__version__, "mesa": mesa.__version__},
             "scenario": _scenario_record(model.cluster_scenario),
+            "spinup_key": spinup_key(model.cluster_scenario, model.seed),
         }
         header["header_sha256"] = hashlib.sha256(_canonical(header)).hexdigest()
         with open(tmp_header, "w", encoding="utf-8") as f:  # key order kept: the scenario's is meant
@@ -493,13 +510,15 @@ def _read_arrays(header_path: Path, header: dict) -> dict[str, np.ndarray]:
 class _Decoder:
     """Restores a state tree into the model rebuilt from the snapshot's scenario and seed."""
 
-    def __init__(self, model, arrays: dict[str, np.ndarray], layouts: list[str], agents: dict, where: str):
+    def __init__(self, model, arrays: dict[str, np.ndarray], layouts: list[str], agents: dict, where: str,
+                 keep: tuple[str, ...] = ()):
         self.model = model
         self.arrays = arrays
         self.layouts = layouts
         self.agents = agents  # unique_id -> rebuilt agent (firms excluded)
         self.reached: dict[int, mesa.Agent] = {}
         self.where = where
+        self.keep = keep
         self.memo: dict[int, Any] = {}
         self.slots: dict[tuple[int, int], np.ndarray] = {}
         self.readonly: list[np.ndarray] = []
@@ -631,6 +650,8 @@ class _Decoder:
             if not isinstance(attr, str) or attr.startswith("__"):
                 raise self.fail(path, f"attribute {attr!r} cannot be restored")
             saved.add(attr)
+            if path == "model" and attr in self.keep:
+                continue
             setattr(current, attr, self.restore(getattr(current, attr, _MISSING), value, f"{path}.{attr}"))
         keep = set(REBUILT_ATTRS.get(name, ())) | ({"unique_id"} if tag == "__agent__" else set())
         for attr in set(vars(current)) - saved - keep:
@@ -649,22 +670,36 @@ class _Decoder:
         return gen
 
 
-def load_snapshot(path: str | Path) -> ClusterModel:
-    """A :class:`ClusterModel` in the state saved by :func:`save_snapshot`: built again from the
-    snapshot's scenario and seed, then every piece of mutable state overwritten from the file.
-    Stepping it on gives, to the bit, what the saved model would have given."""
+def load_header_and_scenario(path: str | Path) -> tuple[dict, Scenario]:
+    """The checked header of snapshot ``path`` and the scenario it was saved with."""
     header_path, _ = snapshot_paths(path)
     header = read_header(header_path)
-    arrays = _read_arrays(header_path, header)
+    return header, _rebuild_scenario(header["scenario"], str(header_path))
+
+
+def restore_snapshot(model, path: str | Path, *, keep_policy: bool = False) -> None:
+    """Overwrite every piece of ``model``'s mutable state with the state saved in ``path``;
+    ``model`` must be freshly built from the snapshot's scenario and seed (see
+    ``ClusterModel.from_snapshot``). Stepping it on gives, to the bit, what the saved model would
+    have given.
+
+    ``keep_policy``: a warm start. ``model`` was built from another scenario with the same spin-up
+    key (:func:`spinup_key`: it differs only in levers and ``policy.*`` parameters); it keeps its
+    own levers and parameters and takes everything else from the snapshot.
+    """
+    header_path, _ = snapshot_paths(path)
+    header = read_header(header_path)
     where = str(header_path)
+    if keep_policy and header.get("spinup_key") != spinup_key(model.cluster_scenario, model.seed):
+        raise InputError("it is the spun-up world of another scenario, seed or code version",
+                         source=where)
+    arrays = _read_arrays(header_path, header)
     try:
         state = json.loads(bytes(arrays.pop("state")).decode("utf-8"))
         root, layouts = state["model"], list(state["layouts"])
         mesa_steps, next_id = int(state["mesa_steps"]), int(state["next_agent_id"])
     except (KeyError, TypeError, ValueError):  # JSONDecodeError and UnicodeDecodeError included
         raise InputError("the array file holds no readable state", source=where) from None
-    scenario = _rebuild_scenario(header["scenario"], where)
-    model = ClusterModel(scenario, seed=header["seed"])
     _replay_mesa_clock(model, mesa_steps)
 
     # Take every agent off the registries and the grid; they come back in unique_id order.
@@ -678,7 +713,7 @@ def load_snapshot(path: str | Path) -> ClusterModel:
             cell = getattr(agent, "_mesa_cell", None)
             if cell is not None:
                 cell.remove_agent(agent)
-    dec = _Decoder(model, arrays, layouts, agents, where)
+    dec = _Decoder(model, arrays, layouts, agents, where, POLICY_ATTRS if keep_policy else ())
     try:
         dec.restore(model, root, "model")
         for arr in dec.readonly:
@@ -690,7 +725,8 @@ def load_snapshot(path: str | Path) -> ClusterModel:
                          source=where) from err
     _attach_agents(model, dec.reached)
     _set_next_agent_id(model, next_id)
-    return model
+    if keep_policy:
+        model.policy.begin_step(model.step_state)
 
 
 def _replay_mesa_clock(model, steps: int) -> None:

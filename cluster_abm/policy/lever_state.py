@@ -8,6 +8,11 @@ and firm group applied), per region, per cluster or per CMO, and pay for its act
 region (``policy.lever_budget`` x intensity): policies cost money and budgets are finite (seed 2.4).
 A lever of the catalogue that a scenario leaves off reaches nobody and costs nothing; a lever id
 that is not in the catalogue at all is a typo in the code and raises :class:`UnknownLeverError`.
+
+Timing: a lever runs in the policy years from its ``start_year`` to its ``end_year`` (exclusive).
+:meth:`PolicyState.set_year` is called at the start of every year; outside its years a lever is
+off exactly as if the scenario left it off (reaches nobody, costs nothing), so costs and effects
+are booked in the years they happen. The spin-up's years are negative: no lever runs in them.
 """
 
 from __future__ import annotations
@@ -71,14 +76,18 @@ class PolicyState:
         self.p = p
         self.ledger = ledger
         self.firms = firms
-        self.settings = dict(scenario.levers)
+        self.configured = dict(scenario.levers)
+        """Every lever the scenario switches on, with its years (``LeverSetting``)."""
+        self.settings: dict = {}
+        """The levers running in the current policy year (:meth:`set_year`): the others are off."""
+        self.year: int | None = None
         R, C = world.n_regions, world.n_clusters
         self._region = {}
         self._cluster = {}
         self._explicit_clusters = {}
         region_ids = [r.id for r in world.regions]
         cluster_ids = [c.id for c in world.clusters]
-        for lid, s in self.settings.items():
+        for lid, s in self.configured.items():
             self._known(lid)
             reg = np.zeros(R)
             if s.regions is None:
@@ -99,13 +108,13 @@ class PolicyState:
         # Levers at one intensity in every region and cluster: that intensity, else None.
         self._everywhere = {lid: float(s.intensity)
                             if s.regions is None and s.clusters is None else None
-                            for lid, s in self.settings.items()}
+                            for lid, s in self.configured.items()}
         # Per cluster, then a last entry 0 that firms outside clusters (cluster -1) read.
         self._cluster_or_none = {lid: np.append(clu, 0.0) for lid, clu in self._cluster.items()}
         self._no_region, self._no_cluster = np.zeros(R), np.zeros(C)  # a lever that is off
-        self.spent = {lid: np.zeros(R) for lid in self.settings}
-        self._cap = {lid: p.yearly.policy.lever_budget * self._region[lid] for lid in self.settings}
-        self._past_years: dict[str, list[np.ndarray]] = {lid: [] for lid in self.settings}
+        self.spent = {lid: np.zeros(R) for lid in self.configured}
+        self._cap = {lid: p.yearly.policy.lever_budget * self._region[lid] for lid in self.configured}
+        self._past_years: dict[str, list[np.ndarray]] = {lid: [] for lid in self.configured}
         self._cmo_levels: dict[tuple, float] = {}  # (lever, CMO clusters) -> level (level(cmo=))
         self._sums: dict[float, np.ndarray] = {}  # running sums of one unit cost (allocate)
         self._manufacturing = np.array([s["manufacturing"] for s in world.sectors], dtype=bool)
@@ -124,6 +133,29 @@ class PolicyState:
         group), see :class:`cluster_abm.model.step_state.StepState`. The model calls this once at
         the start of every step (and once when it is built)."""
         self._now = state
+
+    def set_year(self, year: int) -> list[str]:
+        """Enter policy year ``year``: the levers whose years include it run, the others are off.
+        Returns the levers that start running this year (their one-off effects are the model's)."""
+        before = set(self.settings)
+        self.settings = {lid: s for lid, s in self.configured.items() if s.runs_in(year)}
+        self.year = year
+        return [lid for lid in self.settings if lid not in before]
+
+    def runs(self, lid: str) -> bool:
+        """Whether lever ``lid`` runs this year (switched on by the scenario and within its years)."""
+        if lid not in self.settings:
+            self._known(lid)
+            return False
+        return True
+
+    def start_clock(self) -> None:
+        """Policy year 0 begins (the end of the spin-up): budget years are counted from here."""
+        for lid in self.configured:
+            self._past_years[lid] = []
+            self.spent[lid][:] = 0.0
+        self._year_open = False
+        self.year = None
 
     # --- who a lever reaches ------------------------------------------------------------------
     def on(self, lid: str) -> bool:
@@ -230,9 +262,9 @@ class PolicyState:
         self._year_open = True
 
     def spent_by_year(self, lid: str) -> np.ndarray:
-        """What lever ``lid`` spent (k€), one row per budget year so far (the running year last),
-        one column per region; no rows for a lever that is not switched on."""
-        if lid not in self.settings:
+        """What lever ``lid`` spent (k€), one row per policy year so far (the running year last),
+        one column per region; no rows for a lever the scenario does not switch on."""
+        if lid not in self.configured:
             self._known(lid)
             return np.zeros((0, self.world.n_regions))
         rows = self._past_years[lid] + ([self.spent[lid].copy()] if self._year_open else [])

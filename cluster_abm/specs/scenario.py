@@ -19,7 +19,7 @@ from typing import Any
 
 from cluster_abm.errors import InputError, closest
 from cluster_abm.params import registry as P
-from cluster_abm.policy.levers import LeverSetting, validate_lever
+from cluster_abm.policy.levers import BY_ID, LeverSetting, validate_lever
 from cluster_abm.specs.toml_spec import (
     Table,
     check_bool,
@@ -140,7 +140,13 @@ class Scenario:
         """Plain data (TOML/JSON-able) of the resolved scenario, for manifests and `scenario show`."""
         levers = {}
         for lid, s in self.levers.items():
-            entry = {"intensity": s.intensity, "firms": s.firms}
+            entry = {"intensity": s.intensity}
+            if "firms" in BY_ID[lid].targets:  # a key the lever accepts, so to_dict round-trips
+                entry["firms"] = s.firms
+            if s.start_year != 0:
+                entry["start_year"] = s.start_year
+            if s.end_year is not None:
+                entry["end_year"] = s.end_year
             if s.regions is not None:
                 entry["regions"] = list(s.regions)
             if s.clusters is not None:

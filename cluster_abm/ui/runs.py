@@ -164,7 +164,8 @@ class RunPair:
 
     @property
     def t(self) -> int:
-        return self.policy.t
+        """Steps run since policy year 0 (the end of the spin-up)."""
+        return self.policy.t - self.policy.t0
 
     @property
     def done(self) -> bool:

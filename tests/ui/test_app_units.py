@@ -236,7 +236,7 @@ def test_pair_with_a_lever_runs_in_lock_step_and_differs(baseline):
     pair = RunPair(policy, reference, seed=3, horizon=8)
     while pair.step():
         pass
-    assert pair.policy.t == pair.reference.t == 8
+    assert pair.policy.t == pair.reference.t == pair.policy.t0 + 8
     assert len(pair.tracks["policy"]) == len(pair.tracks["reference"]) == 9
     assert any(o.difference != 0 for o in pair.outcomes())
 
