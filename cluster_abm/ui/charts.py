@@ -265,10 +265,7 @@ class ChartSpec:
 
 def _compact(v: float, _pos=None) -> str:
     """Tick label: 10 500 -> "10.5k", 12 000 -> "12k", 250 -> "250", -3 -> "−3"."""
-    if abs(v) >= 1000:
-        text = f"{v / 1000:.2f}".rstrip("0").rstrip(".") + "k"
-    else:
-        text = f"{v:g}"
+    text = f"{v / 1000:.2f}".rstrip("0").rstrip(".") + "k" if abs(v) >= 1000 else f"{v:g}"
     return text.replace("-", "−")
 
 
@@ -316,8 +313,8 @@ class ChartPlot:
         axes = np.atleast_2d(self.fig.subplots(rows, len(specs), squeeze=False))
         top = 1.0 - 34.0 / height_px
         bottom = 56.0 / height_px
-        self.fig.subplots_adjust(left=78.0 / width_px, right=0.99, top=top, bottom=bottom,
-                                 wspace=0.42, hspace=0.42 if compare else 0.3)
+        self.fig.subplots_adjust(left=84.0 / width_px, right=0.99, top=top, bottom=bottom,
+                                 wspace=0.5, hspace=0.42 if compare else 0.3)
         self.axes: dict[tuple[str, str], object] = {}
         self.lines: dict[tuple[str, str], object] = {}
         self.bands: dict[tuple[str, str], PolyCollection] = {}
@@ -423,10 +420,9 @@ class ChartPlot:
             self._bg = canvas.copy_from_bbox(self.fig.bbox)
         else:
             canvas.restore_region(self._bg)
-        for (key, run), line in self.lines.items():
-            ax = line.axes
-            ax.draw_artist(self.bands[(key, run)])
-        for (key, run), line in sorted(self.lines.items(), key=lambda kv: kv[0][1] == "policy"):
+        for key, line in self.lines.items():
+            line.axes.draw_artist(self.bands[key])
+        for _key, line in sorted(self.lines.items(), key=lambda kv: kv[0][1] == "policy"):
             line.axes.draw_artist(line)  # the baseline first: the policy line on top
         return canvas
 

@@ -131,12 +131,11 @@ class Measure:
 
 HEADLINES = (
     Measure("innovations", "Innovations so far", "innovations", "higher", "innovations",
-            "cumulative", "Innovations per year", "innovations / year", "rate"),
+            "cumulative", "Innovations / year", "innovations / year", "rate"),
     Measure("employment", "Jobs now", "jobs", "higher", "employment", "level",
             "Jobs", "persons employed", "level"),
     Measure("brain_drain", "Brain drain so far", "skilled emigrants", "lower",
-            "skilled_emigrants_cum", "level", "Brain drain since year 0", "skilled emigrants",
-            "level"),
+            "skilled_emigrants_cum", "level", "Brain drain", "skilled emigrants", "level"),
     Measure("firms", "Firms now", "firms", "higher", "firms", "level", "Firms", "firms", "level"),
 )
 COST = Measure("public_cost", "Lever spending so far", "k€", None, "public_cost", "cumulative",
