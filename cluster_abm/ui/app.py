@@ -38,14 +38,13 @@ from __future__ import annotations
 import dataclasses
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import reacton.core
 import reacton.ipyvuetify as rv
 import solara
 
 from cluster_abm.policy import levers as policies
-from cluster_abm.ui.app_state import HORIZONS, SPEEDS, AppState, Frame
-from cluster_abm.ui.charts import FIRM_STATES, MARKERS, RUN_COLOURS, RUN_LABELS, TIE_KINDS
 from cluster_abm.ui.controls import (
     SEED_CHOICES,
     LeverChoice,
@@ -58,10 +57,15 @@ from cluster_abm.ui.controls import (
     scenario_title,
 )
 from cluster_abm.ui.intervals import LEVEL
-from cluster_abm.ui.narrative import signed
 from cluster_abm.ui.wording import Names, fmt_number, humanise, lever_tip
 
-__all__ = ["AppState", "LeverChoice", "Page", "lever_controls", "param_controls"]
+if TYPE_CHECKING:
+    from cluster_abm.ui.app_state import AppState, Frame
+
+# The model, matplotlib and Mesa (~2 s to import) load with the first page, not with the server:
+# a restarted `cluster-abm ui` answers sooner. Hence the imports inside the components below.
+
+__all__ = ["LeverChoice", "Page", "lever_controls", "param_controls"]
 
 TITLE = "Cluster policy lab"
 CSS = Path(__file__).with_name("app.css")
@@ -84,7 +88,7 @@ def _fmt(v: float, digits: int = 0) -> str:
 def _signed(v: float, digits: int = 0) -> str:
     if round(v, digits) == 0:
         return "±0"
-    return signed(v, digits)
+    return ("+" if v > 0 else "−") + fmt_number(abs(v), digits)
 
 
 # --- small building blocks ---------------------------------------------------------------------
@@ -268,6 +272,8 @@ def _year(step: int, spy: int) -> str:
 
 @solara.component
 def TopBar(state: AppState):
+    from cluster_abm.ui.app_state import HORIZONS, SPEEDS
+
     playing = state.playing.value
     blocked = state.invalid.value
     s = state.settings.value
@@ -471,6 +477,8 @@ def Exports(state: AppState):
 
 @solara.component
 def LiveView(state: AppState):
+    from cluster_abm.ui.charts import FIRM_STATES, MARKERS, RUN_COLOURS, RUN_LABELS, TIE_KINDS
+
     frame = state.frame.value
     show_ties = state.show_ties.value
     with solara.Column(gap="8px", classes=["cpl-live"]):
@@ -517,10 +525,16 @@ def LiveView(state: AppState):
                             + f'<div class="cpl-caption">{html.escape(band)}</div>')
 
 
+def _new_state() -> AppState:
+    from cluster_abm.ui.app_state import AppState
+
+    return AppState()
+
+
 @solara.component
 def Page():
     # one AppState per browser session (use_memo runs once per page instance), never global
-    state = solara.use_memo(AppState, [])
+    state = solara.use_memo(_new_state, [])
     state.render_context = reacton.core.get_render_context(required=False)
     solara.use_effect(lambda: state.close, [])
     solara.Style(CSS)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from cluster_abm.outputs.metrics import SERIES
 from cluster_abm.params import registry as params_mod
 from cluster_abm.policy import levers as policies
 
@@ -152,6 +151,8 @@ def outcome_words(series: str) -> str:
 def lever_tip(lever: policies.Lever, names: Names | None = None) -> str:
     """The lever's tooltip: seed section, mechanism, what to expect, cost (one short paragraph
     per line)."""
+    from cluster_abm.outputs.metrics import SERIES  # (imports the model's grid: lazily)
+
     verb = "raises" if lever.direction == "+" else "lowers"
     series = SERIES.get(lever.outcome)
     what = outcome_words(lever.outcome)
