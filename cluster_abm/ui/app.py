@@ -379,7 +379,7 @@ def _legend_html(items: list[tuple[str, str, str]]) -> str:
 
 def _value_html(value: str, unit: str, tone: str = "") -> str:
     cls = f"cpl-tile-value {tone}".strip()
-    return (f'<div class="{cls}">{html.escape(value)}'
+    return (f'<div class="{cls}"><span class="cpl-tile-num">{html.escape(value)}</span>'
             + (f' <span class="cpl-tile-unit">{html.escape(unit)}</span>' if unit else "")
             + "</div>")
 

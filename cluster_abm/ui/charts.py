@@ -164,7 +164,7 @@ class MapPlot:
         self.labels = []
         for r in world.regions:
             ox, oy = r.origin
-            label = ax.text(ox - 0.2, oy + r.side - 0.8, f"{_wrap(r.name, 17)}\n{r.stage} stage",
+            label = ax.text(ox - 0.2, oy + r.side - 0.8, f"{_wrap(r.name, 15)}\n{r.stage} stage",
                             fontsize=_pt(LABEL_FONT), fontweight="bold", va="top", ha="left",
                             color="#111111", linespacing=1.05, animated=True, zorder=5,
                             bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0})

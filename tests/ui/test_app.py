@@ -85,10 +85,11 @@ COLOUR_PIXELS_JS = """([sel, rgb, tol, half]) => {
 }"""
 
 
-def _blend(hex_colour: str, alpha: float) -> list[int]:
-    """The colour at ``alpha`` over white (a band on the chart's white background)."""
+def _blend(hex_colour: str, alpha: float, under: list[float] | None = None) -> list[int]:
+    """The colour at ``alpha`` over white, or over the colour ``under`` (a band over a band)."""
     rgb = [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
-    return [round((1 - alpha) * 255 + alpha * c) for c in rgb]
+    under = under or [255.0, 255.0, 255.0]
+    return [round((1 - alpha) * u + alpha * c) for u, c in zip(under, rgb, strict=True)]
 
 
 def _screenshot(page, tmp_path: Path, name: str) -> Path:
@@ -226,11 +227,15 @@ def _drive_ensemble(page, tmp_path):
     size = page.evaluate(f"() => [document.querySelector('{charts}').naturalWidth, "
                          f"document.querySelector('{charts}').naturalHeight]")
     assert size == [1000, 580], size  # two rows: levels and effects
-    for colour, half in ((RUN_COLOURS["policy"], "top"), (RUN_COLOURS["difference"], "bottom")):
-        band = page.evaluate(COLOUR_PIXELS_JS, [charts, _blend(colour, BAND_ALPHA), 10, half])
-        line = page.evaluate(COLOUR_PIXELS_JS, [charts, _blend(colour, 1.0), 40, half])
-        assert band > 200, f"no {colour} band drawn in the {half} half ({band} pixels)"
-        assert line > 100, f"no {colour} line drawn in the {half} half ({line} pixels)"
+    # the policy band lies over the baseline band (the runs differ little in level)
+    both = _blend(RUN_COLOURS["policy"], BAND_ALPHA, _blend(RUN_COLOURS["reference"], BAND_ALPHA))
+    effect = _blend(RUN_COLOURS["difference"], BAND_ALPHA)
+    for what, rgb, half in (("policy and baseline bands", both, "top"),
+                            ("policy line", _blend(RUN_COLOURS["policy"], 1.0), "top"),
+                            ("effect band", effect, "bottom"),
+                            ("effect line", _blend(RUN_COLOURS["difference"], 1.0), "bottom")):
+        n = page.evaluate(COLOUR_PIXELS_JS, [charts, rgb, 12, half])
+        assert n > 150, f"no {what} drawn in the {half} half ({n} pixels of {rgb})"
     expect(page.locator(".cpl-legend", has_text="effect = policy − baseline")).to_be_visible()
     expect(page.get_by_text("lines: mean of 8 seeds · shaded: 95 % interval")).to_be_visible()
 
@@ -311,10 +316,18 @@ def test_exports_download_valid_files(open_page, app_server, tmp_path):
 
 
 def test_invalid_input_one_line_and_tabs_apart(open_page, app_server, tmp_path):
-    from playwright.sync_api import expect
-
     server = app_server
     page, record = _open(open_page, server)
+    try:
+        _drive_invalid(page, open_page, server, tmp_path, record)
+    except Exception:
+        _screenshot(page, tmp_path, "app_failure")
+        raise
+
+
+def _drive_invalid(page, open_page, server, tmp_path, record):
+    from playwright.sync_api import expect
+
     banner = page.locator(".cpl-error")
     step = page.get_by_role("button", name="Step", exact=True)
     page.get_by_role("button", name="1", exact=True).last.click()  # one seed per run
@@ -326,6 +339,8 @@ def test_invalid_input_one_line_and_tabs_apart(open_page, app_server, tmp_path):
         timeout=UPDATE_MS)
     expect(page.locator(".cpl-lever.cpl-on")).to_have_count(1, timeout=UPDATE_MS)
     glocal = _lever_switch(page, "Glocal cluster support")
+    expect(glocal).to_be_checked(timeout=UPDATE_MS)
+    page.wait_for_timeout(800)  # the working group's panel has opened by itself: let it settle
     glocal.click(force=True)  # off and on again: the user's choice, with the scenario's region
     expect(page.locator(".cpl-lever.cpl-on")).to_have_count(0, timeout=UPDATE_MS)
     glocal.click(force=True)
