@@ -62,7 +62,7 @@ FRAME_INTERVAL = 0.25  # s between pictures while playing (<= 4 frames/s)...
 MAX_FRAME_INTERVAL = 1.0  # ...or up to this when the machine cannot keep the chosen speed
 HORIZONS = (5, 10, 15, 20, 25, 30)  # years the horizon control offers (plus the scenario's)
 MAP_WIDTH_PX = 560  # pictures made for a 1600x1000 screen with the lever panel hidden
-CHART_SIZE_PX = (1000, 580)  # policy vs baseline: levels and effects
+CHART_SIZE_PX = (1000, 560)  # policy vs baseline: levels and effects
 CHART_SINGLE_SIZE_PX = (1000, 330)  # the policy alone: levels only
 CHART_SPECS = tuple(
     ChartSpec(m.key, m.chart, m.chart_unit,

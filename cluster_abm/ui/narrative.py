@@ -74,6 +74,8 @@ class Narrator:
                                      f"this year {where}."))
         self._step_seen = runs.t
         for c in runs.closures[self._closures_seen:]:
+            if c.run != run:
+                continue  # the room sees one run on the map: its closures are told
             out.append(Event(c.step, "closure", f"{year_text(c.step, spy).capitalize()}: a large "
                              f"firm ({fmt_number(c.employees, 0)} jobs, {self._sector(c.sector)}) "
                              f"closed in {self._region(c.region)} {where}."))

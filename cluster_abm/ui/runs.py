@@ -194,6 +194,7 @@ class Closure:
     employees: float
     region: str
     sector: str
+    run: str = "policy"
 
 
 @dataclass(frozen=True)
@@ -239,8 +240,9 @@ class RunSet:
         for run, track in self.tracks.items():
             track.append(self.models[run])
         self.closures: list[Closure] = []
-        self._views: deque = deque(maxlen=spy + 1)
-        self.watch = ("policy", 0)
+        self._views: dict[tuple[str, int], deque] = {}
+        for run in self.models:
+            self.set_watch(run, 0)
         self.set_watch(*watch)
 
     # --- shape ---------------------------------------------------------------------------------
@@ -275,13 +277,17 @@ class RunSet:
         self.horizon = steps
 
     # --- the model on the map ------------------------------------------------------------------
+    # Each run's first seed is looked at firm by firm every step (~3 ms a model), so the map can
+    # switch between policy and baseline without losing "innovated in the last year", and large
+    # firms closing are spotted in both (:attr:`closures`, by run).
     def set_watch(self, run: str, index: int = 0) -> None:
+        """Show ``run``'s model of seed ``index`` on the map (only index 0 keeps a history)."""
         run = run if run in self.models else "policy"
         index = min(max(int(index), 0), self.n_seeds - 1)
-        if (run, index) != self.watch or not self._views:
-            self.watch = (run, index)
-            self._views.clear()
-            self._views.append(model_view.firm_view(self.watched))
+        self.watch = (run, index)
+        if (run, index) not in self._views:
+            self._views[(run, index)] = deque([model_view.firm_view(self.watched)],
+                                              maxlen=self.steps_per_year + 1)
 
     @property
     def watched(self) -> ClusterModel:
@@ -289,11 +295,12 @@ class RunSet:
         return self.models[run][index]
 
     def firm_view(self) -> model_view.FirmView:
-        return self._views[-1]
+        return self._views[self.watch][-1]
 
     def innovated_last_year(self) -> np.ndarray:
         """Per firm of :meth:`firm_view`: innovated in the last year (or since the view began)."""
-        now, then = self._views[-1], self._views[0]
+        views = self._views[self.watch]
+        now, then = views[-1], views[0]
         if len(then.uid) == 0:
             return now.innovations > 0
         order = np.argsort(then.uid)
@@ -303,14 +310,15 @@ class RunSet:
         return now.innovations > before
 
     def _look(self) -> None:
-        view = model_view.firm_view(self.watched)
-        prev = self._views[-1]
-        large = prev.employees >= model_view.LARGE_FIRM
-        gone = large & ~np.isin(prev.uid, view.uid)
-        for i in np.flatnonzero(gone):
-            self.closures.append(Closure(view.t, int(prev.uid[i]), float(prev.employees[i]),
-                                         str(prev.region[i]), str(prev.sector[i])))
-        self._views.append(view)
+        for (run, index), views in self._views.items():
+            view = model_view.firm_view(self.models[run][index])
+            prev = views[-1]
+            large = prev.employees >= model_view.LARGE_FIRM
+            gone = large & ~np.isin(prev.uid, view.uid)
+            for i in np.flatnonzero(gone):
+                self.closures.append(Closure(view.t, int(prev.uid[i]), float(prev.employees[i]),
+                                             str(prev.region[i]), str(prev.sector[i]), run))
+            views.append(view)
 
     # --- running -------------------------------------------------------------------------------
     def step(self) -> bool:

@@ -35,11 +35,12 @@ def param_label(name: str) -> str:
 
 
 def fmt_number(v: float, digits: int | None = None) -> str:
-    """10684 -> "10 684" (thin space), 0.125 -> "0.125"; ``digits`` decimals if given."""
+    """10684 -> "10 684" (a narrow no-break space: a number never wraps), 0.125 -> "0.125";
+    ``digits`` decimals if given."""
     if digits is None:
         a = abs(v)
         digits = 0 if a >= 100 or a == 0 or float(v).is_integer() else 1 if a >= 10 else 2 if a >= 1 else 3
-    return f"{v:,.{digits}f}".replace(",", "\u2009")
+    return f"{v:,.{digits}f}".replace(",", "\u202f")
 
 
 def unit_words(unit: str) -> str:

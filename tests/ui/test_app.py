@@ -226,7 +226,7 @@ def _drive_ensemble(page, tmp_path):
     charts = "img.cpl-charts-img"
     size = page.evaluate(f"() => [document.querySelector('{charts}').naturalWidth, "
                          f"document.querySelector('{charts}').naturalHeight]")
-    assert size == [1000, 580], size  # two rows: levels and effects
+    assert size == [1000, 560], size  # two rows: levels and effects
     # the policy band lies over the baseline band (the runs differ little in level)
     both = _blend(RUN_COLOURS["policy"], BAND_ALPHA, _blend(RUN_COLOURS["reference"], BAND_ALPHA))
     effect = _blend(RUN_COLOURS["difference"], BAND_ALPHA)
@@ -249,7 +249,7 @@ def _drive_ensemble(page, tmp_path):
         tile = neutral.nth(k)
         expect(tile.locator(".cpl-tile-chance")).to_have_text(NO_CHANCE)
         ci = tile.locator(".cpl-tile-ci").inner_text()
-        lo, hi = (float(x.replace("±", "").replace("−", "-").replace("\u2009", ""))
+        lo, hi = (float(x.replace("±", "").replace("−", "-").replace("\u202f", ""))
                   for x in re.match(r"95 % interval (\S+) to (\S+)", ci).groups())
         assert lo <= 0 <= hi, ci  # neutral exactly while the interval spans zero
         colour = tile.locator(".cpl-tile-value").evaluate("e => getComputedStyle(e).color")
