@@ -110,12 +110,14 @@ def LiveSlider(label: str, value: float, min: float, max: float, step: float, on
 
 
 @solara.component
-def TargetSelect(label: str, chosen: tuple[str, ...] | None, known: dict[str, str], on_value):
+def TargetSelect(label: str, chosen: tuple[str, ...] | None, known: dict[str, str], on_value,
+                 name_of=None):
     """Targets of a lever (``known``: id -> display name): none picked = everywhere (None).
     Names the scenario lacks stay shown (and the banner says so) until the user removes them."""
     shown = [] if chosen is None else list(chosen)
     items = [{"text": name, "value": key} for key, name in known.items()]
-    items += [{"text": f"{c} (not in this scenario)", "value": c} for c in shown if c not in known]
+    items += [{"text": f"{name_of(c) if name_of else c} (not in this scenario)", "value": c}
+              for c in shown if c not in known]
 
     def changed(values):
         on_value(tuple(values) if values else None)
@@ -136,7 +138,7 @@ def ParamRow(state: AppState, pc: ParamControl):
     else:  # the label shows the value in force, the knob stays within the slider's range
         LiveSlider(f"{label}: {value:g}", pc.clamp(value), pc.low, pc.high, pc.step,
                    on_change=lambda v: state.set_param(pc.name, v), integer=pc.kind == "int")
-    solara.Text(pc.doc, classes=["cpl-help"])
+    solara.Text(humanise(pc.doc, state.names), classes=["cpl-help"])
 
 
 @solara.component
@@ -164,9 +166,11 @@ def LeverRow(state: AppState, lc: LeverControl, names: Names):
         LiveSlider(f"Intensity {choice.intensity:.1f}", choice.intensity, 0.0, lc.intensity_max,
                    lc.intensity_step, on_change=lambda v: set_(intensity=v))
         if "regions" in lc.targets:
-            TargetSelect("Regions", choice.regions, regions, lambda v: set_(regions=v))
+            TargetSelect("Regions", choice.regions, regions, lambda v: set_(regions=v),
+                         state.names.region)
         if "clusters" in lc.targets:
-            TargetSelect("Clusters", choice.clusters, clusters, lambda v: set_(clusters=v))
+            TargetSelect("Clusters", choice.clusters, clusters, lambda v: set_(clusters=v),
+                         state.names.cluster)
         if "firms" in lc.targets and len(lc.firm_groups) > 1:
             groups = {g: policies.FIRM_GROUPS.get(g, g) for g in lc.firm_groups}
             current = choice.firms or lc.firm_groups[0]
