@@ -25,6 +25,7 @@ from cluster_abm.ui.controls import SCENARIOS_ENV  # extra scenario folders for 
 APP = "cluster_abm.ui.app"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+STOP_GRACE_S = 1.5  # after Ctrl-C: the server's time to stop by itself before it is killed
 
 
 def _port(text: str) -> int:
@@ -70,8 +71,17 @@ def server_env(scenario_dirs: list[str] | None = None) -> dict[str, str]:
 
 
 def _port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on ``host:port`` now.
+
+    The test binds with ``SO_REUSEADDR``, as the server itself (uvicorn) does: connections left
+    in TIME-WAIT by the previous run (say, a browser tab open when it was stopped with Ctrl-C)
+    then do not count, while a socket still listening there does. Without it the check refused
+    a restart for about a minute after every Ctrl-C with a tab open.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
+        if os.name != "nt":  # on Windows SO_REUSEADDR would let two servers share the port
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
@@ -85,21 +95,22 @@ def cmd_ui(args: argparse.Namespace) -> int:
     for d in getattr(args, "scenarios", []) or []:
         if not Path(d).is_dir():
             raise InputError("not a folder", key=f"--scenarios {d}")
-    try:
-        ensure_cdn_cache(verbose=False)
-    except CdnCacheError as exc:
-        # the page needs these files; without them (and without internet) it stays blank
-        print(f"warning: Solara's front-end cache is incomplete ({exc}); the page may not load "
-              "offline. Run `python -m cluster_abm.ui.offline` once with network access.",
-              file=sys.stderr)
     if not _port_free(args.host, args.port):
         raise InputError(f"{args.host}:{args.port} is in use; choose another with --port",
                          key="--port")
-    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    print(f"cluster-abm workshop app: http://{shown}:{args.port}", flush=True)
+    # the server starts (imports Solara, ~1-2 s) while this process checks the front-end cache
     process = subprocess.Popen(server_command(args.host, args.port),
                                env=server_env(getattr(args, "scenarios", None)))
     try:
+        try:
+            ensure_cdn_cache(verbose=False)
+        except CdnCacheError as exc:
+            # the page needs these files; without them (and without internet) it stays blank
+            print(f"warning: Solara's front-end cache is incomplete ({exc}); the page may not "
+                  "load offline. Run `python -m cluster_abm.ui.offline` once with network "
+                  "access.", file=sys.stderr)
+        shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+        print(f"cluster-abm workshop app: http://{shown}:{args.port}", flush=True)
         return process.wait()
     except KeyboardInterrupt:
         # Ctrl-C reaches the server directly (same process group); a SIGTERM to this process
@@ -109,7 +120,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
         raise
 
 
-def _stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
+def _stop(process: subprocess.Popen, timeout: float = STOP_GRACE_S) -> None:
+    """Stop the server: SIGINT, then a kill after ``timeout`` s. A graceful stop closes every
+    open tab's session; the app keeps nothing worth waiting for, and a trainer restarting wants
+    the terminal back at once."""
     with contextlib.suppress(ProcessLookupError):
         process.send_signal(signal.SIGINT)
     try:
