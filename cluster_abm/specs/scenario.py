@@ -35,8 +35,8 @@ from cluster_abm.specs.toml_spec import (
 )
 
 STAGES = ("mature", "middle", "early")
-TOP_KEYS = ("name", "title", "description", "extends", "simulation", "params", "sectors", "regions",
-            "regions_patch", "levers")
+TOP_KEYS = ("name", "title", "description", "extends", "levers_from", "simulation", "params", "sectors",
+            "regions", "regions_patch", "levers")
 
 
 @dataclass(frozen=True)
@@ -224,7 +224,7 @@ def _load_raw(path: Path, seen: tuple[str, ...]) -> tuple[dict, tuple[str, ...]]
     parent = raw.pop("extends", None)
     chain = seen + (str(path),)
     if parent is None:
-        return raw, chain
+        return _with_levers_from(raw, path, chain), chain
     if not isinstance(parent, str):
         raise InputError("must be a scenario name or path", source=str(path), key="extends")
     try:
@@ -233,7 +233,27 @@ def _load_raw(path: Path, seen: tuple[str, ...]) -> tuple[dict, tuple[str, ...]]
         raise InputError(f"cannot find {parent!r} ({exc})", source=str(path), key="extends") from None
     base, chain = _load_raw(parent_path, chain)
     base.pop("name", None)
-    return _merge(base, raw), chain
+    return _merge(base, _with_levers_from(raw, path, chain)), chain
+
+
+def _with_levers_from(raw: dict, path: Path, chain: tuple[str, ...]) -> dict:
+    """``levers_from = ["wg1_innovation", ...]``: the levers (with their settings) of the named
+    scenarios, in order, then the file's own ``[levers]`` (which win), so a package of packages
+    follows its parts when a lever is added to one of them."""
+    names = raw.pop("levers_from", None)
+    if names is None:
+        return raw
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InputError("must be a list of scenario names", source=str(path), key="levers_from")
+    levers: dict = {}
+    for name in names:
+        try:
+            part, _ = _load_raw(find_scenario(name, relative_to=path.parent), (str(path),))
+        except InputError as exc:
+            raise InputError(f"cannot use {name!r} ({exc})", source=str(path), key="levers_from") from None
+        levers.update(copy.deepcopy(part.get("levers") or {}))
+    levers.update(raw.get("levers") or {})
+    return {**raw, "levers": levers}
 
 
 def _check_table(table: Any, fields: tuple[Field, ...], source: str, where: str) -> dict:
