@@ -147,6 +147,7 @@ class ClusterModel(mesa.Model):
         self._observe_firms(s)
         self._cmo_services(s)
         cooperation.initial_ties(self, s, self.p.init.ties_per_firm)
+        self._set_region_weights()
         self.frontier = self.p.learning.frontier_multiple * self._top_decile(np.arange(self.firms.n))
         self.collect()
         if _restoring:  # from_snapshot overwrites the state next
@@ -195,6 +196,7 @@ class ClusterModel(mesa.Model):
         self.incubator_clusters = np.flatnonzero(size0 >= self.p.policy.incubator_min_cluster_firms)
         self.employment0 = float(self.firms.employees[self.firms.idx].sum())
         if self.t > 0:  # after a spin-up: its history is not the run's; step 0 is the state now
+            self._set_region_weights()
             self.lf_s0 = self.lf_s.copy()
             self.emigrants_cum[:] = 0.0
             self.policy.start_clock()
@@ -202,6 +204,16 @@ class ClusterModel(mesa.Model):
             self.history, self.lever_cost_history = [], []
             self.ledger.reset()
             self.collect()
+
+    def _set_region_weights(self) -> None:
+        """Real-region units (DESIGN 2.1): each model firm of region r stands for
+        ``enterprises_r / model firms_r`` real enterprises of its region, size class and sector,
+        fixed at policy year 0 (a super-individual, Scheffer et al. 1995); NaN where the scenario
+        gives no enterprise count."""
+        real = self.world.region_field("enterprises")
+        firms = np.bincount(self.firms.region[self.firms.idx], minlength=self.world.n_regions)
+        ok = (real > 0) & (firms > 0)
+        self.region_weight = np.where(ok, real / np.maximum(firms, 1), np.nan)
 
     @property
     def policy_year(self) -> int:

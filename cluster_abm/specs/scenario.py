@@ -88,6 +88,7 @@ REGION_FIELDS = (
     Field("country", str, None, doc="ISO 3166 alpha-2 country code."),
     Field("stage", str, None, doc="Development stage of the region's clusters (seed 2.1).", choices=STAGES),
     Field("firm_share", float, None, 0.0, 1.0, "-", "Weight of the region in the initial firm population."),
+    Field("enterprises", float, 0.0, 0.0, 1e8, "enterprises", "Active enterprises of the real region's business economy (cluster_abm/data/enterprises.csv); each model firm of the region stands for enterprises / model firms at policy year 0 of them. 0: unknown, outputs stay in model units."),
     Field("wage_skilled", float, None, 3.0, 200.0, "k€/yr", "Yearly labour cost of a skilled worker."),
     Field("wage_unskilled", float, None, 2.0, 150.0, "k€/yr", "Yearly labour cost of an unskilled worker."),
     Field("unemployment", float, None, 0.0, 0.6, "-", "Initial unemployment rate."),
