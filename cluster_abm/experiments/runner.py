@@ -223,9 +223,13 @@ class SweepSummary(RunSummary):
         return f"{self.skipped + self.done} of {self.total} runs stored"
 
 
-def _tasks(exp: Experiment, runs, target: str) -> Iterator[Task]:
+SNAPSHOTS = "snapshots"  # the store's folder of spun-up worlds (checksummed snapshot files)
+
+
+def _tasks(exp: Experiment, runs, target: str, store: Store | None = None) -> Iterator[Task]:
+    cache = None if store is None else str(store.path / SNAPSHOTS)
     for run in runs:
-        yield Task(run, exp.scenario_for(run), target, exp.years, exp.outputs)
+        yield Task(run, exp.scenario_for(run), target, exp.years, exp.outputs, cache)
 
 
 def _failure_outcome(task: Task, exc: BaseException) -> Outcome:
@@ -304,7 +308,7 @@ def run_experiment(
                 bar = _progress(exp.name, summary.total, summary.skipped, quiet)
                 with summary.stopping(ex):
                     for task, outcome, exc in ex.map_unordered(
-                            execute, _tasks(exp, todo, simulate), total=len(todo)):
+                            execute, _tasks(exp, todo, simulate, store), total=len(todo)):
                         if exc is not None:
                             outcome = _failure_outcome(task, exc)
                         store.write_run(outcome.run_id, outcome.runs, outcome.kpis,
