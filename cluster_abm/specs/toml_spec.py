@@ -18,6 +18,7 @@ allowed, so a typo is found before a run starts, and reads the same in every kin
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -371,3 +372,25 @@ class Table:
         """An :class:`InputError` about ``key`` of this table (``None``: the table itself)."""
         return InputError(message, source=self.source,
                           key=self.key(key) if key is not None else (self.where or None))
+
+
+# --- writing ------------------------------------------------------------------------------------
+def toml_value(v: Any) -> str:
+    """One value as TOML: booleans, numbers, strings, arrays and inline tables (None entries of a
+    table are left out)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)  # a valid TOML basic string
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(x)}" for k, x in v.items() if x is not None) + " }"
+    raise TypeError(f"cannot write {type(v).__name__} as TOML")
+
+
+def toml_key(k: str) -> str:
+    """A key as TOML: bare when it can be, else quoted."""
+    return k if k.replace("_", "").replace("-", "").isalnum() else json.dumps(k)

@@ -10,24 +10,12 @@ the map are exported as PNG by :class:`~cluster_abm.ui.app_state.AppState`.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from pathlib import Path
 from typing import Any
 
 from cluster_abm.policy import levers as policies
 from cluster_abm.specs.scenario import Scenario, find_scenario
-
-
-def _value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)  # a valid TOML basic string
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {type(v).__name__} as TOML")
+from cluster_abm.specs.toml_spec import toml_value
 
 
 def extends_ref(base: Scenario) -> str:
@@ -56,27 +44,27 @@ def setup_toml(base: Scenario, policy: Scenario, params: dict[str, Any], horizon
     lines = [
         f"# Saved from the workshop app (cluster-abm ui) on {today}.",
         f"# Starts from {base.title or base.name} and adds the horizon, parameters and levers below.",
-        f"extends = {_value(extends_ref(base))}",
-        f"title = {_value(title or (base.title or base.name) + ' (workshop set-up)')}",
+        f"extends = {toml_value(extends_ref(base))}",
+        f"title = {toml_value(title or (base.title or base.name) + ' (workshop set-up)')}",
         "",
         "[simulation]",
-        f"years = {_value(float(horizon_years))}",
+        f"years = {toml_value(float(horizon_years))}",
     ]
     sim = {k[4:]: v for k, v in params.items() if k.startswith("sim.") and k != "sim.years"}
-    lines += [f"{k} = {_value(v)}" for k, v in sorted(sim.items())]
+    lines += [f"{k} = {toml_value(v)}" for k, v in sorted(sim.items())]
     other = {k: v for k, v in params.items() if not k.startswith("sim.")}
     if other:
-        lines += ["", "[params]"] + [f"{k} = {_value(v)}" for k, v in sorted(other.items())]
+        lines += ["", "[params]"] + [f"{k} = {toml_value(v)}" for k, v in sorted(other.items())]
     off = [lid for lid in base.levers if lid not in policy.levers]
     if off:
         lines += ["", "[levers]"] + [f"{lid} = false" for lid in off]
     for lid, s in policy.levers.items():
-        lines += ["", f"[levers.{lid}]", f"intensity = {_value(float(s.intensity))}"]
+        lines += ["", f"[levers.{lid}]", f"intensity = {toml_value(float(s.intensity))}"]
         if s.regions is not None:
-            lines.append(f"regions = {_value(list(s.regions))}")
+            lines.append(f"regions = {toml_value(list(s.regions))}")
         if s.clusters is not None:
-            lines.append(f"clusters = {_value(list(s.clusters))}")
+            lines.append(f"clusters = {toml_value(list(s.clusters))}")
         lever = policies.BY_ID.get(lid)
         if lever is not None and "firms" in lever.targets:
-            lines.append(f"firms = {_value(s.firms)}")
+            lines.append(f"firms = {toml_value(s.firms)}")
     return "\n".join(lines) + "\n"
