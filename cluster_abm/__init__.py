@@ -7,7 +7,7 @@ or :func:`run_scenario`.
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "ClusterModel", "run_scenario", "load_scenario"]
+__all__ = ["__version__", "ClusterModel", "run_scenario", "load_scenario", "save_snapshot", "load_snapshot"]
 
 
 def __getattr__(name):
@@ -24,4 +24,12 @@ def __getattr__(name):
         from cluster_abm.specs.scenario import load_scenario
 
         return load_scenario
+    if name == "save_snapshot":
+        from cluster_abm.model.snapshot import save_snapshot
+
+        return save_snapshot
+    if name == "load_snapshot":
+        from cluster_abm.model.simulate import load_snapshot
+
+        return load_snapshot
     raise AttributeError(name)

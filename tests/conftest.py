@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import functools
+import os
+import tempfile
 
 import pytest
+
+# Spun-up worlds are cached per (world, seed, code) for the whole session (subprocesses inherit
+# the variable), in a folder of its own so a test run never reads or fills the user's cache.
+os.environ.setdefault("CLUSTER_ABM_SPINUP_CACHE", tempfile.mkdtemp(prefix="cluster_abm_spinup_"))
 
 from cluster_abm.model.cluster_model import ClusterModel
 

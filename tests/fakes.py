@@ -124,3 +124,29 @@ def assert_same_tables(a, b) -> None:
     ta, tb = read_tables(a), read_tables(b)
     for name in ta:
         pdt.assert_frame_equal(ta[name], tb[name], check_exact=True, obj=name)
+
+
+def start_sweep(path, results, executor: str, sleep: str = "0.04"):
+    """``python -m cluster_abm.cli.cmd_sweep sweep`` on the fake model in a child process, each
+    run sleeping ``sleep`` seconds so the test can stop it mid-way; stderr is piped."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, CLUSTER_ABM_FAKE_SLEEP=sleep,
+               PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]))
+    cmd = [sys.executable, "-m", "cluster_abm.cli.cmd_sweep", "sweep", str(path),
+           "--results", str(results), "--simulate", FAKE, "--executor", executor,
+           "--workers", "2", "--quiet"]
+    return subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+
+
+def wait_for_runs(proc, store, n: int, timeout: float = 60.0) -> None:
+    """Wait until ``store`` holds ``n`` run shards, failing if ``proc`` ends first."""
+    deadline = time.monotonic() + timeout
+    while len(store.shards("runs")) < n:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "no shards appeared"
+        time.sleep(0.02)

@@ -127,3 +127,10 @@ def test_legacy_simulate_target_still_resolves():
 
     assert resolve_target("cluster_abm.simulate:simulate") is simulate
     assert canonical_target("cluster_abm.simulate:simulate") == "cluster_abm.model.simulate:simulate"
+
+
+def test_outputs_do_not_import_mechanisms():
+    """Outcomes are measured from the model's state, never by calling a behaviour rule."""
+    wrong = sorted(f"{module} -> {dep}" for module, deps in _graph().items() if _layer(module) == "outputs"
+                   for dep in deps if _layer(dep) == "mechanisms")
+    assert not wrong, "\n".join(wrong)

@@ -130,14 +130,14 @@ def test_project_capacity_is_first_come_in_the_drawn_order():
 
     m = ClusterModel("full_strategy", seed=5)
     m.run(1)
-    ki_arrays(m)
+    inst = ki_arrays(m)
     rng = np.random.default_rng(11)
     for trial in range(30):
         firms = m.firms.idx[rng.choice(len(m.firms.idx), int(rng.integers(0, 300)), replace=False)]
         eligible = rng.random((len(firms), len(m.kis))) < 0.3
-        m.ki_free = rng.integers(-1, 4, len(m.kis))
-        free0, state = m.ki_free.copy(), copy.deepcopy(m.rngs.knowledge.bit_generator.state)
-        got = _assign(m, firms, eligible)
+        inst.free = rng.integers(-1, 4, len(m.kis))
+        free0, state = inst.free.copy(), copy.deepcopy(m.rngs.knowledge.bit_generator.state)
+        got = _assign(m, inst, firms, eligible)
         # the reference: the same draws, then the loop
         m.rngs.knowledge.bit_generator.state = state
         quality = np.array([ki.quality for ki in m.kis])
@@ -153,13 +153,14 @@ def test_project_capacity_is_first_come_in_the_drawn_order():
                 expected[i] = k
                 taken[k] += 1
         assert got.tolist() == expected.tolist(), trial
-        assert m.ki_free.tolist() == (free0 - taken).tolist()
+        assert inst.free.tolist() == (free0 - taken).tolist()
 
 
 def test_allocate_with_one_unit_cost_equals_the_per_request_costs():
     """A scalar unit cost grants and books exactly what the same cost given per request does."""
     m = ClusterModel("full_strategy", seed=2)
     ps, lid = m.policy, "cooperation_support"
+    ps.set_year(0)  # policy year 0: the levers run
     rng = np.random.default_rng(3)
     R = m.world.n_regions
     outcomes = set()
@@ -212,10 +213,10 @@ def test_firm_level_of_a_lever_on_everywhere_equals_the_region_lookup():
     targeted = [lid for lid, level in ps._everywhere.items() if level is None]
     assert uniform and targeted  # full_strategy has both kinds
     for lid in uniform:
-        got = ps.firm_level(lid, ft, idx, m)
+        got = ps.level(lid, firms=idx)
         expected = ps._region[lid][ft.region[idx]]
         if ps.settings[lid].firms != "all":
-            expected = expected * ps.group_mask(ps.settings[lid].firms, ft, idx, expected > 0, m)
+            expected = expected * ps.group_mask(ps.settings[lid].firms, idx, expected > 0)
         assert got.dtype == np.float64 and got.tolist() == expected.tolist(), lid
 
 

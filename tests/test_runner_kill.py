@@ -3,21 +3,15 @@ without redoing the runs it had stored."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pandas.testing as pdt
 import pytest
 
 from cluster_abm.experiments.runner import run_experiment
 from cluster_abm.experiments.store import Store
-from tests.fakes import FAKE, assert_same_tables, write_experiment
+from tests.fakes import FAKE, assert_same_tables, start_sweep, wait_for_runs, write_experiment
 
-ROOT = Path(__file__).resolve().parents[1]
 EXP = """
 name = "kill"
 scenarios = ["baseline", "green"]
@@ -27,27 +21,13 @@ years = 2
 """
 
 
-def _start(path: Path, results: Path, executor: str) -> subprocess.Popen:
-    env = dict(os.environ, CLUSTER_ABM_FAKE_SLEEP="0.04",
-               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    cmd = [sys.executable, "-m", "cluster_abm.cli.cmd_sweep", "sweep", str(path),
-           "--results", str(results), "--simulate", FAKE, "--executor", executor,
-           "--workers", "2", "--quiet"]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-
-
 @pytest.mark.parametrize("executor", ["serial", "processes"])
 def test_sigkill_mid_sweep_then_resume(tmp_path, executor):
     path = write_experiment(tmp_path, EXP)
     results = tmp_path / "res"
     store = Store(results / "kill")
-    proc = _start(path, results, executor)
-    deadline = time.monotonic() + 60
-    while len(store.shards("runs")) < 8:
-        assert proc.poll() is None, proc.stderr.read().decode()
-        assert time.monotonic() < deadline, "no shards appeared"
-        time.sleep(0.02)
+    proc = start_sweep(path, results, executor)
+    wait_for_runs(proc, store, 8)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     proc.stderr.close()

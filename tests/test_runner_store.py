@@ -143,7 +143,8 @@ def test_resume_skips_stored_runs_and_a_changed_spec_is_refused(tmp_path, capsys
     argv = ["sweep", str(path), "--results", str(tmp_path / "res"), "--simulate", FAKE, "--quiet"]
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "--overwrite" in err and err.count("\n") == 1
+    assert err.startswith("cluster-abm sweep: error: ") and "--overwrite" in err
+    assert err.count("\n") == 1
     with pytest.raises(InputError, match="contradict"):
         cmd_sweep(args(add_sweep_arguments, argv[1:] + ["--overwrite", "--resume"]))
     assert cmd_sweep(args(add_sweep_arguments, argv[1:] + ["--overwrite"])) == 0
@@ -243,3 +244,31 @@ def test_store_writes_atomically_and_ignores_leftover_temp_files(tmp_path):
 def test_default_target_is_the_same_everywhere():
     assert DEFAULT_TARGET == WORKER_TARGET == "cluster_abm.model.simulate:simulate"
     assert json.loads(json.dumps({"ok": True}))  # keep json import honest for ruff
+
+
+def test_a_sweep_keeps_one_spun_up_world_per_seed_in_its_store(tmp_path, monkeypatch):
+    """Scenarios that differ only in levers share each seed's spun-up world, kept (checksummed) in
+    the store's snapshots/ and reused on a rerun; tables equal those of runs without it."""
+    small = '[params]\n"sim.n_firms" = 150\n"sim.spinup_years" = 2\n'
+    (tmp_path / "small_base.toml").write_text('extends = "baseline"\n' + small)
+    (tmp_path / "small_sme.toml").write_text('extends = "sme_networks"\n' + small)
+    path = write_experiment(tmp_path, """
+name = "warm"
+scenarios = ["small_base.toml", "small_sme.toml"]
+replicates = 2
+seed = 5
+years = 1
+[execution]
+executor = "serial"
+""", green=False)
+    run_experiment(path, results_dir=tmp_path / "res", quiet=True)
+    snaps = sorted((tmp_path / "res" / "warm" / "snapshots").glob("*.json"))
+    assert len(snaps) == 2  # two seeds, two scenarios: one spin-up per seed
+    # Runs that spin up themselves (no store of snapshots to start from) give the same tables.
+    from cluster_abm.experiments import runner
+
+    cold_tasks = runner._tasks
+    monkeypatch.setattr(runner, "_tasks", lambda exp, runs, target, store=None: cold_tasks(exp, runs, target))
+    monkeypatch.setenv("CLUSTER_ABM_SPINUP_CACHE", "off")
+    run_experiment(path, results_dir=tmp_path / "cold", quiet=True)
+    assert_same_tables(tmp_path / "res" / "warm", tmp_path / "cold" / "warm")

@@ -60,6 +60,19 @@ def test_full_strategy_and_packages():
     assert glocal.regions and "veneto" not in glocal.regions
 
 
+def test_levers_from_takes_the_packages_levers_and_own_levers_win(tmp_path):
+    (tmp_path / "both.toml").write_text(
+        'extends = "baseline"\nlevers_from = ["new_ventures", "sme_networks"]\n'
+        '[levers.incubators]\nintensity = 0.5\n')
+    sc = load_scenario(tmp_path / "both.toml")
+    parts = set(load_scenario("new_ventures").levers) | set(load_scenario("sme_networks").levers)
+    assert set(sc.levers) == parts
+    assert sc.levers["incubators"].intensity == 0.5
+    (tmp_path / "bad.toml").write_text('extends = "baseline"\nlevers_from = ["no_such_package"]\n')
+    with pytest.raises(InputError, match="levers_from"):
+        load_scenario(tmp_path / "bad.toml")
+
+
 def test_early_stage_region_is_one_region_scaled():
     sc = load_scenario("early_stage_region")
     assert [r["id"] for r in sc.regions] == ["north_east_romania"]

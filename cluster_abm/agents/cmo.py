@@ -78,7 +78,7 @@ class ClusterOrganisation(ModelScopedIds, FixedAgent):
         regional = 0.0 if frozen else y.regional_funding
         eu = y.eu_funding * self.competence
         extra = 0.0
-        lv = m.policy.cmo_level("activity_financing", self)
+        lv = m.policy.level("activity_financing", cmo=self)
         if lv > 0:
             extra = m.policy.charge("activity_financing", self.region, m.p.yearly.policy.activity_funding * lv)
         unit = y.service_cost * (1.0 - m.p.yearly.policy.merger_saving * self.merged)
@@ -102,7 +102,7 @@ class ClusterOrganisation(ModelScopedIds, FixedAgent):
         else:
             self.competence += (1.0 - self.competence) * y.cmo.competence_growth
             self.stable_years += 1
-        lv = m.policy.cmo_level("cluster_manager_training", self)
+        lv = m.policy.level("cluster_manager_training", cmo=self)
         if lv > 0 and m.policy.charge("cluster_manager_training", self.region, y.policy.cmo_programme_cost * lv) > 0:
             self.competence += (1.0 - self.competence) * min(1.0, y.policy.manager_training_gain * lv)
         self.competence = float(np.clip(self.competence, 0.0, 1.0))

@@ -28,7 +28,7 @@ from cluster_abm.experiments.experiment_spec import (
 from cluster_abm.experiments.runner import _first_difference
 from cluster_abm.experiments.store import EXPERIMENT_COPY, SPEC, TIMING_COLUMNS, Store
 from cluster_abm.experiments.worker import Task, execute
-from cluster_abm.specs.scenario import read_toml
+from cluster_abm.specs.toml_spec import read_toml
 
 
 @dataclass

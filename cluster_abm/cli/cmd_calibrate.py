@@ -3,8 +3,8 @@ stylized facts.
 
 The logic lives in :mod:`cluster_abm.analysis.calibration.fit` (with :mod:`cluster_abm.analysis.validation.targets` and
 :mod:`cluster_abm.analysis.calibration.fit_report`) and :mod:`cluster_abm.analysis.validation.validate`; this module only
-parses options. Bad input raises :class:`~cluster_abm.errors.InputError`, which cli.main prints
-as one line and turns into exit status 2.
+parses options. Bad input raises :class:`~cluster_abm.errors.InputError`, which the CLI's
+boundary (:func:`cluster_abm.cli.main.run_command`) prints as one line with exit status 2.
 
 Exit status of ``calibrate``: 0 done (or nothing left to do); 1 every trial of the session
 failed, or a worker died; 130 interrupted (the study keeps its trials: run the same command to
@@ -66,14 +66,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                                          scenarios_dir=args.scenarios_dir, quiet=args.quiet)
         print(f"{cal.name}: calibrated scenario {scenario}; fit report {report}")
         return 0
-    from cluster_abm.cli.cmd_sweep import (
-        _sigterm_as_interrupt,  # SIGTERM (scancel) stops like Ctrl-C
-    )
-
-    with _sigterm_as_interrupt():
-        summary = run_calibration(cal, results_dir=args.results_dir,
-                                  scenarios_dir=args.scenarios_dir, overwrite=args.overwrite,
-                                  report=args.report, quiet=args.quiet)
+    summary = run_calibration(cal, results_dir=args.results_dir,
+                              scenarios_dir=args.scenarios_dir, overwrite=args.overwrite,
+                              report=args.report, quiet=args.quiet)
     print(summary.format())
     return summary.exit_code
 
@@ -117,19 +112,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m cluster_abm.cli.cmd_calibrate calibrate|validate ...`` without cli.py."""
-    from cluster_abm.errors import InputError
+    """``python -m cluster_abm.cli.cmd_calibrate calibrate|validate ...``: as ``cluster-abm``."""
+    from cluster_abm.cli.main import main as cli_main
 
-    parser = argparse.ArgumentParser(prog="cluster-abm")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_calibrate_arguments(sub.add_parser("calibrate"))
-    add_validate_arguments(sub.add_parser("validate"))
-    args = parser.parse_args(argv)
-    try:
-        return cmd_calibrate(args) if args.command == "calibrate" else cmd_validate(args)
-    except InputError as exc:
-        print(f"cluster-abm {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

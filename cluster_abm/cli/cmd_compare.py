@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from cluster_abm.cli.cmd_sweep import _sigterm_as_interrupt, add_sweep_arguments
+from cluster_abm.cli.cmd_sweep import add_sweep_arguments, print_dry_run, runner_options
 from cluster_abm.errors import InputError
 
 
@@ -20,7 +20,7 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     from cluster_abm.experiments.experiment_spec import load_experiment
     from cluster_abm.experiments.results import load_results
-    from cluster_abm.experiments.runner import dry_run, run_experiment
+    from cluster_abm.experiments.runner import run_experiment
     from cluster_abm.reports.comparison_report import ReportInputs, write_report
 
     if not 0.5 <= args.level < 1:
@@ -29,17 +29,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(exp.scenarios) < 1 or exp.design is not None and not exp.scenarios:
         raise InputError("a comparison needs scenarios (a design belongs to `cluster-abm sweep`)",
                          source=exp.source, key="scenarios")
-    scheduler = args.scheduler
-    kwargs = dict(results_dir=args.results_dir, executor=args.executor or ("dask" if scheduler else None),
-                  workers=args.workers, scheduler=scheduler, simulate=args.simulate, overwrite=args.overwrite)
+    options = runner_options(args)
     if args.dry_run:
-        report = dry_run(exp, **kwargs)
-        print(report.format())
-        return 1 if report.pilot_error else 0
+        return print_dry_run(exp, **options)
     code = 0
     if not args.report_only:
-        with _sigterm_as_interrupt():
-            summary = run_experiment(exp, quiet=args.quiet, consolidate=args.consolidate, **kwargs)
+        summary = run_experiment(exp, quiet=args.quiet, consolidate=args.consolidate, **options)
         print(summary.format())
         code = summary.exit_code
         if summary.interrupted:

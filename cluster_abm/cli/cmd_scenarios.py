@@ -1,17 +1,9 @@
 """``cluster-abm levers`` and ``cluster-abm scenario show|check``: the lever catalogue and
 scenario files, from the command line.
 
-Wiring in cli.py (owned by the CLI)::
-
-    from .commands import scenarios as sc
-    p = sub.add_parser("levers", help="list the policy levers")
-    sc.add_levers_arguments(p); p.set_defaults(func=sc.cmd_levers)
-    p = sub.add_parser("scenario", help="show or check a scenario file")
-    sc.add_scenario_arguments(p); p.set_defaults(func=sc.cmd_scenario)
-
 Each ``cmd_*`` returns an exit status (0 success); an
 :class:`~cluster_abm.errors.InputError` (a bad scenario file, an unknown WG) propagates, and the
-CLI prints it as one line and exits with status 2.
+CLI's boundary (:func:`cluster_abm.cli.main.run_command`) prints it as one line with status 2.
 """
 
 from __future__ import annotations
@@ -26,6 +18,7 @@ from typing import Any, TextIO
 from cluster_abm.errors import InputError, closest
 from cluster_abm.policy.levers import LEVERS, WG_NAMES, catalogue_markdown
 from cluster_abm.specs.scenario import Scenario, load_scenario
+from cluster_abm.specs.toml_spec import toml_key, toml_value
 
 
 # --- cluster-abm levers ----------------------------------------------------------------------------
@@ -119,24 +112,6 @@ def check_line(scenario: Scenario) -> str:
             f"clusters, levers: {levers})")
 
 
-def _value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)  # a valid TOML basic string
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(x)}" for k, x in v.items() if x is not None) + " }"
-    raise TypeError(f"cannot write {type(v).__name__} as TOML")
-
-
-def _key(k: str) -> str:
-    return k if k.replace("_", "").replace("-", "").isalnum() else json.dumps(k)
-
-
 def to_toml(data: dict[str, Any]) -> str:
     """A resolved scenario (``Scenario.to_dict()``) as TOML that ``tomllib`` reads back to the
     same data: scalars first, then the parameter table, sectors, regions and levers."""
@@ -147,19 +122,19 @@ def to_toml(data: dict[str, Any]) -> str:
         if k in tables or k in arrays or v is None:
             continue
         if isinstance(v, str) and "\n" in v and "\\" not in v and '"""' not in v and not v.endswith('"'):
-            lines.append(f'{_key(k)} = """\n{v}"""')
+            lines.append(f'{toml_key(k)} = """\n{v}"""')
         else:
-            lines.append(f"{_key(k)} = {_value(v)}")
+            lines.append(f"{toml_key(k)} = {toml_value(v)}")
     for name, table in tables.items():
         nested = {k: v for k, v in table.items() if isinstance(v, dict)}
         flat = {k: v for k, v in table.items() if k not in nested and v is not None}
         if flat or not nested:
-            lines += ["", f"[{name}]"] + [f"{_key(k)} = {_value(v)}" for k, v in flat.items()]
+            lines += ["", f"[{name}]"] + [f"{toml_key(k)} = {toml_value(v)}" for k, v in flat.items()]
         for sub, inner in nested.items():
-            lines += ["", f"[{name}.{_key(sub)}]"]
-            lines += [f"{_key(k)} = {_value(v)}" for k, v in inner.items() if v is not None]
+            lines += ["", f"[{name}.{toml_key(sub)}]"]
+            lines += [f"{toml_key(k)} = {toml_value(v)}" for k, v in inner.items() if v is not None]
     for name, items in arrays.items():
         for item in items:
             lines += ["", f"[[{name}]]"]
-            lines += [f"{_key(k)} = {_value(v)}" for k, v in item.items() if v is not None]
+            lines += [f"{toml_key(k)} = {toml_value(v)}" for k, v in item.items() if v is not None]
     return "\n".join(lines) + "\n"

@@ -16,8 +16,9 @@ import sys
 
 from cluster_abm.cli.cmd_sweep import (
     DEFAULT_RESULTS,
-    _sigterm_as_interrupt,
     add_execution_arguments,
+    print_dry_run,
+    runner_options,
 )
 
 
@@ -47,11 +48,10 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from cluster_abm.errors import InputError
 
     quiet = getattr(args, "quiet", False)
-    scheduler = getattr(args, "scheduler", None)
-    executor = getattr(args, "executor", None) or ("dask" if scheduler else None)
-    results_dir = getattr(args, "results_dir", DEFAULT_RESULTS)
-    study = load_study(args.study).with_execution(executor, getattr(args, "workers", None),
-                                                  scheduler)
+    options = runner_options(args, simulate=STUDY_TARGET)
+    results_dir = options["results_dir"]
+    study = load_study(args.study).with_execution(options["executor"], options["workers"],
+                                                  options["scheduler"])
     analysis = getattr(args, "analysis", True)
     if getattr(args, "analyze_only", False):
         if not analysis:
@@ -65,16 +65,10 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
               f"replicate(s) = {study.n_runs} runs of "
               f"{study.years or study.base.param('sim.years')} years", file=sys.stderr)
     if getattr(args, "dry_run", False):
-        from cluster_abm.experiments.runner import dry_run
-
-        report = dry_run(study.experiment, results_dir=results_dir,
-                         overwrite=getattr(args, "overwrite", False), simulate=STUDY_TARGET)
-        print(report.format())
-        return 1 if report.pilot_error else 0
-    with _sigterm_as_interrupt():
-        summary, report = run_study(study, results_dir=results_dir,
-                                    overwrite=getattr(args, "overwrite", False), quiet=quiet,
-                                    analyze_results=analysis)
+        return print_dry_run(study.experiment, results_dir=results_dir,
+                             overwrite=options["overwrite"], simulate=STUDY_TARGET)
+    summary, report = run_study(study, results_dir=results_dir, overwrite=options["overwrite"],
+                                quiet=quiet, analyze_results=analysis)
     print(summary.format())
     if report is not None:
         print(report.format())

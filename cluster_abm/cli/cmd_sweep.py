@@ -1,27 +1,19 @@
 """``cluster-abm sweep`` and ``cluster-abm replay``: run an experiment, re-check one run.
 
-Wiring in cli.py (owned by the CLI)::
-
-    from .commands import experiments as ex
-    p = sub.add_parser("sweep", help="run an experiment's runs into results/<name>/")
-    ex.add_sweep_arguments(p); p.set_defaults(func=ex.cmd_sweep)
-    p = sub.add_parser("replay", help="re-simulate one stored run and compare to the bit")
-    ex.add_replay_arguments(p); p.set_defaults(func=ex.cmd_replay)
+Both are registered in :data:`cluster_abm.cli.main.COMMANDS`; :func:`runner_options` and
+:func:`print_dry_run` serve ``compare`` and ``sensitivity`` too.
 
 Exit status: 0 success; 1 some runs failed, a worker died, or a replay differs; 130
-interrupted. Bad input raises :class:`~cluster_abm.errors.InputError`, which the caller prints as
-one line and turns into status 2 (cli.main does; so does :func:`main` here, which makes
-``python -m cluster_abm.cli.cmd_sweep sweep|replay ...`` work without cli.py).
+interrupted (Ctrl-C or SIGTERM: run the same command to resume). Bad input raises
+:class:`~cluster_abm.errors.InputError`, which the CLI's boundary
+(:func:`cluster_abm.cli.main.run_command`) prints as one line with status 2;
+``python -m cluster_abm.cli.cmd_sweep sweep|replay ...`` goes through the same boundary.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 from cluster_abm.errors import InputError
@@ -88,50 +80,42 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="print only the verdict")
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM (scancel, a batch system's time limit) like Ctrl-C, for a clean stop."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+def runner_options(args: argparse.Namespace, simulate: str | None = None) -> dict:
+    """The runner's keyword arguments from the options of sweep, compare and sensitivity."""
+    return dict(results_dir=getattr(args, "results_dir", DEFAULT_RESULTS),
+                executor=getattr(args, "executor", None), workers=getattr(args, "workers", None),
+                scheduler=getattr(args, "scheduler", None),
+                simulate=simulate or getattr(args, "simulate", None) or DEFAULT_TARGET,
+                overwrite=getattr(args, "overwrite", False))
 
-    def handler(signum, frame):
-        raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def print_dry_run(exp, **options) -> int:
+    """Print what a sweep would do (one timed pilot run); 1 if the pilot run failed."""
+    from cluster_abm.experiments.runner import dry_run
+
+    report = dry_run(exp, **options)
+    print(report.format())
+    return 1 if report.pilot_error else 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run (or dry-run) an experiment; see the module docstring for the exit status."""
     from cluster_abm.experiments.experiment_spec import load_experiment
-    from cluster_abm.experiments.runner import dry_run, run_experiment
+    from cluster_abm.experiments.runner import run_experiment
 
     quiet = getattr(args, "quiet", False)
-    scheduler = getattr(args, "scheduler", None)
-    executor = getattr(args, "executor", None) or ("dask" if scheduler else None)
-    kwargs = dict(results_dir=getattr(args, "results_dir", DEFAULT_RESULTS), executor=executor,
-                  workers=getattr(args, "workers", None), scheduler=scheduler,
-                  simulate=getattr(args, "simulate", None) or DEFAULT_TARGET,
-                  overwrite=getattr(args, "overwrite", False))
-    if getattr(args, "resume", False) and kwargs["overwrite"]:
+    options = runner_options(args)
+    if getattr(args, "resume", False) and options["overwrite"]:
         raise InputError("--resume and --overwrite contradict each other; choose one",
                          key="--resume")
     exp = load_experiment(args.experiment)
     if getattr(args, "dry_run", False):
-        report = dry_run(exp, **kwargs)
-        print(report.format())
-        return 1 if report.pilot_error else 0
-    if getattr(args, "resume", False) and not quiet and not (
-            Path(kwargs["results_dir"]) / exp.name / "manifest.json").is_file():
-        print(f"note: nothing to resume in {Path(kwargs['results_dir']) / exp.name}; starting",
-              file=sys.stderr)
-    with _sigterm_as_interrupt():
-        summary = run_experiment(exp, quiet=quiet, consolidate=getattr(args, "consolidate", True),
-                                 **kwargs)
+        return print_dry_run(exp, **options)
+    store = Path(options["results_dir"]) / exp.name
+    if getattr(args, "resume", False) and not quiet and not (store / "manifest.json").is_file():
+        print(f"note: nothing to resume in {store}; starting", file=sys.stderr)
+    summary = run_experiment(exp, quiet=quiet, consolidate=getattr(args, "consolidate", True),
+                             **options)
     print(summary.format())
     return summary.exit_code
 
@@ -150,17 +134,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry point: ``python -m cluster_abm.cli.cmd_sweep sweep ...``."""
-    parser = argparse.ArgumentParser(prog="python -m cluster_abm.cli.cmd_sweep")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_sweep_arguments(sub.add_parser("sweep", help="run an experiment"))
-    add_replay_arguments(sub.add_parser("replay", help="replay one stored run"))
-    args = parser.parse_args(argv)
-    try:
-        return cmd_sweep(args) if args.command == "sweep" else cmd_replay(args)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    """``python -m cluster_abm.cli.cmd_sweep sweep|replay ...``: the same as ``cluster-abm``."""
+    from cluster_abm.cli.main import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

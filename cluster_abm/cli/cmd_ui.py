@@ -1,15 +1,11 @@
 """``cluster-abm ui``: serve the workshop app (:mod:`cluster_abm.ui.app`) in the browser, offline.
 
-Wiring in cli.py (owned by the CLI)::
-
-    from .commands import ui
-    p = sub.add_parser("ui", help="the workshop app in the browser")
-    ui.add_ui_arguments(p); p.set_defaults(func=ui.cmd_ui)
-
 It makes sure Solara's CDN cache holds the front-end (from the npm registry, once; see
 :mod:`cluster_abm.ui.offline`), prints the address and runs ``solara run`` in production mode
-with telemetry off, returning its exit status (130 when stopped with Ctrl-C, 2 when the port is
-taken). ``python -m cluster_abm.cli.cmd_ui`` works without cli.py.
+with telemetry off, returning its exit status. A taken port or a missing ``--scenarios`` folder
+is an :class:`~cluster_abm.errors.InputError` (status 2); Ctrl-C or SIGTERM stops the server
+too (status 130): both through the CLI's boundary, :func:`cluster_abm.cli.main.run_command`.
+``python -m cluster_abm.cli.cmd_ui`` is ``cluster-abm ui``.
 """
 
 from __future__ import annotations
@@ -21,14 +17,15 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
+from cluster_abm.errors import InputError
 from cluster_abm.ui.controls import SCENARIOS_ENV  # extra scenario folders for the app's picker
 
 APP = "cluster_abm.ui.app"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+STOP_GRACE_S = 1.5  # after Ctrl-C: the server's time to stop by itself before it is killed
 
 
 def _port(text: str) -> int:
@@ -74,8 +71,17 @@ def server_env(scenario_dirs: list[str] | None = None) -> dict[str, str]:
 
 
 def _port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on ``host:port`` now.
+
+    The test binds with ``SO_REUSEADDR``, as the server itself (uvicorn) does: connections left
+    in TIME-WAIT by the previous run (say, a browser tab open when it was stopped with Ctrl-C)
+    then do not count, while a socket still listening there does. Without it the check refused
+    a restart for about a minute after every Ctrl-C with a tab open.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
+        if os.name != "nt":  # on Windows SO_REUSEADDR would let two servers share the port
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
@@ -88,53 +94,50 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
     for d in getattr(args, "scenarios", []) or []:
         if not Path(d).is_dir():
-            print(f"error: --scenarios {d}: not a folder", file=sys.stderr)
-            return 2
-    try:
-        ensure_cdn_cache(verbose=False)
-    except CdnCacheError as exc:
-        # the page needs these files; without them (and without internet) it stays blank
-        print(f"warning: Solara's front-end cache is incomplete ({exc}); the page may not load "
-              "offline. Run `python -m cluster_abm.ui.offline` once with network access.",
-              file=sys.stderr)
+            raise InputError("not a folder", key=f"--scenarios {d}")
     if not _port_free(args.host, args.port):
-        print(f"error: {args.host}:{args.port} is in use; choose another with --port",
-              file=sys.stderr)
-        return 2
-    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    print(f"cluster-abm workshop app: http://{shown}:{args.port}", flush=True)
+        raise InputError(f"{args.host}:{args.port} is in use; choose another with --port",
+                         key="--port")
+    # the server starts (imports Solara, ~1-2 s) while this process checks the front-end cache
     process = subprocess.Popen(server_command(args.host, args.port),
                                env=server_env(getattr(args, "scenarios", None)))
-    # Ctrl-C reaches the server directly (same process group); a SIGTERM to this process
-    # (a service manager, `kill`) is passed on too, so the server never outlives it
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
+        try:
+            ensure_cdn_cache(verbose=False)
+        except CdnCacheError as exc:
+            # the page needs these files; without them (and without internet) it stays blank
+            print(f"warning: Solara's front-end cache is incomplete ({exc}); the page may not "
+                  "load offline. Run `python -m cluster_abm.ui.offline` once with network "
+                  "access.", file=sys.stderr)
+        shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+        print(f"cluster-abm workshop app: http://{shown}:{args.port}", flush=True)
         return process.wait()
     except KeyboardInterrupt:
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        return 130
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        # Ctrl-C reaches the server directly (same process group); a SIGTERM to this process
+        # (turned into KeyboardInterrupt by the CLI) is passed on, so the server never
+        # outlives it; the CLI then reports the interruption
+        _stop(process)
+        raise
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
+def _stop(process: subprocess.Popen, timeout: float = STOP_GRACE_S) -> None:
+    """Stop the server: SIGINT, then a kill after ``timeout`` s. A graceful stop closes every
+    open tab's session; the app keeps nothing worth waiting for, and a trainer restarting wants
+    the terminal back at once."""
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="cluster-abm ui",
-                                     description="Serve the workshop app in the browser.")
-    add_ui_arguments(parser)
-    return cmd_ui(parser.parse_args(argv))
+    """``python -m cluster_abm.cli.cmd_ui [options]``: the same as ``cluster-abm ui``."""
+    from cluster_abm.cli.main import main as cli_main
+
+    return cli_main(["ui", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

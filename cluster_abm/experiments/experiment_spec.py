@@ -6,34 +6,10 @@ override) how to execute. Everything is checked before a single run starts, and 
 an :class:`~cluster_abm.errors.InputError` naming the file, the key and what is allowed, because a
 typo found after three hours of a sweep costs three hours.
 
-File format (all keys optional except that there must be scenarios or a design)::
-
-    name = "policy_comparison"        # default: the file's stem; names results/<name>/
-    description = "..."
-    scenarios = ["baseline", "../scenarios/green.toml"]  # names or paths (relative to this file)
-    baseline = "baseline"             # reference of paired comparisons; default: the first
-    replicates = 20                   # >= 1, the same seeds in every scenario (see seeds.py)
-    seed = 20240501                   # root seed, 0 <= seed < 2**63 (default 0)
-    years = 20                        # default: each scenario's simulation.years
-
-    [design]                          # optional: runs over parameter values on a base scenario
-    kind = "grid"                     # "grid": every combination of the value lists
-    base = "baseline"                 # default: the baseline scenario, else "baseline"
-    crn = false                       # true: every point uses the scenarios' seeds
-    [design.params]
-    "funding.eu_budget" = [1000.0, 2500.0, 5000.0]
-    # kind = "lhs": samples = 64 and "name" = { low = ..., high = ... } inside the registry's bounds
-
-    [outputs]
-    kpis = ["..."]                    # default: every KPI the model reports
-    series = ["..."]                  # default: every series; [] records no time series
-    series_every = 4                  # record every 4th step
-    regions = true                    # false: only the "ALL" aggregate rows
-
-    [execution]                       # defaults; --executor/--workers/--scheduler override
-    executor = "processes"            # serial | processes | dask
-    workers = 4                       # default: the CPUs this process may use
-    scheduler = "tcp://host:8786"     # dask only: an existing scheduler
+The file format, key by key with examples, is in ``docs/experiments.md`` (a test checks that
+it names every key accepted here): ``name``, ``description``, ``scenarios``, ``baseline``,
+``replicates``, ``seed``, ``years`` and the tables ``[design]``, ``[outputs]`` and
+``[execution]``; the shared checks are :mod:`cluster_abm.specs.toml_spec`'s.
 
 The *spec hash* (:attr:`Experiment.spec_hash`) covers everything that changes results -- the
 resolved scenarios (not their file names), the design points, replicates, seeds, horizon and
@@ -60,12 +36,18 @@ from typing import Any
 from cluster_abm.errors import InputError, closest
 from cluster_abm.experiments import seeds
 from cluster_abm.params import registry as P
-from cluster_abm.specs.scenario import (
-    Scenario,
-    find_scenario,
-    load_scenario,
+from cluster_abm.specs.scenario import Scenario, load_scenario_ref
+from cluster_abm.specs.toml_spec import (
+    REQUIRED,
+    Table,
+    check_bounds,
+    check_choice,
+    check_int,
+    check_name,
+    check_str,
+    find_spec_file,
+    flatten,
     read_toml,
-    scenario_dirs,
 )
 
 FORMAT_VERSION = 1
@@ -79,8 +61,7 @@ EXECUTORS = ("serial", "processes", "dask")
 DEFAULT_EXECUTOR = "processes"
 MAX_REPLICATES = 1_000_000
 MAX_RUNS = 10_000_000
-# Names end up in folder names and run ids, so keep them to characters every filesystem accepts.
-SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+RANGE_KEYS = ("low", "high")  # a { low, high } table is a range, not a group of names
 POINT_LABEL = re.compile(r"^p\d+$")
 
 
@@ -109,6 +90,20 @@ class Execution:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def overridden(self, executor: str | None = None, workers: int | None = None,
+                   scheduler: str | None = None, source: str = "command line") -> Execution:
+        """This execution with the command line's options on top (validated like the file's).
+
+        A scheduler address without an executor implies the Dask executor.
+        """
+        if scheduler and not executor:
+            executor = "dask"
+        merged = Execution(executor or self.executor,
+                           workers if workers is not None else self.workers,
+                           scheduler if scheduler is not None else self.scheduler)
+        _check_execution(merged, source, prefix="--")
+        return merged
 
 
 @dataclass(frozen=True)
@@ -229,11 +224,8 @@ class Experiment:
     def with_execution(self, executor: str | None = None, workers: int | None = None,
                        scheduler: str | None = None, source: str = "command line") -> Experiment:
         """A copy with command-line execution overrides (validated like the file's)."""
-        ex = self.execution
-        merged = Execution(executor or ex.executor, workers if workers is not None else ex.workers,
-                           scheduler if scheduler is not None else ex.scheduler)
-        _check_execution(merged, source, prefix="--")
-        return dataclasses.replace(self, execution=merged)
+        return dataclasses.replace(self, execution=self.execution.overridden(
+            executor, workers, scheduler, source))
 
 
 def scenario_dict(scenario: Scenario) -> dict[str, Any]:
@@ -267,18 +259,12 @@ def experiment_dirs() -> list[Path]:
     return [Path.cwd() / "experiments", Path(__file__).resolve().parents[2] / "experiments"]
 
 
-def find_experiment(ref: str | Path) -> Path:
-    """Resolve an experiment reference (a path, or a name such as ``smoke``) to a file."""
-    ref = str(ref)
-    p = Path(ref)
-    candidates = [p]
-    if p.suffix != ".toml" and "/" not in ref and os.sep not in ref:
-        candidates += [d / f"{ref}.toml" for d in experiment_dirs()]
-    for c in candidates:
-        if c.is_file():
-            return c.resolve()
-    known = sorted({f.stem for d in experiment_dirs() if d.is_dir() for f in d.glob("*.toml")})
-    raise InputError(f"experiment file not found; {closest(p.stem, known)}", source=ref)
+def find_experiment(ref: str | Path, what: str = "experiment") -> Path:
+    """Resolve an experiment reference (a path, or a name such as ``smoke``) to a file.
+
+    Study and calibration files live with the experiments; ``what`` names the kind in errors.
+    """
+    return find_spec_file(ref, experiment_dirs(), what)
 
 
 def load_experiment(ref: str | Path) -> Experiment:
@@ -291,92 +277,56 @@ def load_experiment(ref: str | Path) -> Experiment:
 def experiment_from_dict(raw: dict[str, Any], source: str = "<dict>",
                          base_dir: Path | None = None) -> Experiment:
     """Validate an experiment table; scenario paths are resolved relative to ``base_dir``."""
-    for k in raw:
-        if k not in TOP_KEYS:
-            raise InputError(f"unknown key; {closest(k, TOP_KEYS)}", source=source, key=k)
-    name = raw.get("name", Path(source).stem)
-    check_name(name, source, "name")
-    description = raw.get("description", "")
-    if not isinstance(description, str):
-        raise InputError("must be a string", source=source, key="description")
+    top = Table(raw, source, TOP_KEYS)
+    name = top.name("name", Path(source).stem)
+    description = top.text("description")
 
-    scenarios = _load_scenarios(raw.get("scenarios"), source, base_dir)
-    design_raw = raw.get("design")
-    if not scenarios and design_raw is None:
-        raise InputError("needs scenarios = [...] or a [design] table", source=source,
-                         key="scenarios")
-    baseline = _check_baseline(raw.get("baseline"), scenarios, source)
+    scenarios = _load_scenarios(top.get("scenarios"), source, base_dir)
+    if not scenarios and "design" not in top:
+        raise top.error("scenarios", "needs scenarios = [...] or a [design] table")
+    baseline = _check_baseline(top.get("baseline"), scenarios, source)
 
-    replicates = check_int(raw.get("replicates", 1), source, "replicates", 1, MAX_REPLICATES)
-    try:
-        seed = seeds.check_seed(raw.get("seed", 0), "the root seed")
-    except ValueError as exc:
-        raise InputError(str(exc), source=source, key="seed") from None
-    years = raw.get("years")
+    replicates = top.int("replicates", 1, 1, MAX_REPLICATES)
+    seed = check_root_seed(top.get("seed", 0), source)
+    years = top.get("years")
     if years is not None:
-        years = _check_param(P.REGISTRY["sim.years"], years, source, "years")
-    outputs = _check_outputs(raw.get("outputs", {}), source)
-    execution = _check_execution_table(raw.get("execution", {}), source)
+        years = check_param_value(P.REGISTRY["sim.years"], years, source, "years")
+    outputs = _check_outputs(top.table("outputs", OUTPUT_KEYS))
+    execution = check_execution_table(top.table("execution", EXECUTION_KEYS))
 
     design = None
-    if design_raw is not None:
-        design = _check_design(design_raw, source, base_dir, scenarios, baseline, seed)
+    if "design" in top:
+        design = _check_design(top.table("design", DESIGN_KEYS), base_dir, scenarios, baseline,
+                               seed)
         for n in scenarios:
             if POINT_LABEL.match(n):
-                raise InputError(f"scenario name {n!r} looks like a design point label (p0001); "
-                                 "rename the scenario", source=source, key="scenarios")
+                raise top.error("scenarios", f"scenario name {n!r} looks like a design point "
+                                             "label (p0001); rename the scenario")
     if baseline is None and design is not None:
         baseline = design.base.name
     n_runs = replicates * (len(scenarios) + (len(design.points) if design else 0))
     if n_runs > MAX_RUNS:
-        raise InputError(f"{n_runs} runs is more than {MAX_RUNS}; shrink the design",
-                         source=source, key="replicates")
-    return Experiment(name, description.strip(), source, scenarios, baseline, design, replicates,
+        raise top.error("replicates", f"{n_runs} runs is more than {MAX_RUNS}; shrink the design")
+    return Experiment(name, description, source, scenarios, baseline, design, replicates,
                       seed, years, outputs, execution)
 
 
 # --- pieces ---------------------------------------------------------------------------------------
-def check_name(name: Any, source: str, key: str = "name") -> str:
-    """A name that can name folders and run ids, else a one-line error."""
-    if not isinstance(name, str) or not SAFE_NAME.match(name):
-        raise InputError(f"must be a name of letters, digits, '_', '.', '+' or '-' (it names "
-                         f"folders and run ids), got {name!r}", source=source, key=key)
-    return name
+def check_root_seed(value: Any, source: str, key: str = "seed") -> int:
+    """The root seed of a spec file (:func:`.seeds.check_seed`), else a one-line error."""
+    try:
+        return seeds.check_seed(value, "the root seed")
+    except ValueError as exc:
+        raise InputError(str(exc), source=source, key=key) from None
 
 
-def check_int(value: Any, source: str, key: str, low: int, high: int) -> int:
-    """A whole number (not a bool) within [low, high], else a one-line error."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"must be a whole number from {low} to {high}, got {value!r}",
-                         source=source, key=key)
-    if not low <= value <= high:
-        raise InputError(f"must be from {low} to {high}, got {value}", source=source, key=key)
-    return value
-
-
-def _check_param(param: P.Param, value: Any, source: str, key: str) -> Any:
-    """Param.check, re-keyed to where the value sits in the experiment file."""
+def check_param_value(param: P.Param, value: Any, source: str, key: str) -> Any:
+    """Param.check, re-keyed to where the value sits in the spec file."""
     try:
         return param.check(value)
     except InputError as exc:
         msg = str(exc).removeprefix(f"{param.name}: ")
         raise InputError(msg, source=source, key=key) from None
-
-
-def _resolve_scenario(ref: Any, source: str, base_dir: Path | None, key: str) -> Scenario:
-    if not isinstance(ref, str) or not ref:
-        raise InputError(f"must be a scenario name or path, got {ref!r}", source=source, key=key)
-    try:
-        path = find_scenario(ref, relative_to=base_dir)
-    except InputError:
-        known = sorted({f.stem for d in scenario_dirs() if d.is_dir() for f in d.glob("*.toml")})
-        raise InputError(f"unknown scenario {ref!r} (no such file next to the experiment or in "
-                         f"./scenarios); {closest(Path(ref).stem, known)}",
-                         source=source, key=key) from None
-    try:
-        return load_scenario(path)
-    except InputError as exc:
-        raise InputError(f"scenario {ref!r} is invalid: {exc}", source=source, key=key) from None
 
 
 def _load_scenarios(refs: Any, source: str, base_dir: Path | None) -> dict[str, Scenario]:
@@ -388,7 +338,7 @@ def _load_scenarios(refs: Any, source: str, base_dir: Path | None) -> dict[str, 
     out: dict[str, Scenario] = {}
     for i, ref in enumerate(refs):
         key = f"scenarios[{i}]"
-        sc = _resolve_scenario(ref, source, base_dir, key)
+        sc = load_scenario_ref(ref, source, key, base_dir)
         check_name(sc.name, source, f"{key} (scenario name)")
         if sc.name in out:
             raise InputError(f"scenario {sc.name!r} is listed twice (scenario names must be "
@@ -427,128 +377,71 @@ def _metric_catalogs() -> tuple[dict | None, dict | None]:
     return getattr(metrics, "KPIS", None), getattr(metrics, "SERIES", None)
 
 
-def _check_names(value: Any, source: str, key: str, catalog: dict | None, what: str,
-                 allow_empty: bool) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise InputError(f"must be a list of {what} names", source=source, key=key)
-    if not value and not allow_empty:
-        raise InputError(f"must name at least one {what} (leave it out for all)", source=source,
-                         key=key)
-    if len(set(value)) != len(value):
-        raise InputError(f"lists a {what} twice", source=source, key=key)
-    if catalog is not None:
-        for v in value:
-            if v not in catalog:
-                raise InputError(f"unknown {what} {v!r}; {closest(v, catalog)}", source=source,
-                                 key=key)
-    return tuple(value)
-
-
-def _check_outputs(table: Any, source: str) -> Outputs:
-    if not isinstance(table, dict):
-        raise InputError("must be a table", source=source, key="outputs")
-    for k in table:
-        if k not in OUTPUT_KEYS:
-            raise InputError(f"unknown key; {closest(k, OUTPUT_KEYS)}", source=source,
-                             key=f"outputs.{k}")
+def _check_outputs(table: Table) -> Outputs:
     kpi_catalog, series_catalog = _metric_catalogs()
-    kpis = _check_names(table.get("kpis"), source, "outputs.kpis", kpi_catalog, "KPI", False)
-    series = _check_names(table.get("series"), source, "outputs.series", series_catalog,
-                          "series", True)
-    every = check_int(table.get("series_every", 1), source, "outputs.series_every", 1, 10_000)
-    regions = table.get("regions", True)
-    if not isinstance(regions, bool):
-        raise InputError(f"must be true or false, got {regions!r}", source=source,
-                         key="outputs.regions")
-    return Outputs(kpis, series, every, regions)
+    kpis = table.get("kpis")
+    if kpis is not None:
+        kpis = tuple(table.str_list("kpis", "KPI", known=kpi_catalog))
+    series = table.get("series")
+    if series is not None:  # [] records no time series
+        series = tuple(table.str_list("series", "series", allow_empty=True,
+                                      known=series_catalog))
+    return Outputs(kpis, series, table.int("series_every", 1, 1, 10_000),
+                   table.bool("regions", True))
 
 
-def _check_execution_table(table: Any, source: str) -> Execution:
-    if not isinstance(table, dict):
-        raise InputError("must be a table", source=source, key="execution")
-    for k in table:
-        if k not in EXECUTION_KEYS:
-            raise InputError(f"unknown key; {closest(k, EXECUTION_KEYS)}", source=source,
-                             key=f"execution.{k}")
+def check_execution_table(table: Table) -> Execution:
+    """The ``[execution]`` table of an experiment, study or calibration file."""
     ex = Execution(table.get("executor", DEFAULT_EXECUTOR), table.get("workers"),
                    table.get("scheduler"))
-    _check_execution(ex, source, prefix="execution.")
+    _check_execution(ex, table.source, prefix=table.key(""))
     return ex
 
 
 def _check_execution(ex: Execution, source: str, prefix: str) -> None:
-    if ex.executor not in EXECUTORS:
-        raise InputError(f"unknown executor {ex.executor!r}; allowed: {', '.join(EXECUTORS)}",
-                         source=source, key=f"{prefix}executor")
+    check_choice(ex.executor, EXECUTORS, source, f"{prefix}executor", "executor")
     if ex.workers is not None:
         check_int(ex.workers, source, f"{prefix}workers", 1, 100_000)
     if ex.scheduler is not None:
-        if not isinstance(ex.scheduler, str) or not ex.scheduler:
-            raise InputError("must be a scheduler address such as 'tcp://host:8786'",
-                             source=source, key=f"{prefix}scheduler")
+        check_str(ex.scheduler, source, f"{prefix}scheduler",
+                  "a scheduler address such as 'tcp://host:8786'")
         if ex.executor != "dask":
             raise InputError(f"a scheduler needs executor 'dask', not {ex.executor!r}",
                              source=source, key=f"{prefix}scheduler")
 
 
-def _flatten_design(table: dict, prefix: str = "") -> dict[str, Any]:
-    """Dotted names from nested tables; a table with low/high is a leaf (an LHS range)."""
-    out = {}
-    for k, v in table.items():
-        name = f"{prefix}{k}"
-        if isinstance(v, dict) and not ({"low", "high"} & set(v)):
-            out.update(_flatten_design(v, name + "."))
-        else:
-            out[name] = v
-    return out
-
-
-def _check_design(raw: Any, source: str, base_dir: Path | None, scenarios: dict[str, Scenario],
+def _check_design(table: Table, base_dir: Path | None, scenarios: dict[str, Scenario],
                   baseline: str | None, root_seed: int) -> Design:
-    if not isinstance(raw, dict):
-        raise InputError("must be a table", source=source, key="design")
-    for k in raw:
-        if k not in DESIGN_KEYS:
-            raise InputError(f"unknown key; {closest(k, DESIGN_KEYS)}", source=source,
-                             key=f"design.{k}")
-    kind = raw.get("kind")
-    if kind not in DESIGN_KINDS:
-        raise InputError(f"unknown design kind {kind!r}; allowed: {', '.join(DESIGN_KINDS)}",
-                         source=source, key="design.kind")
-    base_ref = raw.get("base")
+    source = table.source
+    kind = table.choice("kind", DESIGN_KINDS, what="design kind")
+    base_ref = table.get("base")
     if base_ref is None:
-        base = scenarios[baseline] if baseline else _resolve_scenario("baseline", source,
-                                                                      base_dir, "design.base")
+        base = (scenarios[baseline] if baseline
+                else load_scenario_ref("baseline", source, "design.base", base_dir))
     elif isinstance(base_ref, str) and base_ref in scenarios:
         base = scenarios[base_ref]
     else:
-        base = _resolve_scenario(base_ref, source, base_dir, "design.base")
+        base = load_scenario_ref(base_ref, source, "design.base", base_dir)
     check_name(base.name, source, "design.base (scenario name)")
-    crn = raw.get("crn", False)
-    if not isinstance(crn, bool):
-        raise InputError(f"must be true or false, got {crn!r}", source=source, key="design.crn")
-    table = raw.get("params")
-    if not isinstance(table, dict) or not table:
-        raise InputError("must be a table of parameter names with value lists (grid) or "
-                         "{low, high} ranges (lhs)", source=source, key="design.params")
-    flat = _flatten_design(table)
+    crn = table.bool("crn", False)
+    params = table.get("params")
+    if not isinstance(params, dict) or not params:
+        raise table.error("params", "must be a table of parameter names with value lists "
+                                    "(grid) or {low, high} ranges (lhs)")
+    flat = flatten(params, RANGE_KEYS)  # a table with low/high is a leaf (an LHS range)
     for name in flat:
         if name not in P.REGISTRY:
             raise InputError(f"unknown parameter; {closest(name, P.REGISTRY.params)}",
                              source=source, key=f"design.params.{name}")
-    samples = raw.get("samples")
+    samples = None
     if kind == "grid":
-        if samples is not None:
-            raise InputError("only for kind = 'lhs' (a grid runs every combination)",
-                             source=source, key="design.samples")
+        if "samples" in table:
+            raise table.error("samples", "only for kind = 'lhs' (a grid runs every combination)")
         spec, points = _grid(flat, source)
     else:
-        if samples is None:
-            raise InputError("kind = 'lhs' needs the number of samples", source=source,
-                             key="design.samples")
-        samples = check_int(samples, source, "design.samples", 1, MAX_RUNS)
+        if "samples" not in table:
+            raise table.error("samples", "kind = 'lhs' needs the number of samples")
+        samples = table.int("samples", REQUIRED, 1, MAX_RUNS)
         spec, points = _lhs(flat, samples, root_seed, source)
     return Design(kind, base, tuple(flat), spec, tuple(points), samples, crn)
 
@@ -560,7 +453,7 @@ def _grid(flat: dict[str, Any], source: str) -> tuple[dict, list[dict]]:
         if not isinstance(values, list) or not values:
             raise InputError("must be a non-empty list of values for kind = 'grid'",
                              source=source, key=key)
-        checked = [_check_param(P.REGISTRY[name], v, source, key) for v in values]
+        checked = [check_param_value(P.REGISTRY[name], v, source, key) for v in values]
         if len(set(checked)) != len(checked):
             raise InputError("lists a value twice", source=source, key=key)
         spec[name] = checked
@@ -583,22 +476,12 @@ def _lhs(flat: dict[str, Any], samples: int, root_seed: int, source: str) -> tup
         if param.is_bool:
             raise InputError("is true/false and cannot be sampled; use kind = 'grid'",
                              source=source, key=key)
-        if not isinstance(rng, dict) or set(rng) != {"low", "high"}:
+        if not isinstance(rng, dict) or set(rng) != set(RANGE_KEYS):
             raise InputError("must be { low = ..., high = ... } for kind = 'lhs'", source=source,
                              key=key)
-        low, high = rng["low"], rng["high"]
-        for v in (low, high):
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise InputError(f"bounds must be finite numbers, got {v!r}", source=source,
-                                 key=key)
-        if not low < high:
-            raise InputError(f"low must be below high, got [{low}, {high}]", source=source,
-                             key=key)
-        if (param.low is not None and low < param.low) or (param.high is not None
-                                                           and high > param.high):
-            raise InputError(f"bounds [{low}, {high}] are outside the registry's "
-                             f"[{param.low}, {param.high}] {param.unit}", source=source, key=key)
-        spec[name] = {"low": float(low), "high": float(high)}
+        low, high = check_bounds(rng["low"], rng["high"], source, key,
+                                 limits=(param.low, param.high), unit=param.unit)
+        spec[name] = {"low": low, "high": high}
     sampler = qmc.LatinHypercube(d=len(spec), rng=seeds.design_rng(root_seed))
     unit = sampler.random(samples)
     points = []

@@ -22,18 +22,19 @@ import sys
 import time
 import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from cluster_abm.errors import InputError
-from cluster_abm.experiments.executors import WorkerLost, make_executor
+from cluster_abm.experiments.executors import make_executor
 from cluster_abm.experiments.experiment_spec import (
     Experiment,
     canonical_json,
     default_workers,
     load_experiment,
 )
+from cluster_abm.experiments.run_summary import RunSummary
 from cluster_abm.experiments.store import (
     EXPERIMENT_COPY,
     SCHEMAS,
@@ -196,53 +197,39 @@ def open_store(exp: Experiment, results_dir: str | Path, target: str, *, overwri
 
 # --- the sweep --------------------------------------------------------------------------------
 @dataclass
-class SweepSummary:
-    """What a sweep did; :attr:`exit_code` is what the command returns."""
+class SweepSummary(RunSummary):
+    """What a sweep did; :attr:`exit_code` is what the command returns (see :class:`RunSummary`)."""
 
     experiment: str
     store: Path
     total: int
     skipped: int = 0
     ok: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    interrupted: bool = False
-    worker_lost: str = ""
-    wall_time: float = 0.0
-    executor: str = ""
+
+    failures_hint: ClassVar[str] = (
+        "tracebacks: status == 'failed' rows of the runs table "
+        "(cluster_abm.experiments.results.load_results(...).failures())")
 
     @property
     def done(self) -> int:
         return self.ok + len(self.failed)
 
-    @property
-    def exit_code(self) -> int:
-        if self.interrupted:
-            return 130
-        return 1 if self.failed or self.worker_lost else 0
+    def headline(self) -> str:
+        return (f"{self.experiment}: {self.total} runs: {self.ok} ok, {len(self.failed)} failed, "
+                f"{self.skipped} already stored; {self.done} done in {self.wall_time:.1f} s on "
+                f"{self.executor} -> {self.store}")
 
-    def format(self) -> str:
-        lines = [f"{self.experiment}: {self.total} runs: {self.ok} ok, {len(self.failed)} failed, "
-                 f"{self.skipped} already stored; {self.done} done in {self.wall_time:.1f} s on "
-                 f"{self.executor} -> {self.store}"]
-        for run_id, error in self.failed[:20]:
-            lines.append(f"  failed {run_id}: {error.splitlines()[0] if error else '?'}")
-        if len(self.failed) > 20:
-            lines.append(f"  ... and {len(self.failed) - 20} more (see the runs table)")
-        if self.failed:
-            lines.append("  tracebacks: status == 'failed' rows of the runs table "
-                         "(cluster_abm.experiments.results.load_results(...).failures())")
-        if self.worker_lost:
-            lines.append(f"  stopped: {self.worker_lost}; stored runs are safe, run again to "
-                         "resume")
-        if self.interrupted:
-            lines.append(f"  interrupted: {self.skipped + self.done} of {self.total} runs stored; "
-                         "run the same command again to resume")
-        return "\n".join(lines)
+    def stored_note(self) -> str:
+        return f"{self.skipped + self.done} of {self.total} runs stored"
 
 
-def _tasks(exp: Experiment, runs, target: str) -> Iterator[Task]:
+SNAPSHOTS = "snapshots"  # the store's folder of spun-up worlds (checksummed snapshot files)
+
+
+def _tasks(exp: Experiment, runs, target: str, store: Store | None = None) -> Iterator[Task]:
+    cache = None if store is None else str(store.path / SNAPSHOTS)
     for run in runs:
-        yield Task(run, exp.scenario_for(run), target, exp.years, exp.outputs)
+        yield Task(run, exp.scenario_for(run), target, exp.years, exp.outputs, cache)
 
 
 def _failure_outcome(task: Task, exc: BaseException) -> Outcome:
@@ -322,9 +309,9 @@ def run_experiment(
                     print(f"{exp.name}: {len(todo)} of {summary.total} runs to do on "
                           f"{summary.executor} -> {store.path}", file=sys.stderr)
                 bar = _progress(exp.name, summary.total, summary.skipped, quiet)
-                try:
+                with summary.stopping(ex):
                     for task, outcome, exc in ex.map_unordered(
-                            execute, _tasks(exp, todo, simulate), total=len(todo)):
+                            execute, _tasks(exp, todo, simulate, store), total=len(todo)):
                         if exc is not None:
                             outcome = _failure_outcome(task, exc)
                         store.write_run(outcome.run_id, outcome.runs, outcome.kpis,
@@ -337,12 +324,6 @@ def run_experiment(
                             bar.set_postfix(failed=len(summary.failed), refresh=False)
                         bar.update(1)
                     finished = True
-                except (KeyboardInterrupt, WorkerLost) as exc:
-                    ex.abort()
-                    if isinstance(exc, WorkerLost):
-                        summary.worker_lost = str(exc)
-                    else:
-                        summary.interrupted = True
         else:
             summary.executor = "nothing to run"
             finished = True

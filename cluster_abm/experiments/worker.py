@@ -45,6 +45,7 @@ class Task:
     target: str
     years: int | None
     outputs: Outputs
+    spinup_cache: str | None = None  # spun-up worlds of the sweep (its store's snapshots/)
 
 
 @dataclass(frozen=True)
@@ -107,10 +108,13 @@ def execute(task: Task) -> Outcome:
     n_kpis = n_rows = 0
     try:
         simulate = resolve_target(task.target)
+        # The model's own simulate starts warm from the sweep's spun-up worlds; others get none.
+        warm = ({"spinup_cache": task.spinup_cache}
+                if task.spinup_cache and canonical_target(task.target) == DEFAULT_TARGET else {})
         result = simulate(task.scenario, run.seed, task.years,
                           series_every=task.outputs.series_every,
                           series=None if task.outputs.series is None else list(task.outputs.series),
-                          regions=task.outputs.regions)
+                          regions=task.outputs.regions, **warm)
         kpi_table = kpi_arrow(run, result.kpis, task.outputs.kpis)
         ts_table = timeseries_arrow(run, result.timeseries, task.outputs)
         n_kpis, n_rows = kpi_table.num_rows, ts_table.num_rows

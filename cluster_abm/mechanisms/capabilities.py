@@ -14,6 +14,7 @@ import numpy as np
 
 from cluster_abm.numerics.grouping import top_per_group
 from cluster_abm.numerics.rounding import stochastic_round
+from cluster_abm.policy.lever_state import ALL
 
 
 def update_absorptive(m) -> None:
@@ -91,7 +92,7 @@ def train_firms(m) -> None:
         for cmo in m.cmos:
             if "cmo_training_brokering" in cmo.active_levers:
                 funded[cmo.clusters] = True
-        brokered[idx] = ((m.policy.firm_level("cmo_training_brokering", ft, idx, m) > 0)
+        brokered[idx] = ((m.policy.level("cmo_training_brokering", firms=idx) > 0)
                          & ft.member[idx] & funded[ft.cluster[idx]])
 
     def take_up(offered_to: np.ndarray) -> np.ndarray:
@@ -105,13 +106,13 @@ def train_firms(m) -> None:
         m.ledger.add("public_spent_training", ft.region[trained], m.p.yearly.training.cost)
 
     if m.policy.on("managerial_training"):
-        level = m.policy.firm_level("managerial_training", ft, idx, m)
+        level = m.policy.level("managerial_training", firms=idx)
         reached = idx[level > 0]
         targeted_count = np.bincount(ft.region[reached], minlength=w.n_regions)
-        places = _places(m, m.p.policy.training_places * m.policy.region_level("managerial_training"), targeted_count)
+        places = _places(m, m.p.policy.training_places * m.policy.level("managerial_training", regions=ALL), targeted_count)
         chosen = take_up(_select(m, reached, places, m.uniform("training", reached, 2)))
         if len(chosen):
-            chosen = chosen[m.policy.allocate("managerial_training", ft.region[chosen], m.p.yearly.training.cost)]
+            chosen = chosen[m.policy.grant("managerial_training", chosen, m.p.yearly.training.cost)]
             _apply_training(m, chosen)
             m.ledger.add("trainings", ft.region[chosen])
 
@@ -121,11 +122,11 @@ def _funded_places(m, lid: str, need, cost: float) -> np.ndarray:
     firms and year, neediest first (``need(slots)`` gives the priority), within the budget."""
     ft = m.firms
     idx = ft.idx
-    reached = idx[m.policy.firm_level(lid, ft, idx, m) > 0]
+    reached = idx[m.policy.level(lid, firms=idx) > 0]
     count = np.bincount(ft.region[reached], minlength=m.world.n_regions)
-    places = _places(m, m.p.policy.training_places * m.policy.region_level(lid), count)
+    places = _places(m, m.p.policy.training_places * m.policy.level(lid, regions=ALL), count)
     chosen = _select(m, reached, places, need(reached))
-    return chosen[m.policy.allocate(lid, ft.region[chosen], cost)] if len(chosen) else chosen
+    return chosen[m.policy.grant(lid, chosen, cost)] if len(chosen) else chosen
 
 
 def support_codification(m) -> None:

@@ -22,7 +22,6 @@ from cluster_abm.mechanisms.common import (
     hazard,
     hazard_draw,
     novelty_value,
-    profiles,
 )
 from cluster_abm.numerics.grouping import rank_in_groups
 from cluster_abm.space import INTRA_CLUSTER, TRANSNATIONAL
@@ -100,17 +99,20 @@ def _pick(table_count, rows, rng):
     return out
 
 
-def scope_probabilities(m, seekers: np.ndarray) -> np.ndarray:
-    """Probability that a candidate of each seeker comes from each scope (rows sum to 1)."""
+def scope_probabilities(m, step, seekers: np.ndarray) -> np.ndarray:
+    """Probability that a candidate of each seeker comes from each scope (rows sum to 1).
+
+    Step state: reads ``outreach``.
+    """
     ft, c, pol = m.firms, m.p.coop, m.p.policy
-    out = m.outreach[seekers]
-    pr = c.scope_region * (1 + out) + pol.regional_clustering_scope * m.policy.firm_level("regional_clustering", ft, seekers, m)
+    out = step.outreach[seekers]
+    pr = c.scope_region * (1 + out) + pol.regional_clustering_scope * m.policy.level("regional_clustering", firms=seekers)
     pn = c.scope_national * (1 + out)
-    pa = c.scope_abroad * (1 + out) + pol.platform_scope * m.policy.firm_level("see_platform", ft, seekers, m)
+    pa = c.scope_abroad * (1 + out) + pol.platform_scope * m.policy.level("see_platform", firms=seekers)
     cl = ft.cluster[seekers]
     in_meta = m.meta_of_cluster_or_none[cl] >= 0
-    pm = pol.meta_scope * in_meta * (m.policy.firm_level("meta_clusters", ft, seekers, m) > 0)
-    px = pol.matching_share * m.policy.firm_level("complementarity_matching", ft, seekers, m)
+    pm = pol.meta_scope * in_meta * (m.policy.level("meta_clusters", firms=seekers) > 0)
+    px = pol.matching_share * m.policy.level("complementarity_matching", firms=seekers)
     far = np.stack([pr, pn, pa, pm, px], axis=1)
     total = far.sum(axis=1)
     over = total > 1.0
@@ -154,19 +156,26 @@ def draw_candidates(m, seekers: np.ndarray, k: int, probs: np.ndarray,
     return cand.reshape(S, k), scope.reshape(S, k)
 
 
-def decay_ties(m) -> None:
-    """Ties end at a yearly rate (projects finish, relations fade)."""
+def decay_ties(m, step) -> None:
+    """Ties end at a yearly rate (projects finish, relations fade).
+
+    Step state: writes ``degree`` (a recount).
+    """
     m.ties.decay(m.rngs.cooperation, m.p.coop.tie_decay)
-    m.degree = m.ties.degree(m.firms.n)
+    step.degree = m.ties.degree(m.firms.n)
 
 
-def search_partners(m) -> None:
-    """SKIN-style partner search: draw k candidates, form a tie with the first that accepts."""
+def search_partners(m, step) -> None:
+    """SKIN-style partner search: draw k candidates, form a tie with the first that accepts.
+
+    Step state: reads ``degree``, ``svc_matchmaking``, ``outreach``, ``buckets``, ``profiles``;
+    writes ``degree`` (+1 at both ends of each new tie).
+    """
     ft, c, pol = m.firms, m.p.coop, m.p.policy
     idx = ft.idx
-    degree = m.degree
-    coop_level = m.policy.firm_level("cooperation_support", ft, idx, m)
-    rate = (c.search_rate * (1 + ft.dyncap[idx]) * (1 + m.p.cmo.matchmaking_weight * m.svc_matchmaking[idx])
+    degree = step.degree
+    coop_level = m.policy.level("cooperation_support", firms=idx)
+    rate = (c.search_rate * (1 + ft.dyncap[idx]) * (1 + m.p.cmo.matchmaking_weight * step.svc_matchmaking[idx])
             * (1 + pol.coop_search_boost * coop_level))
     seeking = (hazard(m.uniform("search", idx), rate) & (degree[idx] < c.max_partners)).nonzero()[0]
     seekers = idx[seeking]
@@ -174,39 +183,41 @@ def search_partners(m) -> None:
         return
     support = coop_level[seeking]
     if m.policy.on("cooperation_support"):
-        asked = (support > 0).nonzero()[0]
-        granted = m.policy.allocate("cooperation_support", ft.region[seekers[asked]], m.p.yearly.policy.coop_tie_cost)
-        support = support.copy()
-        support[asked[~granted]] = 0.0
-    probs = scope_probabilities(m, seekers)
-    cand, scope = draw_candidates(m, seekers, c.candidates, probs, m.buckets)
+        # Supported seekers ask; those the budget cannot serve search without support (level 0).
+        m.policy.grant("cooperation_support", seekers, m.p.yearly.policy.coop_tie_cost, level=support)
+    probs = scope_probabilities(m, step, seekers)
+    cand, scope = draw_candidates(m, seekers, c.candidates, probs, step.buckets)
     if m.policy.on("complementarity_matching"):
-        proposed = (scope == SCOPES.index("match")).any(axis=1).nonzero()[0]
-        granted = m.policy.allocate("complementarity_matching", ft.region[seekers[proposed]], m.p.yearly.policy.matching_cost)
-        cand[proposed[~granted]] = np.where(scope[proposed[~granted]] == SCOPES.index("match"), -1, cand[proposed[~granted]])
-    _evaluate_and_tie(m, seekers, cand, support)
+        match = scope == SCOPES.index("match")
+        granted = m.policy.grant("complementarity_matching", seekers, m.p.yearly.policy.matching_cost,
+                                 asking=match.any(axis=1))
+        cand[match & ~granted[:, None]] = -1  # refused: the proposed matches fall away
+    _evaluate_and_tie(m, step, seekers, cand, support)
 
 
-def _evaluate_and_tie(m, seekers, cand, support, accept_all: bool = False) -> np.ndarray:
+def _evaluate_and_tie(m, step, seekers, cand, support, accept_all: bool = False) -> np.ndarray:
     """Score candidates (cognitive distance, distance class, matchmaking); form at most one tie.
-    With ``accept_all`` (demand-side projects) every valid candidate accepts: nothing is scored."""
+    With ``accept_all`` (demand-side projects) every valid candidate accepts: nothing is scored.
+
+    Step state: reads ``degree``, ``profiles``, ``svc_matchmaking``; writes ``degree``.
+    """
     ft, c, w = m.firms, m.p.coop, m.world
     S, k = cand.shape
     seek = np.repeat(seekers, k).reshape(S, k)
     valid = (cand >= 0) & (cand != seek)
     cs = np.where(valid, cand, 0)
-    valid &= m.degree[cs] < c.max_partners
+    valid &= step.degree[cs] < c.max_partners
     # Each candidate accepts on its own merits; the seeker keeps the first that accepts (in the
     # random order candidates were drawn), so far candidates are not crowded out by near ones.
     if accept_all:
         accepts = valid
     else:
         dclass = w.distance_class(ft.region[seek], ft.cluster[seek], ft.region[cs], ft.cluster[cs])
-        d = cognitive_distance(m.profiles[seek], m.profiles[cs])
+        d = cognitive_distance(step.profiles[seek], step.profiles[cs])
         base_cost = np.array([1.0, c.cost_region, c.cost_national, c.cost_abroad])[dclass]
         cost = base_cost + (1.0 - base_cost) * m.p.policy.coop_cost_cut * support[:, None]
         util = (c.accept_base * novelty_value(d, m.p.innovation.optimal_distance) * cost
-                * (1.0 + m.p.cmo.matchmaking_weight * m.svc_matchmaking[seek]))
+                * (1.0 + m.p.cmo.matchmaking_weight * step.svc_matchmaking[seek]))
         util = np.where(valid, np.minimum(util, 1.0), 0.0)
         u = m.uniform_columns("accept", seekers, k)
         accepts = valid & (u < util)
@@ -220,39 +231,42 @@ def _evaluate_and_tie(m, seekers, cand, support, accept_all: bool = False) -> np
         kind = dclass[rows, first][ok]
     added = m.ties.add(a, b, kind, m.t)
     if added.any():
-        np.add.at(m.degree, a[added], 1)
-        np.add.at(m.degree, b[added], 1)
+        np.add.at(step.degree, a[added], 1)
+        np.add.at(step.degree, b[added], 1)
         m.ledger.add("new_ties", ft.region[a[added]])
     return b[added]
 
 
-def demand_side_projects(m) -> None:
+def demand_side_projects(m, step) -> None:
     """Quadruple-helix projects (seed 3.1.3): targeted firms join cross-cluster projects with
     demand-side partners; each brings a tie to a firm of a complementary cluster in another region
-    and, while it runs, more market success for product innovations."""
+    and, while it runs, more market success for product innovations.
+
+    Step state: reads ``buckets``, ``degree``; writes ``degree`` (new ties).
+    """
     if not m.policy.on("quadruple_helix"):
         return
     ft = m.firms
     idx = ft.idx
-    level = m.policy.firm_level("quadruple_helix", ft, idx, m)
+    level = m.policy.level("quadruple_helix", firms=idx)
     free = (ft.qh_until[idx] < m.t) & (level > 0)
     join = idx[free & hazard_draw(m.rngs.policy, m.p.policy.qh_rate * level)]
     if len(join) == 0:
         return
-    join = join[m.policy.allocate("quadruple_helix", ft.region[join], m.p.yearly.policy.qh_cost)]
+    join = join[m.policy.grant("quadruple_helix", join, m.p.yearly.policy.qh_cost)]
     if len(join) == 0:
         return
     ft.qh_until[join] = m.t + int(round(m.p.yearly.ki.project_years * m.p.steps_per_year))
-    cand = _match_candidates(m, join, m.p.coop.candidates)
-    _evaluate_and_tie(m, join, cand, np.ones(len(join)), accept_all=True)
+    cand = _match_candidates(m, join, m.p.coop.candidates, step.buckets)
+    _evaluate_and_tie(m, step, join, cand, np.ones(len(join)), accept_all=True)
     m.ledger.add("qh_projects", ft.region[join])
 
 
-def _match_candidates(m, seekers: np.ndarray, k: int) -> np.ndarray:
+def _match_candidates(m, seekers: np.ndarray, k: int, buckets: Buckets) -> np.ndarray:
     """k candidates per seeker, all from the complementarity-matching scope."""
     probs = np.zeros((len(seekers), len(SCOPES)))
     probs[:, SCOPES.index("match")] = 1.0
-    return draw_candidates(m, seekers, k, probs, m.buckets)[0]
+    return draw_candidates(m, seekers, k, probs, buckets)[0]
 
 
 def _draw_match(m, seek: np.ndarray, buckets: Buckets, rng) -> np.ndarray:
@@ -263,25 +277,28 @@ def _draw_match(m, seek: np.ndarray, buckets: Buckets, rng) -> np.ndarray:
     return buckets.in_cluster(_pick(m.opt_match, rows, rng), rng)
 
 
-def form_contracts(m) -> None:
+def form_contracts(m, step) -> None:
     """Business network contracts (seed 3.3.1, 3.4.3; Italian Law 99/2009): a networked SME in a
     region whose law allows them founds a contract with up to ``contract.max_members`` - 1 of its
     SME partners (partners may be anywhere: the law admits foreign firms). The
-    ``network_contracts`` lever makes them legal in targeted regions and supports formation."""
+    ``network_contracts`` lever makes them legal in targeted regions and supports formation.
+
+    Step state: reads ``degree`` (only firms with partners found contracts).
+    """
     ft, p = m.firms, m.p
     idx = ft.idx
-    lever = m.policy.region_level("network_contracts")[ft.region[idx]]
+    lever = m.policy.level("network_contracts", regions=ft.region[idx])
     legal = m.contract_law[ft.region[idx]] | (lever > 0)
     emp = ft.skilled[idx] + ft.unskilled[idx]
     sme = emp < SME_MAX_EMPLOYEES
-    eligible = legal & sme & (ft.contract[idx] < 0) & (m.degree[idx] > 0)
+    eligible = legal & sme & (ft.contract[idx] < 0) & (step.degree[idx] > 0)
     rate = p.contract.formation_rate * (1.0 + p.policy.contract_support * lever)
     founders = idx[eligible & hazard(m.uniform("contract", idx), rate)]
     if len(founders) == 0:
         return
     supported = founders[lever[np.searchsorted(idx, founders)] > 0]
     if len(supported):
-        granted = m.policy.allocate("network_contracts", ft.region[supported], p.yearly.policy.contract_cost)
+        granted = m.policy.grant("network_contracts", supported, p.yearly.policy.contract_cost)
         drop = supported[~granted & (m.contract_law[ft.region[supported]] == 0)]
         founders = np.setdiff1d(founders, drop)
     a, b = m.ties.ends()
@@ -331,15 +348,12 @@ def become_glocal(m) -> None:
     idx = ft.idx
     trans = m.ties.firms_with(TRANSNATIONAL, ft.n)
     emp = ft.skilled[idx] + ft.unskilled[idx]
-    level = m.policy.firm_level("glocal_support", ft, idx, m)
+    level = m.policy.level("glocal_support", firms=idx)
     min_size = np.where(level > 0, p.policy.glocal_min_employees, p.glocal.min_employees)
     eligible = ~ft.glocal[idx] & ft.exporter[idx] & trans[idx] & (emp >= min_size)
     if m.policy.on("glocal_support"):
-        supported = idx[eligible & (level > 0)]
-        granted = m.policy.allocate("glocal_support", ft.region[supported], p.policy.glocal_cost)
-        level = level.copy()
-        pos = np.searchsorted(idx, supported[~granted])
-        level[pos] = 0.0
+        # Eligible supported firms ask; those the budget cannot serve lose the support (level 0).
+        m.policy.grant("glocal_support", idx, p.policy.glocal_cost, asking=eligible & (level > 0), level=level)
         eligible &= (emp >= p.glocal.min_employees) | (level > 0)
     rate = p.glocal.emergence_rate * (1.0 + p.policy.glocal_boost * level)
     new = idx[eligible & hazard(m.uniform("glocal", idx), rate)]
@@ -347,23 +361,25 @@ def become_glocal(m) -> None:
     m.ledger.add("glocal_new", ft.region[new])
 
 
-def initial_ties(m, mean_ties: float) -> None:
-    """Seed the network: each firm draws Poisson(mean/2) partners, mostly in its cluster."""
+def initial_ties(m, step, mean_ties: float) -> None:
+    """Seed the network: each firm draws Poisson(mean/2) partners, mostly in its cluster.
+
+    Step state (of step 0): reads ``outreach``, ``buckets``; writes ``degree``.
+    """
     ft = m.firms
     idx = ft.idx
-    m.profiles = profiles(ft.knowledge[: ft.n])
-    m.degree = np.zeros(ft.n, dtype=np.int64)
+    step.degree = np.zeros(ft.n, dtype=np.int64)
     draws = m.rngs.init.poisson(mean_ties / 2.0, len(idx))
     seekers = np.repeat(idx, draws)
     if len(seekers) == 0:
         return
-    probs = scope_probabilities(m, seekers)
-    cand, _ = draw_candidates(m, seekers, 1, probs, m.buckets)
+    probs = scope_probabilities(m, step, seekers)
+    cand, _ = draw_candidates(m, seekers, 1, probs, step.buckets)
     valid = cand[:, 0] >= 0
     a, b = seekers[valid], cand[valid, 0]
     kind = m.world.distance_class(ft.region[a], ft.cluster[a], ft.region[b], ft.cluster[b])
     m.ties.add(a, b, kind, -1)
-    m.degree = m.ties.degree(ft.n)
+    step.degree = m.ties.degree(ft.n)
 
 
 __all__ = ["INTRA_CLUSTER", "Buckets", "build_option_tables", "search_partners", "decay_ties",

@@ -33,9 +33,6 @@ def spawn(m, attrs: dict[str, np.ndarray], knowledge: np.ndarray) -> np.ndarray:
         getattr(ft, name)[slots] = values
     ft.knowledge[slots] = knowledge
     ft.alive[slots] = True
-    if len(m.degree) < ft.n:
-        m.degree = np.concatenate([m.degree, np.zeros(ft.n - len(m.degree), dtype=m.degree.dtype)])
-    m.degree[slots] = 0
     x, y = m.world.place(ft.region[slots].astype(np.int64), ft.cluster[slots].astype(np.int64), m.rngs.demography)
     ft.x[slots], ft.y[slots] = x, y
     grid = m.world.grid
@@ -48,25 +45,30 @@ def spawn(m, attrs: dict[str, np.ndarray], knowledge: np.ndarray) -> np.ndarray:
     return slots
 
 
-def remove_firms(m) -> None:
-    """Exit of insolvent firms and non-economic closures (seed 3.1.4, 3.6.4)."""
+def remove_firms(m, step) -> None:
+    """Exit of insolvent firms and non-economic closures (seed 3.1.4, 3.6.4).
+
+    Step state: reads ``insolvent``; writes ``degree`` (dead slots 0).
+    """
     ft, p = m.firms, m.p
     idx = ft.idx
     closing = idx[hazard(m.uniform("closure", idx), np.full(len(idx), p.demography.closure_rate))]
-    dead = np.union1d(closing, m.insolvent)
-    m.insolvent = np.zeros(0, dtype=np.int64)
-    _remove(m, dead, insolvent=~np.isin(dead, closing))
+    dead = np.union1d(closing, step.insolvent)
+    _remove(m, step, dead, insolvent=~np.isin(dead, closing))
 
 
-def close_empty(m) -> None:
-    """A firm whose last person retired or emigrated closes (brain retirement, seed 3.6.4)."""
+def close_empty(m, step) -> None:
+    """A firm whose last person retired or emigrated closes (brain retirement, seed 3.6.4).
+
+    Step state: writes ``degree`` (dead slots 0).
+    """
     ft = m.firms
     idx = ft.idx
     empty = idx[ft.employees[idx] == 0]
-    _remove(m, empty, insolvent=np.zeros(len(empty), dtype=bool))
+    _remove(m, step, empty, insolvent=np.zeros(len(empty), dtype=bool))
 
 
-def _remove(m, dead: np.ndarray, insolvent: np.ndarray) -> None:
+def _remove(m, step, dead: np.ndarray, insolvent: np.ndarray) -> None:
     """Remove firms: workers return to the labour pool, ties and contract memberships end, and
     their tacit knowledge is lost unless the tacit-recovery lever passes part of it on."""
     if len(dead) == 0:
@@ -79,11 +81,10 @@ def _remove(m, dead: np.ndarray, insolvent: np.ndarray) -> None:
     tacit = tacit_fields.sum(axis=1)
     recovered = np.zeros(len(dead))
     if m.policy.on("tacit_recovery"):
-        level = np.minimum(m.policy.firm_level("tacit_recovery", ft, dead, m), 1.0)
+        level = np.minimum(m.policy.level("tacit_recovery", firms=dead), 1.0)
         share = p.policy.tacit_recovery * level
-        ask = ((share > 0) & (ft.cluster[dead] >= 0)).nonzero()[0]
-        granted = m.policy.allocate("tacit_recovery", region[ask], p.policy.tacit_cost * tacit[ask] * share[ask])
-        got = ask[granted]
+        got = m.policy.grant("tacit_recovery", dead, p.policy.tacit_cost * tacit * share,
+                             asking=(share > 0) & (ft.cluster[dead] >= 0))
         recovered[got] = tacit[got] * share[got]
         _pass_on(m, dead[got], tacit_fields[got] * share[got, None], dead_mask)
     young = (m.t - ft.birth_step[dead]) < p.steps_per_year
@@ -101,7 +102,7 @@ def _remove(m, dead: np.ndarray, insolvent: np.ndarray) -> None:
     ft.contract[dead] = -1
     ft.skilled[dead] = 0
     ft.unskilled[dead] = 0
-    m.degree[dead] = 0  # partners' degrees are refreshed at the next step
+    step.degree[dead] = 0  # partners' degrees are refreshed at the next step
 
 
 def _pass_on(m, donors: np.ndarray, fields: np.ndarray, dead_mask: np.ndarray) -> None:
@@ -123,8 +124,12 @@ def _pass_on(m, donors: np.ndarray, fields: np.ndarray, dead_mask: np.ndarray) -
     ft.knowledge[receivers] = ft.knowledge.take(receivers, axis=0) + share.take(cl[hit], axis=0)
 
 
-def create_firms(m) -> None:
-    """Spin-offs from incumbents' skilled staff and de novo firms from the skilled unemployed."""
+def create_firms(m, step) -> None:
+    """Spin-offs from incumbents' skilled staff and de novo firms from the skilled unemployed.
+
+    Step state: writes ``degree`` (grown with the firm table, new firms 0); incubated ventures
+    (:func:`incubate_new`) read ``buckets`` and write ``degree``.
+    """
     ft, p, w = m.firms, m.p, m.world
     idx = ft.idx
     rng = m.rngs.demography
@@ -217,12 +222,15 @@ def create_firms(m) -> None:
     attrs["share_reg"] = expected / np.maximum(m.demand_reg.ravel()[market], 1e-9)
     attrs["revenue"] = expected
     slots = spawn(m, attrs, knowledge)
+    if len(step.degree) < ft.n:
+        step.degree = np.concatenate([step.degree, np.zeros(ft.n - len(step.degree), dtype=step.degree.dtype)])
+    step.degree[slots] = 0
     # Hires come out of the pools; where a pool is short the venture starts with its founder only.
     _fit_to_pools(m, slots, founder_skilled)
     m.ledger.add("births", attrs["region"])
     m.ledger.add("births_innovative", attrs["region"][attrs["origin"] == ORIGIN_INNOVATIVE])
     m.ledger.add("jobs_created_entry", attrs["region"], attrs["skilled"] + attrs["unskilled"])
-    incubate_new(m, slots)
+    incubate_new(m, step, slots)
 
 
 def cluster_choice_table(world) -> tuple[np.ndarray, np.ndarray]:
@@ -268,9 +276,12 @@ def _fit_to_pools(m, slots: np.ndarray, founder_skilled: np.ndarray) -> None:
                     break
 
 
-def incubate_new(m, slots: np.ndarray) -> None:
+def incubate_new(m, step, slots: np.ndarray) -> None:
     """Networked incubators (seed 3.1.4) take new ventures of large enough targeted clusters,
-    innovative ones first, while the lever's budget lasts, and connect each to partners."""
+    innovative ones first, while the lever's budget lasts, and connect each to partners.
+
+    Step state: reads ``buckets`` (partners in the cluster); writes ``degree`` (new ties).
+    """
     if not m.policy.on("incubators") or len(slots) == 0:
         return
     ft, p = m.firms, m.p
@@ -278,12 +289,12 @@ def incubate_new(m, slots: np.ndarray) -> None:
     living = ft.cluster[ft.idx]
     size = np.bincount(living + 1, minlength=m.world.n_clusters + 1)[1:]  # living = -1: no cluster
     big = (cl >= 0) & (size[np.maximum(cl, 0)] >= p.policy.incubator_min_cluster_firms)
-    level = m.policy.firm_level("incubators", ft, slots, m)
+    level = m.policy.level("incubators", firms=slots)
     cand = slots[big & (level > 0)]
     if len(cand) == 0:
         return
     cand = cand[np.argsort(ft.origin[cand] != ORIGIN_INNOVATIVE, kind="stable")]  # innovative first
-    cand = cand[m.policy.allocate("incubators", ft.region[cand], p.policy.incubator_cost)]
+    cand = cand[m.policy.grant("incubators", cand, p.policy.incubator_cost)]
     if len(cand) == 0:
         return
     ft.incubated_until[cand] = m.t + int(round(p.yearly.policy.incubator_years * p.steps_per_year)) - 1
@@ -292,13 +303,13 @@ def incubate_new(m, slots: np.ndarray) -> None:
     k = p.policy.incubator_ties
     if k > 0:
         seekers = np.repeat(cand, k)
-        partners = m.buckets.in_cluster(ft.cluster[seekers], m.rngs.policy)
+        partners = step.buckets.in_cluster(ft.cluster[seekers], m.rngs.policy)
         ok = (partners >= 0) & (partners != seekers) & ft.alive[np.maximum(partners, 0)]
         a, b = seekers[ok], partners[ok]
         kind = m.world.distance_class(ft.region[a], ft.cluster[a], ft.region[b], ft.cluster[b])
         added = m.ties.add(a, b, kind, m.t)
-        np.add.at(m.degree, a[added], 1)
-        np.add.at(m.degree, b[added], 1)
+        np.add.at(step.degree, a[added], 1)
+        np.add.at(step.degree, b[added], 1)
 
 
 def keep_incubated(m) -> None:
@@ -309,5 +320,5 @@ def keep_incubated(m) -> None:
     inside = ft.living(ft.incubated_until[: ft.n] >= m.t)
     if len(inside) == 0:
         return
-    granted = m.policy.allocate("incubators", ft.region[inside], m.p.policy.incubator_cost)
+    granted = m.policy.grant("incubators", inside, m.p.policy.incubator_cost)
     ft.incubated_until[inside[~granted]] = m.t - 1

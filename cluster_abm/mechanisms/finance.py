@@ -19,6 +19,7 @@ from cluster_abm.mechanisms.common import hazard
 from cluster_abm.mechanisms.innovation import innovation_rate
 from cluster_abm.mechanisms.knowledge_projects import project_costs
 from cluster_abm.numerics.grouping import rank_in_groups
+from cluster_abm.policy.lever_state import ALL
 from cluster_abm.state.firm_table import ORIGIN_INNOVATIVE
 
 
@@ -26,7 +27,7 @@ def set_annual_budgets(m) -> None:
     """Yearly: regional budgets realised with volatility and freezes (seed 3.4.1); the
     ``multiannual_funding`` lever shrinks both by its intensity."""
     y = m.p.yearly
-    commit = np.minimum(m.policy.region_level("multiannual_funding"), 1.0)
+    commit = np.minimum(m.policy.level("multiannual_funding", regions=ALL), 1.0)
     for r, f in enumerate(m.regional_funders):
         sd = y.funding.budget_volatility * (1.0 - commit[r])
         # Both draws always happen, so the lever changes outcomes, not the stream.
@@ -42,7 +43,7 @@ def set_annual_budgets(m) -> None:
         cost = {"kpi_monitoring": y.policy.kpi_cost, "multilevel_alignment": y.policy.alignment_cost,
                 "policy_awareness": y.policy.awareness_cost, "see_platform": y.policy.platform_cost,
                 "regional_clustering": y.policy.regional_clustering_cost}[lid]
-        for r, level in enumerate(m.policy.region_level(lid)):
+        for r, level in enumerate(m.policy.level(lid, regions=ALL)):
             if level > 0:
                 m.policy.charge(lid, r, cost * level)
 
@@ -51,17 +52,21 @@ def _allowance(funder, steps_left: int) -> float:
     return funder.available / max(steps_left, 1)
 
 
-def award_grants(m) -> None:
-    """R&D grant calls of regional governments and the EU programme."""
+def award_grants(m, step) -> None:
+    """R&D grant calls of regional governments and the EU programme.
+
+    Step state: reads ``svc_scouting`` (application rate) and ``novelty`` (merit, through
+    :func:`~cluster_abm.mechanisms.innovation.innovation_rate`).
+    """
     ft, p = m.firms, m.p
     idx = ft.idx
     if len(idx) == 0:
         return
     region = ft.region[idx]
-    simplify = np.minimum(m.policy.region_level("simplified_funding"), 1.0)[region]
+    simplify = np.minimum(m.policy.level("simplified_funding", regions=ALL), 1.0)[region]
     admin = p.funding.admin_cost * (1.0 - p.policy.admin_cut * simplify)
     eligible = ft.grant_until[idx] < m.t
-    base = p.funding.application_rate * (1.0 + p.cmo.scouting_weight * m.svc_scouting[idx])
+    base = p.funding.application_rate * (1.0 + p.cmo.scouting_weight * step.svc_scouting[idx])
     tol = p.funding.admin_tolerance
     apply_reg = eligible & ~m.frozen[region] & hazard(m.uniform("apply_regional", idx), base * np.exp(-admin / tol))
     admin_eu = admin * p.funding.eu_admin_multiple
@@ -74,13 +79,13 @@ def award_grants(m) -> None:
     if not applicants.any():
         return
 
-    merit = innovation_rate(m, idx)
+    merit = innovation_rate(m, step, idx)
     z = np.log(np.maximum(merit, 1e-12))
     z = (z - z.mean()) / (z.std() + 1e-12) + p.funding.merit_noise * m.normal("merit_noise", idx)
     first_come = m.normal("first_come", idx)
-    kpi = p.funding.kpi_weight + (1.0 - p.funding.kpi_weight) * np.minimum(m.policy.region_level("kpi_monitoring"), 1.0)
+    kpi = p.funding.kpi_weight + (1.0 - p.funding.kpi_weight) * np.minimum(m.policy.level("kpi_monitoring", regions=ALL), 1.0)
     score = kpi[region] * z + (1.0 - kpi[region]) * first_come
-    align = np.minimum(m.policy.region_level("multilevel_alignment"), 1.0)
+    align = np.minimum(m.policy.level("multilevel_alignment", regions=ALL), 1.0)
     effective = 1.0 - p.policy.misalignment_loss * (1.0 - align[region])
     steps_left = p.steps_per_year - m.step_in_year
     G = p.yearly.funding.grant_size
@@ -131,7 +136,7 @@ def finance_ventures(m) -> None:
         fund.spend(ticket * len(chosen))
         _invest(m, chosen, ticket)
     if m.policy.on("new_venture_finance"):
-        level = m.policy.firm_level("new_venture_finance", ft, cand, m)
+        level = m.policy.level("new_venture_finance", firms=cand)
         rest = (level > 0) & ~ft.ventured[cand]
         order = np.lexsort((-quality, ~innovative))  # innovative first, then best
         order = order[rest[order]]
@@ -140,13 +145,13 @@ def finance_ventures(m) -> None:
         # Each region's fund takes its best k candidates, k = this step's share of the yearly
         # budget left, in tickets; regions draw on their own budgets, so one call serves all.
         cap = np.minimum(m.policy.left("new_venture_finance"),
-                         p.yearly.policy.venture_budget * m.policy.region_level("new_venture_finance"))
+                         p.yearly.policy.venture_budget * m.policy.level("new_venture_finance", regions=ALL))
         k = cap / max(steps_left, 1) // ticket
         region = ft.region[cand[order]]
         by_region = np.argsort(region, kind="stable")
         order, region = order[by_region], region[by_region]
         chosen = cand[order[rank_in_groups(region) < k[region]]]
-        chosen = chosen[m.policy.allocate("new_venture_finance", ft.region[chosen], ticket)]
+        chosen = chosen[m.policy.grant("new_venture_finance", chosen, ticket)]
         _invest(m, chosen, ticket)
 
 
@@ -158,7 +163,7 @@ def _invest(m, firms: np.ndarray, ticket: float) -> None:
     m.ledger.add("venture_investment", ft.region[firms], ticket)
 
 
-def settle_accounts(m) -> None:
+def settle_accounts(m, step) -> None:
     """Costs, profit, cash, pay-out and credit line of every firm; flags the insolvent.
 
     Policy enters here three ways: employment incentives pay part of extra skilled wages (lever
@@ -166,6 +171,8 @@ def settle_accounts(m) -> None:
     their fixed costs (lever ``incubators``, ``policy.incubator_cost_cut``, seed 3.1.4); and
     network-contract members get larger credit lines, larger still under dedicated credit lines
     (lever ``contract_credit_lines``, seed 3.4.3).
+
+    Step state: writes ``insolvent``.
     """
     ft, p = m.firms, m.p
     idx = ft.idx
@@ -180,13 +187,11 @@ def settle_accounts(m) -> None:
     # skilled jobs a targeted firm creates beyond its technology's own needs.
     subsidy = np.zeros(len(idx))
     if m.policy.on("employment_incentives"):
-        level = m.policy.firm_level("employment_incentives", ft, idx, m)
+        level = m.policy.level("employment_incentives", firms=idx)
         extra = np.maximum(skilled - emp * ft.skill_share[idx], 0.0)
-        ask = (level > 0).nonzero()[0]
-        pay = p.policy.hiring_subsidy * ws[ask] * extra[ask] / spy
-        granted = m.policy.allocate("employment_incentives", region[ask], pay)
-        paid = ask[granted]
-        subsidy[paid] = pay[granted] * spy
+        pay = p.policy.hiring_subsidy * ws * extra / spy
+        paid = m.policy.grant("employment_incentives", idx, pay, level=level)
+        subsidy[paid] = pay[paid] * spy
         ft.subsidy_share[idx] = 0.0
         paid_slots = idx[paid]
         ft.subsidy_share[paid_slots] = p.policy.skill_share_boost * level[paid] * (1.0 - ft.skill_share[paid_slots])
@@ -214,10 +219,9 @@ def settle_accounts(m) -> None:
 
     line = p.finance.credit_to_revenue * rev * (1.0 + p.finance.contract_credit_bonus * in_contract)
     if m.policy.on("contract_credit_lines"):
-        level = m.policy.firm_level("contract_credit_lines", ft, idx, m) * in_contract
-        ask = (level > 0).nonzero()[0]
-        extra = p.finance.credit_to_revenue * rev[ask] * p.policy.contract_credit_boost * level[ask]
-        granted = m.policy.allocate("contract_credit_lines", region[ask], p.policy.guarantee_fee * extra)
-        line[ask[granted]] += extra[granted]
+        level = m.policy.level("contract_credit_lines", firms=idx) * in_contract
+        extra = p.finance.credit_to_revenue * rev * p.policy.contract_credit_boost * level
+        granted = m.policy.grant("contract_credit_lines", idx, p.policy.guarantee_fee * extra, level=level)
+        line[granted] += extra[granted]
     ft.credit_line[idx] = line
-    m.insolvent = idx[cash < -line]
+    step.insolvent = idx[cash < -line]

@@ -26,12 +26,15 @@ from cluster_abm.mechanisms.common import (
 )
 
 
-def partner_novelty(m) -> None:
+def partner_novelty(m, step) -> None:
     """Per firm: novelty from partners N = 1 - exp(-sum of inverted-U values) and whether a
-    complementary green partner exists. Stored on the model for this step."""
+    complementary green partner exists.
+
+    Step state: reads ``profiles``; writes ``novelty``, ``green_partner``.
+    """
     ft, p = m.firms, m.p
     n = ft.n
-    prof = m.profiles  # knowledge profiles of this step (knowledge has not changed since)
+    prof = step.profiles  # knowledge profiles of this step (knowledge has not changed since)
     value = np.zeros(n)
     green_partner = np.zeros(n, dtype=bool)
     thr, dmin = p.eco.green_threshold, p.eco.partner_min_distance
@@ -52,29 +55,34 @@ def partner_novelty(m) -> None:
         d = cognitive_distance(prof[proj], kp)
         value[proj] += novelty_value(d, p.innovation.optimal_distance)
         green_partner[proj] |= m.ki_knowledge[ft.ki_index[proj], -1] >= thr
-    m.novelty = -np.expm1(-value)
-    m.green_partner = green_partner
+    step.novelty = -np.expm1(-value)
+    step.green_partner = green_partner
 
 
-def innovation_rate(m, idx: np.ndarray) -> np.ndarray:
-    """Per-step innovation hazard of firms ``idx`` (also the 'merit' funders can monitor)."""
+def innovation_rate(m, step, idx: np.ndarray) -> np.ndarray:
+    """Per-step innovation hazard of firms ``idx`` (also the 'merit' funders can monitor).
+
+    Step state: reads ``novelty``.
+    """
     ft, p = m.firms, m.p.innovation
     k = ft.knowledge[idx].sum(axis=1)
     return (p.base_rate * (k / p.knowledge_ref) ** p.knowledge_elasticity
-            * (1.0 + p.partner_weight * m.novelty[idx])
+            * (1.0 + p.partner_weight * step.novelty[idx])
             * (1.0 + p.dyncap_weight * ft.dyncap[idx]))
 
 
-def innovate(m) -> None:
+def innovate(m, step) -> None:
     """Product and process innovations at the hazard of :func:`innovation_rate` (seed 3.1).
 
     A product innovation raises quality, more so for a firm in a demand-side project (lever
     ``quadruple_helix``, seed 3.1.3: ``policy.qh_market_gain``); a process innovation raises
     labour productivity. Gains shrink with firm size (``production.gain_size_exponent``).
+
+    Step state: reads ``novelty``.
     """
     ft, p = m.firms, m.p
     idx = ft.idx
-    hit = idx[hazard(m.uniform("innovate", idx), innovation_rate(m, idx))]
+    hit = idx[hazard(m.uniform("innovate", idx), innovation_rate(m, step, idx))]
     if len(hit) == 0:
         return
     product = m.uniform("innovation_type", hit) < p.innovation.product_share
@@ -91,25 +99,26 @@ def innovate(m) -> None:
     m.ledger.add("innovations_process", ft.region[proc])
 
 
-def eco_innovate(m) -> None:
+def eco_innovate(m, step) -> None:
     """Eco-innovation needs green knowledge and a complementary partner (seed 3.2.3).
 
     The ``green_cooperation`` lever funds projects that give a supported firm without such a
     partner a complementary KIBS or university partner with probability
     ``policy.green_partner_prob`` x intensity per step.
+
+    Step state: reads ``green_partner``, ``eco_awareness``.
     """
     ft, p = m.firms, m.p
     idx = ft.idx
     green = ft.knowledge[idx, -1] >= p.eco.green_threshold
-    partner = m.green_partner[idx].copy()
+    partner = step.green_partner[idx].copy()
     if m.policy.on("green_cooperation"):
-        level = m.policy.firm_level("green_cooperation", ft, idx, m)
+        level = m.policy.level("green_cooperation", firms=idx)
         ask = green & ~partner & (level > 0) & (m.rngs.policy.random(len(idx)) < p.policy.green_partner_prob * level)
-        asked = idx[ask]
-        granted = m.policy.allocate("green_cooperation", ft.region[asked], p.policy.green_project_cost)
-        partner[ask.nonzero()[0][granted]] = True
-        m.ledger.add("green_projects", ft.region[asked[granted]])
-    rate = p.eco.base_rate * m.eco_awareness[idx] * (green & partner)
+        granted = m.policy.grant("green_cooperation", idx, p.policy.green_project_cost, asking=ask)
+        partner |= granted
+        m.ledger.add("green_projects", ft.region[idx[granted]])
+    rate = p.eco.base_rate * step.eco_awareness[idx] * (green & partner)
     hit = idx[hazard(m.uniform("eco", idx), rate)]
     if len(hit) == 0:
         return

@@ -12,6 +12,8 @@ Projects are capacity-limited: an institution runs at most ``capacity`` projects
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from cluster_abm.mechanisms.common import hazard, hazard_draw
@@ -20,28 +22,43 @@ from cluster_abm.numerics.grouping import rank_in_groups
 KIND_CODE = {"university": 0, "research": 1, "kibs": 2}
 
 
-def ki_arrays(m) -> None:
-    """Refresh the small per-institution arrays and running-project counts (derived, not stored)."""
+@dataclass
+class Institutions:
+    """The knowledge institutions as arrays, one entry each, for one call of
+    :func:`start_projects` (derived from the agents, not stored)."""
+
+    free: np.ndarray  # int64: projects each can still take (taken places are subtracted)
+    region: np.ndarray  # int64
+    kind: np.ndarray  # int64: KIND_CODE
+    cluster: np.ndarray  # int64: a KIBS's cluster, else -1
+    accredited: np.ndarray  # bool
+
+
+def ki_arrays(m) -> Institutions:
+    """Refresh the institutions' running-project counts; their arrays as they stand now."""
     ft = m.firms
     idx = ft.idx
     running = idx[ft.ki_until[idx] >= m.t]
     counts = np.bincount(ft.ki_index[running], minlength=len(m.kis)) if len(m.kis) else np.zeros(0)
     for k, ki in enumerate(m.kis):
         ki.projects = int(counts[k])
-    m.ki_free = np.array([ki.free_capacity for ki in m.kis], dtype=np.int64)
-    m.ki_region = np.array([ki.region for ki in m.kis], dtype=np.int64)
-    m.ki_kind = np.array([KIND_CODE[ki.kind] for ki in m.kis], dtype=np.int64)
-    m.ki_cluster = np.array([ki.cluster for ki in m.kis], dtype=np.int64)
-    m.ki_accredited = np.array([ki.accredited for ki in m.kis], dtype=bool)
+    return Institutions(
+        free=np.array([ki.free_capacity for ki in m.kis], dtype=np.int64),
+        region=np.array([ki.region for ki in m.kis], dtype=np.int64),
+        kind=np.array([KIND_CODE[ki.kind] for ki in m.kis], dtype=np.int64),
+        cluster=np.array([ki.cluster for ki in m.kis], dtype=np.int64),
+        accredited=np.array([ki.accredited for ki in m.kis], dtype=bool),
+    )
 
 
-def _assign(m, firms: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+def _assign(m, inst: Institutions, firms: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     """Give each firm one eligible institution with free capacity (random, weighted by quality);
-    returns the institution per firm or -1. ``eligible`` is (firms x institutions)."""
+    returns the institution per firm or -1 and takes the places from ``inst.free``.
+    ``eligible`` is (firms x institutions)."""
     if len(firms) == 0 or len(m.kis) == 0:
         return np.full(len(firms), -1, dtype=np.int64)
     quality = np.array([ki.quality for ki in m.kis])
-    ok = eligible & (m.ki_free > 0)[None, :]
+    ok = eligible & (inst.free > 0)[None, :]
     score = np.where(ok, m.rngs.knowledge.random(ok.shape) ** (1.0 / np.maximum(quality, 1e-6)), -1.0)
     choice = score.argmax(axis=1)
     choice[score.max(axis=1) < 0] = -1
@@ -52,43 +69,46 @@ def _assign(m, firms: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     by_ki = np.argsort(choice[applicants], kind="stable")
     applicants = applicants[by_ki]
     k = choice[applicants]
-    admitted = rank_in_groups(k) < m.ki_free[k]
+    admitted = rank_in_groups(k) < inst.free[k]
     out = np.full(len(firms), -1, dtype=np.int64)
     out[applicants[admitted]] = k[admitted]
-    m.ki_free -= np.bincount(k[admitted], minlength=len(m.kis))
+    inst.free -= np.bincount(k[admitted], minlength=len(m.kis))
     return out
 
 
-def start_projects(m) -> None:
+def start_projects(m, step) -> None:
     """Firms with enough absorptive capacity start projects with knowledge institutions (seed
     3.1.1, 3.6.2): the hazard rises with policy makers' awareness (lever ``policy_awareness``,
     3.1.1 a), with CMO brokering (``cmo_ki_brokering``, 3.1.1 b) and with science-industry
     co-financing (``science_industry_finance``, 3.4.1). Accredited KIBS reach firms of other
     clusters and regions (``accredited_kibs``, 3.1.2); bridges send manufacturing firms to
-    research centres of other regions (``excellence_bridges``, 3.5.3)."""
+    research centres of other regions (``excellence_bridges``, 3.5.3).
+
+    Step state: reads ``svc_brokering``.
+    """
     ft, p = m.firms, m.p
     idx = ft.idx
-    ki_arrays(m)
+    inst = ki_arrays(m)
     if len(m.kis) == 0:
         return
     free = (ft.ki_until[idx] < m.t) & (ft.absorptive[idx] >= p.ki.ac_threshold)
     region = ft.region[idx]
     awareness = m.awareness[region]
-    si_level = m.policy.firm_level("science_industry_finance", ft, idx, m)
+    si_level = m.policy.level("science_industry_finance", firms=idx)
     rate = (p.ki.project_rate * (1.0 + p.ki.awareness_weight * awareness)
-            * (1.0 + p.ki.brokering_weight * m.svc_brokering[idx])
+            * (1.0 + p.ki.brokering_weight * step.svc_brokering[idx])
             * (1.0 + p.policy.science_industry_boost * si_level))
     start = free & hazard(m.uniform("ki_project", idx), rate)
 
-    ki_region, ki_kind, ki_cluster, ki_acc = m.ki_region, m.ki_kind, m.ki_cluster, m.ki_accredited
+    ki_region, ki_kind, ki_cluster, ki_acc = inst.region, inst.kind, inst.cluster, inst.accredited
 
     firms = idx[start]
     fr, fc = ft.region[firms], ft.cluster[firms]
     local = (ki_region[None, :] == fr[:, None]) & (ki_kind[None, :] < 2)
     own_kibs = (ki_kind[None, :] == 2) & (ki_cluster[None, :] == fc[:, None]) & (fc[:, None] >= 0)
     accredited = (ki_kind[None, :] == 2) & ki_acc[None, :]
-    chosen = _assign(m, firms, local | own_kibs | accredited)
-    _begin(m, firms, chosen, si_level[start])
+    chosen = _assign(m, inst, firms, local | own_kibs | accredited)
+    _begin(m, inst, firms, chosen, si_level[start])
 
     # Accredited KIBS reach firms beyond their own cluster and region (seed 3.1.2).
     if ki_acc.any():
@@ -97,23 +117,22 @@ def start_projects(m) -> None:
         reach = pool[hazard_draw(m.rngs.policy, rate)]
         acc_kibs = (ki_kind == 2) & ki_acc
         elig = acc_kibs[None, :] & (ki_cluster[None, :] != ft.cluster[reach][:, None])
-        chosen = _assign(m, reach, elig)
-        _begin(m, reach, chosen, m.policy.firm_level("science_industry_finance", ft, reach, m))
+        chosen = _assign(m, inst, reach, elig)
+        _begin(m, inst, reach, chosen, m.policy.level("science_industry_finance", firms=reach))
 
     # Bridges between manufacturing clusters and excellence centres of other regions (seed 3.5.3).
     if m.policy.on("excellence_bridges"):
-        level = m.policy.firm_level("excellence_bridges", ft, idx, m)
+        level = m.policy.level("excellence_bridges", firms=idx)
         cand = idx[(ft.ki_until[idx] < m.t) & (ft.absorptive[idx] >= p.ki.ac_threshold) & (level > 0)]
-        cand = cand[hazard_draw(m.rngs.policy, p.policy.bridge_rate * m.policy.firm_level("excellence_bridges", ft, cand, m))]
+        cand = cand[hazard_draw(m.rngs.policy, p.policy.bridge_rate * m.policy.level("excellence_bridges", firms=cand))]
         elig = (ki_kind[None, :] == 1) & (ki_region[None, :] != ft.region[cand][:, None])
-        chosen = _assign(m, cand, elig)
-        ok = chosen >= 0
-        granted = m.policy.allocate("excellence_bridges", ft.region[cand[ok]], p.yearly.policy.bridge_cost)
-        ok_idx = ok.nonzero()[0][granted]
-        _begin(m, cand[ok_idx], chosen[ok_idx], np.zeros(len(ok_idx)))
+        chosen = _assign(m, inst, cand, elig)
+        granted = m.policy.grant("excellence_bridges", cand, p.yearly.policy.bridge_cost, asking=chosen >= 0)
+        ok_idx = granted.nonzero()[0]
+        _begin(m, inst, cand[ok_idx], chosen[ok_idx], np.zeros(len(ok_idx)))
 
 
-def _begin(m, firms: np.ndarray, chosen: np.ndarray, si_level: np.ndarray) -> None:
+def _begin(m, inst: Institutions, firms: np.ndarray, chosen: np.ndarray, si_level: np.ndarray) -> None:
     ft = m.firms
     ok = chosen >= 0
     firms, chosen, si_level = firms[ok], chosen[ok], si_level[ok]
@@ -124,7 +143,7 @@ def _begin(m, firms: np.ndarray, chosen: np.ndarray, si_level: np.ndarray) -> No
     ft.ki_cofunded[firms] = si_level > 0
     region = ft.region[firms]
     m.ledger.add("ki_projects_started", region)
-    kinds, ki_region, ki_cluster = m.ki_kind[chosen], m.ki_region[chosen], m.ki_cluster[chosen]
+    kinds, ki_region, ki_cluster = inst.kind[chosen], inst.region[chosen], inst.cluster[chosen]
     cross = (ki_region != region) | ((kinds == 2) & (ki_cluster != ft.cluster[firms]))
     m.ledger.add("ki_projects_cross_cluster", region[cross])
     m.ledger.add("ki_projects_research", region[kinds == 1])
@@ -139,9 +158,7 @@ def project_costs(m) -> np.ndarray:
     cost = np.where(running, p.ki.project_cost, 0.0)
     cofunded = running & ft.ki_cofunded[idx]
     if cofunded.any():
-        firms = idx[cofunded]
         share = p.policy.science_industry_share
-        granted = m.policy.allocate("science_industry_finance", ft.region[firms], share * p.ki.project_cost)
-        pos = cofunded.nonzero()[0][granted]
-        cost[pos] *= 1.0 - share
+        granted = m.policy.grant("science_industry_finance", idx, share * p.ki.project_cost, asking=cofunded)
+        cost[granted] *= 1.0 - share
     return cost

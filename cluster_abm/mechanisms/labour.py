@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from cluster_abm.numerics.rounding import stochastic_round
+from cluster_abm.policy.lever_state import ALL
 
 
 def emigration_rate(m) -> np.ndarray:
@@ -26,7 +27,11 @@ def emigration_rate(m) -> np.ndarray:
     return mp.max_rate / (1.0 + np.exp(-z))
 
 
-def labour_flows(m) -> None:
+def labour_flows(m, step) -> None:
+    """Retirements, entrants (graduates and others), skilled emigration and return migration.
+
+    Step state: writes ``graduates``.
+    """
     ft, p, rng = m.firms, m.p, m.rngs.labour
     idx = ft.idx
     region = ft.region[idx]
@@ -48,7 +53,7 @@ def labour_flows(m) -> None:
     unskilled_in = stochastic_round(rng, m.lf_u * p.labour.unskilled_entry_rate)
     m.lf_s += skilled_in
     m.lf_u += unskilled_in
-    m.graduates_step = graduates
+    step.graduates = graduates
     m.ledger.add("graduates", np.arange(R), graduates)
     # Brain drain: the unemployed skilled emigrate at the full hazard, the employed at a share.
     hazard = -np.expm1(-emigration_rate(m) / p.steps_per_year)
@@ -68,20 +73,23 @@ def labour_flows(m) -> None:
     m.ledger.add("skilled_emigrants_employed", np.arange(R), np.bincount(region, weights=gone_emp, minlength=R))
 
 
-def place_trainees(m) -> None:
+def place_trainees(m, step) -> None:
     """University-firm collaboration (seed 3.6.4): a share of this step's graduates is placed in
     firms able to absorb them (traineeships, co-financed PhDs); each placement adds a skilled
-    post to the host firm."""
+    post to the host firm.
+
+    Step state: reads ``graduates``.
+    """
     if not m.policy.on("university_firm_collab"):
         return
     ft, p, rng = m.firms, m.p, m.rngs.policy
     idx = ft.idx
-    level = m.policy.region_level("university_firm_collab")
-    want = stochastic_round(rng, m.graduates_step * np.minimum(p.policy.trainee_rate * level, 1.0))
+    level = m.policy.level("university_firm_collab", regions=ALL)
+    want = stochastic_round(rng, step.graduates * np.minimum(p.policy.trainee_rate * level, 1.0))
     pool = np.maximum(m.unemployed_s(), 0)
     want = np.minimum(want, pool)
     hosts_ok = idx[(ft.absorptive[idx] >= p.ki.ac_threshold)
-                   & (m.policy.firm_level("university_firm_collab", ft, idx, m) > 0)]
+                   & (m.policy.level("university_firm_collab", firms=idx) > 0)]
     host_region = ft.region[hosts_ok]
     # Hosts are drawn region by region; then one budget call serves all regions, since each
     # region draws on its own budget (and a host is in one region only).
@@ -93,8 +101,7 @@ def place_trainees(m) -> None:
     if not picks:
         return
     chosen = np.concatenate(picks)
-    region = ft.region[chosen]
-    chosen = chosen[m.policy.allocate("university_firm_collab", region, p.yearly.policy.trainee_cost)]
+    chosen = chosen[m.policy.grant("university_firm_collab", chosen, p.yearly.policy.trainee_cost)]
     if len(chosen) == 0:
         return
     uniq, cnt = np.unique(chosen, return_counts=True)

@@ -21,7 +21,12 @@ def rd_spend(m, idx: np.ndarray) -> np.ndarray:
     return ft.rd_intensity[idx] * ft.revenue[idx] + ft.grant_rd[idx]
 
 
-def learn(m) -> None:
+def learn(m, step) -> None:
+    """Knowledge transfer from partners, contracts, institutions and the global pool, scaled by
+    absorptive capacity; in-house R&D; obsolescence (see the module docstring).
+
+    Step state: reads ``eco_awareness`` (the green share of R&D).
+    """
     ft, p = m.firms, m.p.learning
     n = ft.n
     idx = ft.idx
@@ -69,7 +74,7 @@ def learn(m) -> None:
 
     # In-house R&D (diminishing returns); eco-aware firms steer part of it to the green field.
     spend = rd_spend(m, idx)
-    green = m.p.eco.green_rd_share * m.eco_awareness[idx]
+    green = m.p.eco.green_rd_share * step.eco_awareness[idx]
     home = m.sector_field[ft.sector[idx]]
     dK[idx, home] += p.rd_return * np.sqrt(spend * (1.0 - green))
     dK[idx, -1] += p.rd_return * np.sqrt(spend * green)

@@ -55,8 +55,11 @@ def imitate(m, idx, market, n_markets) -> None:
         v[idx] += rate * np.maximum(mean[market] - v[idx], 0.0)
 
 
-def compete(m) -> None:
-    """Replicator step in regional and export markets, demand growth, revenue."""
+def compete(m, step) -> None:
+    """Replicator step in regional and export markets, demand growth, revenue.
+
+    Step state: reads ``has_transnational`` (export entry).
+    """
     ft, p, w = m.firms, m.p, m.world
     idx = ft.idx
     if len(idx) == 0:
@@ -79,7 +82,7 @@ def compete(m) -> None:
     ft.share_reg[idx] = _replicate(m, idx, ft.share_reg[idx], market, w.n_sectors * R, fit, sigma, shocks)
 
     # Export entry (seed 2.3): firms with transnational ties start exporting.
-    new_exp = ~ft.exporter[idx] & m.has_transnational[idx] & hazard(m.uniform("export_entry", idx), np.full(len(idx), p.market.export_entry_rate))
+    new_exp = ~ft.exporter[idx] & step.has_transnational[idx] & hazard(m.uniform("export_entry", idx), np.full(len(idx), p.market.export_entry_rate))
     if new_exp.any():
         entrants = idx[new_exp]
         ft.exporter[entrants] = True

@@ -13,11 +13,17 @@ Each step is one quarter by default (``sim.steps_per_year``). The schedule (DESI
    de novo firms enter, networked incubators take ventures;
 5. **labour market and migration** — retirements, graduates and entrants, skilled emigration;
 6. **collect** — every series of :mod:`cluster_abm.outputs.metrics` by region and in total.
+
+What one phase computes for a later phase of the same step travels in a
+:class:`~cluster_abm.model.step_state.StepState` handed to the mechanisms (``docs/ODD.md``, "Step
+data flow"); what persists from step to step (tables, pools, wages, budgets) lives on the model.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 from pathlib import Path
 
 import mesa
@@ -25,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from cluster_abm.agents import ClusterOrganisation, Funder, KnowledgeInstitution
+from cluster_abm.errors import InputError
 from cluster_abm.mechanisms import (
     capabilities,
     cooperation,
@@ -38,6 +45,8 @@ from cluster_abm.mechanisms import (
     sustainability,
 )
 from cluster_abm.mechanisms.common import profiles
+from cluster_abm.model import snapshot
+from cluster_abm.model.step_state import StepState
 from cluster_abm.numerics.keyed_random import (
     PURPOSES,
     family_streams,
@@ -47,7 +56,7 @@ from cluster_abm.numerics.keyed_random import (
 )
 from cluster_abm.outputs import metrics
 from cluster_abm.params.registry import per_step
-from cluster_abm.policy.lever_state import PolicyState
+from cluster_abm.policy.lever_state import ALL, PolicyState
 from cluster_abm.space import TRANSNATIONAL, World
 from cluster_abm.specs.scenario import Scenario, load_scenario
 from cluster_abm.state.firm_log import FirmLog
@@ -55,20 +64,44 @@ from cluster_abm.state.firm_table import FirmTable
 from cluster_abm.state.ledger import Ledger
 from cluster_abm.state.tie_table import TieTable
 
+DEFAULT_CACHE = object()  # ClusterModel(spinup_cache=...): the environment's or the user's cache
+
+
+def spinup_cache_folder(setting: str | Path | None | object = DEFAULT_CACHE) -> Path | None:
+    """Where spun-up snapshots are kept: ``setting``, else ``$CLUSTER_ABM_SPINUP_CACHE``, else
+    ``$XDG_CACHE_HOME/cluster_abm/spinup`` (``~/.cache/...``); None or ``off``: nowhere."""
+    if setting is DEFAULT_CACHE:
+        setting = os.environ.get("CLUSTER_ABM_SPINUP_CACHE")
+        if setting is None:
+            base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+            setting = Path(base) / "cluster_abm" / "spinup"
+    if setting is None or str(setting).strip().lower() in ("", "off", "none"):
+        return None
+    return Path(setting)
+
+
 CMO_PROGRAMME_LEVERS = ("cmo_ki_brokering", "entrepreneurial_cmos", "cmo_green_awareness", "cmo_training_brokering")
 
 
 class ClusterModel(mesa.Model):
     """An agent-based model of industrial clusters in SEE regions under policy.
 
+    A built world first runs through a spin-up (``sim.spinup_years``, no lever runs) so that
+    policy year 0 starts from a settled economy; the spun-up state of each (world, seed) is kept
+    in a cache of snapshots, so later models of the same world and seed start warm, identical to
+    the bit to spinning up again (:mod:`cluster_abm.model.snapshot`).
+
     Args:
         scenario: a :class:`Scenario`, a scenario file path or name (default ``"baseline"``).
         seed: integer seed; the same scenario and seed give identical runs.
         params: extra parameter overrides (validated against the registry).
+        spinup_cache: folder of spun-up snapshots (default: ``$CLUSTER_ABM_SPINUP_CACHE``, else
+            ``~/.cache/cluster_abm/spinup``; None or the variable set to ``off``: no cache).
     """
 
     def __init__(self, scenario: Scenario | str | Path | None = None, seed: int | None = None,
-                 params: dict | None = None):
+                 params: dict | None = None, *, spinup_cache: str | Path | None | object = DEFAULT_CACHE,
+                 _restoring: bool = False):
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario or "baseline")
         if params:
@@ -82,16 +115,17 @@ class ClusterModel(mesa.Model):
         self.p = per_step(scenario.params)
         self.t = 0
         self.step_in_year = 0
+        # Policy year 0 begins at step t0, the end of the spin-up; outputs count from there.
+        self.t0 = int(self.p.sim.spinup_years) * self.p.steps_per_year
         self.world = World(scenario, side=self.p.sim.region_cells, random=self.random)
         R = self.world.n_regions
         self.ledger = Ledger(R)
-        self.policy = PolicyState(scenario, self.world, self.p, self.ledger)
         self.firms = FirmTable(capacity=int(self.p.sim.n_firms * 1.3), n_fields=self.p.sim.knowledge_fields)
+        self.policy = PolicyState(scenario, self.world, self.p, self.ledger, self.firms)
+        self.policy.set_year(self.policy_year)  # the spin-up's years are negative: no lever runs
         self.ties = TieTable(capacity=max(1024, 4 * self.p.sim.n_firms), classify=self._tie_class)
         self.log = FirmLog(capacity=2 * self.p.sim.n_firms)
         self.firm_agents: dict[int, object] = {}
-        self.degree = np.zeros(0, dtype=np.int64)
-        self.insolvent = np.zeros(0, dtype=np.int64)
         self.next_contract = 0
         self.history: list[dict[str, np.ndarray]] = []
         self.lever_cost_history: list[dict[str, np.ndarray]] = []  # per step: lever -> k€ by region
@@ -103,18 +137,86 @@ class ClusterModel(mesa.Model):
         self._build_knowledge_institutions()
         self._build_cmos()
         self._build_funders()
-        self._build_meta_clusters()
-        # Clusters of "a certain dimension" at the start (seed 3.1.4), for the incubator KPI.
-        size0 = np.bincount(self.firms.cluster[self.firms.idx][self.firms.cluster[self.firms.idx] >= 0],
-                            minlength=self.world.n_clusters)
-        self.incubator_clusters = np.flatnonzero(size0 >= self.p.policy.incubator_min_cluster_firms)
+        self._update_meta_clusters()
         cooperation.build_option_tables(self)
-        self._refresh_step_state()
-        self._refresh_services()
-        cooperation.initial_ties(self, self.p.init.ties_per_firm)
+        # The state of step 0 (the initial network is drawn with it; the outputs of step 0 read it).
+        s = self.step_state = StepState(t=self.t)
+        self.policy.begin_step(s)
+        self._observe_firms(s)
+        self._cmo_services(s)
+        cooperation.initial_ties(self, s, self.p.init.ties_per_firm)
+        self._set_region_weights()
         self.frontier = self.p.learning.frontier_multiple * self._top_decile(np.arange(self.firms.n))
-        self.employment0 = float(self.firms.employees[self.firms.idx].sum())
         self.collect()
+        if _restoring:  # from_snapshot overwrites the state next
+            return
+        self._spin_up(spinup_cache_folder(spinup_cache))
+        self._start_policy_clock()
+
+    @classmethod
+    def from_snapshot(cls, path: str | Path) -> ClusterModel:
+        """The model saved by :func:`~cluster_abm.model.snapshot.save_snapshot`, at the same step:
+        built again from the snapshot's scenario and seed, then its state restored."""
+        header, scenario = snapshot.load_header_and_scenario(path)
+        model = cls(scenario, seed=header["seed"], _restoring=True)
+        t = int(header["t"])  # the levers of the year last opened run, as in the saved model
+        model.policy.set_year(model.policy_year if t == 0 else (t - 1 - model.t0) // model.p.steps_per_year)
+        snapshot.restore_snapshot(model, path)
+        return model
+
+    def _spin_up(self, cache: Path | None) -> None:
+        """Run the spin-up, or start warm from the cached snapshot of this world and seed (a
+        damaged or stale entry is spun up again and replaced)."""
+        if self.t0 == 0:
+            return
+        path = None
+        if cache is not None:
+            path = cache / snapshot.spinup_key(self.cluster_scenario, self.seed)
+            if snapshot.snapshot_paths(path)[0].is_file():
+                try:
+                    snapshot.restore_snapshot(self, path, keep_policy=True)
+                    return
+                except InputError:  # refused before anything was written: spin up instead
+                    pass
+        for _ in range(self.t0):  # the built world settles; no lever runs (negative policy years)
+            self.step()
+        self.history, self.lever_cost_history = [], []  # the spin-up's outputs are not the run's
+        if path is not None:
+            with contextlib.suppress(OSError):  # an unwritable cache costs speed, never the run
+                snapshot.save_snapshot(self, path)
+
+    def _start_policy_clock(self) -> None:
+        """Policy year 0 begins: outputs, KPIs, budgets and the firm log's cohorts count from here
+        (DESIGN 2.1, spin-up and warm starts)."""
+        # Clusters of "a certain dimension" at the start (seed 3.1.4), for the incubator KPI.
+        cl = self.firms.cluster[self.firms.idx]
+        size0 = np.bincount(cl[cl >= 0], minlength=self.world.n_clusters)
+        self.incubator_clusters = np.flatnonzero(size0 >= self.p.policy.incubator_min_cluster_firms)
+        self.employment0 = float(self.firms.employees[self.firms.idx].sum())
+        if self.t > 0:  # after a spin-up: its history is not the run's; step 0 is the state now
+            self._set_region_weights()
+            self.lf_s0 = self.lf_s.copy()
+            self.emigrants_cum[:] = 0.0
+            self.policy.start_clock()
+            self.log.start_clock(self.t)
+            self.history, self.lever_cost_history = [], []
+            self.ledger.reset()
+            self.collect()
+
+    def _set_region_weights(self) -> None:
+        """Real-region units (DESIGN 2.1): each model firm of region r stands for
+        ``enterprises_r / model firms_r`` real enterprises of its region, size class and sector,
+        fixed at policy year 0 (a super-individual, Scheffer et al. 1995); NaN where the scenario
+        gives no enterprise count."""
+        real = self.world.region_field("enterprises")
+        firms = np.bincount(self.firms.region[self.firms.idx], minlength=self.world.n_regions)
+        ok = (real > 0) & (firms > 0)
+        self.region_weight = np.where(ok, real / np.maximum(firms, 1), np.nan)
+
+    @property
+    def policy_year(self) -> int:
+        """The policy year of the current step (negative during the spin-up)."""
+        return (self.t - self.t0) // self.p.steps_per_year
 
     # ---------------------------------------------------------------------------------------
     # Build
@@ -134,8 +236,8 @@ class ClusterModel(mesa.Model):
         self.foreign_wage = np.full(w.n_regions, p.labour.foreign_wage_skilled)
         self.u0 = w.region_field("unemployment")
         self.diaspora0 = w.region_field("diaspora")
-        aw = w.region_field("policy_awareness")
-        self.awareness = aw + (1.0 - aw) * np.minimum(self.policy.region_level("policy_awareness"), 1.0)
+        self.awareness0 = w.region_field("policy_awareness")
+        self.awareness = self.awareness0.copy()  # raised by the policy_awareness lever (open_year)
         self.contract_law = w.region_field("network_contract_law", dtype=bool)
         self.frozen = np.zeros(w.n_regions, dtype=bool)
         self.last_productivity = np.zeros(w.n_regions)
@@ -253,7 +355,6 @@ class ClusterModel(mesa.Model):
         self.emigrants_cum = np.zeros(R)
         # Skilled citizens working abroad (persons), so that they are diaspora0 of all skilled.
         self.diaspora = self.lf_s * self.diaspora0 / (1.0 - self.diaspora0)
-        self.graduates_step = np.zeros(R)
 
     def uniform(self, purpose: str, slots: np.ndarray, sub: int = 0) -> np.ndarray:
         """Keyed uniforms for firms ``slots``: fixed by (seed, firm, step, purpose), so the same
@@ -313,10 +414,6 @@ class ClusterModel(mesa.Model):
                 cell = grid[c.centre] if c is not None else centre
                 self.kis.append(KnowledgeInstitution(self, "kibs", r, -1 if c is None else c.index,
                                                      spec["ki_quality"], p.ki.capacity_kibs, top * mask, cell))
-        acc = self.policy.region_level("accredited_kibs")
-        for ki in self.kis:
-            if ki.kind == "kibs" and acc[ki.region] > 0:
-                ki.accredited = True
         self.ki_knowledge = np.array([ki.knowledge for ki in self.kis]) if self.kis else np.zeros((0, K))
         for k, ki in enumerate(self.kis):
             ki.knowledge = self.ki_knowledge[k]  # a view: grows with the frontier
@@ -325,7 +422,6 @@ class ClusterModel(mesa.Model):
             if ki.kind == "university":
                 uni_quality[ki.region] += ki.quality
         self.university_output = uni_quality
-        self.ki_free = np.zeros(len(self.kis), dtype=np.int64)
 
     def _build_cmos(self) -> None:
         w = self.world
@@ -334,8 +430,6 @@ class ClusterModel(mesa.Model):
         for c in w.clusters:
             if c.has_cmo:
                 self.cmos.append(ClusterOrganisation(self, [c.index], c.region, competence[c.region], w.grid[c.centre]))
-        for r in np.flatnonzero(self.policy.region_level("cmo_merger") > 0):
-            self.merge_cmos(int(r))
 
     def merge_cmos(self, region: int) -> None:
         """Regional clustering (seed 3.5.2): the CMOs of a region merge into one organisation
@@ -362,13 +456,14 @@ class ClusterModel(mesa.Model):
         self.bank = Funder(self, "bank", -1, 0.0, ("credit_lines", "network_contract_credit"))
         self.funders = [*self.regional_funders, self.eu_funder, self.venture_funder, self.bank]
 
-    def _build_meta_clusters(self) -> None:
-        """Meta-clusters (seed 3.5.3; Alps4Eu): targeted clusters of one sector form a
-        meta-cluster if they lie in at least ``policy.meta_min_regions`` regions."""
+    def _update_meta_clusters(self) -> None:
+        """Meta-clusters (seed 3.5.3; Alps4Eu): while the meta_clusters lever runs, its targeted
+        clusters of one sector form a meta-cluster if they lie in at least
+        ``policy.meta_min_regions`` regions (yearly, so a lever's start and end take effect)."""
         w = self.world
         self.meta_of_cluster = np.full(w.n_clusters, -1, dtype=np.int64)
         self.n_meta_clusters = 0
-        level = self.policy.cluster_level("meta_clusters")
+        level = self.policy.level("meta_clusters", clusters=ALL)
         for s in range(w.n_sectors):
             members = [c for c in w.clusters if c.sector == s and level[c.index] > 0]
             if len({c.region for c in members}) >= self.p.policy.meta_min_regions:
@@ -376,64 +471,88 @@ class ClusterModel(mesa.Model):
                     self.meta_of_cluster[c.index] = self.n_meta_clusters
                 self.n_meta_clusters += 1
         # The same, then a last entry -1 that firms outside clusters (cluster -1) read.
+        changed = not np.array_equal(getattr(self, "meta_of_cluster_or_none", None), np.append(self.meta_of_cluster, -1))
         self.meta_of_cluster_or_none = np.append(self.meta_of_cluster, -1)
+        if changed and hasattr(self, "ties"):
+            self.ties.reclassify()  # tie classes count meta-cluster ties: membership changed
 
     # ---------------------------------------------------------------------------------------
     # Step
     # ---------------------------------------------------------------------------------------
     def step(self) -> None:
-        """One step (a quarter by default); see the module docstring for the schedule."""
-        spy = self.p.steps_per_year
-        self.step_in_year = self.t % spy
+        """One step (a quarter by default): the phases of DESIGN 2.4, in this fixed order.
+
+        A fresh :class:`StepState` carries what one phase computes for a later one; each
+        mechanism takes it explicitly and says which fields it reads and writes (the table "Step
+        data flow" in ``docs/ODD.md``). The levers' firm groups read it too (``begin_step``).
+        """
+        self.step_in_year = self.t % self.p.steps_per_year
         self.ledger.reset()
-        # 1. funders open calls (yearly budgets), CMO budgets, yearly lever costs
+        s = self.step_state = StepState(t=self.t)
+        self.policy.begin_step(s)
         if self.step_in_year == 0:
-            self.open_year()
-        # 2. CMOs act
-        self._refresh_services()
-        # 3. firms: vectorised over the firm table
-        self._refresh_step_state()
+            self.open_year()  # 1. funders open calls: budgets, CMO plans, yearly lever costs, wages
+        self._cmo_services(s)  # 2. CMOs act: service levels reach firms
+        self._firms_act(s)  # 3. firms, vectorised over the firm table
+        self._entry_and_exit(s)  # 4. entry and exit
+        self._labour_market(s)  # 5. labour market and migration
+        self._collect_step()  # 6. collect
+
+    def _firms_act(self, s: StepState) -> None:
+        """Phase 3: capabilities, finance, projects, training, learning, innovation, cooperation,
+        markets and hiring, accounts (flags the insolvent)."""
+        self._observe_firms(s)
         capabilities.decay_capabilities(self)
         capabilities.update_absorptive(self)
-        innovation.partner_novelty(self)
-        finance.award_grants(self)
+        innovation.partner_novelty(self, s)
+        finance.award_grants(self, s)
         finance.finance_ventures(self)
-        knowledge_projects.start_projects(self)
+        knowledge_projects.start_projects(self, s)
         capabilities.train_firms(self)
         capabilities.support_codification(self)
         capabilities.transfer_green_skills(self)
-        learning.learn(self)
-        innovation.innovate(self)
-        innovation.eco_innovate(self)
-        sustainability.best_practice(self)
-        cooperation.decay_ties(self)
-        cooperation.search_partners(self)
-        cooperation.demand_side_projects(self)
+        learning.learn(self, s)
+        innovation.innovate(self, s)
+        innovation.eco_innovate(self, s)
+        sustainability.best_practice(self, s)
+        cooperation.decay_ties(self, s)
+        cooperation.search_partners(self, s)
+        cooperation.demand_side_projects(self, s)
         cooperation.dissolve_contracts(self)
-        cooperation.form_contracts(self)
+        cooperation.form_contracts(self, s)
         cooperation.become_glocal(self)
-        production.compete(self)
+        production.compete(self, s)
         production.plan_labour(self)
-        finance.settle_accounts(self)
-        # 4. entry and exit
-        demography.remove_firms(self)
+        finance.settle_accounts(self, s)
+
+    def _entry_and_exit(self, s: StepState) -> None:
+        """Phase 4: insolvent and closing firms leave, incubated ventures pay, new firms enter."""
+        demography.remove_firms(self, s)
         demography.keep_incubated(self)
-        demography.create_firms(self)
-        # 5. labour market and migration
-        labour.labour_flows(self)
-        labour.place_trainees(self)
-        demography.close_empty(self)
-        # 6. collect
+        demography.create_firms(self, s)
+
+    def _labour_market(self, s: StepState) -> None:
+        """Phase 5: retirements, entrants, emigration; trainees; firms left without people close."""
+        labour.labour_flows(self, s)
+        labour.place_trainees(self, s)
+        demography.close_empty(self, s)
+
+    def _collect_step(self) -> None:
+        """Phase 6: the step ends; the firm log's yearly sizes and every output series."""
+        spy = self.p.steps_per_year
         self.t += 1
         if self.t % spy == 0:
             idx = self.firms.idx
-            self.log.snapshot(self.t // spy, self.firms.uid[idx], self.firms.employees[idx])
+            self.log.snapshot((self.t - self.t0) // spy, self.firms.uid[idx], self.firms.employees[idx])
         self.collect()
 
     def open_year(self) -> None:
-        """Yearly decisions: budgets, CMO plans and competence, yearly lever costs, wages."""
+        """Yearly decisions: the levers of this policy year, budgets, CMO plans and competence,
+        yearly lever costs, wages."""
         y = self.p.yearly
+        started = self.policy.set_year(self.policy_year)
         self.policy.new_year()
+        self._lever_conditions(started)
         for lid, region, cost in self._pending_costs:
             self.policy.charge(lid, region, cost)
         self._pending_costs = []
@@ -441,18 +560,18 @@ class ClusterModel(mesa.Model):
         for cmo in self.cmos:
             cmo.active_levers = set()
             for lid in CMO_PROGRAMME_LEVERS:
-                lv = self.policy.cmo_level(lid, cmo)
+                lv = self.policy.level(lid, cmo=cmo)
                 if lv > 0 and self.policy.charge(lid, cmo.region, y.policy.cmo_programme_cost * lv) > 0:
                     cmo.active_levers.add(lid)
             base = y.cmo.entrepreneurial_orientation
-            lv = self.policy.cmo_level("entrepreneurial_cmos", cmo) if "entrepreneurial_cmos" in cmo.active_levers else 0.0
+            lv = self.policy.level("entrepreneurial_cmos", cmo=cmo) if "entrepreneurial_cmos" in cmo.active_levers else 0.0
             cmo.orientation = base + (1.0 - base) * min(lv, 1.0)
         for ki in self.kis:
             if ki.accredited:
                 self.policy.charge("accredited_kibs", ki.region, y.policy.kibs_accreditation_cost * self.policy.intensity("accredited_kibs"))
         for c in self.world.clusters:
             if self.meta_of_cluster[c.index] >= 0:
-                self.policy.charge("meta_clusters", c.region, y.policy.meta_cost * self.policy.cluster_level("meta_clusters")[c.index])
+                self.policy.charge("meta_clusters", c.region, y.policy.meta_cost * self.policy.level("meta_clusters", clusters=c.index))
         outward = self._outward_share()
         ft, C = self.firms, self.world.n_clusters
         cl = ft.cluster[ft.idx]
@@ -470,6 +589,21 @@ class ClusterModel(mesa.Model):
             self._update_region_reference()
         sustainability.collective_projects(self)
 
+    def _lever_conditions(self, started: list[str]) -> None:
+        """The conditions some levers set while they run, renewed each year so that a lever's
+        start and end year take effect: policy makers' awareness (seed 3.1.1 a), accredited KIBS
+        (3.1.2), meta-clusters (3.5.3); a regional CMO merger (3.5.2) happens once, when the
+        cmo_merger lever starts, and is not undone."""
+        lv = np.minimum(self.policy.level("policy_awareness", regions=ALL), 1.0)
+        self.awareness = self.awareness0 + (1.0 - self.awareness0) * lv
+        accredited = self.policy.level("accredited_kibs", regions=ALL) > 0
+        for ki in self.kis:
+            ki.accredited = ki.kind == "kibs" and bool(accredited[ki.region])
+        self._update_meta_clusters()
+        if "cmo_merger" in started:
+            for r in np.flatnonzero(self.policy.level("cmo_merger", regions=ALL) > 0):
+                self.merge_cmos(int(r))
+
     def _tie_class(self, a: np.ndarray, b: np.ndarray, kind: np.ndarray):
         return metrics.tie_class(self, a, b, kind)
 
@@ -485,21 +619,24 @@ class ClusterModel(mesa.Model):
         tot = np.bincount(cl, minlength=C)
         return np.divide(out, tot, out=np.zeros(C), where=tot > 0)
 
-    def _refresh_step_state(self) -> None:
-        """Per-step derived arrays: buckets, degrees, knowledge profiles, transnational ties."""
+    def _observe_firms(self, s: StepState) -> None:
+        """Start of phase 3: the views of the firm table and the network this step's mechanisms
+        share. Writes ``s.buckets``, ``s.degree``, ``s.profiles``, ``s.has_transnational``."""
         ft = self.firms
-        self.buckets = cooperation.Buckets(self)
-        self.degree = self.ties.degree(ft.n)
-        self.profiles = profiles(ft.knowledge[: ft.n])
-        self.has_transnational = self.ties.firms_with(TRANSNATIONAL, ft.n)
+        s.buckets = cooperation.Buckets(self)
+        s.degree = self.ties.degree(ft.n)
+        s.profiles = profiles(ft.knowledge[: ft.n])
+        s.has_transnational = self.ties.firms_with(TRANSNATIONAL, ft.n)
 
-    def _refresh_services(self) -> None:
-        """CMOs act: per-cluster service intensities reach member firms (seed 3.3.4, 3.2.4, 2.4)."""
+    def _cmo_services(self, s: StepState) -> None:
+        """Phase 2, CMOs act: per-cluster service intensities reach member firms (seed 3.3.4,
+        3.2.4, 2.4). Writes ``s.cluster_reach``, ``s.svc_matchmaking``, ``s.svc_scouting``,
+        ``s.svc_brokering``, ``s.outreach``, ``s.eco_awareness``."""
         ft, p, C = self.firms, self.p, self.world.n_clusters
         svc, orient, broker, aware, reach = (np.zeros(C) for _ in range(5))
         for cmo in self.cmos:
-            lv_b = self.policy.cmo_level("cmo_ki_brokering", cmo) if "cmo_ki_brokering" in cmo.active_levers else 0.0
-            lv_g = self.policy.cmo_level("cmo_green_awareness", cmo) if "cmo_green_awareness" in cmo.active_levers else 0.0
+            lv_b = self.policy.level("cmo_ki_brokering", cmo=cmo) if "cmo_ki_brokering" in cmo.active_levers else 0.0
+            lv_g = self.policy.level("cmo_green_awareness", cmo=cmo) if "cmo_green_awareness" in cmo.active_levers else 0.0
             for c in cmo.clusters:
                 svc[c] = cmo.service
                 orient[c] = cmo.orientation
@@ -512,12 +649,12 @@ class ClusterModel(mesa.Model):
         # Members get the full service; non-members of the cluster the share that publicly funded
         # public tasks reach (activity-based financing, seed 3.4.1); firms outside clusters none.
         weight = np.where(cl >= 0, np.where(ft.member[:n], 1.0, reach[c0]), 0.0)
-        self.cluster_reach = reach
-        self.svc_matchmaking = weight * svc[c0]
-        self.svc_scouting = self.svc_matchmaking
-        self.svc_brokering = weight * broker[c0]
-        self.outreach = p.cmo.outreach_weight * self.svc_matchmaking * orient[c0]
-        self.eco_awareness = np.minimum(p.eco.awareness + p.cmo.awareness_weight * weight * aware[c0], 1.0)
+        s.cluster_reach = reach
+        s.svc_matchmaking = weight * svc[c0]
+        s.svc_scouting = s.svc_matchmaking
+        s.svc_brokering = weight * broker[c0]
+        s.outreach = p.cmo.outreach_weight * s.svc_matchmaking * orient[c0]
+        s.eco_awareness = np.minimum(p.eco.awareness + p.cmo.awareness_weight * weight * aware[c0], 1.0)
 
     # ---------------------------------------------------------------------------------------
     # Running and results
@@ -548,7 +685,8 @@ class ClusterModel(mesa.Model):
 
     @property
     def years_run(self) -> float:
-        return self.t / self.p.steps_per_year
+        """Policy years run (from the end of the spin-up)."""
+        return (self.t - self.t0) / self.p.steps_per_year
 
     def series_wide(self) -> dict[str, np.ndarray]:
         """Every series as an array (steps + 1) x (regions + 1); step 0 is the initial state."""
@@ -590,7 +728,7 @@ class ClusterModel(mesa.Model):
 
     def kpis(self) -> dict[str, float]:
         context = {"spy": self.p.steps_per_year, "employment0": self.employment0,
-                   "lf_s0": float(self.lf_s0.sum()), "t_end": self.t,
+                   "lf_s0": float(self.lf_s0.sum()), "t_end": self.t - self.t0,
                    "incubator_clusters": self.incubator_clusters}
         return metrics.compute_kpis(self.series_wide(), self.log.frame(), context)
 

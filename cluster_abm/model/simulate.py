@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cluster_abm.model.cluster_model import ClusterModel
+from cluster_abm.model.cluster_model import DEFAULT_CACHE, ClusterModel
 from cluster_abm.outputs.metrics import SERIES
 from cluster_abm.specs.scenario import Scenario, load_scenario
 
@@ -44,12 +44,13 @@ class SimulationResult:
 
 def simulate(scenario: Scenario | str | Path, seed: int, years: float | None = None, *,
              series_every: int = 1, series: list[str] | None = None, regions: bool = True,
-             firm_data: bool = False, progress=None) -> SimulationResult:
+             firm_data: bool = False, progress=None, spinup_cache=DEFAULT_CACHE) -> SimulationResult:
     """Build and run one model; returns a :class:`SimulationResult`.
 
     ``series_every`` keeps every k-th step (the last step always), ``series`` restricts the
     metrics kept, ``regions=False`` keeps totals only, ``firm_data`` adds the final firm table,
-    the firm log and the yearly size panel. ``progress`` is called after every step.
+    the firm log and the yearly size panel. ``progress`` is called after every step;
+    ``spinup_cache`` is where spun-up worlds are kept (see :class:`ClusterModel`).
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -58,7 +59,7 @@ def simulate(scenario: Scenario | str | Path, seed: int, years: float | None = N
         if unknown:
             raise ValueError(f"unknown series {unknown}")
     start = time.perf_counter()
-    model = ClusterModel(scenario, seed=seed)
+    model = ClusterModel(scenario, seed=seed, spinup_cache=spinup_cache)
     model.run(years, progress=progress)
     ts = model.timeseries(every=series_every, names=series, regions=regions)
     kpis = model.kpis()
@@ -75,3 +76,9 @@ def run_scenario(scenario: Scenario | str | Path = "baseline", seed: int = 0, ye
                  **kwargs) -> SimulationResult:
     """Notebook shortcut: ``run_scenario("baseline", seed=7, years=20)``."""
     return simulate(scenario, seed, years, **kwargs)
+
+
+def load_snapshot(path: str | Path) -> ClusterModel:
+    """A model saved by :func:`~cluster_abm.model.snapshot.save_snapshot`, at the step it was
+    saved (``ClusterModel.from_snapshot``)."""
+    return ClusterModel.from_snapshot(path)

@@ -118,6 +118,17 @@ SERIES_LIST = [
     S("sme_employment_share", "share", "Share of employment in firms with fewer than 250 employees.", "demography", "ratio"),
     S("large_firms", "firms", "Firms with 250 or more employees.", "demography", "stock"),
 ]
+# Real-region units: each model firm is a super-individual (Scheffer et al. 1995) standing for
+# ``m.region_weight[r]`` real enterprises of its region (the region's published enterprises over
+# its model firms at policy year 0), so counts of firms, persons and money scale by that weight.
+REAL_SERIES = ("firms", "employment", "employment_skilled", "labour_force", "births", "deaths",
+               "innovations", "skilled_emigrants", "skilled_emigrants_cum", "public_cost",
+               "public_spent_total")
+_SERIES_BY_NAME = {s.name: s for s in SERIES_LIST}
+SERIES_LIST += [S(f"{name}_real", f"{_SERIES_BY_NAME[name].unit} (real region)",
+                  f"{_SERIES_BY_NAME[name].doc} In real-region units: the model count times the "
+                  "enterprises each model firm stands for (NaN where a region gives no enterprises).",
+                  _SERIES_BY_NAME[name].family, _SERIES_BY_NAME[name].kind) for name in REAL_SERIES]
 del S
 SERIES: dict[str, Series] = {s.name: s for s in SERIES_LIST}
 
@@ -243,12 +254,16 @@ def tie_class(m, a: np.ndarray, b: np.ndarray, kind: np.ndarray):
     return ra, rb, code.astype(np.uint8)
 
 
-def step_metrics(m) -> dict[str, np.ndarray]:
-    """Every series for the current step: arrays of length R + 1 (regions, then the total)."""
-    from cluster_abm.mechanisms.sustainability import (
-        emissions,  # mechanisms import metrics-free modules only
-    )
+def emissions(m, idx: np.ndarray) -> np.ndarray:
+    """Emissions (t CO2e/yr) of firms ``idx``: revenue x the sector's emission intensity x the
+    firm's relative intensity (``emission``, cut by eco-innovation; seed 3.2.2-3.2.4)."""
+    ft = m.firms
+    return ft.revenue[idx] * m.sector_emission[ft.sector[idx]] * ft.emission[idx]
 
+
+def step_metrics(m) -> dict[str, np.ndarray]:
+    """Every series for the current step: arrays of length R + 1 (regions, then the total).
+    Reads the model's state, the step ledger and the last step's state (``m.step_state``)."""
     ft, w, L = m.firms, m.world, m.ledger
     R = w.n_regions
     idx = ft.idx
@@ -339,7 +354,7 @@ def step_metrics(m) -> dict[str, np.ndarray]:
         out[name] = _ratio(_by_region(cmo_reg, R, vals), n_cmo)
     cl = ft.cluster[idx]
     in_cl = cl >= 0
-    served = np.where(ft.member[idx], 1.0, m.cluster_reach[np.maximum(cl, 0)])[in_cl]
+    served = np.where(ft.member[idx], 1.0, m.step_state.cluster_reach[np.maximum(cl, 0)])[in_cl]
     out["cmo_reach"] = _ratio(_by_region(reg[in_cl], R, served), _by_region(reg[in_cl], R))
     sec = ft.sector[idx]
     S_ = w.n_sectors
@@ -369,7 +384,16 @@ def step_metrics(m) -> dict[str, np.ndarray]:
     out["median_firm_size"] = _median_by_region(reg, emp, R)
     out["sme_employment_share"] = _ratio(sums["sme_employment"], out["employment"])
     out["large_firms"] = sums["large"]
+    for name in REAL_SERIES:
+        out[f"{name}_real"] = to_real(out[name], m.region_weight)
     return out
+
+
+def to_real(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """A count by region and in total (length R + 1) in real-region units: each region's count
+    times the real enterprises one of its model firms stands for; the total is their sum."""
+    real = values[:-1] * weight
+    return np.append(real, real.sum())
 
 
 # --- KPIs -------------------------------------------------------------------------------------
@@ -453,6 +477,13 @@ KPI_LIST = [
     K("admin_cost_total", "k€", "Administrative cost borne by applicants over the run.", "lower", lambda ts, log, c: float(_total(ts, "admin_cost").sum())),
     K("public_cost_total", "k€", "Spending of the policy levers over the run.", None, lambda ts, log, c: float(_total(ts, "public_cost").sum())),
     K("public_spent_total", "k€", "All public money spent over the run (grants, CMOs, training, levers).", None, lambda ts, log, c: float(_total(ts, "public_spent_total").sum())),
+    # The same in real-region units (each model firm stands for region_weight real enterprises).
+    K("employment_final_real", "persons (real region)", "Employment in the real region, mean over the last year.", "higher", lambda ts, log, c: _last_year_mean(ts, "employment_real", c["spy"])),
+    K("jobs_net_real", "persons (real region)", "Employment in the real region in the last year minus at policy year 0.", "higher", lambda ts, log, c: _last_year_mean(ts, "employment_real", c["spy"]) - _total(ts, "employment_real")[0]),
+    K("firms_final_real", "enterprises (real region)", "Enterprises the living model firms stand for, last year.", None, lambda ts, log, c: _last_year_mean(ts, "firms_real", c["spy"])),
+    K("skilled_emigrants_total_real", "persons (real region)", "Skilled emigrants of the real region over the run.", "lower", lambda ts, log, c: float(_total(ts, "skilled_emigrants_real").sum())),
+    K("public_cost_total_real", "k€ (real region)", "Spending of the policy levers over the run, in the real region.", None, lambda ts, log, c: float(_total(ts, "public_cost_real").sum())),
+    K("public_spent_total_real", "k€ (real region)", "All public money spent over the run, in the real region.", None, lambda ts, log, c: float(_total(ts, "public_spent_total_real").sum())),
 ]
 del K
 KPIS: dict[str, KPI] = {k.name: k for k in KPI_LIST}

@@ -128,7 +128,8 @@ REGISTRY = Registry()
 # --- simulation ---------------------------------------------------------------------------------
 REGISTRY.add(
     _p("sim.steps_per_year", 4, 1, 12, "steps/yr", "Steps a year (4 = quarterly).", uncertain=False, integer=True),
-    _p("sim.years", 20, 1, 100, "yr", "Default horizon of a run.", uncertain=False, integer=True),
+    _p("sim.years", 20, 1, 100, "yr", "Default horizon of a run (policy years after the spin-up).", uncertain=False, integer=True),
+    _p("sim.spinup_years", 30, 0, 200, "yr", "Years the built world runs, without policy levers, before policy year 0, so that runs start from a statistically stationary economy (docs/ODD.md, 'Spin-up'; chosen with scripts/measure_spinup.py).", uncertain=False, integer=True),
     _p("sim.n_firms", 2000, 20, 500_000, "firms", "Initial number of firms, split over regions by their firm_share.", uncertain=False, integer=True),
     _p("sim.region_cells", 16, 4, 200, "cells", "Side of each region's square block on the grid.", uncertain=False, integer=True),
     _p("sim.knowledge_fields", 8, 3, 32, "fields", "Technology fields of the knowledge vector; the last one is the green field.", uncertain=False, integer=True),

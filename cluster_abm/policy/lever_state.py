@@ -1,38 +1,77 @@
 """Levers at run time: who each switched-on lever reaches, at what intensity, within what budget.
 
 Built once from a scenario's ``[levers]`` tables (validated against :mod:`cluster_abm.policy.levers`).
-Mechanisms ask for a lever's intensity per region, per cluster, per CMO or per firm (targets and
-firm group applied), and pay for its activity through :meth:`PolicyState.charge` and
-:meth:`PolicyState.allocate`, which never spend beyond the lever's yearly budget in a region
-(``policy.lever_budget`` x intensity): policies cost money and budgets are finite (seed 2.4).
-With no lever on every query returns zeros and costs nothing.
+Mechanisms ask for a lever's intensity with one call, :meth:`PolicyState.level`, per firm (targets
+and firm group applied), per region, per cluster or per CMO, and pay for its activity through
+:meth:`PolicyState.grant` (per-firm requests: grant what the budget allows, refuse the rest) and
+:meth:`PolicyState.charge` (a lump sum), which never spend beyond the lever's yearly budget in a
+region (``policy.lever_budget`` x intensity): policies cost money and budgets are finite (seed 2.4).
+A lever of the catalogue that a scenario leaves off reaches nobody and costs nothing; a lever id
+that is not in the catalogue at all is a typo in the code and raises :class:`UnknownLeverError`.
+
+Timing: a lever runs in the policy years from its ``start_year`` to its ``end_year`` (exclusive).
+:meth:`PolicyState.set_year` is called at the start of every year; outside its years a lever is
+off exactly as if the scenario left it off (reaches nobody, costs nothing), so costs and effects
+are booked in the years they happen. The spin-up's years are negative: no lever runs in them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from cluster_abm.errors import closest
 from cluster_abm.policy.levers import BY_ID
 from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES
 
 _SLACK = 1e-9  # k€: rounding slack when a request's cost meets a region's remaining budget
 
+ALL = slice(None)
+"""``level(lid, regions=ALL)`` / ``level(lid, clusters=ALL)``: the lever's intensity in every
+region / cluster, one entry each."""
+
+
+class UnknownLeverError(KeyError, ValueError):
+    """A lever id that is not in the catalogue (:data:`cluster_abm.policy.levers.BY_ID`): a typo in
+    the code, never a lever that is merely off. Both a ``KeyError`` and a ``ValueError``."""
+
+    def __init__(self, lid: str):
+        super().__init__(f"unknown lever {lid!r}; {closest(str(lid), BY_ID)}")
+        self.lever = lid
+
+    def __str__(self) -> str:  # KeyError would show the message in quotes
+        return str(self.args[0])
+
 
 class PolicyState:
-    def __init__(self, scenario, world, p, ledger):
+    """The levers of one run: their reach (:meth:`level`) and their spending (:meth:`grant`,
+    :meth:`charge`) within each lever's yearly budget per region.
+
+    Args:
+        scenario: the scenario whose ``levers`` are switched on.
+        world: regions and clusters (targets are resolved against their ids).
+        p: per-step parameters (``policy.lever_budget`` and the firm groups' thresholds).
+        ledger: the step ledger that records every lever's cost (``public_cost``).
+        firms: the firm table (per-firm levels and grants read firms' regions, clusters, groups).
+    """
+
+    def __init__(self, scenario, world, p, ledger, firms):
         self.world = world
         self.p = p
         self.ledger = ledger
-        self.settings = dict(scenario.levers)
+        self.firms = firms
+        self.configured = dict(scenario.levers)
+        """Every lever the scenario switches on, with its years (``LeverSetting``)."""
+        self.settings: dict = {}
+        """The levers running in the current policy year (:meth:`set_year`): the others are off."""
+        self.year: int | None = None
         R, C = world.n_regions, world.n_clusters
         self._region = {}
         self._cluster = {}
         self._explicit_clusters = {}
         region_ids = [r.id for r in world.regions]
         cluster_ids = [c.id for c in world.clusters]
-        for lid, s in self.settings.items():
-            if lid not in BY_ID:
-                raise ValueError(f"unknown lever {lid}")
+        for lid, s in self.configured.items():
+            self._known(lid)
             reg = np.zeros(R)
             if s.regions is None:
                 reg[:] = s.intensity
@@ -52,32 +91,96 @@ class PolicyState:
         # Levers at one intensity in every region and cluster: that intensity, else None.
         self._everywhere = {lid: float(s.intensity)
                             if s.regions is None and s.clusters is None else None
-                            for lid, s in self.settings.items()}
+                            for lid, s in self.configured.items()}
         # Per cluster, then a last entry 0 that firms outside clusters (cluster -1) read.
         self._cluster_or_none = {lid: np.append(clu, 0.0) for lid, clu in self._cluster.items()}
-        self.spent = {lid: np.zeros(R) for lid in self.settings}
-        self._cap = {lid: p.yearly.policy.lever_budget * self._region[lid] for lid in self.settings}
-        self._past_years: dict[str, list[np.ndarray]] = {lid: [] for lid in self.settings}
-        self._cmo_levels: dict[tuple, float] = {}  # (lever, CMO clusters) -> level (cmo_level)
-        self._constants: dict[float, np.ndarray] = {}  # value -> read-only array (firm_level)
+        self._no_region, self._no_cluster = np.zeros(R), np.zeros(C)  # a lever that is off
+        self.spent = {lid: np.zeros(R) for lid in self.configured}
+        self._cap = {lid: p.yearly.policy.lever_budget * self._region[lid] for lid in self.configured}
+        self._past_years: dict[str, list[np.ndarray]] = {lid: [] for lid in self.configured}
+        self._cmo_levels: dict[tuple, float] = {}  # (lever, CMO clusters) -> level (level(cmo=))
         self._manufacturing = np.array([s["manufacturing"] for s in world.sectors], dtype=bool)
         self._year_open = False
+        self._now = None  # the step state firm groups read (begin_step)
+
+    @staticmethod
+    def _known(lid: str) -> None:
+        """Raise :class:`UnknownLeverError` unless ``lid`` is a lever of the catalogue."""
+        if lid not in BY_ID:
+            raise UnknownLeverError(lid)
+
+    def begin_step(self, state) -> None:
+        """Firm groups that depend on the moment read this step's state: ``state.t`` (the step:
+        the age of new ventures) and ``state.degree`` (partners per firm slot: the promising
+        group), see :class:`cluster_abm.model.step_state.StepState`. The model calls this once at
+        the start of every step (and once when it is built)."""
+        self._now = state
+
+    def set_year(self, year: int) -> list[str]:
+        """Enter policy year ``year``: the levers whose years include it run, the others are off.
+        Returns the levers that start running this year (their one-off effects are the model's)."""
+        before = set(self.settings)
+        self.settings = {lid: s for lid, s in self.configured.items() if s.runs_in(year)}
+        self.year = year
+        return [lid for lid in self.settings if lid not in before]
+
+    def runs(self, lid: str) -> bool:
+        """Whether lever ``lid`` runs this year (switched on by the scenario and within its years)."""
+        if lid not in self.settings:
+            self._known(lid)
+            return False
+        return True
+
+    def start_clock(self) -> None:
+        """Policy year 0 begins (the end of the spin-up): budget years are counted from here."""
+        for lid in self.configured:
+            self._past_years[lid] = []
+            self.spent[lid][:] = 0.0
+        self._year_open = False
+        self.year = None
 
     # --- who a lever reaches ------------------------------------------------------------------
     def on(self, lid: str) -> bool:
-        return lid in self.settings and self.settings[lid].intensity > 0
+        """Whether the scenario switches ``lid`` on at an intensity above 0."""
+        s = self.settings.get(lid)
+        if s is None:
+            self._known(lid)
+            return False
+        return s.intensity > 0
 
     def intensity(self, lid: str) -> float:
-        return self.settings[lid].intensity if lid in self.settings else 0.0
+        """The scenario's intensity of ``lid`` (0 when off), whatever its targets."""
+        s = self.settings.get(lid)
+        if s is None:
+            self._known(lid)
+            return 0.0
+        return s.intensity
 
-    def region_level(self, lid: str) -> np.ndarray:
-        return self._region.get(lid, np.zeros(self.world.n_regions))
+    def level(self, lid: str, *, firms: np.ndarray | None = None, regions=None, clusters=None,
+              cmo=None) -> np.ndarray | float:
+        """Intensity of lever ``lid`` where it reaches, 0 where it does not; name exactly one of:
 
-    def cluster_level(self, lid: str) -> np.ndarray:
-        return self._cluster.get(lid, np.zeros(self.world.n_clusters))
+        - ``firms``: firm slots -> one level per firm, the lever's targets (regions, clusters) and
+          firm group applied; a fresh array the caller may change (e.g. :meth:`grant` zeroes it
+          where a request is refused);
+        - ``regions``: region indices (an array, one index, or :data:`ALL`) -> their levels;
+        - ``clusters``: cluster indices (an array, one index, or :data:`ALL`) -> their levels;
+        - ``cmo``: a cluster organisation -> the highest level among the clusters it serves.
 
-    def cmo_level(self, lid: str, cmo) -> float:
-        if lid not in self.settings:
+        Arrays returned are always fresh and writable; one index gives a float.
+        """
+        if (firms is None) + (regions is None) + (clusters is None) + (cmo is None) != 3:
+            raise TypeError("level() takes exactly one of firms=, regions=, clusters=, cmo=")
+        on = lid in self.settings
+        if not on:
+            self._known(lid)
+        if firms is not None:
+            return self._firm_level(lid, firms) if on else np.zeros(len(firms))
+        if regions is not None:
+            return _pick(self._region[lid] if on else self._no_region, regions)
+        if clusters is not None:
+            return _pick(self._cluster[lid] if on else self._no_cluster, clusters)
+        if not on:
             return 0.0
         # Targets are fixed for a run, so each (lever, CMO clusters) pair is looked up once.
         key = (lid, tuple(cmo.clusters))
@@ -86,51 +189,50 @@ class PolicyState:
             level = self._cmo_levels[key] = float(self._cluster[lid][cmo.clusters].max())
         return level
 
-    def firm_level(self, lid: str, ft, slots: np.ndarray, group_context=None) -> np.ndarray:
-        """Intensity of ``lid`` for each firm in ``slots`` (0 where not targeted)."""
-        if lid not in self.settings:
-            return np.zeros(len(slots))
+    def _firm_level(self, lid: str, slots: np.ndarray) -> np.ndarray:
+        ft = self.firms
         everywhere = self._everywhere[lid]
         if everywhere is not None:  # one intensity in every region: no per-firm lookup needed
-            level = self._constant(everywhere, len(slots))
+            level = np.full(len(slots), everywhere)
         elif self._explicit_clusters[lid]:
             level = self._cluster_or_none[lid][ft.cluster[slots]]  # cluster -1 reads the last 0
         else:
             level = self._region[lid][ft.region[slots]]
         group = self.settings[lid].firms
         if group != "all":
-            level = level * self.group_mask(group, ft, slots, level > 0, group_context)
+            level = level * self.group_mask(group, slots, level > 0)
         return level
 
-    def _constant(self, value: float, n: int) -> np.ndarray:
-        """A read-only array of n copies of value: a view of one array per value, grown when a
-        longer one is asked for (levers ask for it many times a step, for various n)."""
-        cached = self._constants.get(value)
-        if cached is None or len(cached) < n:
-            cached = np.full(max(2 * n, 1024), value)
-            cached.flags.writeable = False
-            self._constants[value] = cached
-        return cached[:n]
-
-    def group_mask(self, group: str, ft, slots, reached, ctx) -> np.ndarray:
-        """Firm groups a lever can target (see policies.FIRM_GROUPS)."""
+    def group_mask(self, group: str, slots: np.ndarray, reached: np.ndarray) -> np.ndarray:
+        """Which firms ``slots`` belong to firm ``group`` (see policy.levers.FIRM_GROUPS);
+        ``reached``: the firms the lever's targets reach (the promising group ranks among them)."""
+        ft = self.firms
         if group == "smes":  # over the table's contiguous columns, then one lookup, not two
             return (ft.skilled[: ft.n] + ft.unskilled[: ft.n] < SME_MAX_EMPLOYEES)[slots]
         if group == "new_ventures":
-            return (ctx.t - ft.birth_step[slots]) < 3 * self.p.steps_per_year
+            return (self._step_state("new_ventures").t - ft.birth_step[slots]) < 3 * self.p.steps_per_year
         if group == "cmo_members":
             return ft.member[slots]
         if group == "manufacturing":
             return self._manufacturing[ft.sector[slots]]
         if group == "promising":
             # Seed 3.6.1: the most promising firms with a good level of networking in the cluster.
-            score = ft.quality[slots] * ft.productivity[slots] * (1.0 + ctx.degree[slots])
+            degree = self._step_state("promising").degree
+            if degree is None:
+                raise RuntimeError("the promising firm group reads partners per firm, which this "
+                                   "step has not counted yet (StepState.degree)")
+            score = ft.quality[slots] * ft.productivity[slots] * (1.0 + degree[slots])
             mask = np.zeros(len(slots), dtype=bool)
             if reached.any():
                 cut = np.quantile(score[reached], 0.75)
                 mask = reached & (score >= cut)
             return mask
         raise ValueError(f"unknown firm group {group}")
+
+    def _step_state(self, group: str):
+        if self._now is None:
+            raise RuntimeError(f"the {group} firm group needs the step state: call begin_step first")
+        return self._now
 
     # --- what a lever spends ------------------------------------------------------------------
     def new_year(self) -> None:
@@ -142,24 +244,30 @@ class PolicyState:
         self._year_open = True
 
     def spent_by_year(self, lid: str) -> np.ndarray:
-        """What lever ``lid`` spent (k€), one row per budget year so far (the running year last),
-        one column per region; no rows for a lever that is not switched on."""
-        if lid not in self.settings:
+        """What lever ``lid`` spent (k€), one row per policy year so far (the running year last),
+        one column per region; no rows for a lever the scenario does not switch on."""
+        if lid not in self.configured:
+            self._known(lid)
             return np.zeros((0, self.world.n_regions))
         rows = self._past_years[lid] + ([self.spent[lid].copy()] if self._year_open else [])
         return np.array(rows).reshape(len(rows), self.world.n_regions)
 
     def yearly_cap(self, lid: str) -> np.ndarray:
         """Most lever ``lid`` may spend in a year, per region: policy.lever_budget x intensity."""
-        return self.p.yearly.policy.lever_budget * self.region_level(lid)
+        return self.p.yearly.policy.lever_budget * self.level(lid, regions=ALL)
 
     def remaining(self, lid: str, region: int) -> float:
+        """What lever ``lid`` may still spend this year in ``region`` (k€)."""
         if lid not in self.settings:
+            self._known(lid)
             return 0.0
         return max(self._cap[lid][region] - self.spent[lid][region], 0.0)
 
     def left(self, lid: str) -> np.ndarray:
-        """:meth:`remaining` of every region (``lid`` switched on)."""
+        """:meth:`remaining` of every region."""
+        if lid not in self.settings:
+            self._known(lid)
+            return np.zeros(self.world.n_regions)
         return np.maximum(self._cap[lid] - self.spent[lid], 0.0)
 
     def charge(self, lid: str, region: int, amount: float) -> float:
@@ -171,15 +279,47 @@ class PolicyState:
             self.ledger.add_cost(lid, region, amount)
         return amount
 
+    def grant(self, lid: str, slots: np.ndarray, unit_cost: float | np.ndarray, *,
+              asking: np.ndarray | None = None, level: np.ndarray | None = None) -> np.ndarray:
+        """Grant firms' requests for lever ``lid`` while each region's yearly budget lasts; refuse
+        the rest. Returns a mask over ``slots``: True where the firm asked and was granted.
+
+        Args:
+            slots: firm slots, in priority order (earlier requests are served first).
+            unit_cost: k€ per request: one figure, or one per entry of ``slots``.
+            asking: mask over ``slots`` of the firms that ask (default: ``level > 0`` when a
+                level is given, else every firm).
+            level: the firms' levels of the lever (from :meth:`level`); set to 0, in place, where
+                a firm asked and was refused, so the lever reaches only the granted.
+
+        The granted requests' cost is booked (:meth:`allocate`, which this wraps).
+        """
+        if level is not None and asking is None:
+            asking = level > 0
+        if asking is None:
+            return self.allocate(lid, self.firms.region[slots], unit_cost)
+        pos = asking.nonzero()[0]
+        cost = unit_cost if np.ndim(unit_cost) == 0 else np.asarray(unit_cost)[pos]
+        ok = self.allocate(lid, self.firms.region[slots[pos]], cost)
+        granted = np.zeros(len(slots), dtype=bool)
+        granted[pos[ok]] = True
+        if level is not None:
+            level[pos[~ok]] = 0.0
+        return granted
+
     def allocate(self, lid: str, regions: np.ndarray, unit_cost: float | np.ndarray) -> np.ndarray:
-        """Grant requests in order (callers order them by priority) while the region's budget
-        lasts; returns the mask of granted requests and books their cost.
+        """Grant requests from ``regions`` in order (callers order them by priority) while each
+        region's budget lasts; returns the mask of granted requests and books their cost.
+        Mechanisms call :meth:`grant`, which takes firm slots.
 
         Vectorised: one stable sort by region and a running sum within each region, so a call
         costs O(n log n) whatever the number of regions.
         """
         n = len(regions)
-        if n == 0 or lid not in self.settings:
+        if lid not in self.settings:
+            self._known(lid)
+            return np.zeros(n, dtype=bool)
+        if n == 0:
             return np.zeros(n, dtype=bool)
         regions = np.asarray(regions, dtype=np.intp)
         R = self.world.n_regions
@@ -201,3 +341,12 @@ class PolicyState:
         self.spent[lid] += spend
         self.ledger.add_costs(lid, spend)
         return granted
+
+
+def _pick(table: np.ndarray, where) -> np.ndarray | float:
+    """Entries ``where`` of a per-region or per-cluster table: a fresh array, or a float for one index."""
+    if isinstance(where, slice):
+        return table[where].copy()
+    if np.ndim(where) == 0:
+        return float(table[where])
+    return table[np.asarray(where, dtype=np.intp)]

@@ -4,7 +4,8 @@ A lever names the seed section it comes from, the mechanism it acts through, the
 parameters that size its effect and its cost, the outcome it moves directly (and in which
 direction) and how it can be targeted. A scenario switches a lever on with ``[levers.<id>]``,
 setting ``intensity`` (1 = the programme as the seed describes it), and optionally ``regions``,
-``clusters`` and a firm group ``firms``. The mechanism code reads the lever through
+``clusters``, a firm group ``firms`` and the policy years it runs, ``start_year`` (default 0)
+to ``end_year`` (exclusive; default: to the end of the run). The mechanism code reads the lever through
 :class:`cluster_abm.policy.lever_state.PolicyState`; :func:`catalogue_markdown` renders
 ``docs/policies.md``.
 """
@@ -36,17 +37,26 @@ FIRM_GROUPS = {
 }
 
 INTENSITY_MAX = 2.0
+YEAR_MAX = 200  # policy years: a lever's start and end lie in 0..YEAR_MAX
 
 
 @dataclass(frozen=True)
 class LeverSetting:
-    """One lever switched on in a scenario: intensity and targets (None = everywhere)."""
+    """One lever switched on in a scenario: intensity, targets (None = everywhere) and the policy
+    years it runs, from ``start_year`` to ``end_year`` (exclusive; None = to the end of the run).
+    Policy year 0 begins at the end of the spin-up (``sim.spinup_years``)."""
 
     id: str
     intensity: float = 1.0
     regions: tuple[str, ...] | None = None
     clusters: tuple[str, ...] | None = None
     firms: str = "all"
+    start_year: int = 0
+    end_year: int | None = None
+
+    def runs_in(self, year: int) -> bool:
+        """Whether the lever runs in policy year ``year`` (negative years are the spin-up)."""
+        return self.start_year <= year and (self.end_year is None or year < self.end_year)
 
 
 @dataclass(frozen=True)
@@ -241,7 +251,7 @@ def validate_lever(lid: str, setting: Any, source: str, region_ids: list[str], c
     lever = BY_ID[lid]
     if not isinstance(setting, dict):
         raise InputError("must be a table (intensity, regions, clusters, firms) or true", source=source, key=key)
-    allowed = ["intensity", *lever.targets]
+    allowed = ["intensity", *lever.targets, "start_year", "end_year"]
     for k in setting:
         if k not in allowed:
             raise InputError(f"unknown or untargetable key for this lever; allowed: {', '.join(allowed)}", source=source, key=f"{key}.{k}")
@@ -271,7 +281,18 @@ def validate_lever(lid: str, setting: Any, source: str, region_ids: list[str], c
     firms = setting.get("firms", lever.firm_groups[0])
     if firms not in lever.firm_groups:
         raise InputError(f"firm group {firms!r} not allowed for this lever; allowed: {', '.join(lever.firm_groups)}", source=source, key=f"{key}.firms")
-    return LeverSetting(lid, float(intensity), regions, clusters, firms)
+    years = {}
+    for field in ("start_year", "end_year"):
+        if field in setting:
+            value = setting[field]
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= YEAR_MAX:
+                raise InputError(f"{value!r} is not a policy year; allowed whole years 0 to {YEAR_MAX}",
+                                 source=source, key=f"{key}.{field}")
+            years[field] = value
+    if "end_year" in years and years["end_year"] <= years.get("start_year", 0):
+        raise InputError(f"end_year {years['end_year']} is not after start_year {years.get('start_year', 0)}; "
+                         "a lever runs from start_year to end_year (exclusive)", source=source, key=f"{key}.end_year")
+    return LeverSetting(lid, float(intensity), regions, clusters, firms, **years)
 
 
 def catalogue_markdown() -> str:

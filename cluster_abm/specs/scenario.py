@@ -13,18 +13,30 @@ what is allowed, before anything runs.
 from __future__ import annotations
 
 import copy
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cluster_abm.errors import InputError, closest
 from cluster_abm.params import registry as P
-from cluster_abm.policy.levers import LeverSetting, validate_lever
+from cluster_abm.policy.levers import BY_ID, LeverSetting, validate_lever
+from cluster_abm.specs.toml_spec import (
+    Table,
+    check_bool,
+    check_choice,
+    check_int,
+    check_keys,
+    check_number,
+    check_str,
+    find_spec_file,
+    flatten,
+    read_toml,
+    spec_names,
+)
 
 STAGES = ("mature", "middle", "early")
-TOP_KEYS = ("name", "title", "description", "extends", "simulation", "params", "sectors", "regions",
-            "regions_patch", "levers")
+TOP_KEYS = ("name", "title", "description", "extends", "levers_from", "simulation", "params", "sectors",
+            "regions", "regions_patch", "levers")
 
 
 @dataclass(frozen=True)
@@ -42,22 +54,16 @@ class Field:
 
     def check(self, value: Any, source: str, key: str) -> Any:
         if self.kind is bool:
-            if not isinstance(value, bool):
-                raise InputError(f"must be true or false, got {value!r}", source=source, key=key)
-            return value
+            return check_bool(value, source, key)
         if self.kind is str:
-            if not isinstance(value, str) or not value:
-                raise InputError(f"must be a non-empty string, got {value!r}", source=source, key=key)
-            if self.choices and value not in self.choices:
-                raise InputError(f"{value!r} is not allowed; allowed: {', '.join(self.choices)}", source=source, key=key)
-            return value
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InputError(f"must be a number, got {value!r}", source=source, key=key)
-        if self.kind is int and value != int(value):
-            raise InputError(f"must be a whole number, got {value!r}", source=source, key=key)
-        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
-            raise InputError(f"{value!r} is out of range; allowed {self.low} to {self.high} {self.unit}", source=source, key=key)
-        return self.kind(value)
+            if self.choices:
+                return check_choice(value, self.choices, source, key, what=self.name)
+            return check_str(value, source, key)
+        if self.kind is int:
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)  # 3.0 is 3, as in the parameter registry
+            return check_int(value, source, key, self.low, self.high)
+        return check_number(value, source, key, self.low, self.high, unit=self.unit)
 
 
 SECTOR_FIELDS = (
@@ -82,6 +88,7 @@ REGION_FIELDS = (
     Field("country", str, None, doc="ISO 3166 alpha-2 country code."),
     Field("stage", str, None, doc="Development stage of the region's clusters (seed 2.1).", choices=STAGES),
     Field("firm_share", float, None, 0.0, 1.0, "-", "Weight of the region in the initial firm population."),
+    Field("enterprises", float, 0.0, 0.0, 1e8, "enterprises", "Active enterprises of the real region's business economy (cluster_abm/data/enterprises.csv); each model firm of the region stands for enterprises / model firms at policy year 0 of them. 0: unknown, outputs stay in model units."),
     Field("wage_skilled", float, None, 3.0, 200.0, "k€/yr", "Yearly labour cost of a skilled worker."),
     Field("wage_unskilled", float, None, 2.0, 150.0, "k€/yr", "Yearly labour cost of an unskilled worker."),
     Field("unemployment", float, None, 0.0, 0.6, "-", "Initial unemployment rate."),
@@ -134,7 +141,13 @@ class Scenario:
         """Plain data (TOML/JSON-able) of the resolved scenario, for manifests and `scenario show`."""
         levers = {}
         for lid, s in self.levers.items():
-            entry = {"intensity": s.intensity, "firms": s.firms}
+            entry = {"intensity": s.intensity}
+            if "firms" in BY_ID[lid].targets:  # a key the lever accepts, so to_dict round-trips
+                entry["firms"] = s.firms
+            if s.start_year != 0:
+                entry["start_year"] = s.start_year
+            if s.end_year is not None:
+                entry["end_year"] = s.end_year
             if s.regions is not None:
                 entry["regions"] = list(s.regions)
             if s.clusters is not None:
@@ -168,33 +181,31 @@ def scenario_dirs() -> list[Path]:
 
 def find_scenario(ref: str | Path, relative_to: Path | None = None) -> Path:
     """Resolve a scenario reference (a path, or a name such as ``baseline``) to a file."""
-    ref = str(ref)
-    candidates = []
-    p = Path(ref)
-    if relative_to is not None and not p.is_absolute():
-        candidates.append(relative_to / p)
-        if p.suffix != ".toml":
-            candidates.append(relative_to / f"{ref}.toml")
-    candidates.append(p)
-    if p.suffix != ".toml" and "/" not in ref:
-        candidates += [d / f"{ref}.toml" for d in scenario_dirs()]
-    for c in candidates:
-        if c.is_file():
-            return c.resolve()
-    known = sorted({f.stem for d in scenario_dirs() if d.is_dir() for f in d.glob("*.toml")})
-    raise InputError(f"scenario file not found; {closest(p.stem, known)}", source=ref)
+    return find_spec_file(ref, scenario_dirs(), "scenario", relative_to)
 
 
-def read_toml(path: Path) -> dict[str, Any]:
+def known_scenarios() -> list[str]:
+    """Names of the scenario files in the folders :func:`scenario_dirs` searches."""
+    return spec_names(scenario_dirs())
+
+
+def load_scenario_ref(ref: Any, source: str, key: str, base_dir: Path | None = None) -> Scenario:
+    """The scenario a spec file names at ``key`` (a name or a path relative to ``base_dir``).
+
+    A missing or invalid scenario is an error about the spec file's key, with the scenario's
+    own problem inside, so the user sees which line of which file to fix.
+    """
+    check_str(ref, source, key, "a scenario name or path")
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise InputError("file not found", source=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"malformed TOML: {exc}", source=str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", source=str(path)) from None
+        path = find_scenario(ref, relative_to=base_dir)
+    except InputError:
+        raise InputError(f"unknown scenario {ref!r} (no such file next to this file or in "
+                         f"./scenarios); {closest(Path(ref).stem, known_scenarios())}",
+                         source=source, key=key) from None
+    try:
+        return load_scenario(path)
+    except InputError as exc:
+        raise InputError(f"scenario {ref!r} is invalid: {exc}", source=source, key=key) from None
 
 
 def _merge(base: dict, child: dict) -> dict:
@@ -210,14 +221,11 @@ def _merge(base: dict, child: dict) -> dict:
 def _load_raw(path: Path, seen: tuple[str, ...]) -> tuple[dict, tuple[str, ...]]:
     if str(path) in seen:
         raise InputError(f"extends forms a cycle: {' -> '.join(seen + (str(path),))}", source=str(path), key="extends")
-    raw = read_toml(path)
-    for k in raw:
-        if k not in TOP_KEYS:
-            raise InputError(f"unknown key; {closest(k, TOP_KEYS)}", source=str(path), key=k)
+    raw = check_keys(read_toml(path), TOP_KEYS, str(path))
     parent = raw.pop("extends", None)
     chain = seen + (str(path),)
     if parent is None:
-        return raw, chain
+        return _with_levers_from(raw, path, chain), chain
     if not isinstance(parent, str):
         raise InputError("must be a scenario name or path", source=str(path), key="extends")
     try:
@@ -226,27 +234,31 @@ def _load_raw(path: Path, seen: tuple[str, ...]) -> tuple[dict, tuple[str, ...]]
         raise InputError(f"cannot find {parent!r} ({exc})", source=str(path), key="extends") from None
     base, chain = _load_raw(parent_path, chain)
     base.pop("name", None)
-    return _merge(base, raw), chain
+    return _merge(base, _with_levers_from(raw, path, chain)), chain
 
 
-def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
-    out = {}
-    for k, v in table.items():
-        name = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flatten(v, name + "."))
-        else:
-            out[name] = v
-    return out
+def _with_levers_from(raw: dict, path: Path, chain: tuple[str, ...]) -> dict:
+    """``levers_from = ["wg1_innovation", ...]``: the levers (with their settings) of the named
+    scenarios, in order, then the file's own ``[levers]`` (which win), so a package of packages
+    follows its parts when a lever is added to one of them."""
+    names = raw.pop("levers_from", None)
+    if names is None:
+        return raw
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InputError("must be a list of scenario names", source=str(path), key="levers_from")
+    levers: dict = {}
+    for name in names:
+        try:
+            part, _ = _load_raw(find_scenario(name, relative_to=path.parent), (str(path),))
+        except InputError as exc:
+            raise InputError(f"cannot use {name!r} ({exc})", source=str(path), key="levers_from") from None
+        levers.update(copy.deepcopy(part.get("levers") or {}))
+    levers.update(raw.get("levers") or {})
+    return {**raw, "levers": levers}
 
 
 def _check_table(table: Any, fields: tuple[Field, ...], source: str, where: str) -> dict:
-    if not isinstance(table, dict):
-        raise InputError("must be a table", source=source, key=where)
-    names = [f.name for f in fields]
-    for k in table:
-        if k not in names:
-            raise InputError(f"unknown key; {closest(k, names)}", source=source, key=f"{where}.{k}")
+    check_keys(table, [f.name for f in fields], source, where)
     out = {}
     for f in fields:
         if f.name not in table:
@@ -260,25 +272,27 @@ def _check_table(table: Any, fields: tuple[Field, ...], source: str, where: str)
     return out
 
 
+def _check_tables(raw: dict, name: str, fields: tuple[Field, ...], source: str) -> list[dict]:
+    """The array of tables ``[[name]]``: at least one, each checked, their ids unique."""
+    items = raw.get(name)
+    if not isinstance(items, list) or not items:
+        raise InputError(f"needs at least one [[{name}]] table", source=source, key=name)
+    tables = [_check_table(t, fields, source, f"{name}[{i}]") for i, t in enumerate(items)]
+    ids = [t["id"] for t in tables]
+    if len(set(ids)) != len(ids):
+        raise InputError(f"{name[:-1]} ids must be unique", source=source, key=name)
+    return tables
+
+
 def _validate_world(raw: dict, source: str, n_fields: int) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
-    sectors_raw = raw.get("sectors")
-    if not isinstance(sectors_raw, list) or not sectors_raw:
-        raise InputError("needs at least one [[sectors]] table", source=source, key="sectors")
-    sectors = [_check_table(s, SECTOR_FIELDS, source, f"sectors[{i}]") for i, s in enumerate(sectors_raw)]
+    sectors = _check_tables(raw, "sectors", SECTOR_FIELDS, source)
     sector_ids = [s["id"] for s in sectors]
-    if len(set(sector_ids)) != len(sector_ids):
-        raise InputError("sector ids must be unique", source=source, key="sectors")
     for i, s in enumerate(sectors):
         if s["field"] >= n_fields - 1:
             raise InputError(f"must be below {n_fields - 1} (the last field is the green field)", source=source, key=f"sectors[{i}].field")
 
-    regions_raw = raw.get("regions")
-    if not isinstance(regions_raw, list) or not regions_raw:
-        raise InputError("needs at least one [[regions]] table", source=source, key="regions")
-    regions = [_check_table(r, REGION_FIELDS, source, f"regions[{i}]") for i, r in enumerate(regions_raw)]
+    regions = _check_tables(raw, "regions", REGION_FIELDS, source)
     ids = [r["id"] for r in regions]
-    if len(set(ids)) != len(ids):
-        raise InputError("region ids must be unique", source=source, key="regions")
 
     patches = raw.get("regions_patch", {})
     if not isinstance(patches, dict):
@@ -328,23 +342,12 @@ def _validate_levers(raw: Any, source: str, regions: tuple[dict, ...]) -> dict[s
 
 def scenario_from_dict(raw: dict, source: str = "<dict>", chain: tuple[str, ...] = ()) -> Scenario:
     """Validate an already-merged raw scenario table."""
-    raw = dict(raw)
-    for k in raw:
-        if k not in TOP_KEYS:
-            raise InputError(f"unknown key; {closest(k, TOP_KEYS)}", source=source, key=k)
-    name = raw.get("name") or Path(source).stem
-    if not isinstance(name, str):
-        raise InputError("must be a string", source=source, key="name")
-    sim = raw.get("simulation", {})
-    if not isinstance(sim, dict):
-        raise InputError("must be a table", source=source, key="simulation")
-    sim = dict(sim)
+    top = Table(raw, source, TOP_KEYS)
+    name = top.str("name", Path(source).stem, what="a scenario name")
+    sim = dict(top.table("simulation").raw)
     include = sim.pop("regions", None)
     flat = {f"sim.{k}": v for k, v in sim.items()}
-    params_raw = raw.get("params", {})
-    if not isinstance(params_raw, dict):
-        raise InputError("must be a table", source=source, key="params")
-    flat.update(_flatten(params_raw))
+    flat.update(flatten(top.table("params").raw))
     for k in flat:
         if k not in P.REGISTRY:
             shown = k[4:] if k.startswith("sim.") and k[4:] in sim else k

@@ -24,6 +24,14 @@ class FirmLog:
             setattr(self, k, np.zeros(capacity, dtype=dt))
         self.row_of_uid: dict[int, int] = {}
         self._panel: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.clock_start = 0  # the step where the run's clock starts (the end of the spin-up)
+
+    def start_clock(self, step: int) -> None:
+        """The run's clock starts at ``step`` (the end of the spin-up): frames count steps from
+        there (firms born in the spin-up have negative birth steps, like the built world's firms),
+        firms that left during the spin-up are dropped, and the yearly panel starts afresh."""
+        self.clock_start = step
+        self._panel = []
 
     def _grow(self, needed: int) -> None:
         cap = self.capacity
@@ -64,10 +72,14 @@ class FirmLog:
         self._panel.append((np.full(len(uids), year, dtype=np.int32), uids.copy(), employees.copy()))
 
     def frame(self) -> pd.DataFrame:
-        """One row per firm ever alive; ``death_step`` is -1 for firms alive at the end."""
-        df = pd.DataFrame({k: getattr(self, k)[: self.n] for k in self.FIELDS})
+        """One row per firm alive at some time since the clock started; steps count from the
+        clock's start (negative births: older firms); ``death_step`` is -1 for firms alive at the end."""
+        keep = self.death_step[: self.n] >= self.clock_start  # ALIVE passes: alive at the end
+        df = pd.DataFrame({k: getattr(self, k)[: self.n][keep] for k in self.FIELDS})
+        df["birth_step"] -= self.clock_start
+        df["death_step"] = df["death_step"].where(df["death_step"] == ALIVE, df["death_step"] - self.clock_start)
         df["death_step"] = df["death_step"].where(df["death_step"] != ALIVE, -1)
-        return df
+        return df.reset_index(drop=True)
 
     def panel(self) -> pd.DataFrame:
         """Employees of every living firm at the end of each year (year, uid, employees)."""

@@ -73,6 +73,13 @@ class TieTable:
         idx = self.idx if idx is None else idx
         return self.a[idx] * KEY_BASE + self.b[idx]
 
+    def reclassify(self) -> None:
+        """Classify every living tie again (a class that depends on more than the firms' fixed
+        region, cluster and sector changed: meta-cluster membership starts or ends with its lever)."""
+        ti = self.idx
+        if len(ti):
+            self.region_a[ti], self.region_b[ti], self.code[ti] = self.classify(self.a[ti], self.b[ti], self.kind[ti])
+
     def add(self, a: np.ndarray, b: np.ndarray, kind: np.ndarray, step: int) -> np.ndarray:
         """Add ties (a, b) that do not exist yet; returns the mask of pairs actually added."""
         lo, hi = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)

@@ -4,11 +4,16 @@ Both are drawn with matplotlib's object-oriented API (``Figure`` + Agg canvas, n
 each browser session owns its figures and threads do not share state). They are redrawn several
 times a second while a run plays, so each keeps a cached background (axes, ticks, titles, region
 blocks) and per frame draws only what moves (matplotlib "blitting"): the firms, ties, CMOs and
-knowledge institutions on the map; the lines on the charts. A chart redraws its background only
-when a line leaves its y-range (the range then grows by a margin, so that is rare) — the x-axis
-spans the whole horizon from the start, so the lines grow left to right.
+knowledge institutions on the map; the lines and bands on the charts. A chart redraws its
+background only when a line leaves its y-range (the range then grows by a margin, so that is
+rare) — the x-axis spans the whole horizon from the start, so the lines grow left to right.
 
-Colours follow the Okabe–Ito palette (readable by colour-blind viewers and on projectors);
+The charts show, per headline outcome, the policy and baseline means over the seeds with their
+95 % bands (top row) and the paired difference *policy − baseline* with its 95 % interval (bottom
+row, the effect the tiles report). Colours: the runs use vermillion (policy), blue (baseline) and
+purple (the difference); the map's categories use none of them (firm states in orange, pink,
+green, sky blue and grey; ties in greys), so "orange-red" always means the policy run. Text in
+the pictures is at least 18 px at the size they are made for (1600x1000 presentation).
 :data:`FIRM_STATES`, :data:`MARKERS`, :data:`TIE_KINDS` and :data:`RUN_COLOURS` are also what the
 app's (HTML) legends show, so picture and legend cannot disagree.
 """
@@ -23,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -37,7 +42,7 @@ from cluster_abm.space import DISTANCE_CLASSES
 DRAW_LOCK = threading.Lock()
 DPI = 100
 # JPEG at high quality without chroma subsampling: crisp enough for lines and text, and far
-# cheaper to encode than PNG, which matters at 4+ frames/s
+# cheaper to encode than PNG, which matters at 4+ frames/s; exports are PNG (:func:`encode_png`)
 IMAGE_FORMAT = "jpeg"
 JPEG_OPTIONS = {"quality": 90, "subsampling": 0}
 
@@ -52,41 +57,49 @@ class Swatch:
 
 # firm colour by state; the first that applies wins (rarer states first, so they stay visible)
 FIRM_STATES = (
-    Swatch("incubated", "Incubated venture", "#56B4E9"),
-    Swatch("glocal", "Glocal (global links)", "#E69F00"),
+    Swatch("glocal", "Glocal firm (global links)", "#E69F00"),
     Swatch("contract", "In a network contract", "#CC79A7"),
-    Swatch("innovating", "Innovated this year", "#009E73"),
-    Swatch("other", "Other firm", "#767676"),
+    Swatch("innovating", "Innovated in the last year", "#009E73"),
+    Swatch("young", "Young firm (under 3 years)", "#56B4E9"),
+    Swatch("other", "Other firm", "#A8A8A8"),
 )
 MARKERS = (
     Swatch("cmo", "Cluster organisation (CMO)", "#000000", "*"),
     Swatch("university", "University", "#000000", "s"),
     Swatch("research", "Research centre", "#000000", "^"),
-    Swatch("kibs", "KIBS", "#000000", "D"),
+    Swatch("kibs", "Knowledge-intensive services (KIBS)", "#000000", "D"),
 )
 TIE_KINDS = tuple(
     Swatch(name, name.replace("_", "-").capitalize(), colour)
     for name, colour in zip(
-        DISTANCE_CLASSES, ("#B0B0B0", "#0072B2", "#D55E00", "#000000"), strict=True
+        DISTANCE_CLASSES, ("#C4C4C4", "#8C8C8C", "#4D4D4D", "#111111"), strict=True
     )
 )
-RUN_COLOURS = {"policy": "#D55E00", "reference": "#0072B2"}
+TIE_WIDTHS = (0.8, 1.0, 1.3, 1.8)
+RUN_COLOURS = {"policy": "#D55E00", "reference": "#0072B2", "difference": "#6A3D9A"}
+RUN_LABELS = {"policy": "policy", "reference": "baseline (no levers)",
+              "difference": "policy − baseline"}
 STAGE_FILL = {"mature": "#F2F2F2", "middle": "#F8F8F8", "early": "#FFFFFF"}
 MAX_TIES_DRAWN = 300
-FONT = 16  # px in the image (at DPI 100 a point is 100/72 px): chart tick labels
-LABEL_FONT = 15  # px: region labels on the map
+FONT = 18  # px in the image (at DPI 100 a point is 100/72 px): tick and axis labels
+TITLE_FONT = 20
+LABEL_FONT = 18  # px: region labels on the map
+BAND_ALPHA = 0.22
 
 
 _STATE_RGBA = to_rgba_array([sw.colour for sw in FIRM_STATES])
 _TIE_RGBA = to_rgba_array([sw.colour for sw in TIE_KINDS])
 
 
-def encode_image(canvas: FigureCanvasAgg) -> bytes:
-    """The canvas as image bytes in :data:`IMAGE_FORMAT`."""
+def encode_image(canvas: FigureCanvasAgg, fmt: str = IMAGE_FORMAT) -> bytes:
+    """The canvas as image bytes in ``fmt`` (JPEG for live frames, PNG for exports)."""
     w, h = canvas.get_width_height()
     img = Image.frombuffer("RGBA", (w, h), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
     out = io.BytesIO()
-    img.convert("RGB").save(out, format=IMAGE_FORMAT, **JPEG_OPTIONS)
+    if fmt == "png":
+        img.convert("RGB").save(out, format="png", optimize=False)
+    else:
+        img.convert("RGB").save(out, format=fmt, **JPEG_OPTIONS)
     return out.getvalue()
 
 
@@ -100,19 +113,12 @@ def _jitter(uid: np.ndarray, salt: int) -> np.ndarray:
     return (h.astype(float) / 1009.0 - 0.5) * 0.84
 
 
-def firm_states(model) -> np.ndarray:
-    """Index into :data:`FIRM_STATES` for each living firm (in ``model.firms.idx`` order)."""
-    ft, t = model.firms, model.t
-    idx = ft.idx
-    state = np.full(len(idx), len(FIRM_STATES) - 1, dtype=np.int64)
-    masks = (
-        ft.incubated_until[idx] >= t,
-        ft.glocal[idx],
-        ft.contract[idx] >= 0,
-        (t - ft.last_innov[idx]) < model.p.steps_per_year,
-    )
+def firm_states(view, innovated: np.ndarray) -> np.ndarray:
+    """Index into :data:`FIRM_STATES` for each firm of a :class:`~cluster_abm.ui.model_view.FirmView`."""
+    state = np.full(len(view.uid), len(FIRM_STATES) - 1, dtype=np.int64)
+    masks = (view.glocal, view.contract, innovated, view.young)
     for k in reversed(range(len(masks))):  # the first state that applies wins
-        state[masks[k]] = k
+        state[np.asarray(masks[k], dtype=bool)] = k
     return state
 
 
@@ -124,7 +130,7 @@ class MapPlot:
     """The regional grid: region blocks (outlined, labelled), firms, CMOs, knowledge institutions.
 
     Per frame only firms, ties, CMOs and institutions are drawn; the region labels are pasted
-    back on top from a snapshot taken with the background, so text is rasterised once per model.
+    back on top from a snapshot taken with the background, so text is rasterised once per world.
     """
 
     def __init__(self, world, width_px: int = 600):
@@ -144,7 +150,7 @@ class MapPlot:
             ax.add_patch(Rectangle((ox - 0.5, oy - 0.5), r.side, r.side,
                                    facecolor=STAGE_FILL.get(r.stage, "white"),
                                    edgecolor="#222222", linewidth=2.5, zorder=0))
-        self.ties = LineCollection([], linewidths=1.0, alpha=0.5, animated=True, zorder=1)
+        self.ties = LineCollection([], linewidths=1.0, alpha=0.6, animated=True, zorder=1)
         ax.add_collection(self.ties)
         self.firms = ax.scatter([], [], s=[], edgecolors="none", animated=True, zorder=2)
         self.cmos = ax.scatter([], [], s=_pt(24) ** 2, marker="*", c="black",
@@ -157,14 +163,13 @@ class MapPlot:
         self.labels = []
         for r in world.regions:
             ox, oy = r.origin
-            label = ax.text(ox - 0.2, oy + r.side - 0.8, f"{_wrap(r.name)}\n{r.stage}",
+            label = ax.text(ox - 0.2, oy + r.side - 0.8, f"{_wrap(r.name, 15)}\n{r.stage} stage",
                             fontsize=_pt(LABEL_FONT), fontweight="bold", va="top", ha="left",
                             color="#111111", linespacing=1.05, animated=True, zorder=5,
                             bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0})
             self.labels.append(label)
         self._bg = None
         self._label_patches: list = []
-        self._static_for = None  # the model whose CMOs and institutions are placed
 
     @staticmethod
     def layout_key(world) -> tuple:
@@ -172,16 +177,14 @@ class MapPlot:
         return (world.width, world.height,
                 tuple((r.id, r.name, r.stage, r.origin, r.side) for r in world.regions))
 
-    def _static(self, model) -> None:
-        """CMOs and knowledge institutions: placed once per model (they do not move)."""
-        cmo_xy = [c.cell.coordinate for c in model.cmos]
-        self.cmos.set_offsets(np.array(cmo_xy, dtype=float).reshape(-1, 2))
+    def _sites(self, sites) -> None:
+        """CMOs and knowledge institutions (cells; several in a cell are fanned out a little)."""
+        cmo, kis = sites
+        self.cmos.set_offsets(np.asarray(cmo, dtype=float).reshape(-1, 2))
         for key, coll in self.kis.items():
-            xy = [np.array(k.cell.coordinate, float) for k in model.kis if k.kind == key]
-            # several institutions of a region share a cell: fan them out a little
-            xy = [p + np.array([0.9 * (i % 3 - 1), -0.9 * (i // 3)]) for i, p in enumerate(xy)]
-            coll.set_offsets(np.array(xy).reshape(-1, 2))
-        self._static_for = model
+            xy = [p + np.array([0.9 * (i % 3 - 1), -0.9 * (i // 3)])
+                  for i, p in enumerate(np.asarray(kis.get(key, np.zeros((0, 2)))).reshape(-1, 2))]
+            coll.set_offsets(np.array(xy, dtype=float).reshape(-1, 2))
 
     def _snapshot(self) -> None:
         canvas = self.fig.canvas
@@ -195,79 +198,74 @@ class MapPlot:
                 [label.get_bbox_patch().get_window_extent(renderer)]).expanded(1.0, 1.0)
             self._label_patches.append(canvas.copy_from_bbox(box.padded(1)))
 
-    def render(self, model, show_ties: bool = False) -> bytes:
-        with DRAW_LOCK:
-            if self._static_for is not model:
-                self._static(model)
-            ft = model.firms
-            idx = ft.idx
-            uid = ft.uid[idx]
-            x = ft.x[idx] + _jitter(uid, 1)
-            y = ft.y[idx] + _jitter(uid, 2)
-            emp = ft.employees[idx].astype(float)
-            # marker diameter grows with sqrt(employees): a 1-person firm is a dot, 500 a disc
-            diam_px = np.clip(2.0 + 1.1 * np.sqrt(emp), 2.5, 2.5 * self.cell_px)
-            colours = _STATE_RGBA[firm_states(model)]
-            order = np.argsort(-emp, kind="stable")  # big firms below small ones
-            self.firms.set_offsets(np.c_[x[order], y[order]])
-            self.firms.set_sizes(_pt(diam_px[order]) ** 2)
-            self.firms.set_facecolors(colours[order])
-            if show_ties:
-                self.ties.set_segments(self._tie_segments(model))
-            canvas = self.fig.canvas
-            if self._bg is None:
-                self._snapshot()
-            canvas.restore_region(self._bg)
-            ax = self.ax
-            if show_ties:
-                ax.draw_artist(self.ties)
-            ax.draw_artist(self.firms)
-            for coll in self.kis.values():
-                ax.draw_artist(coll)
-            ax.draw_artist(self.cmos)
-            for patch in self._label_patches:
-                canvas.restore_region(patch)
-            return encode_image(canvas)
+    def draw(self, view, innovated: np.ndarray, sites=None, ties=None) -> FigureCanvasAgg:
+        """Draw a :class:`~cluster_abm.ui.model_view.FirmView` (``innovated``: per firm), the
+        CMOs and institutions (``sites``) and, given, ties ((uid a, uid b, kind))."""
+        if sites is not None:
+            self._sites(sites)
+        x = view.x + _jitter(view.uid, 1)
+        y = view.y + _jitter(view.uid, 2)
+        emp = view.employees
+        # marker diameter grows with sqrt(employees): a 1-person firm is a dot, 500 a disc
+        diam_px = np.clip(2.0 + 1.1 * np.sqrt(emp), 2.5, 2.5 * self.cell_px)
+        colours = _STATE_RGBA[firm_states(view, innovated)]
+        order = np.argsort(-emp, kind="stable")  # big firms below small ones
+        self.firms.set_offsets(np.c_[x[order], y[order]])
+        self.firms.set_sizes(_pt(diam_px[order]) ** 2)
+        self.firms.set_facecolors(colours[order])
+        if ties is not None:
+            self.ties.set_segments(self._tie_segments(view, x, y, ties))
+        canvas = self.fig.canvas
+        if self._bg is None:
+            self._snapshot()
+        canvas.restore_region(self._bg)
+        ax = self.ax
+        if ties is not None:
+            ax.draw_artist(self.ties)
+        ax.draw_artist(self.firms)
+        for coll in self.kis.values():
+            ax.draw_artist(coll)
+        ax.draw_artist(self.cmos)
+        for patch in self._label_patches:
+            canvas.restore_region(patch)
+        return canvas
 
-    def _tie_segments(self, model) -> np.ndarray:
-        ties, ft = model.ties, model.firms
-        ti = ties.idx
-        if len(ti) > MAX_TIES_DRAWN:
-            # a stable sample (by the pair's key), so the drawn ties do not flicker between frames
-            keys = ties.keys(ti).astype(np.uint64)
-            score = (keys * np.uint64(11400714819323198485)) >> np.uint64(40)
-            ti = ti[np.argsort(score, kind="stable")[:MAX_TIES_DRAWN]]
-        a, b = ties.a[ti], ties.b[ti]
-        xa = ft.x[a] + _jitter(ft.uid[a], 1)
-        ya = ft.y[a] + _jitter(ft.uid[a], 2)
-        xb = ft.x[b] + _jitter(ft.uid[b], 1)
-        yb = ft.y[b] + _jitter(ft.uid[b], 2)
-        self.ties.set_colors(_TIE_RGBA[ties.kind[ti].astype(int)])
-        return np.stack([np.c_[xa, ya], np.c_[xb, yb]], axis=1)
+    def render(self, view, innovated: np.ndarray, sites=None, ties=None,
+               fmt: str = IMAGE_FORMAT) -> bytes:
+        with DRAW_LOCK:
+            return encode_image(self.draw(view, innovated, sites, ties), fmt)
+
+    def _tie_segments(self, view, x: np.ndarray, y: np.ndarray, ties) -> np.ndarray:
+        ua, ub, kind = ties
+        order = np.argsort(view.uid)
+        su = view.uid[order]
+        if len(su) == 0:
+            return np.zeros((0, 2, 2))
+        pa = np.clip(np.searchsorted(su, ua), 0, len(su) - 1)
+        pb = np.clip(np.searchsorted(su, ub), 0, len(su) - 1)
+        ok = (su[pa] == ua) & (su[pb] == ub)
+        a, b = order[pa[ok]], order[pb[ok]]
+        kind = np.asarray(kind)[ok]
+        self.ties.set_colors(_TIE_RGBA[kind])
+        self.ties.set_linewidths(np.asarray(TIE_WIDTHS)[kind])
+        return np.stack([np.c_[x[a], y[a]], np.c_[x[b], y[b]]], axis=1)
 
 
 @dataclass(frozen=True)
 class ChartSpec:
+    """One column of charts: a measure's level chart and (comparing) its difference chart."""
+
     key: str
-    title: str
-    lines: tuple[tuple[str, str, str], ...]  # (tracked series, "rate" or "level", line style)
+    title: str  # level chart
+    unit: str  # level chart's y-axis
+    effect_unit: str  # difference chart's y-axis (the tile's quantity)
     floor_zero: bool = True
 
 
-CHARTS = (
-    ChartSpec("innovations", "Innovations / year", (("innovations", "rate", "-"),)),
-    ChartSpec("employment", "Jobs", (("employment", "level", "-"),), floor_zero=False),
-    ChartSpec("brain_drain", "Brain drain (total)", (("skilled_emigrants_cum", "level", "-"),)),
-    ChartSpec("demography", "Births & deaths / year",
-              (("births", "rate", "-"), ("deaths", "rate", (0, (2, 1.5))))),
-)
-
-
 def _compact(v: float, _pos=None) -> str:
-    """Tick label: 10 500 -> "10.5k", 12 000 -> "12k", 250 -> "250"."""
-    if abs(v) >= 1000:
-        return f"{v / 1000:.2f}".rstrip("0").rstrip(".") + "k"
-    return f"{v:g}"
+    """Tick label: 10 500 -> "10.5k", 12 000 -> "12k", 250 -> "250", -3 -> "−3"."""
+    text = f"{v / 1000:.2f}".rstrip("0").rstrip(".") + "k" if abs(v) >= 1000 else f"{v:g}"
+    return text.replace("-", "−")
 
 
 def _nice_up(v: float) -> float:
@@ -290,57 +288,92 @@ def _nice_down(v: float) -> float:
     return 0.0  # pragma: no cover
 
 
-class ChartPlot:
-    """Four live charts; one line per run (the reference run beside the policy run when comparing)."""
+def _band_verts(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[np.ndarray]:
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    if ok.sum() < 2:
+        return []
+    x, lo, hi = x[ok], lo[ok], hi[ok]
+    return [np.vstack([np.c_[x, lo], np.c_[x[::-1], hi[::-1]]])]
 
-    def __init__(self, horizon_years: float, runs: tuple[str, ...] = ("policy",),
-                 width_px: int = 720, height_px: int = 560):
-        self.runs = runs
+
+class ChartPlot:
+    """Live charts: per spec a level chart (policy and baseline, mean and 95 % band) and, when
+    comparing, below it the difference chart (policy − baseline paired by seed, mean and 95 %
+    interval, a zero line)."""
+
+    def __init__(self, horizon_years: float, specs: tuple[ChartSpec, ...], compare: bool,
+                 width_px: int = 1080, height_px: int = 640):
+        self.specs = specs
+        self.compare = compare
+        self.runs = ("reference", "policy") if compare else ("policy",)
         self.fig = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI, facecolor="white")
         FigureCanvasAgg(self.fig)
-        axes = self.fig.subplots(2, 2)
-        self.fig.subplots_adjust(left=0.095, right=0.985, top=0.93, bottom=0.105, wspace=0.24,
-                                 hspace=0.36)
-        self.axes = {}
-        self.lines: list[tuple[str, str, str, str, object]] = []  # (chart, run, series, kind, line)
-        self.ylim: dict[str, tuple[float, float]] = {}
-        for ax, spec in zip(axes.flat, CHARTS, strict=True):
-            ax.set_title(spec.title, fontsize=_pt(FONT + 3), fontweight="bold", loc="left",
-                         color="#111111")
-            ax.set_xlim(0, max(horizon_years, 0.25))
-            ax.tick_params(labelsize=_pt(FONT), colors="#222222", length=4, width=1.2)
-            ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
-            ax.yaxis.set_major_locator(MaxNLocator(4))
-            ax.yaxis.set_major_formatter(FuncFormatter(_compact))
-            ax.grid(True, color="#DDDDDD", linewidth=1.0)
-            for side in ("top", "right"):
-                ax.spines[side].set_visible(False)
-            for side in ("left", "bottom"):
-                ax.spines[side].set_linewidth(1.2)
-            ax.set_ylim(0, 1)
-            self.ylim[spec.key] = (0.0, 1.0)
-            self.axes[spec.key] = ax
-            for run in runs:
-                for series, kind, style in spec.lines:
-                    (line,) = ax.plot([], [], color=RUN_COLOURS[run], linestyle=style,
-                                      linewidth=3.0, animated=True, solid_capstyle="round")
-                    self.lines.append((spec.key, run, series, kind, line))
-        for ax in axes[-1]:
-            ax.set_xlabel("year", fontsize=_pt(FONT), color="#333333", labelpad=1)
+        rows = 2 if compare else 1
+        axes = np.atleast_2d(self.fig.subplots(rows, len(specs), squeeze=False))
+        top = 1.0 - 34.0 / height_px
+        bottom = 56.0 / height_px
+        self.fig.subplots_adjust(left=84.0 / width_px, right=0.99, top=top, bottom=bottom,
+                                 wspace=0.5, hspace=0.42 if compare else 0.3)
+        self.axes: dict[tuple[str, str], object] = {}
+        self.lines: dict[tuple[str, str], object] = {}
+        self.bands: dict[tuple[str, str], PolyCollection] = {}
+        self.ylim: dict[tuple[str, str], tuple[float, float]] = {}
+        self._fresh: dict[tuple[str, str], bool] = {}
+        for col, spec in enumerate(specs):
+            panels = [("level", axes[0, col])]
+            if compare:
+                panels.append(("effect", axes[1, col]))
+            for row, ax in panels:
+                title = spec.title if row == "level" else "Effect"
+                ax.set_title(title, fontsize=_pt(TITLE_FONT), fontweight="bold", loc="left",
+                             color="#111111", pad=6)
+                ax.set_ylabel(spec.unit if row == "level" else spec.effect_unit,
+                              fontsize=_pt(FONT), color="#222222", labelpad=2)
+                ax.set_xlim(0, max(horizon_years, 0.25))
+                ax.tick_params(labelsize=_pt(FONT), colors="#222222", length=4, width=1.2)
+                ax.xaxis.set_major_locator(MaxNLocator(4, integer=True))
+                ax.yaxis.set_major_locator(MaxNLocator(4))
+                ax.yaxis.set_major_formatter(FuncFormatter(_compact))
+                ax.grid(True, color="#DDDDDD", linewidth=1.0)
+                for side in ("top", "right"):
+                    ax.spines[side].set_visible(False)
+                for side in ("left", "bottom"):
+                    ax.spines[side].set_linewidth(1.2)
+                key = (spec.key, row)
+                self.axes[key] = ax
+                self._fresh[key] = True
+                ax.set_ylim(0, 1) if row == "level" else ax.set_ylim(-1, 1)
+                self.ylim[key] = ax.get_ylim()
+                runs = self.runs if row == "level" else ("difference",)
+                for run in runs:
+                    colour = RUN_COLOURS[run]
+                    band = PolyCollection([], facecolors=colour, edgecolors="none",
+                                          alpha=BAND_ALPHA, animated=True)
+                    ax.add_collection(band)
+                    (line,) = ax.plot([], [], color=colour, linewidth=3.0, animated=True,
+                                      solid_capstyle="round")
+                    self.bands[(spec.key, run)] = band
+                    self.lines[(spec.key, run)] = line
+                if row == "effect":
+                    ax.axhline(0.0, color="#111111", linewidth=1.4, linestyle=(0, (4, 3)))
+            (axes[-1, col]).set_xlabel("year", fontsize=_pt(FONT), color="#222222", labelpad=1)
         self._bg = None
-        self._fresh = {spec.key: True for spec in CHARTS}
 
-    def _fit(self, key: str, values: list[np.ndarray], floor_zero: bool) -> bool:
-        """Grow (never shrink) the y-range to hold ``values``; True if it changed."""
-        finite = [v[np.isfinite(v)] for v in values]
-        finite = [v for v in finite if v.size]
-        if not finite:
+    def _fit(self, key: tuple[str, str], lo_d: float, hi_d: float, floor_zero: bool) -> bool:
+        """Grow (never shrink) the y-range to hold [lo_d, hi_d]; True if it changed."""
+        if not (math.isfinite(lo_d) and math.isfinite(hi_d)):
             return False
-        lo_d = min(float(v.min()) for v in finite)
-        hi_d = max(float(v.max()) for v in finite)
         lo, hi = self.ylim[key]
+        effect = key[1] == "effect"
         # generous margins: every change of range redraws the whole background (several frames' work)
-        if self._fresh[key]:  # first data: fit around it
+        if effect:
+            m = max(abs(lo_d), abs(hi_d), 1e-9)
+            new_lo, new_hi = lo, hi
+            if hi_d > hi:
+                new_hi = _nice_up(hi_d + 0.4 * m)
+            if lo_d < lo:
+                new_lo = -_nice_up(-lo_d + 0.4 * m)
+        elif self._fresh[key]:  # first data: fit around it
             self._fresh[key] = False
             span = max(hi_d - lo_d, 0.08 * max(abs(hi_d), 1.0))
             new_lo = 0.0 if floor_zero else _nice_down(lo_d - 1.5 * span)
@@ -357,28 +390,41 @@ class ChartPlot:
         self.axes[key].set_ylim(new_lo, new_hi)
         return True
 
-    def render(self, tracks: dict) -> bytes:
-        """Draw the runs' :class:`~cluster_abm.ui.runs.Track` s (``{"policy": ..., ...}``)."""
-        with DRAW_LOCK:
-            per_chart: dict[str, list[np.ndarray]] = {spec.key: [] for spec in CHARTS}
-            for key, run, series, kind, line in self.lines:
-                track = tracks.get(run)
-                if track is None:
-                    line.set_data([], [])
+    def draw(self, bands: dict) -> FigureCanvasAgg:
+        """Draw ``{spec key: {"policy"|"reference"|"difference": Band}}`` (a missing one: empty)."""
+        changed = False
+        for spec in self.specs:
+            got = bands.get(spec.key, {})
+            for row, runs in (("level", self.runs), ("effect", ("difference",))):
+                if row == "effect" and not self.compare:
                     continue
-                y = track.per_year(series) if kind == "rate" else track.series(series)
-                line.set_data(track.years(), y)
-                per_chart[key].append(y)
-            changed = False
-            for spec in CHARTS:
-                changed |= self._fit(spec.key, per_chart[spec.key], spec.floor_zero)
-            canvas = self.fig.canvas
-            if changed or self._bg is None:
-                canvas.draw()
-                self._bg = canvas.copy_from_bbox(self.fig.bbox)
-            else:
-                canvas.restore_region(self._bg)
-            # the reference first, so the policy line is on top where they coincide
-            for key, _run, _series, _kind, line in sorted(self.lines, key=lambda r: r[1] == "policy"):
-                self.axes[key].draw_artist(line)
-            return encode_image(canvas)
+                lo_d, hi_d = math.inf, -math.inf
+                for run in runs:
+                    band = got.get(run)
+                    line, poly = self.lines[(spec.key, run)], self.bands[(spec.key, run)]
+                    if band is None:
+                        line.set_data([], [])
+                        poly.set_verts([])
+                        continue
+                    line.set_data(band.years, band.mean)
+                    poly.set_verts(_band_verts(band.years, band.lo, band.hi))
+                    for arr in (band.lo, band.hi, band.mean):
+                        finite = arr[np.isfinite(arr)]
+                        if finite.size:
+                            lo_d, hi_d = min(lo_d, float(finite.min())), max(hi_d, float(finite.max()))
+                changed |= self._fit((spec.key, row), lo_d, hi_d, spec.floor_zero)
+        canvas = self.fig.canvas
+        if changed or self._bg is None:
+            canvas.draw()
+            self._bg = canvas.copy_from_bbox(self.fig.bbox)
+        else:
+            canvas.restore_region(self._bg)
+        for key, line in self.lines.items():
+            line.axes.draw_artist(self.bands[key])
+        for _key, line in sorted(self.lines.items(), key=lambda kv: kv[0][1] == "policy"):
+            line.axes.draw_artist(line)  # the baseline first: the policy line on top
+        return canvas
+
+    def render(self, bands: dict, fmt: str = IMAGE_FORMAT) -> bytes:
+        with DRAW_LOCK:
+            return encode_image(self.draw(bands), fmt)

@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from cluster_abm.errors import InputError
+from cluster_abm.experiments import seeds
 from cluster_abm.params import registry as params_mod
 from cluster_abm.policy import levers as policies
 from cluster_abm.specs.scenario import Scenario, load_scenario, scenario_dirs
+from cluster_abm.ui.wording import Names, humanise, param_label
 
 # A registry range wider than SLIDER_CAP_RATIO times the default is a technical bound (budgets
 # up to 1e6 k€, which no workshop needs and no slider can resolve): such a slider stops at
@@ -33,6 +35,8 @@ SLIDER_CAP_RATIO = 20.0
 SLIDER_SPAN_OF_DEFAULT = 5.0
 SLIDER_STEPS = 100  # resolution of a float slider
 INTENSITY_STEP = 0.1
+SEED_CHOICES = (1, 4, 8, 16)  # seeds per run the app offers (1 = single-seed mode)
+DEFAULT_SEEDS = 8
 
 
 # --- control specs ---------------------------------------------------------------------------
@@ -98,8 +102,7 @@ def _nice_step(span: float) -> float:
 
 
 def _label(name: str) -> str:
-    key = name.split(".", 1)[-1]
-    return key.replace("_", " ").capitalize()
+    return param_label(name)
 
 
 def param_control(p: params_mod.Param) -> ParamControl:
@@ -195,10 +198,15 @@ class Settings:
     """Everything the user chose: what a run is built from."""
 
     scenario: str = "baseline"  # a name or path :func:`load_scenario` accepts
-    seed: int = 1
-    compare: bool = False  # side by side: the policy and its no-lever reference in lock-step
+    seed: int = 1  # the first seed; an ensemble of n uses seed, seed + 1, ..., seed + n - 1
+    compare: bool = True  # the policy and its no-lever baseline on the same seeds, in lock-step
     levers: dict[str, LeverChoice] = field(default_factory=dict)  # the user's, over the scenario's
     params: dict[str, Any] = field(default_factory=dict)  # the user's parameter overrides
+    seeds: int = DEFAULT_SEEDS  # seeds per run (1 = single-seed mode)
+    horizon: float | None = None  # years to run (None: the scenario's sim.years)
+
+    def seed_list(self) -> list[int]:
+        return [int(self.seed) + k for k in range(int(self.seeds))]
 
 
 def lever_title(lid: str) -> str:
@@ -217,8 +225,8 @@ def _names_ok(lid: str, field_name: str, chosen: tuple[str, ...] | None, known: 
     if missing:
         what = field_name[:-1] if len(missing) == 1 else field_name
         raise InputError(
-            f"'{lever_title(lid)}' targets {what} {', '.join(missing)}, not in scenario "
-            f"'{scenario.name}': change its targets or switch it off"
+            f"'{lever_title(lid)}' targets {what} {', '.join(missing)}, not in the scenario "
+            f"“{scenario.title or scenario.name}”: change its targets or switch it off"
         )
 
 
@@ -289,11 +297,14 @@ def build_run_scenarios(settings: Settings, base: Scenario | None = None) -> tup
 
 
 def check_seed(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        raise InputError(f"seed must be a whole number, got {value!r}")
-    if not 0 <= value < 2**63:
-        raise InputError(f"seed must be between 0 and 2^63, got {value!r}")
-    return int(value)
+    """The seed box's value as the runner's seeds are checked (:func:`.seeds.check_seed`); a
+    number field may give ``7.0`` for 7."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    try:
+        return seeds.check_seed(value, "seed")
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 # --- scenarios on disk -----------------------------------------------------------------------
@@ -322,6 +333,24 @@ def list_scenarios() -> dict[str, str]:
     return dict(sorted(found.items(), key=lambda kv: (kv[0] != "baseline", kv[0])))
 
 
+_TITLES: dict[tuple[str, float], str] = {}
+
+
+def scenario_title(path: str) -> str:
+    """A scenario file's title (its ``title``; the file name if it does not load), cached by
+    file and modification time."""
+    try:
+        key = (path, Path(path).stat().st_mtime)
+    except OSError:
+        return Path(path).stem
+    if key not in _TITLES:
+        try:
+            _TITLES[key] = load_scenario(path).title or Path(path).stem
+        except Exception:  # a broken file is listed by name; picking it explains the problem
+            _TITLES[key] = Path(path).stem.replace("_", " ")
+    return _TITLES[key]
+
+
 def scenario_label(ref: str, known: dict[str, str]) -> str:
     """The picker label of a scenario reference (a label already, or a path)."""
     if ref in known:
@@ -340,14 +369,15 @@ def scenario_label(ref: str, known: dict[str, str]) -> str:
 MAX_MESSAGE = 240
 
 
-def explain(exc: BaseException) -> str:
+def explain(exc: BaseException, names: Names | None = None) -> str:
     """One line for the error banner: what is wrong and, where we know, what to do.
 
-    Input problems (:class:`InputError`) are the user's to fix and are shown as they are; any
-    other exception is a bug, shown by its type and first line (the server log has the rest).
+    Input problems (:class:`InputError`) are the user's to fix and are shown in the room's words
+    (display names for ids, no list syntax; ``names`` from the scenarios in play); any other
+    exception is a bug, shown by its type and first line (the server log has the rest).
     """
     if isinstance(exc, InputError):
-        text = str(exc)
+        text = humanise(str(exc), names)
     else:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         text = f"Unexpected error ({type(exc).__name__}){': ' + first if first else ''}"

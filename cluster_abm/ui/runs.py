@@ -1,15 +1,23 @@
-"""Lock-step runs for the workshop app: a policy run and, side by side, its reference.
+"""Ensembles for the workshop app: the policy and its baseline, each over several seeds, in lock-step.
 
-:class:`RunPair` holds one :class:`~cluster_abm.model.cluster_model.ClusterModel` (the policy run) or two (the
-policy run and the same scenario with every lever off), built with the same seed, and steps
-them together, so at every step both show the same quarter and the difference between them is
-the effect of the levers (common random numbers, DESIGN 4). :class:`Track` keeps the few
-series the app charts, appended once per step instead of re-reading the model's history.
-Nothing here imports Solara or matplotlib: the pair is tested and benchmarked on its own.
+:class:`RunSet` holds one :class:`~cluster_abm.model.cluster_model.ClusterModel` per run and seed:
+the policy run (the user's levers) and, when comparing, the baseline (the same scenario with every
+lever off) over the *same* seeds (common random numbers, DESIGN 4). All models advance one step
+together, so at every step each seed's *policy − baseline* difference is the effect of the levers
+in that seed's world, and their mean with its 95 % interval (:mod:`cluster_abm.ui.intervals`) is
+what the room is shown: tiles turn green or red only when that interval excludes zero.
+
+:class:`Track` keeps, per run, the few series the app shows (one column per seed), appended once
+per step instead of re-reading each model's history. The model on the map (one run, one seed) is
+also looked at firm by firm every step (:func:`~cluster_abm.ui.model_view.firm_view`) to spot large
+firms closing and to colour firms that innovated in the last year.
+
+Nothing here imports Solara or matplotlib: the ensemble is tested and benchmarked on its own.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,153 +26,239 @@ from cluster_abm.model.cluster_model import ClusterModel
 from cluster_abm.outputs.metrics import SERIES
 from cluster_abm.policy import levers as policies
 from cluster_abm.specs.scenario import Scenario
+from cluster_abm.ui import model_view
+from cluster_abm.ui.intervals import Estimate, estimate, summarise
+from cluster_abm.ui.wording import sentence_case, unit_words
 
-# series the app charts (totals over all regions; see cluster_abm.outputs.metrics.SERIES)
-TRACKED = ("innovations", "employment", "skilled_emigrants_cum", "births", "deaths", "firms")
-MAX_DIRECT = 2  # headline numbers for the direct outcomes of the levers switched on
+# series the app tracks in every model (totals over all regions)
+TRACKED = ("innovations", "employment", "skilled_emigrants_cum", "firms", "public_cost",
+           "births", "deaths")
+REGIONAL = ("public_committed",)  # tracked by region too: a zero budget is a funding freeze
+RUNS = ("policy", "reference")
+RUN_NAMES = {"policy": "policy", "reference": "baseline"}
 
 
 @dataclass
 class Track:
-    """Per-step totals of some series of one model (index = step, 0 = the initial state)."""
+    """Per-step values of some series of one run: one column per seed, row 0 the initial state."""
 
     steps_per_year: int
+    n_seeds: int
     names: tuple[str, ...] = TRACKED
-    values: dict[str, list[float]] = field(default_factory=dict)
+    rows: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    regional: dict[str, list[np.ndarray]] = field(default_factory=dict)  # (seeds, regions)
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for name in self.names:
-            self.values.setdefault(name, [])
+            self.rows.setdefault(name, [])
+        for name in REGIONAL:
+            self.regional.setdefault(name, [])
 
-    def append(self, model: ClusterModel) -> None:
-        last = model.history[-1]
+    def append(self, models: list) -> None:
+        """The newest values of every model (one per seed, in seed order)."""
+        latest = [model_view.latest(m, self.names + REGIONAL) for m in models]
         for name in self.names:
-            self.values[name].append(float(last[name][-1]))
+            self.rows[name].append(np.array([v[name][-1] for v in latest], dtype=float))
+        for name in REGIONAL:
+            self.regional[name].append(np.array([v[name][:-1] for v in latest], dtype=float))
+        self._cache.clear()
 
     def __len__(self) -> int:
-        return len(self.values[TRACKED[0]])
+        return len(self.rows[self.names[0]])
 
     def years(self) -> np.ndarray:
         return np.arange(len(self)) / self.steps_per_year
 
-    def series(self, name: str) -> np.ndarray:
-        return np.asarray(self.values[name], dtype=float)
-
-    def per_year(self, name: str) -> np.ndarray:
-        """A flow as a yearly rate: the sum over the last year (or the steps so far), annualised.
-
-        Entry 0 (the initial state, no flow yet) is NaN.
-        """
-        v = self.series(name)
-        out = np.full(len(v), np.nan)
-        if len(v) < 2:
-            return out
-        flows = v[1:]
-        c = np.concatenate([[0.0], np.cumsum(flows)])
-        k = np.arange(1, len(flows) + 1)
-        window = np.minimum(k, self.steps_per_year)
-        out[1:] = (c[k] - c[k - window]) / window * self.steps_per_year
+    def matrix(self, name: str) -> np.ndarray:
+        """(steps + 1) x seeds."""
+        out = self._cache.get(name)
+        if out is None:
+            rows = self.rows[name]
+            out = np.vstack(rows) if rows else np.zeros((0, self.n_seeds))
+            self._cache[name] = out
         return out
 
-    def cumulative(self, name: str) -> float:
-        """Total of a flow since the start."""
-        return float(np.sum(self.values[name][1:]))
+    def cumulative(self, name: str) -> np.ndarray:
+        """A flow summed since the start (row 0, the initial state, counts nothing)."""
+        v = self.matrix(name).copy()
+        if len(v):
+            v[0] = 0.0
+        return np.cumsum(v, axis=0)
 
-    def last(self, name: str) -> float:
-        return float(self.values[name][-1])
+    def per_year(self, name: str) -> np.ndarray:
+        """A flow as a yearly rate: the sum over the last year (or the steps so far),
+        annualised; row 0 (no flow yet) is NaN."""
+        v = self.matrix(name)
+        out = np.full(v.shape, np.nan)
+        if len(v) < 2:
+            return out
+        c = np.vstack([np.zeros((1, v.shape[1])), np.cumsum(v[1:], axis=0)])
+        k = np.arange(1, len(v))
+        window = np.minimum(k, self.steps_per_year)
+        out[1:] = (c[k] - c[k - window]) / window[:, None] * self.steps_per_year
+        return out
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """One headline number of a run, or the policy-minus-reference difference of it."""
+class Measure:
+    """A quantity the app shows, read from a :class:`Track`.
+
+    ``how`` is what a tile shows ("cumulative": the total since year 0; "level": the value now);
+    ``chart_how`` what the level chart draws ("rate": per year, or the same as ``how``).
+    ``better`` is "higher", "lower" or None (a cost: never called good or bad).
+    """
 
     key: str
     label: str
     unit: str
-    better: str  # "higher" or "lower"
-    policy: float
-    reference: float | None = None
-    note: str = ""  # e.g. which lever this is the direct outcome of
+    better: str | None
+    series: str
+    how: str
+    chart: str = ""
+    chart_unit: str = ""
+    chart_how: str = ""
+    note: str = ""
+
+    def values(self, track: Track) -> np.ndarray:
+        return track.cumulative(self.series) if self.how == "cumulative" else track.matrix(self.series)
+
+    def chart_values(self, track: Track) -> np.ndarray:
+        if self.chart_how == "rate":
+            return track.per_year(self.series)
+        return self.values(track)
+
+
+HEADLINES = (
+    Measure("innovations", "Innovations so far", "innovations", "higher", "innovations",
+            "cumulative", "Innovations / year", "innovations / year", "rate"),
+    Measure("employment", "Jobs now", "jobs", "higher", "employment", "level",
+            "Jobs", "persons employed", "level"),
+    Measure("brain_drain", "Brain drain so far", "skilled emigrants", "lower",
+            "skilled_emigrants_cum", "level", "Brain drain", "skilled emigrants", "level"),
+    Measure("firms", "Firms now", "firms", "higher", "firms", "level", "Firms", "firms", "level"),
+)
+COST = Measure("public_cost", "Lever spending so far", "k€", None, "public_cost", "cumulative",
+               "Lever spending so far", "k€", "cumulative")
+
+
+def lever_measures(scenario: Scenario) -> list[Measure]:
+    """The direct outcome of every lever switched on (one per series, levers named in ``note``),
+    in catalogue order: what each lever moves first, before jobs or innovations do."""
+    by_series: dict[str, list[policies.Lever]] = {}
+    for lever in policies.LEVERS:
+        if lever.id in scenario.levers and lever.outcome in SERIES and lever.outcome not in TRACKED:
+            by_series.setdefault(lever.outcome, []).append(lever)
+    out = []
+    for name, levers in by_series.items():
+        s = SERIES[name]
+        flow = s.kind == "flow"
+        label = sentence_case(name) + (" so far" if flow else " now")
+        better = "lower" if levers[0].direction == "-" else "higher"
+        unit = unit_words(s.unit) or ("count" if flow else "")
+        out.append(Measure(name, label, unit, better, name, "cumulative" if flow else "level",
+                           note=", ".join(lv.name for lv in levers)))
+    return out
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One tile: a measure's policy (and baseline) mean over seeds and their paired difference."""
+
+    key: str
+    label: str
+    unit: str
+    better: str | None
+    policy: Estimate
+    reference: Estimate | None = None
+    difference: Estimate | None = None
+    note: str = ""  # e.g. the levers this is the direct outcome of
 
     @property
-    def difference(self) -> float | None:
-        return None if self.reference is None else self.policy - self.reference
+    def tone(self) -> str:
+        """"good" / "bad" when the interval excludes zero, "cost" for spending, else "neutral"."""
+        d = self.difference
+        if self.better is None:
+            return "cost"
+        if d is None or not d.excludes_zero:
+            return "neutral"
+        return "good" if (d.sign > 0) == (self.better == "higher") else "bad"
 
 
-# (key, label, unit, better, how to read it from a Track)
-HEADLINES = (
-    ("innovations", "Innovations so far", "", "higher", lambda tr: tr.cumulative("innovations")),
-    ("employment", "Jobs now", "", "higher", lambda tr: tr.last("employment")),
-    ("brain_drain", "Brain drain so far", "skilled emigrants", "lower",
-     lambda tr: tr.last("skilled_emigrants_cum")),
-    ("firms", "Firms now", "", "higher", lambda tr: tr.last("firms")),
-)
+@dataclass(frozen=True)
+class Closure:
+    """A large firm of the model on the map closed."""
+
+    step: int
+    uid: int
+    employees: float
+    region: str
+    sector: str
+    run: str = "policy"
 
 
-def _series_label(name: str) -> str:
-    words = name.replace("_", " ").split()
-    fixed = {"ki": "KI", "cmo": "CMO", "cmos": "CMOs", "rd": "R&D", "qh": "QH"}
-    text = " ".join(fixed.get(w, w) for w in words)
-    return text[0].upper() + text[1:]
+@dataclass(frozen=True)
+class Band:
+    """A chart line: the mean over seeds and its 95 % interval, per step."""
+
+    years: np.ndarray
+    mean: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
 
 
-def lever_outcomes(scenario: Scenario) -> list[tuple[str, str, str]]:
-    """(series, better, lever name) of the direct outcomes of the scenario's levers.
-
-    Each lever of the catalogue names the outcome it moves directly and in which direction; with
-    at most :data:`MAX_DIRECT` levers on, those that are per-step series become headline
-    numbers, so the room sees a lever work even before jobs or innovations move. A package of
-    more levers gets none: its story is the four headline numbers.
-    """
-    if len(scenario.levers) > MAX_DIRECT:  # a package: its story is in the headline numbers
-        return []
-    out: dict[str, tuple[str, str, str]] = {}
-    for lid in scenario.levers:
-        lever = policies.BY_ID.get(lid)
-        if lever is None or lever.outcome not in SERIES or lever.outcome in TRACKED:
-            continue
-        better = "lower" if lever.direction == "-" else "higher"
-        out.setdefault(lever.outcome, (lever.outcome, better, lever.name))
-    return list(out.values())[:MAX_DIRECT]
-
-
-class RunPair:
-    """The policy run and (optionally) its reference, stepped together.
+class RunSet:
+    """The policy run and (optionally) its baseline, each over ``seeds``, stepped together.
 
     Args:
         policy: the scenario with the user's levers.
-        reference: the same world without levers, or None for a single run.
-        seed: the seed of both runs.
+        reference: the same world without levers, or None for the policy alone.
+        seeds: the seeds of both runs (the same for both: common random numbers).
         horizon: steps to run (default: the policy scenario's ``sim.years`` in steps).
+        watch: (run, seed index) of the model on the map.
     """
 
-    def __init__(self, policy: Scenario, reference: Scenario | None, seed: int,
-                 horizon: int | None = None):
-        self.seed = int(seed)
-        self.scenarios = {"policy": policy} | ({} if reference is None else {"reference": reference})
-        self.policy = ClusterModel(policy, seed=self.seed)
-        self.reference = None if reference is None else ClusterModel(reference, seed=self.seed)
-        spy = self.policy.p.steps_per_year
-        if self.reference is not None and self.reference.p.steps_per_year != spy:
-            raise ValueError("policy and reference runs must have the same steps per year")
-        self.steps_per_year = spy
-        self.horizon = (int(round(self.policy.p.yearly.sim.years * spy)) if horizon is None
-                        else int(horizon))
-        self.direct = lever_outcomes(policy)
-        names = TRACKED + tuple(name for name, _, _ in self.direct)
-        self.tracks = {"policy": Track(spy, names)}
-        self.tracks["policy"].append(self.policy)
-        if self.reference is not None:
-            self.tracks["reference"] = Track(spy, names)
-            self.tracks["reference"].append(self.reference)
+    supports_live_levers = False  # True once the model offers lever timing (see switch_levers)
 
+    def __init__(self, policy: Scenario, reference: Scenario | None, seeds, horizon: int | None = None,
+                 watch: tuple[str, int] = ("policy", 0)):
+        self.seeds = tuple(int(s) for s in seeds)
+        if not self.seeds:
+            raise ValueError("at least one seed")
+        self.scenarios = {"policy": policy} | ({} if reference is None else {"reference": reference})
+        self.models = {run: [ClusterModel(sc, seed=s) for s in self.seeds]
+                       for run, sc in self.scenarios.items()}
+        spy = self.models["policy"][0].p.steps_per_year
+        if any(m.p.steps_per_year != spy for ms in self.models.values() for m in ms):
+            raise ValueError("policy and baseline runs must have the same steps per year")
+        self.steps_per_year = spy
+        self.horizon = (int(round(policy.param("sim.years") * spy)) if horizon is None
+                        else int(horizon))
+        self.direct = lever_measures(policy)
+        names = TRACKED + tuple(m.series for m in self.direct)
+        self.tracks = {run: Track(spy, len(self.seeds), names) for run in self.models}
+        for run, track in self.tracks.items():
+            track.append(self.models[run])
+        self.closures: list[Closure] = []
+        self._views: dict[tuple[str, int], deque] = {}
+        for run in self.models:
+            self.set_watch(run, 0)
+        self.set_watch(*watch)
+
+    # --- shape ---------------------------------------------------------------------------------
     @property
     def compare(self) -> bool:
-        return self.reference is not None
+        return "reference" in self.models
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.seeds)
 
     @property
     def t(self) -> int:
-        return self.policy.t
+        """Steps run since policy year 0 (the end of the spin-up)."""
+        first = self.models["policy"][0]
+        return first.t - first.t0
 
     @property
     def done(self) -> bool:
@@ -174,38 +268,131 @@ class RunPair:
     def year(self) -> float:
         return self.t / self.steps_per_year
 
-    def models(self) -> list[ClusterModel]:
-        return [m for m in (self.policy, self.reference) if m is not None]
+    def all_models(self) -> list[ClusterModel]:
+        return [m for ms in self.models.values() for m in ms]
 
+    def set_horizon(self, steps: int) -> None:
+        """Run to ``steps`` (not below the step reached: that needs a restart)."""
+        steps = int(steps)
+        if steps < self.t:
+            raise ValueError(f"already at step {self.t}, past a horizon of {steps} steps")
+        self.horizon = steps
+
+    # --- the model on the map ------------------------------------------------------------------
+    # Each run's first seed is looked at firm by firm every step (~3 ms a model), so the map can
+    # switch between policy and baseline without losing "innovated in the last year", and large
+    # firms closing are spotted in both (:attr:`closures`, by run).
+    def set_watch(self, run: str, index: int = 0) -> None:
+        """Show ``run``'s model of seed ``index`` on the map (only index 0 keeps a history)."""
+        run = run if run in self.models else "policy"
+        index = min(max(int(index), 0), self.n_seeds - 1)
+        self.watch = (run, index)
+        if (run, index) not in self._views:
+            self._views[(run, index)] = deque([model_view.firm_view(self.watched)],
+                                              maxlen=self.steps_per_year + 1)
+
+    @property
+    def watched(self) -> ClusterModel:
+        run, index = self.watch
+        return self.models[run][index]
+
+    def firm_view(self) -> model_view.FirmView:
+        return self._views[self.watch][-1]
+
+    def innovated_last_year(self) -> np.ndarray:
+        """Per firm of :meth:`firm_view`: innovated in the last year (or since the view began)."""
+        views = self._views[self.watch]
+        now, then = views[-1], views[0]
+        if len(then.uid) == 0:
+            return now.innovations > 0
+        order = np.argsort(then.uid)
+        sorted_uid = then.uid[order]
+        pos = np.clip(np.searchsorted(sorted_uid, now.uid), 0, len(sorted_uid) - 1)
+        before = np.where(sorted_uid[pos] == now.uid, then.innovations[order][pos], 0.0)
+        return now.innovations > before
+
+    def _look(self) -> None:
+        for (run, index), views in self._views.items():
+            view = model_view.firm_view(self.models[run][index])
+            prev = views[-1]
+            large = prev.employees >= model_view.LARGE_FIRM
+            gone = large & ~np.isin(prev.uid, view.uid)
+            for i in np.flatnonzero(gone):
+                self.closures.append(Closure(view.t, int(prev.uid[i]), float(prev.employees[i]),
+                                             str(prev.region[i]), str(prev.sector[i]), run))
+            views.append(view)
+
+    # --- running -------------------------------------------------------------------------------
     def step(self) -> bool:
-        """Advance every run by one step; False (and nothing done) at the horizon."""
+        """Advance every model by one step; False (and nothing done) at the horizon."""
         if self.done:
             return False
-        self.policy.step()
-        self.tracks["policy"].append(self.policy)
-        if self.reference is not None:
-            self.reference.step()
-            self.tracks["reference"].append(self.reference)
-            if self.reference.t != self.policy.t:  # pragma: no cover - a model bug, not a user's
-                raise RuntimeError("policy and reference runs fell out of step")
+        for run, models in self.models.items():
+            for m in models:
+                m.step()
+            self.tracks[run].append(models)
+        t = self.t
+        if any(m.t - m.t0 != t for m in self.all_models()):  # pragma: no cover - a model bug
+            raise RuntimeError("the runs fell out of step")
+        self._look()
         return True
 
+    def switch_levers(self, policy: Scenario) -> None:
+        """Apply ``policy``'s levers to every policy model from the current step on.
+
+        This is where mid-run levers plug in once the model offers lever timing (lever start and
+        end years): one call per policy model, the baseline untouched. Until then it raises
+        :class:`NotImplementedError` and the app applies a lever change by restarting at year 0.
+        """
+        raise NotImplementedError("switching levers mid-run needs the model's lever timing")
+
+    # --- what the page shows -------------------------------------------------------------------
+    def measures(self) -> list[Measure]:
+        return [*HEADLINES, COST, *self.direct]
+
+    def outcome(self, m: Measure) -> Outcome:
+        pol = m.values(self.tracks["policy"])[-1]
+        ref = diff = None
+        if self.compare:
+            r = m.values(self.tracks["reference"])[-1]
+            ref, diff = estimate(r), estimate(pol - r)
+        return Outcome(m.key, m.label, m.unit, m.better, estimate(pol), ref, diff, m.note)
+
     def outcomes(self) -> list[Outcome]:
-        """The headline numbers now, with the reference's beside them when comparing: the four
-        of :data:`HEADLINES`, then the direct outcomes of the levers switched on."""
-        pol = self.tracks["policy"]
-        ref = self.tracks.get("reference")
-        out = [
-            Outcome(key, label, unit, better, fn(pol), None if ref is None else fn(ref))
-            for key, label, unit, better, fn in HEADLINES
-        ]
-        for name, better, lever in self.direct:
-            series = SERIES[name]
+        """The tiles now: the headline numbers, the levers' spending, their direct outcomes."""
+        return [self.outcome(m) for m in self.measures()]
 
-            def read(tr, name=name, flow=series.kind == "flow"):
-                return tr.cumulative(name) if flow else tr.last(name)
-
-            label = _series_label(name) + (" so far" if series.kind == "flow" else "")
-            out.append(Outcome(name, label, series.unit, better, read(pol),
-                               None if ref is None else read(ref), note=lever))
+    def bands(self, m: Measure) -> dict[str, Band]:
+        """Chart lines of one measure: "policy", "reference" (level charts, ``chart_how``) and
+        "difference" (policy − baseline paired by seed, ``how``, the tile's quantity)."""
+        years = self.tracks["policy"].years()
+        out = {}
+        for run, track in self.tracks.items():
+            out[run] = Band(years, *summarise(m.chart_values(track)))
+        if self.compare:
+            d = m.values(self.tracks["policy"]) - m.values(self.tracks["reference"])
+            out["difference"] = Band(years, *summarise(d))
         return out
+
+    def committed(self, run: str, index: int) -> np.ndarray:
+        """Regional cluster budgets committed per step and region in one model: (steps + 1) x regions."""
+        rows = self.tracks[run].regional["public_committed"]
+        return np.array([r[index] for r in rows])
+
+    def region_names(self) -> list[str]:
+        return [r.name for r in self.models["policy"][0].world.regions]
+
+    def data_frame(self):
+        """Every tracked value of every model, one row per step, run and seed (for the CSV)."""
+        import pandas as pd
+
+        frames = []
+        for run, track in self.tracks.items():
+            n = len(track)
+            for k, seed in enumerate(self.seeds):
+                cols = {"step": np.arange(n), "year": track.years(), "run": RUN_NAMES[run],
+                        "seed": seed}
+                for name in track.names:
+                    cols[name] = track.matrix(name)[:, k]
+                frames.append(pd.DataFrame(cols))
+        return pd.concat(frames, ignore_index=True)

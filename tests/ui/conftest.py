@@ -156,6 +156,8 @@ def _server_env() -> dict[str, str]:
             "SOLARA_ASSETS_CDN": "http://127.0.0.1:9/npm/",
             # no usage reports to mixpanel / api.ipify.org
             "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+            # as `cluster-abm ui` serves it: no "This website runs on Solara" corner badge
+            "SOLARA_THEME_SHOW_BANNER": "False",
             "MPLBACKEND": "Agg",
             "PYTHONUNBUFFERED": "1",
         }

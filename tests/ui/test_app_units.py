@@ -1,5 +1,5 @@
 """Fast tests of the workshop app's non-browser parts: controls generated from the catalogue and
-the registry, settings -> validated scenarios, one-line error explanations, the lock-step pair
+the registry, settings -> validated scenarios, one-line error explanations, the ensemble
 runner, the pictures, the per-session state and its player, and ``cluster-abm ui``.
 
 The page itself is rendered headless with ``solara.render`` (no server, no browser) where a
@@ -32,9 +32,11 @@ from cluster_abm.ui.controls import (
     param_control,
     param_controls,
 )
-from cluster_abm.ui.runs import RunPair, Track
+from cluster_abm.ui.runs import HEADLINES, RunSet, Track
 
 JPEG = b"\xff\xd8\xff"
+PNG = b"\x89PNG\r\n\x1a\n"
+SMALL = {"sim.n_firms": 300}  # a small world: the ensemble tests stay fast
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +45,12 @@ def baseline():
 
 
 def short(settings: Settings | None = None, **kw) -> Settings:
-    """Settings for a 1-year (4-step) run, so a test can play to the end quickly."""
+    """Settings for a 1-year (4-step) run of a small world over 4 seeds, so a test can play to
+    the end quickly."""
     s = settings or Settings(**kw)
-    return Settings(s.scenario, s.seed, s.compare, dict(s.levers), {"sim.years": 1, **s.params})
+    seeds = 4 if s.seeds == controls.DEFAULT_SEEDS else s.seeds
+    return Settings(s.scenario, s.seed, s.compare, dict(s.levers),
+                    {"sim.years": 1, **SMALL, **s.params}, seeds, s.horizon)
 
 
 # --- controls from the catalogue and the registry ---------------------------------------------
@@ -121,7 +126,7 @@ def test_a_new_lever_and_parameter_appear_without_touching_the_app(monkeypatch):
     switch.assert_single()
     switch.widget.v_model = True  # the user switches it on: a run with the new lever is built
     assert state.error.value is None
-    assert state.pair.scenarios["policy"].levers["test_widgets"].intensity == 1.0
+    assert state.runs.scenarios["policy"].levers["test_widgets"].intensity == 1.0
     # ...and, under "Fine-tune", its parameter's slider, with the registry's bounds
     _open_panel(rc, "Fine-tune")
     rc.find(v.Slider, label="Test widget rate (1/yr): 0.25", min=0.0, max=2.0).assert_single()
@@ -186,7 +191,7 @@ def test_build_run_scenarios_pairs_policy_and_its_no_lever_reference(baseline):
     assert set(policy.levers) == {"incubators"} and reference.levers == {}
     assert policy.params == reference.params and policy.regions == reference.regions
     assert policy.param("policy.incubator_years") == 2.0
-    assert build_run_scenarios(Settings(), baseline)[1] is None
+    assert build_run_scenarios(Settings(compare=False), baseline)[1] is None
     with pytest.raises(InputError, match=r"parameter policy.incubator_years: .*out of range"):
         build_run_scenarios(Settings(params={"policy.incubator_years": 99.0}), baseline)
 
@@ -216,99 +221,204 @@ def test_scenario_picker_lists_files_and_extra_folders(tmp_path, monkeypatch):
     assert controls.scenario_label(known["pkg/mine"], known) == "pkg/mine"
 
 
-# --- the lock-step runner ------------------------------------------------------------------------
-def test_pair_without_levers_is_identical_step_by_step(baseline):
-    pair = RunPair(baseline, baseline.with_levers({}), seed=3, horizon=5)
-    while pair.step():
-        assert pair.policy.t == pair.reference.t
-    assert pair.done and pair.t == 5 and not pair.step() and pair.t == 5
-    for o in pair.outcomes():
-        assert o.difference == 0, o
+# --- the ensemble --------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def small(baseline):
+    return baseline.with_params(SMALL)
+
+
+def test_ensemble_without_levers_is_identical_step_by_step(small):
+    runs = RunSet(small, small.with_levers({}), seeds=[3, 4], horizon=5)
+    while runs.step():
+        assert {m.t - m.t0 for m in runs.all_models()} == {runs.t}
+    assert runs.done and runs.t == 5 and not runs.step() and runs.t == 5
+    for o in runs.outcomes():
+        assert o.difference.mean == 0 and o.difference.lo == o.difference.hi == 0, o
+        assert not o.difference.excludes_zero and o.tone in ("neutral", "cost")
     for name in ("innovations", "employment", "births"):
-        assert np.array_equal(pair.tracks["policy"].series(name),
-                              pair.tracks["reference"].series(name))
+        assert np.array_equal(runs.tracks["policy"].matrix(name),
+                              runs.tracks["reference"].matrix(name))
+    assert runs.tracks["policy"].matrix("employment").shape == (6, 2)
 
 
-def test_pair_with_a_lever_runs_in_lock_step_and_differs(baseline):
-    policy, reference = build_run_scenarios(
-        Settings(compare=True, levers={"network_contracts": LeverChoice(intensity=2.0),
-                                       "glocal_support": LeverChoice(intensity=2.0)}), baseline)
-    pair = RunPair(policy, reference, seed=3, horizon=8)
-    while pair.step():
+def test_ensemble_seeds_are_the_single_runs(small):
+    """Each column of the ensemble is the run of that seed alone (common random numbers)."""
+    from cluster_abm.model.cluster_model import ClusterModel
+
+    runs = RunSet(small, None, seeds=[5, 6], horizon=3)
+    while runs.step():
         pass
-    assert pair.policy.t == pair.reference.t == 8
-    assert len(pair.tracks["policy"]) == len(pair.tracks["reference"]) == 9
-    assert any(o.difference != 0 for o in pair.outcomes())
+    alone = ClusterModel(small, seed=6)
+    for _ in range(3):
+        alone.step()
+    series = alone.series_wide()
+    assert np.array_equal(runs.tracks["policy"].matrix("employment")[:, 1],
+                          series["employment"][:, -1])
+    assert not runs.compare and all(o.difference is None for o in runs.outcomes())
 
 
-def test_levers_add_their_direct_outcome_to_the_headlines(baseline):
-    from cluster_abm.outputs.metrics import SERIES
-    from cluster_abm.ui.runs import HEADLINES, lever_outcomes
+def test_ensemble_with_levers_differs_and_intervals_follow_the_seeds(small):
+    from cluster_abm.ui.intervals import estimate
 
     policy, reference = build_run_scenarios(
-        Settings(compare=True, levers={"glocal_support": LeverChoice(intensity=2.0)}), baseline)
-    lever = policies.BY_ID["glocal_support"]
-    assert lever_outcomes(policy) == [(lever.outcome, "higher", lever.name)]
-    assert lever_outcomes(reference) == []
-    pair = RunPair(policy, reference, seed=1, horizon=2)
-    pair.step()
-    direct = pair.outcomes()[len(HEADLINES):]
-    assert [(o.key, o.note) for o in direct] == [(lever.outcome, lever.name)]
-    assert lever.outcome in SERIES and direct[0].reference is not None
-    package = {lid: LeverChoice() for lid in ("glocal_support", "incubators", "see_platform")}
-    assert lever_outcomes(build_run_scenarios(Settings(levers=package), baseline)[0]) == []
+        Settings(levers={"network_contracts": LeverChoice(intensity=2.0),
+                         "glocal_support": LeverChoice(intensity=2.0)}), small)
+    runs = RunSet(policy, reference, seeds=[1, 2, 3, 4, 5, 6, 7, 8], horizon=12)
+    while runs.step():
+        pass
+    by_key = {o.key: o for o in runs.outcomes()}
+    direct = by_key["firms_in_contracts"]  # the contracts lever's direct outcome
+    pol = runs.tracks["policy"].matrix("firms_in_contracts")[-1]
+    ref = runs.tracks["reference"].matrix("firms_in_contracts")[-1]
+    expect = estimate(pol - ref)
+    assert direct.difference == expect and expect.n == 8
+    assert direct.difference.excludes_zero and direct.tone == "good"
+    assert direct.note == "Business network contracts"
+    cost = by_key["public_cost"]
+    assert cost.policy.mean > 0 and cost.tone == "cost"
+    bands = runs.bands(HEADLINES[1])
+    assert set(bands) == {"policy", "reference", "difference"}
+    d = bands["difference"]
+    assert np.all(d.lo <= d.mean) and np.all(d.mean <= d.hi) and len(d.mean) == 13
 
 
-def test_single_run_has_no_reference(baseline):
-    pair = RunPair(baseline, None, seed=1, horizon=2)
-    assert not pair.compare and pair.horizon == 2
-    assert all(o.reference is None and o.difference is None for o in pair.outcomes())
-    assert RunPair(baseline, None, seed=1).horizon == 20 * 4  # the scenario's horizon
+def test_intervals_match_students_t():
+    from scipy import stats
+
+    from cluster_abm.ui.intervals import estimate, summarise
+
+    v = np.array([3.0, -1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0])
+    e = estimate(v)
+    lo, hi = stats.t.interval(0.95, len(v) - 1, loc=v.mean(), scale=stats.sem(v))
+    assert e.mean == pytest.approx(v.mean()) and (e.lo, e.hi) == pytest.approx((lo, hi))
+    assert e.excludes_zero and e.sign == 1
+    spans = estimate(np.array([-2.0, 1.0, 3.0, -1.0]))
+    assert spans.has_interval and not spans.excludes_zero and spans.sign == 0
+    one = estimate(np.array([5.0]))
+    assert not one.has_interval and not one.excludes_zero and one.lo == one.hi == 5.0
+    mean, lo, hi = summarise(np.array([[1.0, np.nan], [1.0, 3.0]]))
+    assert np.isnan(mean[0]) and mean[1] == 2.0 and lo[1] < 2.0 < hi[1]
+
+
+def test_tile_tone_needs_an_interval_that_excludes_zero():
+    from cluster_abm.ui.intervals import Estimate
+    from cluster_abm.ui.runs import Outcome
+
+    pol = Estimate(10.0, 9.0, 11.0, 8)
+    up = Outcome("jobs", "Jobs", "jobs", "higher", pol, pol, Estimate(5.0, 1.0, 9.0, 8))
+    spans = Outcome("jobs", "Jobs", "jobs", "higher", pol, pol, Estimate(5.0, -1.0, 11.0, 8))
+    bad = Outcome("bd", "Brain drain", "", "lower", pol, pol, Estimate(5.0, 1.0, 9.0, 8))
+    one = Outcome("jobs", "Jobs", "jobs", "higher", pol, pol, Estimate(50.0, 50.0, 50.0, 1))
+    assert (up.tone, spans.tone, bad.tone, one.tone) == ("good", "neutral", "bad", "neutral")
 
 
 def test_track_annualises_flows_over_the_last_year():
-    tr = Track(steps_per_year=4)
-    tr.values = {k: [0.0] * 7 for k in tr.values}
-    tr.values["births"] = [0.0, 1, 2, 3, 4, 5, 6]
-    rate = tr.per_year("births")
+    tr = Track(steps_per_year=4, n_seeds=1)
+    tr.rows = {k: [np.zeros(1) for _ in range(7)] for k in tr.names}
+    tr.rows["births"] = [np.array([v], float) for v in (0.0, 1, 2, 3, 4, 5, 6)]
+    rate = tr.per_year("births")[:, 0]
     assert math.isnan(rate[0])
     assert rate[1] == 4.0  # one quarter with 1 -> 4 a year
     assert rate[2] == pytest.approx((1 + 2) / 2 * 4)
     assert rate[4] == 1 + 2 + 3 + 4 and rate[6] == 3 + 4 + 5 + 6
-    assert tr.cumulative("births") == 21 and tr.last("births") == 6
+    assert tr.cumulative("births")[-1, 0] == 21 and tr.matrix("births")[-1, 0] == 6
+
+
+def test_narrative_reports_freezes_closures_and_effects(small):
+    from cluster_abm.ui.narrative import Narrator
+    from cluster_abm.ui.runs import Closure
+
+    policy = small.with_params({"funding.freeze_probability": 1.0}).with_levers(
+        effective_levers(small, {"network_contracts": LeverChoice(intensity=2.0)}))
+    runs = RunSet(policy, policy.with_levers({}), seeds=[1, 2, 3, 4], horizon=12)
+    narrator = Narrator(runs)
+    events = []
+    while runs.step():
+        events += narrator.look()
+    freezes = [e for e in events if e.kind == "freeze"]
+    assert [e.step for e in freezes] == [1, 5, 9]  # every year opens frozen everywhere
+    assert freezes[0].text.startswith("Year 0: funding freeze in Veneto (IT)")
+    runs.closures.append(Closure(12, 7, 312.0, "veneto", "machinery"))
+    (closure,) = narrator.look()
+    assert closure.text == ("Year 3: a large firm (312 jobs, Machinery and mechatronics) closed "
+                            "in Veneto (IT) (the policy run on the map).")
+    # (effects: with every budget frozen, contracts still form; none reported twice)
+    effects = [e.text for e in events if e.kind == "effect"]
+    assert len(effects) == len(set(effects))
+
+
+def test_lever_switch_mid_run_is_one_call_to_wire(small):
+    runs = RunSet(small, None, seeds=[1], horizon=2)
+    assert runs.supports_live_levers is False
+    with pytest.raises(NotImplementedError, match="lever timing"):
+        runs.switch_levers(small)
 
 
 # --- pictures ----------------------------------------------------------------------------------------
-def test_map_and_charts_change_as_the_runs_step(baseline):
+def test_map_and_charts_change_as_the_runs_step(small):
+    from cluster_abm.ui import model_view
+    from cluster_abm.ui.app_state import CHART_SPECS
     from cluster_abm.ui.charts import ChartPlot, MapPlot
 
-    pair = RunPair(baseline, baseline.with_levers({}), seed=2, horizon=6)
-    map_plot = MapPlot(pair.policy.world)
-    charts = ChartPlot(pair.horizon / pair.steps_per_year, ("policy", "reference"))
-    first = map_plot.render(pair.policy), charts.render(pair.tracks)
-    pair.step()
-    pair.step()
-    second = map_plot.render(pair.policy, show_ties=True), charts.render(pair.tracks)
+    runs = RunSet(small, small.with_levers({}), seeds=[2, 3], horizon=6)
+    map_plot = MapPlot(runs.watched.world)
+    charts = ChartPlot(runs.horizon / runs.steps_per_year, CHART_SPECS, True)
+
+    def draw(fmt="jpeg", ties=None):
+        bands = {m.key: runs.bands(m) for m in HEADLINES}
+        return (map_plot.render(runs.firm_view(), runs.innovated_last_year(),
+                                model_view.static_sites(runs.watched), ties, fmt=fmt),
+                charts.render(bands, fmt=fmt))
+
+    first = draw()
+    runs.step()
+    runs.step()
+    second = draw(ties=model_view.tie_segments(runs.watched, 300))
     for a, b in zip(first, second, strict=True):
         assert a.startswith(JPEG) and b.startswith(JPEG) and a != b
+    assert all(img.startswith(PNG) for img in draw("png"))
 
 
-def test_firm_state_precedence(baseline):
+def test_run_colours_are_not_map_colours():
+    from matplotlib.colors import to_hex
+
+    from cluster_abm.ui.charts import FIRM_STATES, MARKERS, RUN_COLOURS, STAGE_FILL, TIE_KINDS
+
+    runs = {to_hex(c) for c in RUN_COLOURS.values()}
+    on_map = {to_hex(sw.colour) for sw in (*FIRM_STATES, *MARKERS, *TIE_KINDS)}
+    on_map |= {to_hex(c) for c in STAGE_FILL.values()}
+    assert len(runs) == 3 and not runs & on_map
+    assert len({to_hex(sw.colour) for sw in FIRM_STATES}) == len(FIRM_STATES)
+
+
+def test_firm_state_precedence():
     from cluster_abm.ui.charts import FIRM_STATES, firm_states
+    from cluster_abm.ui.model_view import FirmView
 
-    pair = RunPair(baseline, None, seed=2, horizon=1)
-    m = pair.policy
-    ft, idx = m.firms, m.firms.idx
+    n = 4
+    view = FirmView(0, np.arange(n), np.zeros(n), np.zeros(n), np.ones(n),
+                    young=np.array([True, True, False, False]),
+                    glocal=np.array([True, False, False, False]),
+                    contract=np.array([True, True, False, False]),
+                    innovations=np.zeros(n), region=np.array(["a"] * n, object),
+                    sector=np.array(["s"] * n, object))
     keys = [s.key for s in FIRM_STATES]
-    ft.glocal[idx[0]] = True
-    ft.incubated_until[idx[0]] = m.t + 3  # incubated wins over glocal
-    ft.glocal[idx[1]] = True
-    ft.contract[idx[1]] = 5  # glocal wins over contract
-    ft.glocal[idx[2]], ft.contract[idx[2]], ft.incubated_until[idx[2]] = False, -1, -1
-    ft.last_innov[idx[2]] = -(10**6)
-    state = firm_states(m)
-    assert keys[state[0]] == "incubated" and keys[state[1]] == "glocal"
-    assert keys[state[2]] == "other"
+    state = firm_states(view, np.array([False, False, True, False]))
+    assert [keys[k] for k in state] == ["glocal", "contract", "innovating", "other"]
+
+
+def test_wording_has_no_ids_or_list_syntax(baseline):
+    from cluster_abm.ui.wording import Names, humanise, lever_tip
+
+    names = Names.of(baseline)
+    text = humanise("clusters ['upper_austria.automotive', 'veneto.wood'] lie outside; "
+                    "policy.incubator_min_cluster_firms firms; region north_east_romania", names)
+    assert "[" not in text and "'" not in text and "_" not in text, text
+    assert "Automotive components, Upper Austria (AT)" in text and "North-East Romania" in text
+    for lever in policies.LEVERS:
+        tip = lever_tip(lever, names)
+        assert lever.seed in tip and "What to expect" in tip and "Acts through" in tip
+        assert "policy." not in tip and "mechanisms." not in tip, tip
 
 
 # --- one session's state and its player -----------------------------------------------------------
@@ -318,11 +428,75 @@ def test_state_steps_and_publishes_frames():
     state = AppState(short(Settings()))
     frame = state.frame.value
     assert frame.step == 0 and frame.horizon == 4 and frame.map_image.startswith(JPEG)
+    assert frame.compare and frame.n_seeds == 4
     assert state.step() and state.frame.value.step == 1
     assert state.frame.value.map_image != frame.map_image
-    assert state.update(compare=True) and state.frame.value.step == 0 and state.frame.value.compare
+    assert state.update(seeds=1) and state.frame.value.n_seeds == 1 and state.frame.value.step == 0
+    assert state.update(compare=False) and not state.frame.value.compare
+    assert state.update(compare=True)
     state.set_map_run("reference")
     assert state.frame.value.map_run == "reference"
+    state.close()
+
+
+def test_lever_change_restarts_and_says_so():
+    from cluster_abm.ui.app_state import AppState
+
+    state = AppState(short(Settings()))
+    state.step()
+    state.step()
+    assert state.set_lever("incubators", LeverChoice())
+    frame = state.frame.value
+    assert frame.step == 0 and "restarted at year 0" in frame.events[0].text
+    assert "lever timing" in frame.events[0].text
+    state.close()
+
+
+def test_horizon_grows_in_place_and_pause_at_year_stops_the_player():
+    from cluster_abm.ui.app_state import AppState
+
+    state = AppState(short(Settings()))
+    state.step()
+    assert state.set_horizon(3) and state.frame.value.step == 1
+    assert state.frame.value.horizon == 12
+    state.set_pause_at(2)
+    state.set_speed("max")
+    state.play()
+    deadline = time.monotonic() + 60
+    while state.playing.value and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert state.frame.value.step == 8 and "Paused at year 2" in state.frame.value.events[0].text
+    assert state.set_horizon(1) and state.frame.value.step == 0  # before the year reached
+    state.close()
+
+
+def test_exports_are_valid_files(tmp_path):
+    import io
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from cluster_abm.ui.app_state import AppState
+
+    state = AppState(short(Settings(levers={"quadruple_helix": LeverChoice(
+        intensity=1.5, regions=("veneto",), firms="smes")}, params={"policy.qh_rate": 0.05})))
+    state.step()
+    assert state.charts_png().startswith(PNG) and state.map_png().startswith(PNG)
+    df = pd.read_csv(io.StringIO(state.data_csv()))
+    assert set(df["run"]) == {"policy", "baseline"} and set(df["seed"]) == {1, 2, 3, 4}
+    assert len(df) == 2 * 4 * 2 and "employment" in df
+    path = tmp_path / "setup.toml"
+    path.write_text(state.scenario_toml())
+    out = subprocess.run([sys.executable, "-m", "cluster_abm.cli.main", "scenario", "check",
+                          str(path)], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("OK: setup") and "quadruple_helix" in out.stdout
+    saved = load_scenario(str(path))
+    lever = saved.levers["quadruple_helix"]
+    assert (lever.intensity, lever.regions, lever.firms) == (1.5, ("veneto",), "smes")
+    assert saved.param("policy.qh_rate") == 0.05 and saved.param("sim.years") == 1
+    assert saved.param("sim.n_firms") == 300
     state.close()
 
 
@@ -369,7 +543,7 @@ def test_unexpected_errors_become_a_banner_not_a_traceback(monkeypatch, caplog):
     def broken():
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(state.pair, "step", broken)
+    monkeypatch.setattr(state.runs, "step", broken)
     assert not state.step()
     assert state.error.value == "Unexpected error (ZeroDivisionError): division by zero"
     assert "workshop app: unexpected error" in caplog.text  # the details go to the log
@@ -401,21 +575,21 @@ def test_player_plays_to_the_end_and_stops():
 def test_pause_stops_the_player_and_a_rebuild_pauses():
     from cluster_abm.ui.app_state import AppState
 
-    state = AppState(Settings())  # the full 80 steps
+    state = AppState(Settings(seeds=4, params=SMALL))  # the full 80 steps
     state.set_speed("2")
     state.play()
     assert state.playing.value
     time.sleep(0.3)
     state.pause()
     assert not state.playing.value and not state._thread.is_alive()
-    reached = state.pair.t
+    reached = state.runs.t
     time.sleep(0.6)
-    assert state.pair.t == reached
+    assert state.runs.t == reached
     state.play()
     state.set_lever("incubators", LeverChoice())
     assert not state.playing.value and state.frame.value.step == 0
     state.close()
-    assert state.pair is None
+    assert state.runs is None
 
 
 def _texts(rc, css_class: str) -> list[str]:
@@ -481,17 +655,25 @@ def test_no_sequence_of_actions_escapes_as_an_exception(tmp_path, monkeypatch):
     state.close()
 
 
-def test_page_renders_headless_and_its_buttons_work():
-    from cluster_abm.ui.app import Page
+def test_page_renders_headless_and_its_buttons_work(monkeypatch):
+    from cluster_abm.ui import app
 
-    _, rc = solara.render(Page(), handle_error=False)
-    assert _texts(rc, "cpl-clock-year") == ["Year 0"]
+    monkeypatch.setattr(app, "_new_state", lambda: __import__(
+        "cluster_abm.ui.app_state", fromlist=["AppState"]).AppState(
+            Settings(params=SMALL)))
+    _, rc = solara.render(app.Page(), handle_error=False)
+    assert _texts(rc, "cpl-clock-year") == ["Year 0 of 20"]
     _button(rc, "Step").click()
     assert _texts(rc, "cpl-clock-step") == ["step 1 / 80"]
-    rc.find(v.Switch, label="Policy vs baseline").widget.v_model = True
+    subs = _texts(rc, "cpl-tile-sub")  # "policy 10 684 vs baseline 10 684" (+ the cost tile)
+    assert sum(" vs baseline " in t for t in subs) == 4
+    assert _texts(rc, "cpl-tile-chance") == [app.NO_CHANCE] * 4  # no lever: no effect
+    rc.find(v.Switch, label="Policy vs baseline").widget.v_model = False
     assert _texts(rc, "cpl-clock-step") == ["step 0 / 80"]
-    subs = _texts(rc, "cpl-tile-sub")  # "10 684 vs 10 684": policy vs baseline
-    assert len(subs) == 4 and all(" vs " in t for t in subs)
+    assert not any(" vs baseline " in t for t in _texts(rc, "cpl-tile-sub"))
+    _button(rc, "Present").click()
+    assert not rc.find(v.Sheet, class_="cpl-panel").widgets  # the lever panel folds away
+    assert _texts(rc, "cpl-strip-head") == ["No lever on: the policy run is the baseline."]
     rc.close()
 
 
@@ -543,7 +725,7 @@ def test_cmd_ui_prints_the_address_and_returns_the_servers_status(monkeypatch, c
 def test_cmd_ui_refuses_a_taken_port(monkeypatch, capsys):
     import socket
 
-    from cluster_abm.cli import cmd_ui as ui
+    from cluster_abm.cli.main import main
     from cluster_abm.ui import offline
 
     monkeypatch.setattr(offline, "ensure_cdn_cache", lambda verbose=True: [])
@@ -551,8 +733,9 @@ def test_cmd_ui_refuses_a_taken_port(monkeypatch, capsys):
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        assert ui.cmd_ui(_ui_args("--port", str(port))) == 2
-    assert "in use" in capsys.readouterr().err
+        assert main(["ui", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cluster-abm ui: error: --port: ") and "in use" in err
 
 
 def _free_port() -> int:
@@ -561,3 +744,28 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_port_check_ignores_time_wait_but_not_a_listener():
+    """Ctrl-C with a tab open leaves the server's side of its connections in TIME-WAIT: a
+    restart must not be refused for that (it was, for about a minute), while a server still
+    listening must be detected."""
+    import socket
+
+    from cluster_abm.cli import cmd_ui as ui
+
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    assert not ui._port_free("127.0.0.1", port)
+    client = socket.create_connection(("127.0.0.1", port))
+    served, _ = listener.accept()
+    served.close()  # the server closes first: its side (the port) enters TIME-WAIT
+    time.sleep(0.1)
+    client.close()
+    listener.close()
+    with socket.socket() as plain, pytest.raises(OSError):
+        plain.bind(("127.0.0.1", port))  # what the old check did: refused
+    assert ui._port_free("127.0.0.1", port)

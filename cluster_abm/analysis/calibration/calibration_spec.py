@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,17 +24,25 @@ from cluster_abm.analysis.validation.targets import (
 from cluster_abm.errors import InputError, closest
 from cluster_abm.experiments import seeds
 from cluster_abm.experiments.experiment_spec import (
-    SAFE_NAME,
+    EXECUTION_KEYS,
+    RANGE_KEYS,
     Execution,
-    _check_execution,
-    _check_execution_table,
     canonical_json,
-    check_int,
+    check_execution_table,
+    check_root_seed,
     find_experiment,
     scenario_dict,
 )
 from cluster_abm.params import registry as P
-from cluster_abm.specs.scenario import Scenario, find_scenario, load_scenario, read_toml
+from cluster_abm.specs.scenario import Scenario, load_scenario_ref
+from cluster_abm.specs.toml_spec import (
+    Table,
+    check_bounds,
+    check_int,
+    check_number,
+    flatten,
+    read_toml,
+)
 
 FORMAT_VERSION = 1
 TOP_KEYS = ("name", "description", "scenario", "targets_file", "seed", "replicates", "trials",
@@ -43,6 +50,7 @@ TOP_KEYS = ("name", "description", "scenario", "targets_file", "seed", "replicat
             "report", "execution", "storage")
 PARAM_KEYS = ("low", "high", "log")
 TARGET_KEYS = ("weight", "tolerance")
+HOLDOUT_KEYS = ("tolerance",)
 OPTIMIZER_KEYS = ("sampler", "startup_trials")
 SAMPLERS = ("tpe", "random")
 REPORT_KEYS = ("check_seeds", "oat", "oat_step", "importance_threshold")
@@ -161,16 +169,11 @@ class Calibration:
                        storage: str | None = None) -> Calibration:
         """A copy with command-line overrides (validated like the file's)."""
         cal = self
-        if scheduler and not executor:
-            executor = "dask"  # a scheduler address implies the Dask executor
         if trials is not None:
             cal = dataclasses.replace(cal, trials=check_int(trials, "command line", "--trials",
                                                              1, MAX_TRIALS))
-        ex = cal.execution
-        merged = Execution(executor or ex.executor, workers if workers is not None else ex.workers,
-                           scheduler if scheduler is not None else ex.scheduler)
-        _check_execution(merged, "command line", prefix="--")
-        return dataclasses.replace(cal, execution=merged,
+        return dataclasses.replace(cal, execution=cal.execution.overridden(executor, workers,
+                                                                           scheduler),
                                    storage=storage if storage is not None else cal.storage)
 
     def loss_terms(self, simulated: dict[str, float]) -> dict[str, float]:
@@ -186,40 +189,8 @@ class Calibration:
 
 def load_calibration(ref: str | Path) -> Calibration:
     """Read and validate a calibration file (a path, or a name in ./experiments)."""
-    path = find_experiment(ref)
+    path = find_experiment(ref, "calibration")
     return calibration_from_dict(read_toml(path), source=str(path), base_dir=path.parent)
-
-
-def _check_number(value: Any, source: str, key: str, *, positive: bool = False,
-                  low: float | None = None, high: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InputError(f"must be a finite number, got {value!r}", source=source, key=key)
-    if positive and value <= 0:
-        raise InputError(f"must be above 0, got {value!r}", source=source, key=key)
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise InputError(f"must be from {low} to {high}, got {value!r}", source=source, key=key)
-    return float(value)
-
-
-def _check_table(raw: Any, keys: tuple[str, ...], source: str, where: str) -> dict:
-    if not isinstance(raw, dict):
-        raise InputError("must be a table", source=source, key=where)
-    for k in raw:
-        if k not in keys:
-            raise InputError(f"unknown key; {closest(k, keys)}", source=source, key=f"{where}.{k}")
-    return raw
-
-
-def _flatten(table: dict, leaf_keys: set[str], prefix: str = "") -> dict[str, Any]:
-    """Dotted names from nested tables; a table holding one of ``leaf_keys`` is a leaf."""
-    out = {}
-    for k, v in table.items():
-        name = f"{prefix}{k}"
-        if isinstance(v, dict) and v and not (leaf_keys & set(v)):
-            out.update(_flatten(v, leaf_keys, name + "."))
-        else:
-            out[name] = v
-    return out
 
 
 def _check_params(raw: Any, source: str) -> tuple[ParamSpec, ...]:
@@ -227,7 +198,7 @@ def _check_params(raw: Any, source: str) -> tuple[ParamSpec, ...]:
         raise InputError("must be a table of parameter names with { low = ..., high = ... } "
                          "search bounds", source=source, key="params")
     out = []
-    for name, spec in _flatten(raw, {"low", "high"}).items():
+    for name, spec in flatten(raw, RANGE_KEYS, empty_is_leaf=True).items():
         key = f"params.{name}"
         if name not in P.REGISTRY:
             raise InputError(f"unknown parameter; {closest(name, P.REGISTRY.params)}",
@@ -238,23 +209,13 @@ def _check_params(raw: Any, source: str) -> tuple[ParamSpec, ...]:
                              "experiment, not the model's behaviour)", source=source, key=key)
         if not isinstance(spec, dict) or not {"low", "high"} <= set(spec):
             raise InputError("must be { low = ..., high = ... }", source=source, key=key)
-        _check_table(spec, PARAM_KEYS, source, key)
-        low = _check_number(spec["low"], source, f"{key}.low")
-        high = _check_number(spec["high"], source, f"{key}.high")
-        if not low < high:
-            raise InputError(f"low must be below high, got [{low}, {high}]", source=source, key=key)
-        if (param.low is not None and low < param.low) or (param.high is not None
-                                                           and high > param.high):
-            raise InputError(f"bounds [{low}, {high}] are outside the registry's "
-                             f"[{param.low}, {param.high}] {param.unit}", source=source, key=key)
-        log = spec.get("log", False)
-        if not isinstance(log, bool):
-            raise InputError(f"must be true or false, got {log!r}", source=source, key=f"{key}.log")
+        table = Table(spec, source, PARAM_KEYS, key)
+        low, high = check_bounds(spec["low"], spec["high"], source, key,
+                                 limits=(param.low, param.high), unit=param.unit,
+                                 whole=param.integer)
+        log = table.bool("log", False)
         if log and low <= 0:
             raise InputError("log = true needs low > 0", source=source, key=key)
-        if param.integer and (low != int(low) or high != int(high)):
-            raise InputError("an integer parameter needs whole-number bounds", source=source,
-                             key=key)
         out.append(ParamSpec(name, low, high, log))
     return tuple(out)
 
@@ -288,61 +249,28 @@ def _spec(target: Target, weight: float, tolerance: float | None, floor: float) 
 def calibration_from_dict(raw: dict[str, Any], source: str = "<dict>",
                           base_dir: Path | None = None) -> Calibration:
     """Validate a calibration table; paths are relative to ``base_dir`` (the file's folder)."""
-    _check_table(raw, TOP_KEYS, source, "")
-    name = raw.get("name", Path(source).stem)
-    if not isinstance(name, str) or not SAFE_NAME.match(name):
-        raise InputError(f"must be a name of letters, digits, '_', '.', '+' or '-' (it names "
-                         f"folders and the study), got {name!r}", source=source, key="name")
-    description = raw.get("description", "")
-    if not isinstance(description, str):
-        raise InputError("must be a string", source=source, key="description")
-    ref = raw.get("scenario", "baseline")
-    if not isinstance(ref, str) or not ref:
-        raise InputError(f"must be a scenario name or path, got {ref!r}", source=source,
-                         key="scenario")
-    try:
-        scenario = load_scenario(find_scenario(ref, relative_to=base_dir))
-    except InputError as exc:
-        raise InputError(f"cannot load scenario {ref!r} ({exc})", source=source,
-                         key="scenario") from None
+    top = Table(raw, source, TOP_KEYS)
+    name = top.name("name", Path(source).stem, names="folders and the study")
+    description = top.text("description")
+    scenario = load_scenario_ref(top.get("scenario", "baseline"), source, "scenario", base_dir)
+    table = _target_table(top, base_dir)
 
-    tfile = raw.get("targets_file")
-    if tfile is not None:
-        if not isinstance(tfile, str) or not tfile:
-            raise InputError("must be a path to a targets CSV", source=source, key="targets_file")
-        tpath = Path(tfile)
-        if not tpath.is_absolute() and base_dir is not None:
-            tpath = base_dir / tpath
-        try:
-            table = load_targets(tpath)
-        except InputError as exc:
-            raise InputError(f"cannot read targets ({exc})", source=source,
-                             key="targets_file") from None
-    else:
-        table = load_targets()
+    seed = check_root_seed(top.get("seed", 0), source)
+    replicates = top.int("replicates", 4, 1, 10_000)
+    trials = top.int("trials", 100, 1, MAX_TRIALS)
+    years = top.int("years", int(scenario.param("sim.years")), 1,
+                    int(P.REGISTRY["sim.years"].high))
+    from_year = top.int("from_year", min(DEFAULT_FROM_YEAR, years - 1), 0, years - 1)
+    floor = top.number("scale_floor", DEFAULT_SCALE_FLOOR, 0, low_open=True)
+    params = _check_params(top.get("params"), source)
 
-    try:
-        seed = seeds.check_seed(raw.get("seed", 0), "the root seed")
-    except ValueError as exc:
-        raise InputError(str(exc), source=source, key="seed") from None
-    replicates = check_int(raw.get("replicates", 4), source, "replicates", 1, 10_000)
-    trials = check_int(raw.get("trials", 100), source, "trials", 1, MAX_TRIALS)
-    default_years = int(scenario.param("sim.years"))
-    years = check_int(raw.get("years", default_years), source, "years", 1,
-                       int(P.REGISTRY["sim.years"].high))
-    from_year = check_int(raw.get("from_year", min(DEFAULT_FROM_YEAR, years - 1)), source,
-                           "from_year", 0, years - 1)
-    floor = _check_number(raw.get("scale_floor", DEFAULT_SCALE_FLOOR), source, "scale_floor",
-                          positive=True)
-    params = _check_params(raw.get("params"), source)
-
-    traw = raw.get("targets")
+    traw = top.get("targets")
     if not isinstance(traw, dict) or not traw:
-        raise InputError("must name at least one target: a table of target ids (see "
-                         "cluster_abm/data/targets.csv) with a weight or { weight, tolerance }",
-                         source=source, key="targets")
+        raise top.error("targets", "must name at least one target: a table of target ids (see "
+                                   "cluster_abm/data/targets.csv) with a weight or "
+                                   "{ weight, tolerance }")
     fit = []
-    for tid, spec in _flatten(traw, set(TARGET_KEYS)).items():
+    for tid, spec in flatten(traw, TARGET_KEYS, empty_is_leaf=True).items():
         key = f"targets.{tid}"
         if tid in TOP_KEYS:
             raise InputError(f"{tid!r} is a top-level key, but TOML put it in the [targets] "
@@ -350,25 +278,23 @@ def calibration_from_dict(raw: dict[str, Any], source: str = "<dict>",
         target = _resolve_target(tid, table, scenario, source, key)
         _check_horizon(target, years, from_year, source, key)
         if isinstance(spec, dict):
-            _check_table(spec, TARGET_KEYS, source, key)
-            weight = _check_number(spec.get("weight", 1.0), source, f"{key}.weight", positive=True)
-            tol = spec.get("tolerance")
-            tol = None if tol is None else _check_number(tol, source, f"{key}.tolerance",
-                                                         positive=True)
+            t = Table(spec, source, TARGET_KEYS, key)
+            weight = t.number("weight", 1.0, 0, low_open=True)
+            tol = t.optional_number("tolerance", 0, low_open=True)
         else:
-            weight = _check_number(spec, source, key, positive=True)
+            weight = check_number(spec, source, key, 0, low_open=True)
             tol = None
         fit.append(_spec(target, weight, tol, floor))
 
-    hraw = raw.get("holdout", [])
+    hraw = top.get("holdout", [])
     if isinstance(hraw, list):
         hitems = [(f"holdout[{i}]", tid, None) for i, tid in enumerate(hraw)]
     elif isinstance(hraw, dict):
         hitems = [(f"holdout.{tid}", tid, spec)
-                  for tid, spec in _flatten(hraw, {"tolerance"}).items()]
+                  for tid, spec in flatten(hraw, HOLDOUT_KEYS, empty_is_leaf=True).items()]
     else:
-        raise InputError("must be a list of target ids, or a table of target ids with "
-                         "{ tolerance = ... }", source=source, key="holdout")
+        raise top.error("holdout", "must be a list of target ids, or a table of target ids "
+                                   "with { tolerance = ... }")
     fitted = {t.id for t in fit}
     holdout = []
     for key, tid, spec in hitems:
@@ -379,34 +305,36 @@ def calibration_from_dict(raw: dict[str, Any], source: str = "<dict>",
                              source=source, key=key)
         tol = None
         if spec is not None:
-            _check_table(spec, ("tolerance",), source, key)
-            if "tolerance" in spec:
-                tol = _check_number(spec["tolerance"], source, f"{key}.tolerance",
-                                    positive=True)
+            tol = Table(spec, source, HOLDOUT_KEYS, key).optional_number("tolerance", 0,
+                                                                         low_open=True)
         holdout.append(_spec(target, 1.0, tol, floor))
 
-    opt = _check_table(raw.get("optimizer", {}), OPTIMIZER_KEYS, source, "optimizer")
-    sampler = opt.get("sampler", "tpe")
-    if sampler not in SAMPLERS:
-        raise InputError(f"unknown sampler {sampler!r}; allowed: {', '.join(SAMPLERS)}",
-                         source=source, key="optimizer.sampler")
-    startup = check_int(opt.get("startup_trials", max(10, 2 * len(params) + 4)), source,
-                         "optimizer.startup_trials", 0, MAX_TRIALS)
-    rep = _check_table(raw.get("report", {}), REPORT_KEYS, source, "report")
-    check_seeds = check_int(rep.get("check_seeds", 10), source, "report.check_seeds", 1, 10_000)
-    oat = rep.get("oat", True)
-    if not isinstance(oat, bool):
-        raise InputError(f"must be true or false, got {oat!r}", source=source, key="report.oat")
-    oat_step = _check_number(rep.get("oat_step", 0.1), source, "report.oat_step", low=0.001,
-                             high=0.5)
-    threshold = _check_number(rep.get("importance_threshold", 0.02), source,
-                              "report.importance_threshold", low=0.0, high=1.0)
-    execution = _check_execution_table(raw.get("execution", {}), source)
-    st = _check_table(raw.get("storage", {}), STORAGE_KEYS, source, "storage")
-    url = st.get("url")
-    if url is not None and (not isinstance(url, str) or not url):
-        raise InputError("must be a database URL (sqlite:///path.db, postgresql://...) or "
-                         "'journal'", source=source, key="storage.url")
-    return Calibration(name, description.strip(), source, scenario, params, tuple(fit),
+    opt = top.table("optimizer", OPTIMIZER_KEYS)
+    sampler = opt.choice("sampler", SAMPLERS, "tpe", what="sampler")
+    startup = opt.int("startup_trials", max(10, 2 * len(params) + 4), 0, MAX_TRIALS)
+    rep = top.table("report", REPORT_KEYS)
+    check_seeds = rep.int("check_seeds", 10, 1, 10_000)
+    oat = rep.bool("oat", True)
+    oat_step = rep.number("oat_step", 0.1, 0.001, 0.5)
+    threshold = rep.number("importance_threshold", 0.02, 0.0, 1.0)
+    execution = check_execution_table(top.table("execution", EXECUTION_KEYS))
+    url = top.table("storage", STORAGE_KEYS).optional_str(
+        "url", "a database URL (sqlite:///path.db, postgresql://...) or 'journal'")
+    return Calibration(name, description, source, scenario, params, tuple(fit),
                        tuple(holdout), seed, replicates, trials, years, from_year, floor,
                        sampler, startup, check_seeds, oat, oat_step, threshold, execution, url)
+
+
+def _target_table(top: Table, base_dir: Path | None) -> dict[str, Target]:
+    """The published targets: the file's ``targets_file`` (relative to ``base_dir``), else the
+    shipped ones."""
+    tfile = top.optional_str("targets_file", "a path to a targets CSV")
+    if tfile is None:
+        return load_targets()
+    tpath = Path(tfile)
+    if not tpath.is_absolute() and base_dir is not None:
+        tpath = base_dir / tpath
+    try:
+        return load_targets(tpath)
+    except InputError as exc:
+        raise top.error("targets_file", f"cannot read targets ({exc})") from None

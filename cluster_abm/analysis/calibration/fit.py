@@ -42,7 +42,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -65,11 +65,12 @@ from cluster_abm.analysis.calibration.trials import (
 )
 from cluster_abm.errors import InputError
 from cluster_abm.experiments import seeds
-from cluster_abm.experiments.executors import WorkerLost, make_executor
+from cluster_abm.experiments.executors import make_executor
 from cluster_abm.experiments.experiment_spec import (
     canonical_json,
     default_workers,
 )
+from cluster_abm.experiments.run_summary import RunSummary
 
 
 # --- storage and the study ------------------------------------------------------------------------
@@ -310,19 +311,15 @@ def counted_trials(study) -> int:
 
 # --- the calibration loop -------------------------------------------------------------------------
 @dataclass
-class CalibrationSummary:
-    """What a calibration call did; :attr:`exit_code` is what the command returns."""
+class CalibrationSummary(RunSummary):
+    """What a calibration call did; :attr:`exit_code` is what the command returns (see
+    :class:`~cluster_abm.experiments.run_summary.RunSummary`)."""
 
     name: str
     storage: str
     requested: int
     before: int = 0
     completed: int = 0
-    failed: list[tuple[int, str]] = field(default_factory=list)
-    interrupted: bool = False
-    worker_lost: str = ""
-    wall_time: float = 0.0
-    executor: str = ""
     best_loss: float | None = None
     best_params: dict[str, Any] = field(default_factory=dict)
     best_trial: int | None = None
@@ -331,37 +328,43 @@ class CalibrationSummary:
     load_start: tuple[float, float, float] | None = None
     load_end: tuple[float, float, float] | None = None
 
+    max_failures_shown: ClassVar[int] = 10
+
     @property
     def run(self) -> int:
         return self.completed + len(self.failed)
 
     @property
-    def exit_code(self) -> int:
-        if self.interrupted:
-            return 130
-        return 1 if self.worker_lost or (self.failed and not self.completed) else 0
+    def failures_fatal(self) -> bool:
+        """A failed trial is a finding (the optimiser avoids its region); all failing is not."""
+        return bool(self.failed) and not self.completed
 
-    def format(self) -> str:
+    def headline(self) -> str:
         rate = self.run / (self.wall_time / 60) if self.wall_time > 0 and self.run else 0.0
-        lines = [f"{self.name}: {self.run} trials run ({self.completed} ok, {len(self.failed)} "
-                 f"failed) after {self.before} stored, of {self.requested} requested, in "
-                 f"{self.wall_time:.1f} s ({rate:.1f} trials/min) on {self.executor}; study in "
-                 f"{self.storage}"]
-        if self.best_loss is not None:
-            lines.append(f"  best: trial {self.best_trial}, loss {self.best_loss:.4g}: "
-                         + ", ".join(f"{k} = {v:.4g}" for k, v in self.best_params.items()))
-        for number, error in self.failed[:10]:
-            lines.append(f"  trial {number} failed: {error}")
-        if self.worker_lost:
-            lines.append(f"  stopped: {self.worker_lost}; run again to resume")
-        if self.interrupted:
-            lines.append("  interrupted: the stored trials are kept; run the same command again "
-                         "to continue")
+        return (f"{self.name}: {self.run} trials run ({self.completed} ok, {len(self.failed)} "
+                f"failed) after {self.before} stored, of {self.requested} requested, in "
+                f"{self.wall_time:.1f} s ({rate:.1f} trials/min) on {self.executor}; study in "
+                f"{self.storage}")
+
+    def failure_label(self, key: Any) -> str:
+        return f"trial {key}"
+
+    def stored_note(self) -> str:
+        return "the stored trials are kept"
+
+    def detail_lines(self) -> list[str]:
+        if self.best_loss is None:
+            return []
+        return [f"  best: trial {self.best_trial}, loss {self.best_loss:.4g}: "
+                + ", ".join(f"{k} = {v:.4g}" for k, v in self.best_params.items())]
+
+    def closing_lines(self) -> list[str]:
+        lines = []
         if self.scenario_file:
             lines.append(f"  calibrated scenario: {self.scenario_file}")
         if self.report:
             lines.append(f"  fit report: {self.report}")
-        return "\n".join(lines)
+        return lines
 
 
 def _loadavg() -> tuple[float, float, float] | None:
@@ -440,7 +443,7 @@ def run_calibration(
                           f"{cal.trials}) x {R} replicates on {summary.executor}; study in "
                           f"{url}", file=sys.stderr)
                 bar = _progress(cal.name, cal.trials, summary.before, quiet)
-                try:
+                with summary.stopping(ex):
                     for task, value, exc in ex.map_unordered(evaluate, jobs(),
                                                              total=remaining * R):
                         rec = pending[task.key]
@@ -459,12 +462,6 @@ def run_calibration(
                                 if summary.best_loss is not None:
                                     bar.set_postfix(best=f"{summary.best_loss:.4g}",
                                                     refresh=False)
-                except (KeyboardInterrupt, WorkerLost) as exc:
-                    ex.abort()
-                    if isinstance(exc, WorkerLost):
-                        summary.worker_lost = str(exc)
-                    else:
-                        summary.interrupted = True
         else:
             summary.executor = "nothing to run"
     except KeyboardInterrupt:

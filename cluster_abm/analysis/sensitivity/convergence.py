@@ -7,6 +7,7 @@ reports and further checks need no knowledge of the method.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,6 @@ from cluster_abm.analysis.sensitivity.layout import truncate_design
 from cluster_abm.analysis.sensitivity.methods import analyze
 from cluster_abm.analysis.sensitivity.noise import as_replicate_matrix
 from cluster_abm.analysis.sensitivity.problem import SAProblem
-from cluster_abm.analysis.sensitivity.sa_results import DEFAULT_THRESHOLDS, Thresholds
 from cluster_abm.analysis.sensitivity.sampling import check_method, n_base
 
 # Smallest sub-design worth analysing: bootstraps need >= 2 blocks/trajectories, and the
@@ -39,14 +39,13 @@ def convergence(
     seed: int,
     fractions: Sequence[float] = (1 / 8, 1 / 4, 1 / 2, 1),
     *,
-    conf_level: float = 0.95,
-    num_resamples: int = 100,
     calc_second_order: bool = True,
-    num_levels: int = 4,
-    pawn_slices: int = 10,
+    **options: Any,
 ) -> pd.DataFrame:
     """Indices on the first ``fraction`` of the base samples: columns n, n_runs, param, index,
-    value, conf (``n`` = base samples, ``n_runs`` = model runs incl. replicates).
+    value, conf (``n`` = base samples, ``n_runs`` = model runs incl. replicates). ``options``
+    go to :func:`.methods.analyze` (``conf_level``, ``num_resamples``, ``num_levels``,
+    ``pawn_slices``, ``thresholds``).
 
     Truncation keeps each sub-design valid (see :func:`.layout.truncate_design`): whole Saltelli
     blocks (for a power-of-two N and power-of-two fractions, exactly SALib's design of that
@@ -68,19 +67,8 @@ def convergence(
                 f"{_MIN_BASE[method]} (drop small fractions or sample more)"
             )
         rows = truncate_design(problem, method, Xa.shape[0], k, calc_second_order)
-        res = analyze(
-            problem,
-            method,
-            Xa[rows],
-            Yr[rows],
-            seed,
-            conf_level,
-            num_resamples,
-            calc_second_order=calc_second_order,
-            num_levels=num_levels,
-            pawn_slices=pawn_slices,
-            thresholds=DEFAULT_THRESHOLDS,
-        )
+        res = analyze(problem, method, Xa[rows], Yr[rows], seed,
+                      calc_second_order=calc_second_order, **options)
         long = res.long()
         long.insert(0, "n_runs", res.n_points * res.n_replicates)
         long.insert(0, "n", k)
@@ -95,16 +83,11 @@ def analyze_series(
     Y_t: object,
     seed: int,
     times: Sequence[float] | None = None,
-    *,
-    conf_level: float = 0.95,
-    num_resamples: int = 100,
-    calc_second_order: bool = True,
-    num_levels: int = 4,
-    pawn_slices: int = 10,
-    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    **options: Any,
 ) -> pd.DataFrame:
     """Indices at every time step: ``Y_t`` is (n_points, n_replicates, n_times) →
     columns time, param, index, value, conf, plus ``noise_share`` of that time step.
+    ``options`` go to :func:`.methods.analyze`.
 
     Each time step is analysed independently with the same seed, so differences over time come
     from the model, not from the bootstrap. Time steps where the output is constant (e.g.
@@ -118,19 +101,7 @@ def analyze_series(
         raise ValueError(f"got {len(labels)} times for {Yt.shape[2]} time steps")
     frames = []
     for t, label in enumerate(labels):
-        res = analyze(
-            problem,
-            method,
-            X,
-            Yt[:, :, t],
-            seed,
-            conf_level,
-            num_resamples,
-            calc_second_order=calc_second_order,
-            num_levels=num_levels,
-            pawn_slices=pawn_slices,
-            thresholds=thresholds,
-        )
+        res = analyze(problem, method, X, Yt[:, :, t], seed, **options)
         long = res.long()
         long.insert(0, "time", label)
         long["noise_share"] = res.noise["noise_share"]

@@ -16,7 +16,7 @@ import numpy as np
 
 from cluster_abm.analysis.sensitivity.methods import analyze
 from cluster_abm.analysis.sensitivity.problem import SAProblem
-from cluster_abm.analysis.sensitivity.sa_results import DEFAULT_THRESHOLDS, SAResult, Thresholds
+from cluster_abm.analysis.sensitivity.sa_results import SAResult
 from cluster_abm.analysis.sensitivity.sampling import check_count, sample
 from cluster_abm.analysis.sensitivity.seeding import check_seed, design_rng, replicate_rng
 
@@ -116,87 +116,41 @@ def evaluate_vectorized(
     return {name: stacked[:, :, j] for j, name in enumerate(names)}
 
 
-def _analyze_all(problem, method, X, outputs, seed, opts) -> dict[str, SAResult]:
-    """One SAResult per output, all with the same seed and options."""
-    return {
-        name: analyze(problem, method, X, Y, seed, output=name, **opts)
-        for name, Y in outputs.items()
-    }
+SAMPLE_OPTIONS = ("calc_second_order", "num_levels", "optimal_trajectories")
+ANALYSIS_OPTIONS = ("calc_second_order", "num_levels", "conf_level", "num_resamples",
+                    "pawn_slices", "thresholds")
 
 
-def run_function(
-    func: PointFunc,
-    problem: SAProblem,
-    method: str,
-    n: int,
-    replicates: int = 1,
-    seed: int = 0,
-    *,
-    output_name: str = "y",
-    calc_second_order: bool = True,
-    num_levels: int = 4,
-    optimal_trajectories: int | None = None,
-    conf_level: float = 0.95,
-    num_resamples: int = 100,
-    pawn_slices: int = 10,
-    thresholds: Thresholds = DEFAULT_THRESHOLDS,
-) -> dict[str, SAResult]:
-    """Sample, evaluate ``func(params, rng)`` with replicates, and analyse every output."""
-    X = sample(
-        problem,
-        method,
-        n,
-        seed,
-        calc_second_order=calc_second_order,
-        num_levels=num_levels,
-        optimal_trajectories=optimal_trajectories,
-    )
-    outputs = evaluate(func, problem, X, replicates, seed, output_name=output_name)
-    opts = dict(
-        conf_level=conf_level,
-        num_resamples=num_resamples,
-        calc_second_order=calc_second_order,
-        num_levels=num_levels,
-        pawn_slices=pawn_slices,
-        thresholds=thresholds,
-    )
-    return _analyze_all(problem, method, X, outputs, seed, opts)
+def run_function(func: PointFunc, problem: SAProblem, method: str, n: int, replicates: int = 1,
+                 seed: int = 0, *, output_name: str = "y", **options: Any) -> dict[str, SAResult]:
+    """Sample, evaluate ``func(params, rng)`` with replicates, and analyse every output.
+
+    ``options`` go to the design (:func:`.sampling.sample`: ``calc_second_order``,
+    ``num_levels``, ``optimal_trajectories``) and the analysis (:func:`.methods.analyze`:
+    ``conf_level``, ``num_resamples``, ``pawn_slices``, ``thresholds``), with their defaults.
+    """
+    return _run(problem, method, n, seed, options, lambda X: evaluate(
+        func, problem, X, replicates, seed, output_name=output_name))
 
 
-def run_vectorized(
-    func: VectorFunc,
-    problem: SAProblem,
-    method: str,
-    n: int,
-    replicates: int = 1,
-    seed: int = 0,
-    *,
-    output_names: Sequence[str] | None = None,
-    calc_second_order: bool = True,
-    num_levels: int = 4,
-    optimal_trajectories: int | None = None,
-    conf_level: float = 0.95,
-    num_resamples: int = 100,
-    pawn_slices: int = 10,
-    thresholds: Thresholds = DEFAULT_THRESHOLDS,
-) -> dict[str, SAResult]:
+def run_vectorized(func: VectorFunc, problem: SAProblem, method: str, n: int,
+                   replicates: int = 1, seed: int = 0, *,
+                   output_names: Sequence[str] | None = None,
+                   **options: Any) -> dict[str, SAResult]:
     """Like :func:`run_function` for ``func(X, rng) -> array``: fast for analytic benchmarks."""
-    X = sample(
-        problem,
-        method,
-        n,
-        seed,
-        calc_second_order=calc_second_order,
-        num_levels=num_levels,
-        optimal_trajectories=optimal_trajectories,
-    )
-    outputs = evaluate_vectorized(func, X, replicates, seed, output_names=output_names)
-    opts = dict(
-        conf_level=conf_level,
-        num_resamples=num_resamples,
-        calc_second_order=calc_second_order,
-        num_levels=num_levels,
-        pawn_slices=pawn_slices,
-        thresholds=thresholds,
-    )
-    return _analyze_all(problem, method, X, outputs, seed, opts)
+    return _run(problem, method, n, seed, options, lambda X: evaluate_vectorized(
+        func, X, replicates, seed, output_names=output_names))
+
+
+def _run(problem: SAProblem, method: str, n: int, seed: int, options: dict[str, Any],
+         evaluate_design: Callable[[np.ndarray], dict[str, np.ndarray]]) -> dict[str, SAResult]:
+    """Design, evaluation, one SAResult per output (all with the same seed and options)."""
+    unknown = sorted(set(options) - set(SAMPLE_OPTIONS) - set(ANALYSIS_OPTIONS))
+    if unknown:
+        raise TypeError(f"unknown option(s) {', '.join(unknown)}; allowed: "
+                        f"{', '.join(sorted(set(SAMPLE_OPTIONS) | set(ANALYSIS_OPTIONS)))}")
+    X = sample(problem, method, n, seed,
+               **{k: v for k, v in options.items() if k in SAMPLE_OPTIONS})
+    opts = {k: v for k, v in options.items() if k in ANALYSIS_OPTIONS}
+    return {name: analyze(problem, method, X, Y, seed, output=name, **opts)
+            for name, Y in evaluate_design(X).items()}

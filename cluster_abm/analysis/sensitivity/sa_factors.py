@@ -33,6 +33,7 @@ import numpy as np
 from cluster_abm.analysis.sensitivity.problem import SAProblem
 from cluster_abm.errors import InputError, closest
 from cluster_abm.params.registry import REGISTRY, Param
+from cluster_abm.specs.toml_spec import check_bounds
 
 UNCERTAIN = "uncertain"  # selector: every parameter marked uncertain in the registry
 # Distributions a model parameter may take: bounded ones only, so every sampled value lies
@@ -244,19 +245,8 @@ def _check_bounds(p: Param, raw: Any, source: str | None,
     if (isinstance(raw, str | bytes) or not isinstance(raw, Sequence) or len(raw) != 2
             or any(isinstance(v, bool) or not isinstance(v, int | float) for v in raw)):
         raise InputError(f"must be [low, high], got {raw!r}", source=source, key=key)
-    low, high = float(raw[0]), float(raw[1])
-    if not (math.isfinite(low) and math.isfinite(high)):
-        raise InputError(f"bounds must be finite, got {list(raw)}", source=source, key=key)
-    if not low < high:
-        raise InputError(f"low must be below high, got [{raw[0]}, {raw[1]}]", source=source,
-                         key=key)
-    if low < p.low or high > p.high:
-        raise InputError(f"bounds [{raw[0]}, {raw[1]}] are outside the registry's "
-                         f"[{p.low}, {p.high}] {p.unit}", source=source, key=key)
-    if p.integer and (low != int(low) or high != int(high)):
-        raise InputError(f"{p.name} is a whole number; its bounds must be whole numbers, got "
-                         f"[{raw[0]}, {raw[1]}]", source=source, key=key)
-    return low, high
+    return check_bounds(raw[0], raw[1], source, key, limits=(p.low, p.high), unit=p.unit,
+                        whole=p.integer)
 
 
 def _group_labels(names: list[str], groups: Mapping[str, Sequence[str]] | None,

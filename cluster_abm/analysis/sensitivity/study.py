@@ -1,52 +1,18 @@
 """Sensitivity studies of the model: a study file → SALib design → the experiment runner.
 
 This module binds the model-agnostic pipeline of :mod:`cluster_abm.analysis.sensitivity` to the model:
-the problem comes from the parameter registry (:func:`.registry.problem_from_registry`), the
+the problem comes from the parameter registry (:func:`.sa_factors.problem_from_registry`), the
 design points run through the experiment runner (:func:`cluster_abm.experiments.runner.run_experiment`:
 same executors, result store, resume, progress bar, failures recorded), and the analysis reads
 the stored KPIs back, computes indices on replicate means and writes the report into
 ``results/<study>/sensitivity/`` next to the runs. It is not imported by the package's
 ``__init__``, so ``import cluster_abm.analysis.sensitivity`` stays light and model-free.
 
-Study file (TOML; every key is checked before anything runs)::
-
-    name = "sobol_main"                # default: the file's stem; names results/<name>/
-    description = "..."
-    base = "baseline"                  # scenario the parameters vary around (name or path)
-    method = "sobol"                   # morris | sobol | pawn | delta
-    n = 256                            # Sobol: base samples N (a power of two); Morris:
-                                       # trajectories r; pawn/delta: Latin-hypercube rows
-    replicates = 2                     # seeds per design point; indices use their mean
-    seed = 20250601                    # root seed: design, run seeds and bootstraps
-    years = 10                         # horizon (default: the base scenario's)
-    crn = true                         # common random numbers (default true, see below)
-    parameters = ["uncertain"]         # names, "group.*" patterns, or "uncertain"
-    exclude = ["policy.*"]             # names or patterns removed from the selection
-    span = 4                           # optional: bounds [default / 4, default * 4] within the
-                                       # registry's (parameters with default <= 0 keep the
-                                       # registry's range); [bounds] entries win
-    kpis = ["employment_final"]        # outputs analysed (cluster_abm.outputs.metrics.KPIS)
-    series = "employment"              # optional: a metrics.SERIES name -> indices per year
-
-    [bounds]                           # optional: narrower than the registry's
-    "coop.max_partners" = [2, 30]
-    [distributions]                    # optional: default uniform on the bounds
-    "learning.ac_knowledge_scale" = "logunif"
-    "innovation.base_rate" = { dist = "triang", peak = 0.3 }
-    "market.selection_strength" = { dist = "truncnorm", mean = 0.6, sd = 0.3 }
-    [groups]                           # optional: one index per group of parameters
-    labour_market = ["labour.matching_rate", "labour.wage_tightness"]
-    [options]                          # optional analysis settings
-    num_levels = 4                     # Morris grid levels (even)
-    optimal_trajectories = 10          # Morris: keep the 10 most spread of n candidates
-    calc_second_order = true           # Sobol: second-order indices (2G+2 runs per sample)
-    conf_level = 0.95
-    num_resamples = 200                # bootstrap resamples for the CIs
-    pawn_slices = 10
-    convergence = [0.125, 0.25, 0.5, 1.0]   # fractions of n for the convergence check
-    [execution]                        # as in experiment files; the command line overrides
-    executor = "processes"
-    workers = 2
+Study files (TOML; every key is checked before anything runs) are documented key by key in
+``docs/experiments.md``: ``base``, ``method``, ``n``, ``replicates``, ``seed``, ``years``,
+``crn``, ``parameters``/``exclude``/``span``, ``kpis``, ``series``, the tables ``[bounds]``,
+``[distributions]``, ``[groups]``, ``[options]`` and ``[execution]``
+(``experiments/morris_screening.toml`` and ``experiments/sobol_main.toml`` are worked examples).
 
 Common random numbers (``crn = true``, the default): replicate ``r`` of *every* design point
 runs with the same seed, so two runs of the design differ only in their inputs. Elementary
@@ -60,7 +26,7 @@ Runs execute point by point (:class:`StudyExperiment`), so a stopped study holds
 design points from the start of the design, and :func:`.study_run.analyze_study` analyses the
 largest complete prefix (the first 2^k Sobol' blocks or k Morris trajectories form a valid
 smaller design) with a PARTIAL warning. Whole-number parameters are mapped to equal-width bins
-of their range (:mod:`.registry`); the analysis uses the continuous design. Outputs in
+of their range (:mod:`.sa_factors`); the analysis uses the continuous design. Outputs in
 ``results/<study>/sensitivity/``: ``report.html``, ``indices``, ``second_order``,
 ``convergence``, ``series_indices``, ``noise`` and ``design`` tables (``.csv`` and
 ``.parquet``) and ``figures/*.png``.
@@ -84,21 +50,21 @@ from cluster_abm.analysis.sensitivity.sa_factors import (
     select_parameters,
 )
 from cluster_abm.analysis.sensitivity.sampling import METHODS, check_sobol_n, n_runs, sample
-from cluster_abm.errors import InputError, closest
 from cluster_abm.experiments.experiment_spec import (
+    EXECUTION_KEYS,
     Design,
     Execution,
     Experiment,
     Outputs,
     Run,
-    _check_execution_table,
-    check_int,
-    check_name,
+    check_execution_table,
+    check_param_value,
+    check_root_seed,
     find_experiment,
 )
-from cluster_abm.experiments.seeds import check_seed
 from cluster_abm.params import registry as P
-from cluster_abm.specs.scenario import Scenario, find_scenario, load_scenario, read_toml
+from cluster_abm.specs.scenario import Scenario, load_scenario_ref
+from cluster_abm.specs.toml_spec import REQUIRED, Table, check_number, flatten, read_toml
 
 TOP_KEYS = ("name", "description", "base", "method", "n", "replicates", "seed", "years", "crn",
             "parameters", "exclude", "span", "kpis", "series", "bounds", "distributions", "groups",
@@ -112,6 +78,8 @@ DEFAULT_OPTIONS: dict[str, Any] = {"num_levels": 4, "optimal_trajectories": None
 OUT_DIR = "sensitivity"
 DEFAULT_SERIES = "employment"  # recorded when a study asks for no series (see Study.experiment)
 MAX_POINTS = 2_000_000
+SELECTORS = 'parameter names, "group.*" patterns or "uncertain"'  # entries of parameters
+DIST_LEAF_KEYS = ("dist",)  # a table with a dist key is a distribution, not a group of names
 STUDY_TARGET = "cluster_abm.model.simulate:simulate"  # the runner's default target
 
 
@@ -214,193 +182,81 @@ class StudyExperiment(Experiment):
 # --- loading --------------------------------------------------------------------------------
 def load_study(ref: str | Path) -> Study:
     """Read and validate a study file (a path, or a name in ./experiments)."""
-    path = find_experiment(ref)
+    path = find_experiment(ref, "study")
     return study_from_dict(read_toml(path), source=str(path), base_dir=path.parent)
 
 
 def study_from_dict(raw: dict[str, Any], source: str = "<dict>",
                     base_dir: Path | None = None) -> Study:
     """Validate a study table; every problem is a one-line :class:`InputError` (file, key)."""
-    for k in raw:
-        if k not in TOP_KEYS:
-            raise InputError(f"unknown key; {closest(k, TOP_KEYS)}", source=source, key=k)
-    name = raw.get("name", Path(source).stem)
-    check_name(name, source)
-    description = raw.get("description", "")
-    if not isinstance(description, str):
-        raise InputError("must be a string", source=source, key="description")
-    method = raw.get("method")
-    if method not in METHODS:
-        raise InputError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}",
-                         source=source, key="method")
-    options = _check_options(raw.get("options", {}), method, source)
-    n = _check_int(raw.get("n"), source, "n", 2, MAX_POINTS)
+    top = Table(raw, source, TOP_KEYS)
+    name = top.name("name", Path(source).stem)
+    description = top.text("description")
+    method = top.choice("method", METHODS, what="method")
+    options = _check_options(top.table("options", OPTION_KEYS))
+    n = top.int("n", REQUIRED, 2, MAX_POINTS)
     if method == "sobol":
         try:
             check_sobol_n(n)
         except ValueError as exc:
-            raise InputError(str(exc), source=source, key="n") from None
+            raise top.error("n", str(exc)) from None
     if options["optimal_trajectories"] is not None and options["optimal_trajectories"] > n:
-        raise InputError(f"must not exceed n ({n})", source=source,
-                         key="options.optimal_trajectories")
-    replicates = _check_int(raw.get("replicates", 1), source, "replicates", 1, 10_000)
-    try:
-        seed = check_seed(raw.get("seed", 0), "the root seed")
-    except ValueError as exc:
-        raise InputError(str(exc), source=source, key="seed") from None
-    base = _load_base(raw.get("base", "baseline"), source, base_dir)
-    years = raw.get("years")
+        raise top.error("options.optimal_trajectories", f"must not exceed n ({n})")
+    replicates = top.int("replicates", 1, 1, 10_000)
+    seed = check_root_seed(top.get("seed", 0), source)
+    base = load_scenario_ref(top.get("base", "baseline"), source, "base", base_dir)
+    years = top.get("years")
     if years is not None:
-        try:
-            years = P.REGISTRY["sim.years"].check(years)
-        except InputError as exc:
-            raise InputError(str(exc).removeprefix("sim.years: "), source=source,
-                             key="years") from None
-    crn = raw.get("crn", True)
-    if not isinstance(crn, bool):
-        raise InputError(f"must be true or false, got {crn!r}", source=source, key="crn")
+        years = check_param_value(P.REGISTRY["sim.years"], years, source, "years")
+    crn = top.bool("crn", True)
 
-    include = _str_list(raw.get("parameters"), source, "parameters", required=True)
-    exclude = _str_list(raw.get("exclude", []), source, "exclude", required=False)
+    include = top.str_list("parameters", "parameter", items=SELECTORS, allow_str=True,
+                           unique=False)
+    exclude = top.str_list("exclude", "parameter", [], items=SELECTORS, allow_str=True,
+                           allow_empty=True, unique=False)
     names = select_parameters(include, exclude, source=source)
     problem = problem_from_registry(
-        names, bounds=_table(raw.get("bounds", {}), source, "bounds"),
-        groups=_table(raw.get("groups", {}), source, "groups"),
-        dists=_table(raw.get("distributions", {}), source, "distributions"),
-        span=raw.get("span"), source=source)
-    kpis = _check_kpis(raw.get("kpis"), source)
-    series = _check_series(raw.get("series"), source)
-    execution = _check_execution_table(raw.get("execution", {}), source)
+        names, bounds=flatten(top.table("bounds").raw),
+        groups=flatten(top.table("groups").raw),
+        dists=flatten(top.table("distributions").raw, DIST_LEAF_KEYS),
+        span=top.get("span"), source=source)
+    kpis = tuple(top.str_list("kpis", "KPI", allow_str=True, known=_metrics().KPIS))
+    series = top.get("series")
+    if series is not None:
+        series = top.choice("series", _metrics().SERIES, what="series")
+    execution = check_execution_table(top.table("execution", EXECUTION_KEYS))
     n_pts = n_runs(problem, method, n, options["calc_second_order"])
     if n_pts * replicates > MAX_POINTS:
-        raise InputError(f"{n_pts * replicates} runs is more than {MAX_POINTS}; lower n or the "
-                         "replicates", source=source, key="n")
-    return Study(name, description.strip(), source, base, method, n, replicates, seed, years,
+        raise top.error("n", f"{n_pts * replicates} runs is more than {MAX_POINTS}; lower n or "
+                             "the replicates")
+    return Study(name, description, source, base, method, n, replicates, seed, years,
                  crn, problem, kpis, series, options, execution)
 
 
-def _check_int(value: Any, source: str, key: str, low: int, high: int) -> int:
-    """:func:`~cluster_abm.experiments.experiment_spec.check_int`, saying so when a required key is missing."""
-    if value is None:
-        raise InputError(f"is required: a whole number from {low} to {high}", source=source,
-                         key=key)
-    return check_int(value, source, key, low, high)
+def _metrics():
+    """:mod:`cluster_abm.outputs.metrics`, imported only when a study is read."""
+    from cluster_abm.outputs import metrics
+
+    return metrics
 
 
-def _str_list(value: Any, source: str, key: str, required: bool) -> list[str]:
-    if value is None and required:
-        raise InputError('is required: a list of parameter names, "group.*" patterns or '
-                         '"uncertain"', source=source, key=key)
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise InputError(f"must be a list of parameter names or patterns, got {value!r}",
-                         source=source, key=key)
-    return value
-
-
-def _table(value: Any, source: str, key: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InputError("must be a table", source=source, key=key)
-    return _flatten(value)
-
-
-def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
-    """Dotted names from TOML tables: ``[bounds.coop] max_partners = [..]`` is allowed too.
-
-    A nested table with a ``dist`` key is a distribution, not a group of names.
-    """
-    out: dict[str, Any] = {}
-    for k, v in table.items():
-        name = f"{prefix}{k}"
-        if isinstance(v, dict) and "dist" not in v:
-            out.update(_flatten(v, name + "."))
-        else:
-            out[name] = v
-    return out
-
-
-def _load_base(ref: Any, source: str, base_dir: Path | None) -> Scenario:
-    if not isinstance(ref, str) or not ref:
-        raise InputError(f"must be a scenario name or path, got {ref!r}", source=source,
-                         key="base")
-    try:
-        path = find_scenario(ref, relative_to=base_dir)
-    except InputError as exc:
-        raise InputError(f"unknown scenario {ref!r}: {exc}", source=source, key="base") from None
-    try:
-        return load_scenario(path)
-    except InputError as exc:
-        raise InputError(f"scenario {ref!r} is invalid: {exc}", source=source,
-                         key="base") from None
-
-
-def _check_kpis(value: Any, source: str) -> tuple[str, ...]:
-    from cluster_abm.outputs.metrics import KPIS
-
-    if value is None:
-        raise InputError("is required: the KPIs to analyse (cluster_abm.outputs.metrics.KPIS)",
-                         source=source, key="kpis")
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise InputError("must be a non-empty list of KPI names", source=source, key="kpis")
-    for v in value:
-        if v not in KPIS:
-            raise InputError(f"unknown KPI {v!r}; {closest(v, KPIS)}", source=source, key="kpis")
-    if len(set(value)) != len(value):
-        raise InputError("lists a KPI twice", source=source, key="kpis")
-    return tuple(value)
-
-
-def _check_series(value: Any, source: str) -> str | None:
-    from cluster_abm.outputs.metrics import SERIES
-
-    if value is None:
-        return None
-    if not isinstance(value, str) or value not in SERIES:
-        raise InputError(f"unknown series {value!r}; {closest(str(value), SERIES)}",
-                         source=source, key="series")
-    return value
-
-
-def _check_options(table: Any, method: str, source: str) -> dict[str, Any]:
-    if not isinstance(table, dict):
-        raise InputError("must be a table", source=source, key="options")
-    for k in table:
-        if k not in OPTION_KEYS:
-            raise InputError(f"unknown key; {closest(k, OPTION_KEYS)}", source=source,
-                             key=f"options.{k}")
-    opts = dict(DEFAULT_OPTIONS) | table
-    key = "options."
-    levels = opts["num_levels"]
-    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 2 or levels % 2:
-        raise InputError(f"must be an even whole number >= 2, got {levels!r}", source=source,
-                         key=key + "num_levels")
-    ot = opts["optimal_trajectories"]
-    if ot is not None and (isinstance(ot, bool) or not isinstance(ot, int) or ot < 2):
-        raise InputError(f"must be a whole number >= 2, got {ot!r}", source=source,
-                         key=key + "optimal_trajectories")
-    if not isinstance(opts["calc_second_order"], bool):
-        raise InputError("must be true or false", source=source, key=key + "calc_second_order")
-    cl = opts["conf_level"]
-    if isinstance(cl, bool) or not isinstance(cl, int | float) or not 0 < cl < 1:
-        raise InputError(f"must be between 0 and 1, got {cl!r}", source=source,
-                         key=key + "conf_level")
+def _check_options(table: Table) -> dict[str, Any]:
+    opts = dict(DEFAULT_OPTIONS)
+    opts["num_levels"] = table.int("num_levels", opts["num_levels"], 2, even=True)
+    opts["optimal_trajectories"] = table.optional_int("optimal_trajectories", 2)
+    opts["calc_second_order"] = table.bool("calc_second_order", opts["calc_second_order"])
+    opts["conf_level"] = table.number("conf_level", opts["conf_level"], 0, 1, low_open=True,
+                                      high_open=True)
     for k in ("num_resamples", "pawn_slices"):
-        v = opts[k]
-        if isinstance(v, bool) or not isinstance(v, int) or v < 2:
-            raise InputError(f"must be a whole number >= 2, got {v!r}", source=source,
-                             key=key + k)
-    conv = opts["convergence"]
+        opts[k] = table.int(k, opts[k], 2)
+    conv = table.get("convergence")
     if conv is not None:
-        if (not isinstance(conv, list) or not conv
-                or any(isinstance(f, bool) or not isinstance(f, int | float) or not 0 < f <= 1
-                       for f in conv)):
-            raise InputError(f"must be a list of fractions in (0, 1], got {conv!r}",
-                             source=source, key=key + "convergence")
-        opts["convergence"] = sorted({float(f) for f in conv})
-    opts["conf_level"] = float(cl)
+        if not isinstance(conv, list) or not conv:
+            raise table.error("convergence", f"must be a list of fractions in (0, 1], got "
+                                             f"{conv!r}")
+        key = table.key("convergence")
+        opts["convergence"] = sorted({check_number(f, table.source, key, 0, 1, low_open=True)
+                                      for f in conv})
     return opts
 
 

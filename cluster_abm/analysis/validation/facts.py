@@ -130,11 +130,9 @@ def size_fact(runs, figdir: Path, plt) -> Fact:
               label=f"Pareto fit, alpha = {a_pool:.2f} (size >= {TAIL_MIN})")
     ax.loglog(xx, frac * (xx / TAIL_MIN) ** -1.06, "k--", lw=1,
               label="Zipf, alpha = 1.06 (Axtell 2001)")
-    ax.set_xlabel("employees")
-    ax.set_ylabel("share of firms with at least this size")
-    ax.set_title("Firm-size distribution (CCDF)")
-    ax.legend(fontsize=8)
-    name = _save(fig, figdir, "size_distribution.png", plt)
+    name = _finish(fig, ax, figdir, "size_distribution.png", plt, xlabel="employees",
+                   ylabel="share of firms with at least this size",
+                   title="Firm-size distribution (CCDF)")
     return Fact(
         "size", "Firm sizes: right-skewed, Pareto upper tail", passed,
         f"every seed: skewness > 0 and mean > median; mean tail exponent alpha (MLE, sizes >= "
@@ -195,11 +193,10 @@ def growth_fact(runs, figdir: Path, plt) -> Fact:
     ax.semilogy(xx, stats.laplace.pdf(xx, med, b_lap), "r-", label="Laplace fit")
     ax.semilogy(xx, stats.norm.pdf(xx, mu, sd), "k--", label="Gaussian fit")
     ax.set_ylim(max(h[h > 0].min() / 3, 1e-4), h.max() * 3)
-    ax.set_xlabel("yearly log growth rate of employees (demeaned by year)")
-    ax.set_ylabel("density (log scale)")
-    ax.set_title("Growth-rate distribution: a tent is a straight-sided peak")
-    ax.legend(fontsize=8)
-    name = _save(fig, figdir, "growth_rates.png", plt)
+    name = _finish(fig, ax, figdir, "growth_rates.png", plt,
+                   xlabel="yearly log growth rate of employees (demeaned by year)",
+                   ylabel="density (log scale)",
+                   title="Growth-rate distribution: a tent is a straight-sided peak")
     share_zero = float((g_all == 0).mean()) if len(g_all) else math.nan
     return Fact(
         "growth", "Growth rates: tent-shaped (Laplace), not Gaussian", passed,
@@ -275,11 +272,10 @@ def hazard_fact(runs, targets, figdir: Path, plt) -> Fact:
     ax.plot(ages + 0.5, mean, "o-", color="tab:blue", label="model, mean")
     ax.plot(np.arange(len(at_h)) + 0.5, at_h, "ks--",
             label="implied by AT cohort survival 2013 (Statistik Austria)")
-    ax.set_xlabel(f"firm age (years; each point is a one-year age band; last {HAZARD_AGES}+)")
-    ax.set_ylabel("exit hazard per year")
-    ax.set_title("Exit hazard by age")
-    ax.legend(fontsize=8)
-    name = _save(fig, figdir, "exit_hazard.png", plt)
+    name = _finish(fig, ax, figdir, "exit_hazard.png", plt,
+                   xlabel=f"firm age (years; each point is a one-year age band; last "
+                          f"{HAZARD_AGES}+)",
+                   ylabel="exit hazard per year", title="Exit hazard by age")
     return Fact(
         "hazard", "Liability of newness: exit hazard falls with age", passed,
         "mean hazard at ages 0-2 above that at ages 5-10, and Spearman correlation of hazard "
@@ -336,12 +332,10 @@ def survival_fact(runs, targets, from_year: int, figdir: Path, plt) -> Fact:
                      for t in pub[k] if t.scope == scope)
         if pts:
             ax.plot(*zip(*pts, strict=True), mk, ls=":" if len(pts) > 1 else "", label=scope)
-    ax.set_xlabel("years after birth")
-    ax.set_ylabel("share of the cohort still active")
     ax.set_ylim(0, 1)
-    ax.set_title("Cohort survival: model vs published")
-    ax.legend(fontsize=7, ncol=3)
-    name = _save(fig, figdir, "survival.png", plt)
+    name = _finish(fig, ax, figdir, "survival.png", plt, xlabel="years after birth",
+                   ylabel="share of the cohort still active",
+                   title="Cohort survival: model vs published", legend={"fontsize": 7, "ncol": 3})
     return Fact(
         "survival", "Survival curve within the published 1-5-year curves", bool(ok),
         "at every horizon the model's mean lies within [min - 5 pt, max + 5 pt] of the "
@@ -424,12 +418,10 @@ def innovation_fact(runs, targets, figdir: Path, plt) -> Fact:
     if small and large:
         ax.plot([1, 3], [small.value, large.value], "rs", ms=8, label="CIS 2020, EU")
     ax.set_xticks(x, labels)
-    ax.set_xlabel("employees")
-    ax.set_ylabel("share of firms innovating in the last 3 years")
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=8)
-    ax.set_title("Innovation by firm size")
-    name = _save(fig, figdir, "innovation_by_size.png", plt)
+    name = _finish(fig, ax, figdir, "innovation_by_size.png", plt, xlabel="employees",
+                   ylabel="share of firms innovating in the last 3 years",
+                   title="Innovation by firm size")
     return Fact(
         "innovation", "Innovation rises with firm size", passed,
         "pooled share of innovating firms does not fall by more than 2 points from one size "
@@ -562,10 +554,9 @@ def bands_fact(runs, targets, from_year: int, figdir: Path, plt) -> list[Fact]:
     ax.set_xticks(range(len(specs)), [s[0] for s in specs])
     ax.set_xlim(-0.6, len(specs) - 0.4)
     ax.set_ylim(0, 1)
-    ax.set_ylabel("share")
-    ax.set_title("Published bands (green) and the model")
-    ax.legend(fontsize=8, loc="center right")
-    name = _save(fig, figdir, "bands.png", plt)
+    name = _finish(fig, ax, figdir, "bands.png", plt, ylabel="share",
+                   title="Published bands (green) and the model",
+                   legend={"fontsize": 8, "loc": "center right"})
     for f in facts:
         f.figure = name
     return facts
@@ -575,6 +566,19 @@ def matplotlib_rect(i: int, lo: float, hi: float):
     from matplotlib.patches import Rectangle
 
     return Rectangle((i - 0.4, lo), 0.8, hi - lo, color="tab:green", alpha=0.15)
+
+
+def _finish(fig, ax, figdir: Path, name: str, plt, *, xlabel: str = "", ylabel: str = "",
+            title: str = "", legend: dict | None = None) -> str:
+    """Label one-panel figure ``fig`` (``legend``: keyword arguments of ``ax.legend``, default
+    small type) and save it as ``figdir/name``."""
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(**(legend or {"fontsize": 8}))
+    return _save(fig, figdir, name, plt)
 
 
 def _save(fig, figdir: Path, name: str, plt) -> str:
