@@ -4,7 +4,8 @@ Run as ``python benchmarks/bench_instructions.py [--years 20] [--seed 1]`` (need
 about 5 minutes on 2 cores at 20 years). Wall time on a shared VM swings with the host's load;
 the number of instructions a run executes does not (two counts of one run agree to a few
 thousand instructions in billions), so this is the figure to compare code changes with. Each
-scenario runs under cachegrind without cache simulation, as does a model build alone, whose count
+scenario runs under cachegrind without cache simulation, started warm from its spun-up snapshot
+(spun up once, natively, into a temporary cache), as does a warm build alone, whose count
 (imports, build) is subtracted. Hash seed, address-space randomisation and the BLAS thread count
 are fixed, so repeated counts agree. The allocator is tuned as in the runner's worker processes.
 The ratio full_strategy / baseline is reported, not a target. Instructions are not time: memory
@@ -19,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 RUN = ("import sys; from cluster_abm.experiments.allocator import tune_allocator; tune_allocator(); "
@@ -26,15 +28,17 @@ RUN = ("import sys; from cluster_abm.experiments.allocator import tune_allocator
        "ClusterModel(sys.argv[1], seed=int(sys.argv[2])).run(float(sys.argv[3]))")
 
 
-def count(scenario: str, seed: int, years: float) -> int:
-    """Instructions executed by one build-and-run (cachegrind's ``I refs``)."""
+def count(scenario: str, seed: int, years: float, cache: str) -> int:
+    """Instructions executed by one build-and-run (cachegrind's ``I refs``), the model started
+    warm from the spun-up snapshot in ``cache``."""
     cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
            sys.executable, "-c", RUN, scenario, str(seed), str(years)]
     if shutil.which("setarch"):
         cmd = ["setarch", "-R", *cmd]
     # One BLAS thread: OpenBLAS's idle worker threads spin, and valgrind counts their
     # instructions too (with them, repeated counts of one run differed by about 1 %).
-    env = {**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "CLUSTER_ABM_SPINUP_CACHE": cache}
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     found = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
     if out.returncode != 0 or not found:
@@ -50,15 +54,22 @@ def main(argv: list[str] | None = None) -> int:
     if not shutil.which("valgrind"):
         print("bench_instructions: valgrind is not installed (Debian: apt-get install valgrind)", file=sys.stderr)
         return 2
-    jobs = {"build only": ("baseline", 0.0), "baseline": ("baseline", args.years),
-            "full_strategy": ("full_strategy", args.years)}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {name: pool.submit(count, sc, args.seed, years) for name, (sc, years) in jobs.items()}
-        counts = {name: f.result() for name, f in futures.items()}
-    base = counts["baseline"] - counts["build only"]
-    full = counts["full_strategy"] - counts["build only"]
+    scenarios = ("baseline", "full_strategy")
+    with tempfile.TemporaryDirectory(prefix="bench_instructions_spinup_") as cache:
+        # Spin each world up once, natively: every counted run then starts warm from its
+        # snapshot, as scenarios and sweeps do, and the counts cover the policy years only.
+        for sc in scenarios:
+            subprocess.run([sys.executable, "-c", RUN, sc, str(args.seed), "0"], check=True,
+                           env={**os.environ, "CLUSTER_ABM_SPINUP_CACHE": cache})
+        jobs = [(sc, years) for sc in scenarios for years in (0.0, args.years)]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = {job: pool.submit(count, job[0], args.seed, job[1], cache) for job in jobs}
+            counts = {job: f.result() for job, f in futures.items()}
+    base = counts[("baseline", args.years)] - counts[("baseline", 0.0)]
+    full = counts[("full_strategy", args.years)] - counts[("full_strategy", 0.0)]
     ratio = full / base
-    print(f"bench_instructions: seed {args.seed}, {args.years:g} years, instructions excluding imports and build")
+    print(f"bench_instructions: seed {args.seed}, {args.years:g} policy years, instructions excluding "
+          f"imports and the (warm) build")
     print(f"baseline        {base / 1e9:8.3f} G")
     print(f"full_strategy   {full / 1e9:8.3f} G")
     print(f"ratio full_strategy / baseline: {ratio:.3f}")
