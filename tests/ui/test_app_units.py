@@ -347,11 +347,26 @@ def test_narrative_reports_freezes_closures_and_effects(small):
     assert len(effects) == len(set(effects))
 
 
-def test_lever_switch_mid_run_is_one_call_to_wire(small):
-    runs = RunSet(small, None, seeds=[1], horizon=2)
-    assert runs.supports_live_levers is False
-    with pytest.raises(NotImplementedError, match="lever timing"):
-        runs.switch_levers(small)
+def test_a_lever_switched_on_mid_run_changes_nothing_before_it(small):
+    """The trainer's "now we introduce network contracts" at year 2: the policy runs equal the
+    baseline to the bit up to then (paired seeds), then the lever acts and spends."""
+    from cluster_abm.policy.levers import LeverSetting
+
+    runs = RunSet(small, small, seeds=[1, 2], horizon=20)
+    for _ in range(8):  # two years
+        runs.step()
+    switched = small.with_levers({"network_contracts": LeverSetting("network_contracts", intensity=2.0)})
+    assert runs.switch_levers(switched) == ["network_contracts"]
+    while runs.step():
+        pass
+    for pol_model, ref_model in zip(runs.models["policy"], runs.models["reference"], strict=True):
+        pol, ref = pol_model.series_wide(), ref_model.series_wide()
+        for name in pol:  # steps 0-8: before the switch, to the bit
+            assert np.array_equal(pol[name][:9], ref[name][:9], equal_nan=True), name
+        assert pol["public_cost"][9:, -1].sum() > 0
+        assert not np.array_equal(pol["firms_in_contracts"], ref["firms_in_contracts"])
+    model = runs.models["policy"][0]
+    assert model.cluster_scenario.levers["network_contracts"].start_year == 2
 
 
 # --- pictures ----------------------------------------------------------------------------------------
