@@ -454,7 +454,7 @@ def test_state_steps_and_publishes_frames():
     state.close()
 
 
-def test_lever_change_restarts_and_says_so():
+def test_lever_change_mid_run_applies_from_this_year_and_says_so():
     from cluster_abm.ui.app_state import AppState
 
     state = AppState(short(Settings()))
@@ -462,8 +462,8 @@ def test_lever_change_restarts_and_says_so():
     state.step()
     assert state.set_lever("incubators", LeverChoice())
     frame = state.frame.value
-    assert frame.step == 0 and "restarted at year 0" in frame.events[0].text
-    assert "lever timing" in frame.events[0].text
+    assert frame.step == 2 and "levers changed from this year on" in frame.events[0].text
+    assert "incubators" in state.runs.models["policy"][0].policy.configured
     state.close()
 
 
@@ -601,7 +601,7 @@ def test_pause_stops_the_player_and_a_rebuild_pauses():
     time.sleep(0.6)
     assert state.runs.t == reached
     state.play()
-    state.set_lever("incubators", LeverChoice())
+    state.set_param("innovation.base_rate", 0.2)  # a new world: the runs are rebuilt
     assert not state.playing.value and state.frame.value.step == 0
     state.close()
     assert state.runs is None
