@@ -1,13 +1,14 @@
-"""The levers' cost in machine instructions: ``full_strategy`` against ``baseline``, free of VM noise.
+"""The model's cost in machine instructions: ``baseline`` and ``full_strategy``, free of VM noise.
 
 Run as ``python benchmarks/bench_instructions.py [--years 20] [--seed 1]`` (needs ``valgrind``;
-about 5 minutes on 2 cores at 20 years). Wall-time ratios on a shared VM swing by ±0.1 from one
-run to the next (``bench_levers.py``); the number of instructions a run executes does not move (two
-counts of one run agree to a few thousand instructions in billions), so this is the figure to
-compare code changes with. Each scenario runs under cachegrind
-without cache simulation, as does a model build alone, whose count (imports, build) is subtracted.
-Hash seed, address-space randomisation and the BLAS thread count are fixed, so repeated counts agree.
-Instructions are not time: memory traffic costs the full strategy a little more per instruction.
+about 5 minutes on 2 cores at 20 years). Wall time on a shared VM swings with the host's load;
+the number of instructions a run executes does not (two counts of one run agree to a few
+thousand instructions in billions), so this is the figure to compare code changes with. Each
+scenario runs under cachegrind without cache simulation, as does a model build alone, whose count
+(imports, build) is subtracted. Hash seed, address-space randomisation and the BLAS thread count
+are fixed, so repeated counts agree. The allocator is tuned as in the runner's worker processes.
+The ratio full_strategy / baseline is reported, not a target. Instructions are not time: memory
+traffic costs the full strategy a little more per instruction.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-TARGET_RATIO = 1.5
-RUN = "import sys; from cluster_abm.model.cluster_model import ClusterModel; ClusterModel(sys.argv[1], seed=int(sys.argv[2])).run(float(sys.argv[3]))"
+RUN = ("import sys; from cluster_abm.experiments.allocator import tune_allocator; tune_allocator(); "
+       "from cluster_abm.model.cluster_model import ClusterModel; "
+       "ClusterModel(sys.argv[1], seed=int(sys.argv[2])).run(float(sys.argv[3]))")
 
 
 def count(scenario: str, seed: int, years: float) -> int:
@@ -59,8 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench_instructions: seed {args.seed}, {args.years:g} years, instructions excluding imports and build")
     print(f"baseline        {base / 1e9:8.3f} G")
     print(f"full_strategy   {full / 1e9:8.3f} G")
-    verdict = "OK" if ratio <= TARGET_RATIO else "ABOVE TARGET"
-    print(f"ratio full_strategy / baseline: {ratio:.3f} (target <= {TARGET_RATIO}) {verdict}")
+    print(f"ratio full_strategy / baseline: {ratio:.3f}")
     return 0
 
 

@@ -1,9 +1,10 @@
-"""Vectorised fast paths give the figures of the plain numpy calls they replace (to the bit).
+"""Vectorised paths of the model give the figures of the plain numpy calls they replace (to the bit).
 
-The model's hot path replaces some library calls by cheaper equivalents (one sort per region for
-regional medians, an inverse-CDF table for ``Generator.choice``, in-place hashing for keyed draws,
-whole-number counts for sums of halves). These tests pin each one to the call it stands for, so a
-change in either side shows up here rather than as a silent drift of results.
+Some of the model's paths compute what a plainer call would (one sort per region for regional
+medians, an inverse-CDF table for ``Generator.choice``, whole-number counts for sums of halves,
+cached tie endpoints). These tests pin each one to the call it stands for, so a change in either
+side shows up here rather than as a silent drift of results. The shared numeric helpers of
+:mod:`cluster_abm.numerics` are pinned in ``tests/test_numerics.py``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import pytest
 
 from cluster_abm.mechanisms.demography import cluster_choice_table
 from cluster_abm.model.cluster_model import ClusterModel
-from cluster_abm.numerics.keyed_random import _GOLD, _M1, _M2, keyed_uniform, keyed_uniform_columns
 from cluster_abm.outputs.metrics import _median_by_region, _region_sums
 
 
@@ -69,30 +69,6 @@ def test_denovo_cluster_choice_matches_generator_choice(model):
             assert clusters.tolist() == [cl[p] if p < len(cl) else -1 for p in expected]
 
 
-def _splitmix_reference(key, ids, head):
-    """SplitMix64 written out without in-place operations (the textbook form)."""
-    x = np.asarray(ids).astype(np.uint64) * _GOLD + np.uint64(head)
-    x = x ^ (x >> np.uint64(30))
-    x = x * _M1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _M2
-    x = x ^ (x >> np.uint64(31))
-    return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
-
-
-def test_keyed_draws_equal_the_textbook_splitmix():
-    from cluster_abm.numerics.keyed_random import _MASK64, _mix_int
-
-    ids = np.array([1, 2, 3, 10_000, 2**40 + 7], dtype=np.int64)
-    key, step, purpose = 123456789, 17, 5
-    for sub in range(3):
-        head = _mix_int(key ^ _mix_int(((step << 24) ^ (purpose << 12) ^ sub) & _MASK64))
-        expected = _splitmix_reference(key, ids, head)
-        assert keyed_uniform(key, ids, step, purpose, sub).tolist() == expected.tolist()
-        assert keyed_uniform_columns(key, ids, step, purpose, 3)[:, sub].tolist() == expected.tolist()
-    assert ids.tolist() == [1, 2, 3, 10_000, 2**40 + 7]  # the caller's ids are not touched
-
-
 def test_region_sums_equal_one_bincount_per_column():
     rng = np.random.default_rng(0)
     region = rng.integers(0, 6, 500)
@@ -145,81 +121,6 @@ def test_tie_series_from_stored_classes_equal_a_recount(scenario):
     assert out["meta_cluster_ties"][R] > 0 or scenario == "baseline"
 
 
-@pytest.mark.parametrize("fields", [1, 3, 7, 8, 9, 16, 23, 130])
-def test_field_sums_add_in_numpys_pairwise_order(fields):
-    from cluster_abm.mechanisms.common import (
-        cognitive_distance,
-        cognitive_distance_pairs,
-        field_sums,
-    )
-
-    rng = np.random.default_rng(fields)
-    x = rng.random((4000, fields)) * rng.lognormal(size=(4000, fields)) * 1e3
-    assert field_sums(np.ascontiguousarray(x.T)).tolist() == x.sum(axis=-1).tolist()
-    prof = rng.dirichlet(np.ones(fields), size=300) if fields > 1 else np.ones((300, 1))
-    a, b = rng.integers(0, 300, 2000), rng.integers(0, 300, 2000)
-    expected = cognitive_distance(prof[a], prof[b])
-    assert cognitive_distance_pairs(np.ascontiguousarray(prof.T), a, b).tolist() == expected.tolist()
-
-
-def test_allocator_tuning_is_applied_on_linux_and_can_be_turned_off():
-    import os
-    import subprocess
-    import sys
-
-    code = "from cluster_abm.model.allocator import tune_allocator; print(tune_allocator())"
-    on = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "CLUSTER_ABM_MALLOC_TUNING": "0"})
-    assert off.stdout.strip() == "False"
-    if sys.platform.startswith("linux"):
-        assert on.stdout.strip() == "True"
-
-
-def _lexsort_cut(groups, priority, k):
-    """The reference for top_per_group: a stable sort by group, then priority, then position."""
-    order = np.lexsort((-priority, groups))
-    g = groups[order]
-    rank = np.arange(len(order)) - np.searchsorted(g, np.arange(len(k)))[g]
-    return order[rank < k[g]]
-
-
-@pytest.mark.parametrize("kind", ["continuous", "few_values", "signed_zeros", "all_equal"])
-def test_top_per_group_equals_a_lexsort_cut_to_the_places(kind):
-    from cluster_abm.mechanisms.common import top_per_group
-
-    rng = np.random.default_rng(len(kind))
-    for _ in range(3000):
-        n, n_groups = int(rng.integers(0, 80)), int(rng.integers(1, 8))
-        groups = rng.integers(0, n_groups, n).astype(np.int16)
-        priority = {"continuous": rng.random(n), "few_values": rng.integers(0, 4, n) * -0.1,
-                    "signed_zeros": np.where(rng.random(n) < 0.5, 0.0, -0.0),
-                    "all_equal": np.ones(n)}[kind]
-        k = rng.integers(0, 10, n_groups)
-        assert top_per_group(groups, priority, k).tolist() == _lexsort_cut(groups, priority, k).tolist()
-
-
-def test_training_selection_equals_the_lexsort_in_a_running_model(model):
-    from cluster_abm.mechanisms.capabilities import _select
-
-    ft = model.firms
-    idx = ft.idx
-    reg = ft.region[idx]
-    for priority in (-ft.codification[idx], model.uniform("training", idx), -ft.knowledge[idx, -1]):
-        for places in (np.full(model.world.n_regions, 3), np.arange(model.world.n_regions) * 50):
-            assert _select(model, idx, places, priority).tolist() == idx[_lexsort_cut(reg, priority, places)].tolist()
-
-
-def test_upper_quartile_equals_numpy_quantile():
-    from cluster_abm.policy.lever_state import upper_quartile
-
-    rng = np.random.default_rng(7)
-    for i in range(20000):
-        n = int(rng.integers(1, 300))
-        x = (rng.lognormal(0, 2, n), rng.integers(0, 5, n).astype(float), rng.random(n) * 1e-300)[i % 3]
-        assert np.float64(upper_quartile(x)).tobytes() == np.float64(np.quantile(x, 0.75)).tobytes()
-
-
 def test_project_capacity_is_first_come_in_the_drawn_order():
     """_assign admits, per institution, its first free_capacity applicants in a random order: the
     vectorised ranking equals the plain loop over that order."""
@@ -255,19 +156,8 @@ def test_project_capacity_is_first_come_in_the_drawn_order():
         assert inst.free.tolist() == (free0 - taken).tolist()
 
 
-@pytest.mark.parametrize("n_groups", [1, 6, 127, 128, 40000])
-def test_group_order_is_the_stable_argsort(n_groups):
-    from cluster_abm.numerics.grouping import group_order
-
-    rng = np.random.default_rng(n_groups)
-    for n in (0, 1, 7, 2000):
-        keys = rng.integers(-1, n_groups, n).astype(np.intp)
-        assert group_order(keys, n_groups).tolist() == np.argsort(keys, kind="stable").tolist()
-
-
 def test_allocate_with_one_unit_cost_equals_the_per_request_costs():
-    """A scalar unit cost takes running sums from a table; they must equal the weighted
-    bincount and cumsum of the per-request path, granted masks and booked spending alike."""
+    """A scalar unit cost grants and books exactly what the same cost given per request does."""
     m = ClusterModel("full_strategy", seed=2)
     ps, lid = m.policy, "cooperation_support"
     ps.set_year(0)  # policy year 0: the levers run
@@ -288,28 +178,6 @@ def test_allocate_with_one_unit_cost_equals_the_per_request_costs():
         assert spent_got == ps.spent[lid].tolist(), trial
         outcomes.add(bool(expected.all()))
     assert outcomes == {True, False}  # both the all-granted and the budget-bound paths ran
-
-
-def test_demand_side_match_draws_equal_the_general_candidate_draw():
-    from cluster_abm.mechanisms.cooperation import SCOPES, _match_candidates, draw_candidates
-
-    m = ClusterModel("full_strategy", seed=4)
-    m.run(1)
-    m._observe_firms(m.step_state)  # buckets of the firms alive now, not those the last step began with
-    buckets = m.step_state.buckets
-    rng = m.rngs.cooperation
-    for trial in range(20):
-        seekers = m.firms.idx[:: trial + 3]
-        state = rng.bit_generator.state
-        got = _match_candidates(m, seekers, 5, buckets)
-        after = rng.bit_generator.state
-        rng.bit_generator.state = state
-        probs = np.zeros((len(seekers), len(SCOPES)))
-        probs[:, SCOPES.index("match")] = 1.0
-        expected, scope = draw_candidates(m, seekers, 5, probs, buckets)
-        assert (scope == SCOPES.index("match")).all()
-        assert got.tolist() == expected.tolist()
-        assert rng.bit_generator.state == after  # the same draws were consumed
 
 
 def test_tie_ends_are_the_living_ties_endpoints_through_every_change():

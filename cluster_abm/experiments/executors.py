@@ -12,9 +12,13 @@
   and closes, tuned by :data:`LOCAL_CLUSTER_CONFIG` (see :class:`DaskExecutor`). Scripts that
   start one need the ``if __name__ == "__main__":`` guard.
 
+Worker processes (``processes``, ``dask``) tune glibc's allocator once before their first task
+(``malloc_tuning=True``, the default; see :mod:`cluster_abm.experiments.allocator`); the
+``serial`` executor leaves the caller's process as it is.
+
 All three keep at most ``window`` tasks in flight, so a sweep of a million runs neither builds a
 million task objects nor piles up results faster than the runner writes them. Dask sends short
-runs in chunks of about half a second of work (its per-task overhead is ~10-20 ms of CPU).
+runs in chunks of about half a second of work (its per-task overhead would swamp them).
 Results come back in completion order; callers must not depend on it (the store sorts by run
 id).
 """
@@ -37,6 +41,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from cluster_abm.errors import InputError
+from cluster_abm.experiments.allocator import tune_allocator
 
 EXECUTORS = ("serial", "processes", "dask")
 START_METHOD = "spawn"
@@ -112,14 +117,17 @@ class SerialExecutor(Executor):
                 yield item, value, None
 
 
-def _init_worker() -> None:
-    """Pool initializer: leave Ctrl-C to the runner, and exit when the runner dies.
+def _init_worker(malloc_tuning: bool = False) -> None:
+    """Pool initializer: tune the allocator if asked, leave Ctrl-C to the runner, and exit when
+    the runner dies.
 
     Ctrl-C is the runner's to handle (it stops the workers). If the runner is killed outright
     (SIGKILL, the OOM killer), a pool worker would otherwise wait for work forever: every
     worker holds the write end of the task queue, so it never sees end-of-file. A daemon thread
     waits on the parent's sentinel and ends the worker when the parent is gone.
     """
+    if malloc_tuning:
+        tune_allocator()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is None:
@@ -138,12 +146,12 @@ class ProcessExecutor(Executor):
     name = "processes"
 
     def __init__(self, workers: int = 1, window: int | None = None,
-                 start_method: str = START_METHOD):
+                 start_method: str = START_METHOD, malloc_tuning: bool = True):
         super().__init__(workers, window)
         self.start_method = start_method
         self.pool = cf.ProcessPoolExecutor(max_workers=self.workers,
                                            mp_context=multiprocessing.get_context(start_method),
-                                           initializer=_init_worker)
+                                           initializer=_init_worker, initargs=(malloc_tuning,))
 
     def map_unordered(self, fn, items, total=None):
         it = iter(items)
@@ -195,8 +203,9 @@ class DaskExecutor(Executor):
     name = "dask"
 
     def __init__(self, workers: int = 1, window: int | None = None, scheduler: str | None = None,
-                 quiet: bool = False):
+                 quiet: bool = False, malloc_tuning: bool = True):
         super().__init__(workers, window)
+        self.malloc_tuning = malloc_tuning
         try:
             from distributed import Client, LocalCluster
         except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency
@@ -217,10 +226,10 @@ class DaskExecutor(Executor):
             import dask
 
             # Two Dask defaults that suit long-lived data workers, not short model runs, each
-            # cost ~40 % of the CPU of a run in the runner benchmark: the statistical profiler
-            # (samples every worker's stack every 10 ms) and MALLOC_TRIM_THRESHOLD_=65536,
-            # which hands freed memory back to the OS at once, so every run page-faults it in
-            # again. Workers copy the config they are started with.
+            # cost a large share of a run's CPU: the statistical profiler (samples every
+            # worker's stack every 10 ms) and MALLOC_TRIM_THRESHOLD_=65536, which hands freed
+            # memory back to the OS at once, so every run page-faults it in again. Workers copy
+            # the config they are started with.
             with dask.config.set(LOCAL_CLUSTER_CONFIG):
                 self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                             processes=True, dashboard_address=None,
@@ -235,9 +244,9 @@ class DaskExecutor(Executor):
     def _chunk_size(self, per_item: float | None, total: int | None, submitted: int) -> int:
         """Runs per Dask task: about CHUNK_SECONDS of work, 1 until the run time is known.
 
-        Dask spends ~10-20 ms of scheduler and worker CPU per task; runs of ~50 ms would lose
-        a third of the machine to it, so short runs travel in chunks. Chunks stay small
-        enough that every worker gets several before the sweep ends (no straggler chunk).
+        Dask spends scheduler and worker CPU on every task, a large share of a short run, so
+        short runs travel in chunks. Chunks stay small enough that every worker gets several
+        before the sweep ends (no straggler chunk).
         """
         if not per_item:
             return 1
@@ -260,7 +269,7 @@ class DaskExecutor(Executor):
                 return None
             more = f"+{len(batch) - 1}" if len(batch) > 1 else ""
             key = f"{_label(batch[0])}{more}-{uuid.uuid4().hex[:8]}"
-            fut = self.client.submit(_run_chunk, fn, batch, key=key, pure=False)
+            fut = self.client.submit(_run_chunk, fn, batch, self.malloc_tuning, key=key, pure=False)
             pending[fut.key] = (fut, batch)
             state["submitted"] += len(batch)
             return fut
@@ -304,8 +313,12 @@ class DaskExecutor(Executor):
         self.close()
 
 
-def _run_chunk(fn: Callable[[Any], Any], items: list[Any]) -> tuple[list[tuple], float]:
-    """Dask task body: run several items; return [(value, exception)] and the time it took."""
+def _run_chunk(fn: Callable[[Any], Any], items: list[Any],
+               malloc_tuning: bool = False) -> tuple[list[tuple], float]:
+    """Dask task body: run several items; return [(value, exception)] and the time it took.
+    With ``malloc_tuning`` the worker process tunes its allocator (once; a no-op after)."""
+    if malloc_tuning:
+        tune_allocator()
     t0 = time.perf_counter()
     out: list[tuple[Any, BaseException | None]] = []
     for item in items:
@@ -317,12 +330,16 @@ def _run_chunk(fn: Callable[[Any], Any], items: list[Any]) -> tuple[list[tuple],
 
 
 def make_executor(kind: str, workers: int = 1, *, scheduler: str | None = None,
-                  window: int | None = None, quiet: bool = False) -> Executor:
-    """Build the executor called ``kind`` (one of :data:`EXECUTORS`)."""
+                  window: int | None = None, quiet: bool = False,
+                  malloc_tuning: bool = True) -> Executor:
+    """Build the executor called ``kind`` (one of :data:`EXECUTORS`). ``malloc_tuning``: its
+    worker processes tune glibc's allocator (:mod:`cluster_abm.experiments.allocator`); the
+    serial executor, which has none, ignores it."""
     if kind == "serial":
         return SerialExecutor(1, window)
     if kind == "processes":
-        return ProcessExecutor(workers, window)
+        return ProcessExecutor(workers, window, malloc_tuning=malloc_tuning)
     if kind == "dask":
-        return DaskExecutor(workers, window, scheduler=scheduler, quiet=quiet)
+        return DaskExecutor(workers, window, scheduler=scheduler, quiet=quiet,
+                            malloc_tuning=malloc_tuning)
     raise ValueError(f"unknown executor {kind!r}; allowed: {', '.join(EXECUTORS)}")

@@ -264,11 +264,14 @@ def run_experiment(
     simulate: str = DEFAULT_TARGET,
     consolidate: bool = True,
     window: int | None = None,
+    malloc_tuning: bool = True,
 ) -> SweepSummary:
     """Run every run of ``experiment`` not yet stored ok; return a :class:`SweepSummary`.
 
     Resuming is the default: runs stored ``ok`` are skipped, failed ones are tried again. The
-    executor settings override the experiment's ``[execution]`` table.
+    executor settings override the experiment's ``[execution]`` table. ``malloc_tuning``: the
+    worker processes keep step-sized buffers in the heap (:mod:`cluster_abm.experiments.allocator`;
+    faster, same numbers); the serial executor leaves this process as it is.
     """
     exp = _as_experiment(experiment).with_execution(executor, workers, scheduler)
     _check_target(simulate)
@@ -300,7 +303,7 @@ def run_experiment(
     try:
         if todo:
             with make_executor(exp.execution.executor, n_workers, scheduler=exp.execution.scheduler,
-                               window=window, quiet=quiet) as ex:
+                               window=window, quiet=quiet, malloc_tuning=malloc_tuning) as ex:
                 summary.executor = ex.describe()
                 if not quiet:
                     print(f"{exp.name}: {len(todo)} of {summary.total} runs to do on "

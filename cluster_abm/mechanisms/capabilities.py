@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cluster_abm.mechanisms.common import stochastic_round, top_per_group
+from cluster_abm.numerics.grouping import top_per_group
+from cluster_abm.numerics.rounding import stochastic_round
 from cluster_abm.policy.lever_state import ALL
 
 
@@ -106,7 +107,7 @@ def train_firms(m) -> None:
 
     if m.policy.on("managerial_training"):
         level = m.policy.level("managerial_training", firms=idx)
-        reached = idx[(level > 0).nonzero()[0]]
+        reached = idx[level > 0]
         targeted_count = np.bincount(ft.region[reached], minlength=w.n_regions)
         places = _places(m, m.p.policy.training_places * m.policy.level("managerial_training", regions=ALL), targeted_count)
         chosen = take_up(_select(m, reached, places, m.uniform("training", reached, 2)))

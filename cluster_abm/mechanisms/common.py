@@ -1,10 +1,8 @@
-"""Small helpers shared by mechanisms: hazards, stochastic rounding, cognitive distance."""
+"""Small helpers shared by mechanisms: hazards, knowledge profiles, cognitive distance."""
 
 from __future__ import annotations
 
 import numpy as np
-
-from cluster_abm.numerics.grouping import group_order, rank_in_groups
 
 
 def hazard_draw(rng: np.random.Generator, rate: np.ndarray) -> np.ndarray:
@@ -18,20 +16,6 @@ def hazard(u: np.ndarray, rate: np.ndarray) -> np.ndarray:
     return u < -np.expm1(-np.asarray(rate, dtype=float))
 
 
-def keyed_round(u: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Unbiased rounding with given uniforms: floor(x) + (u < frac(x))."""
-    x = np.asarray(x, dtype=float)
-    fl = np.floor(x)
-    return (fl + (u < (x - fl))).astype(np.int64)
-
-
-def stochastic_round(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
-    """Round to integers without bias: floor(x) + Bernoulli(frac(x))."""
-    x = np.asarray(x, dtype=float)
-    fl = np.floor(x)
-    return (fl + (rng.random(x.shape) < (x - fl))).astype(np.int64)
-
-
 def profiles(knowledge: np.ndarray) -> np.ndarray:
     """Knowledge profiles: each row's shares over technology fields (rows of zeros stay zero)."""
     total = knowledge.sum(axis=1, keepdims=True)
@@ -41,89 +25,6 @@ def profiles(knowledge: np.ndarray) -> np.ndarray:
 def cognitive_distance(p_a: np.ndarray, p_b: np.ndarray) -> np.ndarray:
     """Half the L1 distance between knowledge profiles: 0 identical, 1 disjoint."""
     return 0.5 * np.abs(p_a - p_b).sum(axis=-1)
-
-
-# numpy's pairwise summation (numpy/_core/src/umath/loops_utils.h): 8 running sums per block of
-# up to 128 elements; these are numpy's, not the model's, constants.
-_PAIRWISE_UNROLL, _PAIRWISE_BLOCK = 8, 128
-
-
-def field_sums(xT: np.ndarray) -> np.ndarray:
-    """Column sums of a fields x items array, equal to the bit to ``xT.T.sum(axis=-1)``.
-
-    Why: per-tie work is cheaper on fields x ties arrays (contiguous rows), but numpy sums the
-    fields of a row pairwise (eight running sums for 8-128 fields), so summing rows one after
-    the other would round differently. This adds the rows in numpy's order.
-    """
-    n = xT.shape[0]
-    if n > _PAIRWISE_BLOCK:  # numpy recurses beyond one block: let it do the sums
-        return np.ascontiguousarray(xT.T).sum(axis=-1)
-    if n < _PAIRWISE_UNROLL:
-        res = np.zeros(xT.shape[1])
-        for i in range(n):
-            res += xT[i]
-        return res
-    r = [xT[j].copy() for j in range(_PAIRWISE_UNROLL)]
-    whole = n - n % _PAIRWISE_UNROLL
-    for i in range(_PAIRWISE_UNROLL, whole, _PAIRWISE_UNROLL):
-        for j in range(_PAIRWISE_UNROLL):
-            r[j] += xT[i + j]
-    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-    for i in range(whole, n):
-        res += xT[i]
-    return res
-
-
-def cognitive_distance_pairs(prof_T: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """:func:`cognitive_distance` of the profiles of items ``a`` and ``b`` (to the bit), from
-    fields x items profiles ``prof_T``."""
-    # take along the item axis: the same columns as prof_T[:, a], in half the time (numpy's
-    # take copies each field's items in one pass; fancy indexing iterates over both axes).
-    diff = prof_T.take(a, axis=1)
-    diff -= prof_T.take(b, axis=1)
-    np.abs(diff, out=diff)
-    return 0.5 * field_sums(diff)
-
-
-def top_per_group(groups: np.ndarray, priority: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Positions of the ``k[g]`` items of highest ``priority`` in each group ``g`` (equal
-    priorities: the earlier item first), ordered by group, then priority (highest first), then
-    position: to the bit ``np.lexsort((-priority, groups))`` cut to the first ``k[g]`` of each
-    group.
-
-    Why not that lexsort: a stable sort of every priority costs ~140 us at 2,000 items, while
-    few places are handed out. Here items are grouped by a (radix) sort of the small group
-    numbers, each group's cut-off value comes from a partition, and only the chosen are sorted.
-    """
-    order = group_order(groups, len(k))  # by group, positions ascending within a group
-    pr = priority[order]
-    count = np.bincount(groups, minlength=len(k)).tolist()
-    cut, room, begin = [], [], 0
-    for c, want in zip(count, np.asarray(k).tolist(), strict=True):
-        take = min(max(want, 0), c)
-        if take == c:
-            cut.append(-np.inf)  # everybody is above -inf: the group takes all
-        elif take == 0:
-            cut.append(np.inf)  # nobody is above +inf
-        else:
-            part = pr[begin: begin + c].copy()  # np.partition without its wrappers
-            part.partition(c - take)
-            cut.append(float(part[c - take]))  # take-th highest
-        room.append(take)
-        begin += c
-    cut_of_item = np.repeat(cut, count)
-    above = pr >= cut_of_item
-    # Each group has at least its places at or above its cut-off. When the totals agree, no
-    # group has more (no ties at a cut-off) and these are the chosen; else items at the
-    # cut-off fill what is left of their group's places, earliest first.
-    if np.count_nonzero(above) != sum(room):
-        above = pr > cut_of_item
-        at = (pr == cut_of_item).nonzero()[0]
-        g_at = groups[order[at]]
-        left = np.asarray(room) - np.bincount(groups[order[above]], minlength=len(room))
-        above[at[rank_in_groups(g_at) < left[g_at]]] = True
-    pos = order[above]
-    return pos[np.lexsort((-priority[pos], groups[pos]))]
 
 
 def novelty_value(distance: np.ndarray, optimum: float) -> np.ndarray:

@@ -18,12 +18,12 @@ from __future__ import annotations
 import numpy as np
 
 from cluster_abm.mechanisms.common import (
-    cognitive_distance_pairs,
+    cognitive_distance,
     hazard,
     hazard_draw,
     novelty_value,
 )
-from cluster_abm.numerics.grouping import group_order, rank_in_groups
+from cluster_abm.numerics.grouping import rank_in_groups
 from cluster_abm.space import INTRA_CLUSTER, TRANSNATIONAL
 from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES
 
@@ -38,11 +38,11 @@ class Buckets:
         idx = ft.idx
         cl = ft.cluster[idx]
         inside = idx[cl >= 0]
-        order = group_order(ft.cluster[inside], w.n_clusters)
+        order = np.argsort(ft.cluster[inside], kind="stable")
         self.by_cluster = inside[order]
         self.cluster_start = np.searchsorted(ft.cluster[self.by_cluster], np.arange(w.n_clusters))
         self.cluster_count = np.bincount(ft.cluster[inside], minlength=w.n_clusters)
-        order = group_order(ft.region[idx], w.n_regions)
+        order = np.argsort(ft.region[idx], kind="stable")
         self.by_region = idx[order]
         self.region_start = np.searchsorted(ft.region[self.by_region], np.arange(w.n_regions))
         self.region_count = np.bincount(ft.region[idx], minlength=w.n_regions)
@@ -124,21 +124,15 @@ def scope_probabilities(m, step, seekers: np.ndarray) -> np.ndarray:
     return probs
 
 
-def draw_candidates(m, seekers: np.ndarray, k: int, probs: np.ndarray, buckets: Buckets,
-                    u: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """k candidates per seeker, each from a scope drawn with ``probs``; -1 where none exists.
-    ``u``: the scope draws, when the caller has made them already."""
+def draw_candidates(m, seekers: np.ndarray, k: int, probs: np.ndarray,
+                    buckets: Buckets) -> tuple[np.ndarray, np.ndarray]:
+    """k candidates per seeker, each from a scope drawn with ``probs``; -1 where none exists."""
     ft, rng = m.firms, m.rngs.cooperation
     S = len(seekers)
-    if u is None:
-        u = rng.random((S, k))
+    u = rng.random((S, k))
     cum = np.cumsum(probs, axis=1)
-    # scope = number of cumulative probabilities below u (one comparison per scope column: a
-    # reduction over a 6-wide last axis is several times slower in numpy).
-    scope = np.zeros((S, k), dtype=np.int64)
-    for j in range(cum.shape[1]):
-        scope += u > cum[:, j, None]
-    scope = scope.clip(0, len(SCOPES) - 1)
+    # scope = number of cumulative probabilities below u
+    scope = (u[:, :, None] > cum[:, None, :]).sum(axis=2).clip(0, len(SCOPES) - 1)
     seek = np.repeat(seekers, k)
     scope = scope.ravel()
     cand = np.full(S * k, -1, dtype=np.int64)
@@ -174,7 +168,7 @@ def decay_ties(m, step) -> None:
 def search_partners(m, step) -> None:
     """SKIN-style partner search: draw k candidates, form a tie with the first that accepts.
 
-    Step state: reads ``degree``, ``svc_matchmaking``, ``outreach``, ``buckets``, ``profiles_T``;
+    Step state: reads ``degree``, ``svc_matchmaking``, ``outreach``, ``buckets``, ``profiles``;
     writes ``degree`` (+1 at both ends of each new tie).
     """
     ft, c, pol = m.firms, m.p.coop, m.p.policy
@@ -205,7 +199,7 @@ def _evaluate_and_tie(m, step, seekers, cand, support, accept_all: bool = False)
     """Score candidates (cognitive distance, distance class, matchmaking); form at most one tie.
     With ``accept_all`` (demand-side projects) every valid candidate accepts: nothing is scored.
 
-    Step state: reads ``degree``, ``profiles_T``, ``svc_matchmaking``; writes ``degree``.
+    Step state: reads ``degree``, ``profiles``, ``svc_matchmaking``; writes ``degree``.
     """
     ft, c, w = m.firms, m.p.coop, m.world
     S, k = cand.shape
@@ -219,7 +213,7 @@ def _evaluate_and_tie(m, step, seekers, cand, support, accept_all: bool = False)
         accepts = valid
     else:
         dclass = w.distance_class(ft.region[seek], ft.cluster[seek], ft.region[cs], ft.cluster[cs])
-        d = cognitive_distance_pairs(step.profiles_T, seek.ravel(), cs.ravel()).reshape(S, k)
+        d = cognitive_distance(step.profiles[seek], step.profiles[cs])
         base_cost = np.array([1.0, c.cost_region, c.cost_national, c.cost_abroad])[dclass]
         cost = base_cost + (1.0 - base_cost) * m.p.policy.coop_cost_cut * support[:, None]
         util = (c.accept_base * novelty_value(d, m.p.innovation.optimal_distance) * cost
@@ -269,16 +263,10 @@ def demand_side_projects(m, step) -> None:
 
 
 def _match_candidates(m, seekers: np.ndarray, k: int, buckets: Buckets) -> np.ndarray:
-    """:func:`draw_candidates` with every candidate from the complementarity-matching scope, to
-    the bit, without the per-scope machinery: each scope draw u > 0 lands in that scope."""
-    rng = m.rngs.cooperation
-    S = len(seekers)
-    u = rng.random((S, k))
-    if not (u > 0.0).all():  # a draw of exactly 0 would pick the first scope: the general path
-        probs = np.zeros((S, len(SCOPES)))
-        probs[:, SCOPES.index("match")] = 1.0
-        return draw_candidates(m, seekers, k, probs, buckets, u=u)[0]
-    return _draw_match(m, np.repeat(seekers, k), buckets, rng).reshape(S, k)
+    """k candidates per seeker, all from the complementarity-matching scope."""
+    probs = np.zeros((len(seekers), len(SCOPES)))
+    probs[:, SCOPES.index("match")] = 1.0
+    return draw_candidates(m, seekers, k, probs, buckets)[0]
 
 
 def _draw_match(m, seek: np.ndarray, buckets: Buckets, rng) -> np.ndarray:
@@ -317,13 +305,9 @@ def form_contracts(m, step) -> None:
     is_founder = np.zeros(ft.n, dtype=bool)
     is_founder[founders] = True
     ok_partner = (ft.contract[: ft.n] < 0) & ((ft.skilled[: ft.n] + ft.unskilled[: ft.n]) < SME_MAX_EMPLOYEES) & ~is_founder
-    # Founder-partner pairs over both directions of every tie: (a, b) pairs first, then (b, a)
-    # pairs, selected before they are joined. Founders are few, so the ties of founders are
-    # found first (positions) and only those ties' partners are checked.
-    ab = is_founder[a].nonzero()[0]
-    ab = ab[ok_partner[b[ab]]]
-    ba = is_founder[b].nonzero()[0]
-    ba = ba[ok_partner[a[ba]]]
+    # Founder-partner pairs over both directions of every tie: (a, b) pairs first, then (b, a).
+    ab = is_founder[a] & ok_partner[b]
+    ba = is_founder[b] & ok_partner[a]
     src, dst = np.concatenate([a[ab], b[ba]]), np.concatenate([b[ab], a[ba]])
     # Random order, then each partner joins at most one new contract and each founder takes at most
     # max_members - 1 partners.

@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from cluster_abm.agents.firm import Firm
-from cluster_abm.mechanisms.common import hazard, stochastic_round
+from cluster_abm.mechanisms.common import hazard
+from cluster_abm.numerics.rounding import stochastic_round
 from cluster_abm.state.firm_table import ORIGIN_DENOVO, ORIGIN_INNOVATIVE, ORIGIN_REPLICATIVE
 
 

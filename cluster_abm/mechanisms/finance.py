@@ -18,7 +18,7 @@ import numpy as np
 from cluster_abm.mechanisms.common import hazard
 from cluster_abm.mechanisms.innovation import innovation_rate
 from cluster_abm.mechanisms.knowledge_projects import project_costs
-from cluster_abm.numerics.grouping import group_order, rank_in_groups
+from cluster_abm.numerics.grouping import rank_in_groups
 from cluster_abm.policy.lever_state import ALL
 from cluster_abm.state.firm_table import ORIGIN_INNOVATIVE
 
@@ -144,12 +144,11 @@ def finance_ventures(m) -> None:
             return
         # Each region's fund takes its best k candidates, k = this step's share of the yearly
         # budget left, in tickets; regions draw on their own budgets, so one call serves all.
-        R = m.world.n_regions
         cap = np.minimum(m.policy.left("new_venture_finance"),
                          p.yearly.policy.venture_budget * m.policy.level("new_venture_finance", regions=ALL))
         k = cap / max(steps_left, 1) // ticket
         region = ft.region[cand[order]]
-        by_region = group_order(region, R)
+        by_region = np.argsort(region, kind="stable")
         order, region = order[by_region], region[by_region]
         chosen = cand[order[rank_in_groups(region) < k[region]]]
         chosen = chosen[m.policy.grant("new_venture_finance", chosen, ticket)]

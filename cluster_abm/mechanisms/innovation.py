@@ -20,7 +20,6 @@ import numpy as np
 
 from cluster_abm.mechanisms.common import (
     cognitive_distance,
-    cognitive_distance_pairs,
     hazard,
     novelty_value,
     profiles,
@@ -31,7 +30,7 @@ def partner_novelty(m, step) -> None:
     """Per firm: novelty from partners N = 1 - exp(-sum of inverted-U values) and whether a
     complementary green partner exists.
 
-    Step state: reads ``profiles``, ``profiles_T``; writes ``novelty``, ``green_partner``.
+    Step state: reads ``profiles``; writes ``novelty``, ``green_partner``.
     """
     ft, p = m.firms, m.p
     n = ft.n
@@ -43,7 +42,7 @@ def partner_novelty(m, step) -> None:
     ti = m.ties.idx
     if len(ti):
         a, b = m.ties.ends()
-        d = cognitive_distance_pairs(step.profiles_T, a, b)
+        d = cognitive_distance(prof[a], prof[b])
         g = novelty_value(d, p.innovation.optimal_distance)
         value += np.bincount(a, weights=g, minlength=n) + np.bincount(b, weights=g, minlength=n)
         far = d >= dmin

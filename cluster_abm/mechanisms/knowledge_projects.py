@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cluster_abm.mechanisms.common import hazard, hazard_draw
-from cluster_abm.numerics.grouping import group_order, rank_in_groups
+from cluster_abm.numerics.grouping import rank_in_groups
 
 KIND_CODE = {"university": 0, "research": 1, "kibs": 2}
 
@@ -66,7 +66,7 @@ def _assign(m, inst: Institutions, firms: np.ndarray, eligible: np.ndarray) -> n
     # each applicant among those of its institution, in that order.
     order = m.rngs.knowledge.permutation(len(firms))
     applicants = order[choice[order] >= 0]
-    by_ki = group_order(choice[applicants], len(m.kis))
+    by_ki = np.argsort(choice[applicants], kind="stable")
     applicants = applicants[by_ki]
     k = choice[applicants]
     admitted = rank_in_groups(k) < inst.free[k]
@@ -112,7 +112,7 @@ def start_projects(m, step) -> None:
 
     # Accredited KIBS reach firms beyond their own cluster and region (seed 3.1.2).
     if ki_acc.any():
-        pool = idx[(free & ~start).nonzero()[0]]
+        pool = idx[free & ~start]
         rate = np.full(len(pool), p.policy.kibs_reach_rate * m.policy.intensity("accredited_kibs"))
         reach = pool[hazard_draw(m.rngs.policy, rate)]
         acc_kibs = (ki_kind == 2) & ki_acc
@@ -123,7 +123,7 @@ def start_projects(m, step) -> None:
     # Bridges between manufacturing clusters and excellence centres of other regions (seed 3.5.3).
     if m.policy.on("excellence_bridges"):
         level = m.policy.level("excellence_bridges", firms=idx)
-        cand = idx[((ft.ki_until[idx] < m.t) & (ft.absorptive[idx] >= p.ki.ac_threshold) & (level > 0)).nonzero()[0]]
+        cand = idx[(ft.ki_until[idx] < m.t) & (ft.absorptive[idx] >= p.ki.ac_threshold) & (level > 0)]
         cand = cand[hazard_draw(m.rngs.policy, p.policy.bridge_rate * m.policy.level("excellence_bridges", firms=cand))]
         elig = (ki_kind[None, :] == 1) & (ki_region[None, :] != ft.region[cand][:, None])
         chosen = _assign(m, inst, cand, elig)

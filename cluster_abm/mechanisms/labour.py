@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cluster_abm.mechanisms.common import stochastic_round
+from cluster_abm.numerics.rounding import stochastic_round
 from cluster_abm.policy.lever_state import ALL
 
 
@@ -88,8 +88,8 @@ def place_trainees(m, step) -> None:
     want = stochastic_round(rng, step.graduates * np.minimum(p.policy.trainee_rate * level, 1.0))
     pool = np.maximum(m.unemployed_s(), 0)
     want = np.minimum(want, pool)
-    hosts_ok = idx[((ft.absorptive[idx] >= p.ki.ac_threshold)
-                    & (m.policy.level("university_firm_collab", firms=idx) > 0)).nonzero()[0]]
+    hosts_ok = idx[(ft.absorptive[idx] >= p.ki.ac_threshold)
+                   & (m.policy.level("university_firm_collab", firms=idx) > 0)]
     host_region = ft.region[hosts_ok]
     # Hosts are drawn region by region; then one budget call serves all regions, since each
     # region draws on its own budget (and a host is in one region only).

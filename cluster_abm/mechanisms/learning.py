@@ -40,8 +40,8 @@ def learn(m, step) -> None:
     if len(ti):
         a, b = ties.ends()
         KT = K[:n].T.copy()
-        gap = KT.take(b, axis=1)  # = KT[:, b], twice as fast (see cognitive_distance_pairs)
-        gap -= KT.take(a, axis=1)
+        gap = KT[:, b]
+        gap -= KT[:, a]
         up = np.maximum(gap, 0.0)  # what a learns from b
         down = up - gap  # = max(-gap, 0), exactly: what b learns from a
         up *= p.partner_transfer * ac[a]

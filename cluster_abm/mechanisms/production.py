@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cluster_abm.mechanisms.common import hazard, keyed_round
+from cluster_abm.mechanisms.common import hazard
+from cluster_abm.numerics.rounding import keyed_round
 
 
 def competitiveness(m, idx: np.ndarray) -> np.ndarray:

@@ -47,7 +47,6 @@ from cluster_abm.mechanisms import (
 )
 from cluster_abm.mechanisms.common import profiles
 from cluster_abm.model import snapshot
-from cluster_abm.model.allocator import tune_allocator
 from cluster_abm.model.step_state import StepState
 from cluster_abm.numerics.keyed_random import (
     PURPOSES,
@@ -104,7 +103,6 @@ class ClusterModel(mesa.Model):
     def __init__(self, scenario: Scenario | str | Path | None = None, seed: int | None = None,
                  params: dict | None = None, *, spinup_cache: str | Path | None | object = DEFAULT_CACHE,
                  _restoring: bool = False):
-        tune_allocator()  # step-sized buffers stay in the heap (see allocator)
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario or "baseline")
         if params:
@@ -657,13 +655,11 @@ class ClusterModel(mesa.Model):
 
     def _observe_firms(self, s: StepState) -> None:
         """Start of phase 3: the views of the firm table and the network this step's mechanisms
-        share. Writes ``s.buckets``, ``s.degree``, ``s.profiles``, ``s.profiles_T``,
-        ``s.has_transnational``."""
+        share. Writes ``s.buckets``, ``s.degree``, ``s.profiles``, ``s.has_transnational``."""
         ft = self.firms
         s.buckets = cooperation.Buckets(self)
         s.degree = self.ties.degree(ft.n)
         s.profiles = profiles(ft.knowledge[: ft.n])
-        s.profiles_T = np.ascontiguousarray(s.profiles.T)  # fields x firms, for per-tie work
         s.has_transnational = self.ties.firms_with(TRANSNATIONAL, ft.n)
 
     def _cmo_services(self, s: StepState) -> None:

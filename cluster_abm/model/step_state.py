@@ -69,10 +69,8 @@ class StepState:
     lever state's ``promising`` firm group (any per-firm lever level)."""
     profiles: np.ndarray | None = None
     """(n, K) shares per firm: knowledge profiles (each firm's knowledge over fields, summing to
-    1), at the start of phase 3 (before this step's learning). Read by innovation.partner_novelty."""
-    profiles_T: np.ndarray | None = None
-    """(K, n): ``profiles`` transposed, contiguous (per-tie work gathers along rows). Read by
-    innovation.partner_novelty and cooperation.search_partners (cognitive distance to candidates)."""
+    1), at the start of phase 3 (before this step's learning). Read by innovation.partner_novelty
+    and cooperation.search_partners (cognitive distance to partners and candidates)."""
     has_transnational: np.ndarray | None = None
     """(n,) bool per firm: has a transnational tie at the start of phase 3. Read by
     production.compete (export entry)."""

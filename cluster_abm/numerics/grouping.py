@@ -1,27 +1,21 @@
-"""Stable ordering of items by a small group number (region, cluster, institution), and ranks
-within the groups.
-
-``np.argsort(keys, kind="stable")`` radix-sorts 8- and 16-bit integers but merge-sorts wider ones,
-about five times slower at 2,000 items (16 us against 70 us on the reference VM). Group numbers
-are kept as ``intp`` because they index per-group tables; they are narrowed only to be sorted.
-A stable order is unique, so the result is the same whatever the dtype.
-"""
+"""Ranks and top items within groups (regions, clusters, institutions): who gets a group's first
+places once items are sorted by group."""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-def group_order(keys: np.ndarray, n_groups: int) -> np.ndarray:
-    """``np.argsort(keys, kind="stable")`` for integer ``keys`` in ``[-1, n_groups)``."""
-    if n_groups < 2**7:
-        keys = keys.astype(np.int8)
-    elif n_groups < 2**15:
-        keys = keys.astype(np.int16)
-    return np.argsort(keys, kind="stable")
-
-
 def rank_in_groups(sorted_keys: np.ndarray) -> np.ndarray:
-    """For keys sorted so that equal keys are adjacent: each item's rank among its equals
-    (0 for the first of its group, 1 for the next, ...)."""
+    """For keys sorted ascending: each item's rank among its equals (0 for the first of its
+    group, 1 for the next, ...), i.e. its position minus that of its group's first item."""
     return np.arange(len(sorted_keys)) - np.searchsorted(sorted_keys, sorted_keys)
+
+
+def top_per_group(groups: np.ndarray, priority: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Positions of the ``k[g]`` items of highest ``priority`` in each group ``g`` (equal
+    priorities: the earlier item first), ordered by group, then priority (highest first), then
+    position."""
+    order = np.lexsort((-priority, groups))
+    g = groups[order]
+    return order[rank_in_groups(g) < np.asarray(k)[g]]

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cluster_abm.numerics.grouping import group_order
 from cluster_abm.space import DISTANCE_CLASSES
 from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES
 
@@ -193,7 +192,7 @@ def medians_by_region(reg: np.ndarray, cols: np.ndarray, R: int) -> np.ndarray:
     out = np.full((len(cols), R + 1), np.nan)
     if cols.shape[1] == 0:
         return out
-    order = group_order(reg, R)
+    order = np.argsort(reg, kind="stable")
     cols = cols[:, order]
     count = np.bincount(reg, minlength=R)
     start = np.concatenate([[0], np.cumsum(count)])

@@ -20,7 +20,6 @@ from __future__ import annotations
 import numpy as np
 
 from cluster_abm.errors import closest
-from cluster_abm.numerics.grouping import group_order
 from cluster_abm.policy.levers import BY_ID
 from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES
 
@@ -41,22 +40,6 @@ class UnknownLeverError(KeyError, ValueError):
 
     def __str__(self) -> str:  # KeyError would show the message in quotes
         return str(self.args[0])
-
-
-def upper_quartile(x: np.ndarray) -> float:
-    """``np.quantile(x, 0.75)`` to the bit (numpy's default "linear" method: the two order
-    statistics around position 0.75 (n - 1), blended with numpy's own interpolation formula),
-    from one partition: np.quantile's generic machinery costs ~60 us a call on a few hundred
-    firms, and the "promising" group asks for it every step."""
-    n = len(x)
-    at = 0.75 * n + 0.25 - 1.0  # numpy's virtual index for alpha = beta = 1 (exact: = 0.75 (n - 1))
-    lo = int(np.floor(at))
-    hi = min(lo + 1, n - 1)
-    part = np.partition(x, [lo, hi])
-    a, b = float(part[lo]), float(part[hi])
-    t = at - lo
-    diff = b - a
-    return b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
 
 
 class PolicyState:
@@ -116,7 +99,6 @@ class PolicyState:
         self._cap = {lid: p.yearly.policy.lever_budget * self._region[lid] for lid in self.configured}
         self._past_years: dict[str, list[np.ndarray]] = {lid: [] for lid in self.configured}
         self._cmo_levels: dict[tuple, float] = {}  # (lever, CMO clusters) -> level (level(cmo=))
-        self._sums: dict[float, np.ndarray] = {}  # running sums of one unit cost (allocate)
         self._manufacturing = np.array([s["manufacturing"] for s in world.sectors], dtype=bool)
         self._year_open = False
         self._now = None  # the step state firm groups read (begin_step)
@@ -242,7 +224,7 @@ class PolicyState:
             score = ft.quality[slots] * ft.productivity[slots] * (1.0 + degree[slots])
             mask = np.zeros(len(slots), dtype=bool)
             if reached.any():
-                cut = upper_quartile(score[reached])
+                cut = np.quantile(score[reached], 0.75)
                 mask = reached & (score >= cut)
             return mask
         raise ValueError(f"unknown firm group {group}")
@@ -325,15 +307,6 @@ class PolicyState:
             level[pos[~ok]] = 0.0
         return granted
 
-    def _running_sums(self, unit_cost: float, n: int) -> np.ndarray:
-        """``[0, c, c + c, (c + c) + c, ...]`` up to n terms, for unit cost c (cached per cost)."""
-        sums = self._sums.get(unit_cost)
-        if sums is None or len(sums) <= n:
-            size = max(2 * n, 1024)
-            sums = np.concatenate([[0.0], np.cumsum(np.full(size, unit_cost))])
-            self._sums[unit_cost] = sums
-        return sums
-
     def allocate(self, lid: str, regions: np.ndarray, unit_cost: float | np.ndarray) -> np.ndarray:
         """Grant requests from ``regions`` in order (callers order them by priority) while each
         region's budget lasts; returns the mask of granted requests and books their cost.
@@ -351,39 +324,20 @@ class PolicyState:
         regions = np.asarray(regions, dtype=np.intp)
         R = self.world.n_regions
         cap = self.left(lid)
-        # One unit cost: every running sum is a multiple of it, added up in sequence, so they
-        # come from a table (the very sums a weighted bincount or cumsum would make).
-        one_cost = isinstance(unit_cost, float | int) or np.ndim(unit_cost) == 0
-        if one_cost:
-            sums = self._running_sums(float(unit_cost), n)
-            spend = sums[np.bincount(regions, minlength=R)]
+        cost = np.broadcast_to(np.asarray(unit_cost, dtype=float), (n,))
+        spend = np.bincount(regions, weights=cost, minlength=R)
+        if (spend <= cap + _SLACK).all():  # the usual case: every request fits
+            granted = np.ones(n, dtype=bool)
         else:
-            cost = np.asarray(unit_cost, dtype=float)
-            spend = np.bincount(regions, weights=cost, minlength=R)
-        # count_nonzero rather than .all(): this runs ~20 times a step on a few regions, where
-        # .all()'s Python-level wrapper costs more than the comparison itself.
-        if np.count_nonzero(spend <= cap + _SLACK) == R:  # the usual case: every request fits
-            granted = np.empty(n, dtype=bool)
-            granted.fill(True)
-        else:
-            order = group_order(regions, R)
-            reg = regions[order]
+            order = np.argsort(regions, kind="stable")
+            reg, c = regions[order], cost[order]
+            cum = np.cumsum(c)
             start = np.searchsorted(reg, np.arange(R))
-            if one_cost:
-                cum, before = sums[1: n + 1], sums[start]
-            else:
-                c = cost[order]
-                cum = np.cumsum(c)
-                before = np.concatenate([[0.0], cum])[start]  # running sum before each region's first
-            # Positions, not a boolean mask: numpy's boolean subscript of a mid-selective mask
-            # costs about twice as much, and ok is read three times.
-            ok = ((cum - before[reg]) <= cap[reg] + _SLACK).nonzero()[0]
+            before = np.concatenate([[0.0], cum])[start]  # running sum before each region's first
+            ok = (cum - before[reg]) <= cap[reg] + _SLACK
             granted = np.zeros(n, dtype=bool)
             granted[order[ok]] = True
-            if one_cost:
-                spend = sums[np.bincount(reg[ok], minlength=R)]
-            else:
-                spend = np.bincount(reg[ok], weights=c[ok], minlength=R)
+            spend = np.bincount(reg[ok], weights=c[ok], minlength=R)
         self.spent[lid] += spend
         self.ledger.add_costs(lid, spend)
         return granted

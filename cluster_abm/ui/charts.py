@@ -41,9 +41,8 @@ from cluster_abm.space import DISTANCE_CLASSES
 # guaranteed to be thread-safe, and under the GIL nothing is lost by taking turns.
 DRAW_LOCK = threading.Lock()
 DPI = 100
-# JPEG at high quality without chroma subsampling: crisp enough for lines and text, and ~10x
-# faster to encode than PNG (2 ms instead of 20-25 ms a frame), which matters at 4+ frames/s;
-# exports are PNG (:func:`encode_png`)
+# JPEG at high quality without chroma subsampling: crisp enough for lines and text, and far
+# cheaper to encode than PNG, which matters at 4+ frames/s; exports are PNG (:func:`encode_png`)
 IMAGE_FORMAT = "jpeg"
 JPEG_OPTIONS = {"quality": 90, "subsampling": 0}
 
@@ -366,7 +365,7 @@ class ChartPlot:
             return False
         lo, hi = self.ylim[key]
         effect = key[1] == "effect"
-        # generous margins: every change of range redraws the whole background (~4x a frame)
+        # generous margins: every change of range redraws the whole background (several frames' work)
         if effect:
             m = max(abs(lo_d), abs(hi_d), 1e-9)
             new_lo, new_hi = lo, hi
