@@ -20,4 +20,4 @@ fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet --upgrade -e . "mesa[rec]" pytest
 echo "check_mesa_latest: $("$VENV/bin/python" -c 'import sys, mesa; print("Python", sys.version.split()[0], "Mesa", mesa.__version__)')"
-"$VENV/bin/python" -m pytest -q -p no:cacheprovider -m "not slow" tests/test_model_core.py tests/test_cli_run.py
+"$VENV/bin/python" -m pytest -q -p no:cacheprovider -m "not slow" tests/test_model_core.py tests/test_cli_run.py tests/test_golden.py tests/test_snapshot.py

@@ -22,6 +22,7 @@ data flow"); what persists from step to step (tables, pools, wages, budgets) liv
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 from pathlib import Path
@@ -163,6 +164,39 @@ class ClusterModel(mesa.Model):
         model.policy.set_year(model.policy_year if t == 0 else (t - 1 - model.t0) // model.p.steps_per_year)
         snapshot.restore_snapshot(model, path)
         return model
+
+    def switch_levers(self, levers: dict) -> list[str]:
+        """Change the levers from now on (the workshop app's "now we introduce incubators"):
+        levers in ``levers`` that do not run yet start in the current policy year, running levers
+        missing from it end now; what ran before is kept, so the past is unchanged. ``levers``:
+        lever id -> ``LeverSetting`` (as a scenario's). Returns the levers that start (between
+        two years, as at the step that opens year 2, they run from that year's first step)."""
+        year = max(self.policy_year, 0)
+        old = self.policy
+        running = set(old.settings)
+        new_levers = {}
+        for lid, setting in old.configured.items():  # what ran stays in the record, ended now
+            if lid in running and lid not in levers:
+                new_levers[lid] = dataclasses.replace(setting, end_year=max(year, setting.start_year + 1))
+            elif lid not in levers:
+                new_levers[lid] = setting
+        for lid, setting in levers.items():
+            if lid in running:
+                new_levers[lid] = dataclasses.replace(setting, start_year=old.configured[lid].start_year)
+            else:
+                new_levers[lid] = dataclasses.replace(setting, start_year=year, end_year=None)
+        self.cluster_scenario = self.cluster_scenario.with_levers(new_levers)
+        policy = PolicyState(self.cluster_scenario, self.world, self.p, self.ledger, self.firms)
+        for lid in policy.configured:  # budgets and spending records of the levers so far
+            if lid in old.configured:
+                policy.spent[lid][:] = old.spent[lid]
+                policy._past_years[lid] = list(old._past_years[lid])
+        policy._year_open = old._year_open
+        policy.set_year(old.year if old.year is not None else year)
+        policy.begin_step(self.step_state)
+        self.policy = policy
+        self._lever_conditions([lid for lid in policy.settings if lid not in running])
+        return [lid for lid in levers if lid not in running]
 
     def _spin_up(self, cache: Path | None) -> None:
         """Run the spin-up, or start warm from the cached snapshot of this world and seed (a

@@ -224,8 +224,8 @@ class AppState:
     def set_lever(self, lid: str, choice: LeverChoice | None) -> bool:
         """The user's setting of one lever (None: back to the scenario's own).
 
-        Applied from the current year when the runs support it (the model's lever timing);
-        until then the runs restart at year 0, and the narrative says so when they had started.
+        Applied from the current year once the runs have started (``ClusterModel.switch_levers``:
+        the past stays as it was); before the first step the runs are simply rebuilt.
         """
         levers = dict(self.settings.value.levers)
         if choice is None:

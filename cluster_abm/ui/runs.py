@@ -218,7 +218,7 @@ class RunSet:
         watch: (run, seed index) of the model on the map.
     """
 
-    supports_live_levers = False  # True once the model offers lever timing (see switch_levers)
+    supports_live_levers = True  # levers switched mid-run apply from the current year (switch_levers)
 
     def __init__(self, policy: Scenario, reference: Scenario | None, seeds, horizon: int | None = None,
                  watch: tuple[str, int] = ("policy", 0)):
@@ -337,14 +337,15 @@ class RunSet:
         self._look()
         return True
 
-    def switch_levers(self, policy: Scenario) -> None:
-        """Apply ``policy``'s levers to every policy model from the current step on.
-
-        This is where mid-run levers plug in once the model offers lever timing (lever start and
-        end years): one call per policy model, the baseline untouched. Until then it raises
-        :class:`NotImplementedError` and the app applies a lever change by restarting at year 0.
-        """
-        raise NotImplementedError("switching levers mid-run needs the model's lever timing")
+    def switch_levers(self, policy: Scenario) -> list[str]:
+        """Apply ``policy``'s levers to every policy model from the current step on (levers that
+        start run from the current policy year; the past stays as it was), the baseline untouched.
+        Returns the levers that started."""
+        started: list[str] = []
+        for model in self.models["policy"]:
+            started = model.switch_levers(dict(policy.levers))
+        self.scenarios["policy"] = policy
+        return started
 
     # --- what the page shows -------------------------------------------------------------------
     def measures(self) -> list[Measure]:

@@ -347,11 +347,26 @@ def test_narrative_reports_freezes_closures_and_effects(small):
     assert len(effects) == len(set(effects))
 
 
-def test_lever_switch_mid_run_is_one_call_to_wire(small):
-    runs = RunSet(small, None, seeds=[1], horizon=2)
-    assert runs.supports_live_levers is False
-    with pytest.raises(NotImplementedError, match="lever timing"):
-        runs.switch_levers(small)
+def test_a_lever_switched_on_mid_run_changes_nothing_before_it(small):
+    """The trainer's "now we introduce network contracts" at year 2: the policy runs equal the
+    baseline to the bit up to then (paired seeds), then the lever acts and spends."""
+    from cluster_abm.policy.levers import LeverSetting
+
+    runs = RunSet(small, small, seeds=[1, 2], horizon=20)
+    for _ in range(8):  # two years
+        runs.step()
+    switched = small.with_levers({"network_contracts": LeverSetting("network_contracts", intensity=2.0)})
+    assert runs.switch_levers(switched) == ["network_contracts"]
+    while runs.step():
+        pass
+    for pol_model, ref_model in zip(runs.models["policy"], runs.models["reference"], strict=True):
+        pol, ref = pol_model.series_wide(), ref_model.series_wide()
+        for name in pol:  # steps 0-8: before the switch, to the bit
+            assert np.array_equal(pol[name][:9], ref[name][:9], equal_nan=True), name
+        assert pol["public_cost"][9:, -1].sum() > 0
+        assert not np.array_equal(pol["firms_in_contracts"], ref["firms_in_contracts"])
+    model = runs.models["policy"][0]
+    assert model.cluster_scenario.levers["network_contracts"].start_year == 2
 
 
 # --- pictures ----------------------------------------------------------------------------------------
@@ -439,7 +454,7 @@ def test_state_steps_and_publishes_frames():
     state.close()
 
 
-def test_lever_change_restarts_and_says_so():
+def test_lever_change_mid_run_applies_from_this_year_and_says_so():
     from cluster_abm.ui.app_state import AppState
 
     state = AppState(short(Settings()))
@@ -447,8 +462,8 @@ def test_lever_change_restarts_and_says_so():
     state.step()
     assert state.set_lever("incubators", LeverChoice())
     frame = state.frame.value
-    assert frame.step == 0 and "restarted at year 0" in frame.events[0].text
-    assert "lever timing" in frame.events[0].text
+    assert frame.step == 2 and "levers changed from this year on" in frame.events[0].text
+    assert "incubators" in state.runs.models["policy"][0].policy.configured
     state.close()
 
 
@@ -586,7 +601,7 @@ def test_pause_stops_the_player_and_a_rebuild_pauses():
     time.sleep(0.6)
     assert state.runs.t == reached
     state.play()
-    state.set_lever("incubators", LeverChoice())
+    state.set_param("innovation.base_rate", 0.2)  # a new world: the runs are rebuilt
     assert not state.playing.value and state.frame.value.step == 0
     state.close()
     assert state.runs is None
