@@ -11,6 +11,7 @@ counts (:meth:`RunSummary.headline`) and its own lines.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
 
 
 @dataclass(kw_only=True)
-class RunSummary:
+class RunSummary(ABC):
     """Failures, stops and timing of one batch call; subclasses add their counts."""
 
     failed: list[tuple[Any, str]] = field(default_factory=list)  # (run id or trial, error)
@@ -48,9 +49,9 @@ class RunSummary:
         return EXIT_FAILED if self.worker_lost or self.failures_fatal else EXIT_OK
 
     # --- what a subclass says -------------------------------------------------------------------
+    @abstractmethod
     def headline(self) -> str:
         """The first line: what was done, how fast, where it went."""
-        raise NotImplementedError
 
     def failure_label(self, key: Any) -> str:
         """How a failed item is named (a run id; ``trial 12``)."""

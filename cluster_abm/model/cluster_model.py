@@ -187,12 +187,7 @@ class ClusterModel(mesa.Model):
                 new_levers[lid] = dataclasses.replace(setting, start_year=year, end_year=None)
         self.cluster_scenario = self.cluster_scenario.with_levers(new_levers)
         policy = PolicyState(self.cluster_scenario, self.world, self.p, self.ledger, self.firms)
-        for lid in policy.configured:  # budgets and spending records of the levers so far
-            if lid in old.configured:
-                policy.spent[lid][:] = old.spent[lid]
-                policy._past_years[lid] = list(old._past_years[lid])
-        policy._year_open = old._year_open
-        policy.set_year(old.year if old.year is not None else year)
+        policy.continue_from(old, year)
         policy.begin_step(self.step_state)
         self.policy = policy
         self._lever_conditions([lid for lid in policy.settings if lid not in running])
@@ -210,6 +205,8 @@ class ClusterModel(mesa.Model):
                 try:
                     snapshot.restore_snapshot(self, path, keep_policy=True)
                     return
+                except snapshot.PartlyRestored:
+                    raise
                 except InputError:  # refused before anything was written: spin up instead
                     pass
         for _ in range(self.t0):  # the built world settles; no lever runs (negative policy years)
@@ -505,10 +502,8 @@ class ClusterModel(mesa.Model):
                     self.meta_of_cluster[c.index] = self.n_meta_clusters
                 self.n_meta_clusters += 1
         # The same, then a last entry -1 that firms outside clusters (cluster -1) read.
-        changed = not np.array_equal(getattr(self, "meta_of_cluster_or_none", None), np.append(self.meta_of_cluster, -1))
         self.meta_of_cluster_or_none = np.append(self.meta_of_cluster, -1)
-        if changed and hasattr(self, "ties"):
-            self.ties.reclassify()  # tie classes count meta-cluster ties: membership changed
+        self.ties.reclassify()  # tie classes count meta-cluster ties, whose membership may change
 
     # ---------------------------------------------------------------------------------------
     # Step

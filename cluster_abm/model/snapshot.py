@@ -677,6 +677,12 @@ def load_header_and_scenario(path: str | Path) -> tuple[dict, Scenario]:
     return header, _rebuild_scenario(header["scenario"], str(header_path))
 
 
+class PartlyRestored(InputError):
+    """A snapshot that passed every check before the model was written, then failed: the model
+    is half overwritten and must not be used (a caller falling back to a fresh spin-up must not
+    catch this one)."""
+
+
 def restore_snapshot(model, path: str | Path, *, keep_policy: bool = False) -> None:
     """Overwrite every piece of ``model``'s mutable state with the state saved in ``path``;
     ``model`` must be freshly built from the snapshot's scenario and seed (see
@@ -719,10 +725,9 @@ def restore_snapshot(model, path: str | Path, *, keep_policy: bool = False) -> N
         for arr in dec.readonly:
             arr.flags.writeable = False
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
-        if isinstance(err, InputError):
-            raise
-        raise InputError(f"malformed state ({type(err).__name__}: {' '.join(str(err).split())})",
-                         source=where) from err
+        what = str(err) if isinstance(err, InputError) else \
+            f"malformed state ({type(err).__name__}: {' '.join(str(err).split())})"
+        raise PartlyRestored(what.removeprefix(f"{where}: "), source=where) from err
     _attach_agents(model, dec.reached)
     _set_next_agent_id(model, next_id)
     if keep_policy:

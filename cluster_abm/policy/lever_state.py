@@ -131,6 +131,17 @@ class PolicyState:
             return False
         return True
 
+    def continue_from(self, old: PolicyState, year: int) -> None:
+        """Take over ``old``'s budget year and the spending records of the levers both know (a
+        lever switch mid-run: the past stays as it was), then enter ``old``'s year (``year`` if
+        it had none)."""
+        for lid in self.configured:
+            if lid in old.configured:
+                self.spent[lid][:] = old.spent[lid]
+                self._past_years[lid] = list(old._past_years[lid])
+        self._year_open = old._year_open
+        self.set_year(old.year if old.year is not None else year)
+
     def start_clock(self) -> None:
         """Policy year 0 begins (the end of the spin-up): budget years are counted from here."""
         for lid in self.configured:
