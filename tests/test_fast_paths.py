@@ -167,8 +167,8 @@ def test_allocate_with_one_unit_cost_equals_the_per_request_costs():
     for trial in range(300):
         spent0 = rng.random(R) * ps._cap[lid]
         n = int(rng.integers(1, 3000))
-        regions = rng.integers(0, R, n)
-        cost = float(rng.choice([0.1, 0.3, 1.7, 2.5, 1 / 3]) * rng.integers(1, 200))
+        regions = rng.choice(m.firms.idx, n)  # firm slots: their regions and weights set the costs
+        cost = float(rng.choice([0.1, 0.3, 1.7, 2.5, 1 / 3]) * rng.integers(1, 200)) / float(rng.choice([100, 10000]))
         ps.spent[lid][:] = spent0
         got = ps.allocate(lid, regions, cost)
         spent_got = ps.spent[lid].tolist()

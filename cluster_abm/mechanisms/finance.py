@@ -19,7 +19,7 @@ from cluster_abm.mechanisms.common import hazard
 from cluster_abm.mechanisms.innovation import innovation_rate
 from cluster_abm.mechanisms.knowledge_projects import project_costs
 from cluster_abm.numerics.grouping import rank_in_groups
-from cluster_abm.policy.lever_state import ALL
+from cluster_abm.policy.lever_state import ALL, fill_budget
 from cluster_abm.state.firm_table import ORIGIN_INNOVATIVE
 
 
@@ -92,11 +92,17 @@ def award_grants(m, step) -> None:
     awarded = np.zeros(len(idx), dtype=bool)
 
     def award(funder, pick: np.ndarray) -> None:
-        n = int(_allowance(funder, steps_left) // G)
-        if n <= 0 or len(pick) == 0:
+        # Best first, while this step's share of the budget lasts; a grant to a model firm goes
+        # to every real firm it stands for and costs G x their number (the last one by lottery).
+        pick = pick[np.argsort(-score[pick], kind="stable")]
+        if len(pick) == 0:
             return
-        chosen = pick[np.argsort(-score[pick], kind="stable")[:n]]
-        funder.spend(G * len(chosen))
+        cost = G * m.money_scale[region[pick]]
+        ok, paid = fill_budget(cost, np.zeros(len(pick), dtype=np.intp),
+                               np.array([_allowance(funder, steps_left)]), m.uniform("partial_award", idx[pick]))
+        funder.spend(min(float(paid.sum()), funder.available))
+        m.ledger.add("public_spent_grants", region[pick], paid)
+        chosen = pick[ok]
         slots = idx[chosen]
         ft.cash[slots] += G
         ft.grant_until[slots] = m.t + int(round(p.yearly.funding.grant_years * p.steps_per_year)) - 1
@@ -104,9 +110,8 @@ def award_grants(m, step) -> None:
         awarded[chosen] = True
         reg = region[chosen]
         m.ledger.add("grants", reg)
-        m.ledger.add("public_spent_grants", reg, G)
         m.ledger.add("grant_merit_sum", reg, merit[chosen] * p.steps_per_year)
-        m.ledger.add("grant_rd_effective", reg, G * effective[chosen])
+        m.ledger.add("grant_rd_effective", reg, G * effective[chosen] * m.money_scale[reg])
 
     for r, funder in enumerate(m.regional_funders):
         if not funder.frozen:
@@ -130,11 +135,14 @@ def finance_ventures(m) -> None:
     fund = m.venture_funder
     pool = cand[innovative] if p.venture.innovative_only else cand
     pool_q = quality[innovative] if p.venture.innovative_only else quality
-    n = int(_allowance(fund, steps_left) // ticket)
-    if n > 0 and len(pool):
-        chosen = pool[np.argsort(-pool_q, kind="stable")[:n]]
-        fund.spend(ticket * len(chosen))
-        _invest(m, chosen, ticket)
+    if len(pool):
+        # Best first while this step's share of the fund lasts; a ticket to a model firm goes to
+        # every real venture it stands for (the last one by lottery).
+        order = pool[np.argsort(-pool_q, kind="stable")]
+        ok, paid = fill_budget(ticket * m.money_scale[ft.region[order]], np.zeros(len(order), dtype=np.intp),
+                               np.array([_allowance(fund, steps_left)]), m.uniform("partial_award", order))
+        fund.spend(min(float(paid.sum()), fund.available))
+        _invest(m, order[ok], ticket, order, paid)
     if m.policy.on("new_venture_finance"):
         level = m.policy.level("new_venture_finance", firms=cand)
         rest = (level > 0) & ~ft.ventured[cand]
@@ -142,25 +150,26 @@ def finance_ventures(m) -> None:
         order = order[rest[order]]
         if len(order) == 0:
             return
-        # Each region's fund takes its best k candidates, k = this step's share of the yearly
-        # budget left, in tickets; regions draw on their own budgets, so one call serves all.
+        # Each region's fund spends this step's share of its yearly budget on its best candidates.
         cap = np.minimum(m.policy.left("new_venture_finance"),
                          p.yearly.policy.venture_budget * m.policy.level("new_venture_finance", regions=ALL))
-        k = cap / max(steps_left, 1) // ticket
-        region = ft.region[cand[order]]
-        by_region = np.argsort(region, kind="stable")
-        order, region = order[by_region], region[by_region]
-        chosen = cand[order[rank_in_groups(region) < k[region]]]
-        chosen = chosen[m.policy.grant("new_venture_finance", chosen, ticket)]
-        _invest(m, chosen, ticket)
+        chosen = cand[order]
+        spent0 = m.policy.spent["new_venture_finance"].copy()
+        granted = m.policy.grant("new_venture_finance", chosen, ticket, limit=cap / max(steps_left, 1))
+        m.ledger.add("venture_investment", np.arange(m.world.n_regions), m.policy.spent["new_venture_finance"] - spent0)
+        _invest(m, chosen[granted], ticket)
 
 
-def _invest(m, firms: np.ndarray, ticket: float) -> None:
+def _invest(m, firms: np.ndarray, ticket: float, asked: np.ndarray | None = None,
+            paid: np.ndarray | None = None) -> None:
+    """Tickets of ``ticket`` k€ to each real venture behind model firms ``firms``; the money
+    paid (real k€, by the firms ``asked``) is booked by the caller or here."""
     ft = m.firms
     ft.cash[firms] += ticket
     ft.ventured[firms] = True
     m.ledger.add("ventures_financed", ft.region[firms])
-    m.ledger.add("venture_investment", ft.region[firms], ticket)
+    if asked is not None:
+        m.ledger.add("venture_investment", ft.region[asked], paid)
 
 
 def settle_accounts(m, step) -> None:

@@ -123,6 +123,7 @@ class ClusterModel(mesa.Model):
         self.ledger = Ledger(R)
         self.firms = FirmTable(capacity=int(self.p.sim.n_firms * 1.3), n_fields=self.p.sim.knowledge_fields)
         self.policy = PolicyState(scenario, self.world, self.p, self.ledger, self.firms)
+        self.policy.key = self.rngs.key
         self.policy.set_year(self.policy_year)  # the spin-up's years are negative: no lever runs
         self.ties = TieTable(capacity=max(1024, 4 * self.p.sim.n_firms), classify=self._tie_class)
         self.log = FirmLog(capacity=2 * self.p.sim.n_firms)
@@ -238,11 +239,16 @@ class ClusterModel(mesa.Model):
         """Real-region units (DESIGN 2.1): each model firm of region r stands for
         ``enterprises_r / model firms_r`` real enterprises of its region, size class and sector,
         fixed at policy year 0 (a super-individual, Scheffer et al. 1995); NaN where the scenario
-        gives no enterprise count."""
+        gives no enterprise count. Until policy year 0 (the spin-up) the weights are those of the
+        built world."""
         real = self.world.region_field("enterprises")
         firms = np.bincount(self.firms.region[self.firms.idx], minlength=self.world.n_regions)
         ok = (real > 0) & (firms > 0)
         self.region_weight = np.where(ok, real / np.maximum(firms, 1), np.nan)
+        # Money: a transfer of x k€ to each real firm costs x times the weight per model firm (the
+        # spin-up uses the built world's weights; policy year 0 fixes them). Unknown: model units.
+        self.money_scale = np.where(ok, self.region_weight, 1.0)
+        self.policy.set_real_firms(self.money_scale)
 
     @property
     def policy_year(self) -> int:

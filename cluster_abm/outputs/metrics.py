@@ -64,19 +64,19 @@ SERIES_LIST = [
     S("export_share", "share", "Export revenue over revenue.", "WG3", "ratio"),
     S("qh_projects", "count/step", "Firms joining demand-side (quadruple-helix) projects.", "WG3", "flow"),
     # WG4 financing
-    S("public_committed", "k€/step", "Regional cluster budgets committed (at the start of each year).", "WG4", "flow"),
-    S("public_spent_grants", "k€/step", "R&D grants paid.", "WG4", "flow"),
-    S("public_spent_cmo", "k€/step", "Regional and EU/national money to CMOs (at the start of each year).", "WG4", "flow"),
-    S("public_spent_training", "k€/step", "Baseline public training places.", "WG4", "flow"),
-    S("public_cost", "k€/step", "Spending of the policy levers switched on.", "WG4", "flow"),
-    S("public_spent_total", "k€/step", "All public money: grants, CMOs, training and levers.", "WG4", "flow"),
+    S("public_committed", "k€/step (real region)", "Regional cluster budgets committed (at the start of each year).", "WG4", "flow"),
+    S("public_spent_grants", "k€/step (real region)", "R&D grants paid.", "WG4", "flow"),
+    S("public_spent_cmo", "k€/step (real region)", "Regional and EU/national money to CMOs (at the start of each year).", "WG4", "flow"),
+    S("public_spent_training", "k€/step (real region)", "Baseline public training places.", "WG4", "flow"),
+    S("public_cost", "k€/step (real region)", "Spending of the policy levers switched on.", "WG4", "flow"),
+    S("public_spent_total", "k€/step (real region)", "All public money: grants, CMOs, training and levers.", "WG4", "flow"),
     S("admin_cost", "k€/step", "Administrative cost borne by applicants.", "WG4", "flow"),
     S("grant_applications", "count/step", "Grant applications.", "WG4", "flow"),
     S("grants", "count/step", "R&D grants awarded.", "WG4", "flow"),
     S("grant_merit", "1/yr", "Mean innovation hazard of grantees when selected (what KPI monitoring screens for).", "WG4", "ratio"),
-    S("grant_rd_effective", "k€/step", "Grant money that funds aligned R&D (after misalignment losses).", "WG4", "flow"),
+    S("grant_rd_effective", "k€/step (real region)", "Grant money that funds aligned R&D (after misalignment losses).", "WG4", "flow"),
     S("ventures_financed", "count/step", "New ventures receiving venture finance.", "WG4", "flow"),
-    S("venture_investment", "k€/step", "Venture finance invested.", "WG4", "flow"),
+    S("venture_investment", "k€/step (real region)", "Venture finance invested.", "WG4", "flow"),
     S("credit_outstanding", "k€", "Bank credit used (overdrafts).", "WG4", "stock"),
     S("contract_credit_line", "k€/firm", "Mean bank credit line of network-contract members.", "WG4", "ratio"),
     # WG5 specialisation
@@ -122,8 +122,9 @@ SERIES_LIST = [
 # ``m.region_weight[r]`` real enterprises of its region (the region's published enterprises over
 # its model firms at policy year 0), so counts of firms, persons and money scale by that weight.
 REAL_SERIES = ("firms", "employment", "employment_skilled", "labour_force", "births", "deaths",
-               "innovations", "skilled_emigrants", "skilled_emigrants_cum", "public_cost",
-               "public_spent_total")
+               "innovations", "skilled_emigrants", "skilled_emigrants_cum")
+# Public money is booked in real euros where it is spent (cluster_abm.policy.lever_state): the
+# public_* series need no conversion.
 _SERIES_BY_NAME = {s.name: s for s in SERIES_LIST}
 SERIES_LIST += [S(f"{name}_real", f"{_SERIES_BY_NAME[name].unit} (real region)",
                   f"{_SERIES_BY_NAME[name].doc} In real-region units: the model count times the "
@@ -475,15 +476,13 @@ KPI_LIST = [
     K("emission_intensity_final", "t CO2e per k€", "Emissions per unit of revenue, last year.", "lower", lambda ts, log, c: _last_year_mean(ts, "emission_intensity", c["spy"])),
     K("cmo_excellence_final", "0-1", "Mean CMO excellence score, last year.", "higher", lambda ts, log, c: _last_year_mean(ts, "cmo_excellence", c["spy"])),
     K("admin_cost_total", "k€", "Administrative cost borne by applicants over the run.", "lower", lambda ts, log, c: float(_total(ts, "admin_cost").sum())),
-    K("public_cost_total", "k€", "Spending of the policy levers over the run.", None, lambda ts, log, c: float(_total(ts, "public_cost").sum())),
-    K("public_spent_total", "k€", "All public money spent over the run (grants, CMOs, training, levers).", None, lambda ts, log, c: float(_total(ts, "public_spent_total").sum())),
+    K("public_cost_total", "k€ (real region)", "Spending of the policy levers over the run.", None, lambda ts, log, c: float(_total(ts, "public_cost").sum())),
+    K("public_spent_total", "k€ (real region)", "All public money spent over the run (grants, CMOs, training, levers).", None, lambda ts, log, c: float(_total(ts, "public_spent_total").sum())),
     # The same in real-region units (each model firm stands for region_weight real enterprises).
     K("employment_final_real", "persons (real region)", "Employment in the real region, mean over the last year.", "higher", lambda ts, log, c: _last_year_mean(ts, "employment_real", c["spy"])),
     K("jobs_net_real", "persons (real region)", "Employment in the real region in the last year minus at policy year 0.", "higher", lambda ts, log, c: _last_year_mean(ts, "employment_real", c["spy"]) - _total(ts, "employment_real")[0]),
     K("firms_final_real", "enterprises (real region)", "Enterprises the living model firms stand for, last year.", None, lambda ts, log, c: _last_year_mean(ts, "firms_real", c["spy"])),
     K("skilled_emigrants_total_real", "persons (real region)", "Skilled emigrants of the real region over the run.", "lower", lambda ts, log, c: float(_total(ts, "skilled_emigrants_real").sum())),
-    K("public_cost_total_real", "k€ (real region)", "Spending of the policy levers over the run, in the real region.", None, lambda ts, log, c: float(_total(ts, "public_cost_real").sum())),
-    K("public_spent_total_real", "k€ (real region)", "All public money spent over the run, in the real region.", None, lambda ts, log, c: float(_total(ts, "public_spent_total_real").sum())),
 ]
 del K
 KPIS: dict[str, KPI] = {k.name: k for k in KPI_LIST}

@@ -274,7 +274,7 @@ REGISTRY.add(
 
 # --- funders: calls, grants, venture finance (seed 2.4, 3.4.1-3.4.2) ------------------------------
 REGISTRY.add(
-    _p("funding.eu_budget", 2500.0, 0.0, 1e6, "k€/yr", "Yearly R&D grant budget of the EU programme (all regions compete).", per_year="amount", source="seed 2.4"),
+    _p("funding.eu_budget", 40000.0, 0.0, 1e7, "k€/yr", "Yearly R&D grant budget of the EU programme for the firms of all regions (real euros; all regions compete). An order-of-magnitude assumption: direct EU R&D grants (Horizon 2020 SME instrument and collaborative projects) to firms of six regions of this size; no regional figures in the project's data.", per_year="amount", source="seed 2.4"),
     _p("funding.grant_size", 60.0, 1.0, 2000.0, "k€", "Size of one R&D grant.", uncertain=False),
     _p("funding.grant_years", 2.0, 0.25, 5.0, "yr", "Years over which a grant is spent on R&D."),
     _p("funding.admin_cost", 6.0, 0.0, 100.0, "k€", "Administrative cost an applicant bears per application.", source="seed 2.4, 3.4.1"),
@@ -285,7 +285,7 @@ REGISTRY.add(
     _p("funding.freeze_probability", 0.12, 0.0, 1.0, "1/yr", "Probability a region's cluster budget is frozen for a year.", source="seed 3.4.1"),
     _p("funding.kpi_weight", 0.0, 0.0, 1.0, "-", "Weight of KPI-based merit (vs first come) in grant selection; the kpi_monitoring lever raises it.", source="seed 3.4.1"),
     _p("funding.merit_noise", 0.5, 0.0, 5.0, "-", "Std dev of evaluators' noise on merit scores."),
-    _p("venture.budget", 1200.0, 0.0, 1e6, "k€/yr", "Yearly budget of the venture fund.", per_year="amount", source="seed 3.4.2"),
+    _p("venture.budget", 17000.0, 0.0, 1e7, "k€/yr", "Yearly budget of the public venture funds of all regions (real euros): the sum of the six regions' public venture capital per year in cluster_abm/data/public_budgets.csv (16.9 M€).", per_year="amount", source="seed 3.4.2; cluster_abm/data/public_budgets.csv"),
     _p("venture.ticket", 80.0, 1.0, 5000.0, "k€", "Investment in one new venture.", uncertain=False),
     _p("venture.max_age", 2.0, 0.25, 10.0, "yr", "Oldest a firm may be to receive venture finance."),
     _p("venture.innovative_only", True, None, None, "-", "Venture investors finance innovative ventures only.", uncertain=False, source="seed 3.4.2"),
@@ -386,7 +386,7 @@ def per_step(values: dict[str, Any]) -> SimpleNamespace:
 # its spending; every lever's spending per targeted region and year is capped by
 # policy.lever_budget * intensity, so a policy cannot spend money it was not given.
 REGISTRY.add(
-    _p("policy.lever_budget", 400.0, 0.0, 1e6, "k€/yr", "Yearly budget of one lever in one targeted region at intensity 1.", per_year="amount", uncertain=False, source="seed 2.4"),
+    _p("policy.lever_budget", 1000.0, 0.0, 1e8, "k€/yr", "Yearly budget of one lever in one targeted region at intensity 1, in real euros (the median regional cluster-support budget in cluster_abm/data/public_budgets.csv is about 0.9 M€/yr).", per_year="amount", uncertain=False, source="seed 2.4; cluster_abm/data/public_budgets.csv"),
     _p("policy.awareness_cost", 30.0, 0.0, 1000.0, "k€/yr", "Awareness programme for regional policy makers (per region).", per_year="amount", uncertain=False),
     _p("policy.cmo_programme_cost", 40.0, 0.0, 1000.0, "k€/yr", "Extra public funding of one CMO for a programme (brokering, green awareness, entrepreneurial orientation, activity financing, training brokering).", per_year="amount", uncertain=False),
     _p("policy.brokering_boost", 1.5, 0.0, 10.0, "-", "Relative rise of a CMO's brokering of firm-KI projects under the enabler lever.", source="seed 3.1.1 b"),
@@ -421,7 +421,7 @@ REGISTRY.add(
     _p("policy.activity_funding", 60.0, 0.0, 2000.0, "k€/yr", "Public funding of a CMO's public tasks (services) under activity-based financing.", per_year="amount", source="seed 3.4.1"),
     _p("policy.science_industry_boost", 1.0, 0.0, 10.0, "-", "Relative rise of the firm-KI project hazard when an instrument co-finances the project.", source="seed 3.4.1"),
     _p("policy.science_industry_share", 0.7, 0.0, 1.0, "-", "Share of a firm's project cost the instrument pays.", source="seed 3.4.1"),
-    _p("policy.venture_budget", 400.0, 0.0, 1e5, "k€/yr", "Regional new-venture fund budget per targeted region.", per_year="amount", source="seed 3.4.2"),
+    _p("policy.venture_budget", 2000.0, 0.0, 1e7, "k€/yr", "Regional new-venture fund budget per targeted region, in real euros (public venture capital per region: 1.4-5.8 M€/yr, cluster_abm/data/public_budgets.csv).", per_year="amount", source="seed 3.4.2; cluster_abm/data/public_budgets.csv"),
     _p("policy.contract_support", 1.0, 0.0, 10.0, "-", "Relative rise of the contract-formation hazard with public support.", source="seed 3.3.1"),
     _p("policy.contract_cost", 10.0, 0.0, 500.0, "k€", "Public support for founding one network contract.", uncertain=False),
     _p("policy.contract_credit_boost", 0.5, 0.0, 5.0, "-", "Extra relative credit line of contract members under dedicated credit lines.", source="seed 3.4.3"),

@@ -6,6 +6,16 @@ and firm group applied), per region, per cluster or per CMO, and pay for its act
 :meth:`PolicyState.grant` (per-firm requests: grant what the budget allows, refuse the rest) and
 :meth:`PolicyState.charge` (a lump sum), which never spend beyond the lever's yearly budget in a
 region (``policy.lever_budget`` x intensity): policies cost money and budgets are finite (seed 2.4).
+
+Money is in real euros (k€ of the real region, DESIGN 2.1). A model firm is a super-individual
+standing for ``real_firms[r]`` enterprises of its region (Scheffer et al. 1995), so a request of
+``unit_cost`` k€ per firm costs ``unit_cost x real_firms[r]`` of the budget: what the lever pays
+reaches model firms in proportion to what they represent, and 2,000 or 10,000 model firms spend
+the same real budget on the same share of the economy. Where the money left in a region does not
+cover a model firm's whole request, that request is granted with probability money left / cost
+and the money left is spent (the share of the real firms behind the model firm the money reaches),
+so spending never exceeds the budget and its effect is unbiased. Lump sums (:meth:`charge`: a
+region's monitoring system, a CMO's programme) are real amounts already and are not scaled.
 A lever of the catalogue that a scenario leaves off reaches nobody and costs nothing; a lever id
 that is not in the catalogue at all is a typo in the code and raises :class:`UnknownLeverError`.
 
@@ -20,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from cluster_abm.errors import closest
+from cluster_abm.numerics.keyed_random import PURPOSES, keyed_uniform
 from cluster_abm.policy.levers import BY_ID
 from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES
 
@@ -102,6 +113,21 @@ class PolicyState:
         self._manufacturing = np.array([s["manufacturing"] for s in world.sectors], dtype=bool)
         self._year_open = False
         self._now = None  # the step state firm groups read (begin_step)
+        self.real_firms = np.ones(R)
+        """Real enterprises each model firm of a region stands for (:meth:`set_real_firms`)."""
+        self.key: int | None = None
+        """The run's key of keyed draws (:meth:`draw`); the model sets it."""
+
+    def draw(self, slots: np.ndarray) -> np.ndarray:
+        """Keyed uniforms of firms ``slots`` for the lottery of a partly funded request: fixed by
+        (run, firm, step), so the same firm meets the same luck in every scenario of a seed."""
+        if self.key is None or self._now is None:
+            return np.zeros(len(slots))
+        return keyed_uniform(self.key, self.firms.uid[slots], self._now.t, PURPOSES["partial_grant"])
+
+    def set_real_firms(self, weights: np.ndarray) -> None:
+        """Real enterprises per model firm, by region (NaN, unknown: 1, model units)."""
+        self.real_firms = np.where(np.isfinite(weights) & (weights > 0), weights, 1.0)
 
     @staticmethod
     def _known(lid: str) -> None:
@@ -140,6 +166,7 @@ class PolicyState:
                 self.spent[lid][:] = old.spent[lid]
                 self._past_years[lid] = list(old._past_years[lid])
         self._year_open = old._year_open
+        self.real_firms, self.key = old.real_firms, old.key
         self.set_year(old.year if old.year is not None else year)
 
     def start_clock(self) -> None:
@@ -291,67 +318,92 @@ class PolicyState:
         return amount
 
     def grant(self, lid: str, slots: np.ndarray, unit_cost: float | np.ndarray, *,
-              asking: np.ndarray | None = None, level: np.ndarray | None = None) -> np.ndarray:
+              asking: np.ndarray | None = None, level: np.ndarray | None = None,
+              limit: np.ndarray | None = None) -> np.ndarray:
         """Grant firms' requests for lever ``lid`` while each region's yearly budget lasts; refuse
         the rest. Returns a mask over ``slots``: True where the firm asked and was granted.
 
         Args:
             slots: firm slots, in priority order (earlier requests are served first).
-            unit_cost: k€ per request: one figure, or one per entry of ``slots``.
+            unit_cost: k€ per real firm: one figure, or one per entry of ``slots``; a model
+                firm's request costs this times the real firms it stands for.
             asking: mask over ``slots`` of the firms that ask (default: ``level > 0`` when a
                 level is given, else every firm).
             level: the firms' levels of the lever (from :meth:`level`); set to 0, in place, where
                 a firm asked and was refused, so the lever reaches only the granted.
+            limit: most this call may spend per region (k€), below what is left of the year's
+                budget (a fund that paces its yearly budget over the steps).
 
         The granted requests' cost is booked (:meth:`allocate`, which this wraps).
         """
         if level is not None and asking is None:
             asking = level > 0
         if asking is None:
-            return self.allocate(lid, self.firms.region[slots], unit_cost)
+            return self.allocate(lid, slots, unit_cost, limit=limit)
         pos = asking.nonzero()[0]
         cost = unit_cost if np.ndim(unit_cost) == 0 else np.asarray(unit_cost)[pos]
-        ok = self.allocate(lid, self.firms.region[slots[pos]], cost)
+        ok = self.allocate(lid, slots[pos], cost, limit=limit)
         granted = np.zeros(len(slots), dtype=bool)
         granted[pos[ok]] = True
         if level is not None:
             level[pos[~ok]] = 0.0
         return granted
 
-    def allocate(self, lid: str, regions: np.ndarray, unit_cost: float | np.ndarray) -> np.ndarray:
-        """Grant requests from ``regions`` in order (callers order them by priority) while each
-        region's budget lasts; returns the mask of granted requests and books their cost.
-        Mechanisms call :meth:`grant`, which takes firm slots.
-
-        Vectorised: one stable sort by region and a running sum within each region, so a call
-        costs O(n log n) whatever the number of regions.
+    def allocate(self, lid: str, slots: np.ndarray, unit_cost: float | np.ndarray, *,
+                 limit: np.ndarray | None = None) -> np.ndarray:
+        """Grant the requests of firm ``slots`` in order (callers order them by priority) while
+        each region's budget lasts; returns the mask of granted requests and books their cost.
+        Mechanisms call :meth:`grant`. A model firm's request costs ``unit_cost`` times the real
+        firms it stands for; the first request of a region that its money left does not cover is
+        granted by lottery (:func:`fill_budget`).
         """
-        n = len(regions)
+        n = len(slots)
         if lid not in self.settings:
             self._known(lid)
             return np.zeros(n, dtype=bool)
         if n == 0:
             return np.zeros(n, dtype=bool)
-        regions = np.asarray(regions, dtype=np.intp)
-        R = self.world.n_regions
-        cap = self.left(lid)
-        cost = np.broadcast_to(np.asarray(unit_cost, dtype=float), (n,))
-        spend = np.bincount(regions, weights=cost, minlength=R)
-        if (spend <= cap + _SLACK).all():  # the usual case: every request fits
-            granted = np.ones(n, dtype=bool)
-        else:
-            order = np.argsort(regions, kind="stable")
-            reg, c = regions[order], cost[order]
-            cum = np.cumsum(c)
-            start = np.searchsorted(reg, np.arange(R))
-            before = np.concatenate([[0.0], cum])[start]  # running sum before each region's first
-            ok = (cum - before[reg]) <= cap[reg] + _SLACK
-            granted = np.zeros(n, dtype=bool)
-            granted[order[ok]] = True
-            spend = np.bincount(reg[ok], weights=c[ok], minlength=R)
+        regions = self.firms.region[slots].astype(np.intp)
+        cost = np.broadcast_to(np.asarray(unit_cost, dtype=float), (n,)) * self.real_firms[regions]
+        cap = self.left(lid) if limit is None else np.minimum(self.left(lid), limit)
+        granted, paid = fill_budget(cost, regions, cap, self.draw(slots))
+        spend = np.minimum(np.bincount(regions, weights=paid, minlength=len(cap)), cap + _SLACK)
         self.spent[lid] += spend
         self.ledger.add_costs(lid, spend)
         return granted
+
+
+def fill_budget(cost: np.ndarray, regions: np.ndarray, cap: np.ndarray,
+                draw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Serve requests in order while each region's money ``cap[r]`` lasts.
+
+    Whole requests are granted while their running cost fits; the first request of a region that
+    does not fit is granted when ``draw < money left / its cost`` (a uniform in [0, 1) per request)
+    and the money left is paid either way: the share of the real firms behind that model firm the
+    money reaches (super-individuals, Scheffer et al. 1995). Later requests are refused. Returns the
+    granted mask and what each request paid (per region, never more than ``cap``).
+
+    Vectorised: one stable sort by region and a running sum within each region, O(n log n).
+    """
+    n, R = len(cost), len(cap)
+    if (np.bincount(regions, weights=cost, minlength=R) <= cap + _SLACK).all():
+        return np.ones(n, dtype=bool), cost.copy()  # the usual case: every request fits
+    order = np.argsort(regions, kind="stable")
+    reg, c = regions[order], cost[order]
+    cum = np.cumsum(c)
+    start = np.searchsorted(reg, np.arange(R))
+    before = np.concatenate([[0.0], cum])[start]  # running sum before each region's first
+    within = cum - before[reg]
+    ok = within <= cap[reg] + _SLACK
+    # The first request that does not fit: the money left before it, and the lottery on it.
+    first_out = ~ok & np.r_[True, (reg[1:] != reg[:-1]) | ok[:-1]]
+    left = np.maximum(cap[reg] - (within - c), 0.0)
+    share = np.divide(left, c, out=np.zeros(n), where=c > 0)
+    granted = np.zeros(n, dtype=bool)
+    granted[order] = ok | (first_out & (draw[order] < share))
+    paid = np.zeros(n)
+    paid[order] = np.where(ok, c, np.where(first_out, left, 0.0))
+    return granted, paid
 
 
 def _pick(table: np.ndarray, where) -> np.ndarray | float:

@@ -25,13 +25,14 @@ from cluster_abm.outputs.metrics import KPIS, SERIES
 # Trajectories shown (region ALL) and the headline KPIs the text talks about, in that order.
 TRAJECTORIES = ("employment", "innovations", "skilled_emigrants_cum", "unemployment_rate",
                 "eco_innovations", "firms", "ties_cross_cluster", "knowledge_stock", "public_cost")
-HEADLINE_KPIS = ("employment_final", "innovations_per_year", "skilled_emigrants_total",
+HEADLINE_KPIS = ("employment_final_real", "employment_final", "innovations_per_year", "skilled_emigrants_total",
                  "eco_innovations_per_year", "unemployment_final", "survival_3y",
                  "ties_cross_cluster_final", "emission_intensity_final")
 COLOURS = ("#222222", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02",
            "#a6761d", "#1f78b4", "#b15928", "#6a3d9a", "#b2df8a")
 PLAIN = {
-    "employment_final": "employment in the last year",
+    "employment_final_real": "employment of the real regions in the last year",
+    "employment_final": "employment in the last year (model firms)",
     "innovations_per_year": "innovations per year",
     "skilled_emigrants_total": "skilled emigrants over the run (brain drain)",
     "eco_innovations_per_year": "eco-innovations per year",
@@ -139,8 +140,11 @@ def cost_effectiveness(kpi_table: pd.DataFrame, baseline: str, years: float, lev
         money = (s.loc[seeds, "public_spent_total"] - base.loc[seeds, "public_spent_total"]).to_numpy()
         row = {"scenario": sc, "n": len(seeds), "extra_public_money_keur": money.mean(),
                "lever_spending_keur": s.loc[seeds, "public_cost_total"].mean()}
+        # Jobs of the real regions (public money is real euros), else the model's own jobs.
+        jobs = "employment_final_real" if _finite(s, "employment_final_real") else "employment_final"
+        row["jobs_unit"] = "real jobs" if jobs.endswith("_real") else "model jobs"
         outcomes = {
-            "job": (s.loc[seeds, "employment_final"] - base.loc[seeds, "employment_final"]).to_numpy(),
+            "job": (s.loc[seeds, jobs] - base.loc[seeds, jobs]).to_numpy(),
             "innovation": years * (s.loc[seeds, "innovations_per_year"] - base.loc[seeds, "innovations_per_year"]).to_numpy(),
         }
         for name, d in outcomes.items():
@@ -157,8 +161,23 @@ def cost_effectiveness(kpi_table: pd.DataFrame, baseline: str, years: float, lev
             else:
                 row[f"cost_per_{name}_keur"] = math.nan
                 row[f"cost_per_{name}_ci_low"] = row[f"cost_per_{name}_ci_high"] = math.nan
+            row[f"cost_per_{name}_note"] = _why_no_ratio(name, d.mean(), half, n, level)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _finite(df: pd.DataFrame, col: str) -> bool:
+    return col in df.columns and bool(np.isfinite(df[col].to_numpy(dtype=float)).all())
+
+
+def _why_no_ratio(what: str, mean: float, half: float, n: int, level: float) -> str:
+    """Why a cost per job (innovation) is not a number, in words; empty when it is one."""
+    if mean - half > 0:
+        return ""
+    return (f"no cost per {what}: with {n} paired replicates the package's effect on {what}s "
+            f"({mean:+,.0f}, {100 * level:.0f} % CI {mean - half:+,.0f} to {mean + half:+,.0f}) "
+            f"is not distinguishable from zero" + (" or negative" if mean + half <= 0 else "")
+            + "; more replicates or model firms narrow the interval")
 
 
 def _fmt(x: float, unit: str = "") -> str:
@@ -212,9 +231,13 @@ def paragraph(sc: str, effects: pd.DataFrame, cost: pd.Series | None, inputs: Re
         for what in ("job", "innovation"):
             v = cost.get(f"cost_per_{what}_keur")
             if v is not None and not math.isnan(v):
-                parts.append(f"Each extra {what} costs about {_money(v)} of public money "
+                unit = f" ({cost['jobs_unit']})" if what == "job" else ""
+                parts.append(f"Each extra {what}{unit} costs about {_money(v)} of public money "
                              f"(95 % CI {_money(cost[f'cost_per_{what}_ci_low'])} to "
                              f"{_money(cost[f'cost_per_{what}_ci_high'])}).")
+            elif cost.get(f"cost_per_{what}_note"):
+                note = cost[f"cost_per_{what}_note"]
+                parts.append(note[0].upper() + note[1:] + ".")
     return " ".join(parts)
 
 
@@ -308,9 +331,10 @@ excludes zero, red rows deteriorations. The model is a tool for comparing polici
 <h2>Effects on the headline outcomes</h2>{_effects_html(headline, titles)}
 <div class='grid'>{''.join(img_tag(d) for d in effect_imgs)}</div>
 <h2>Public cost per job and per innovation</h2>
-<p class='note'>Extra public money (grants, CMO funding, training and levers) over the run, against the
-baseline, divided by the extra jobs in the last year and the extra innovations over the run; intervals
-from a seeded bootstrap over pairs; n/a where the package does not raise the outcome with confidence.</p>
+<p class='note'>Extra public money in real euros (grants, CMO funding, training and levers) over the run,
+against the baseline, divided by the extra jobs of the real regions in the last year and the extra
+innovations over the run; intervals from a seeded bootstrap over pairs. Where the package does not
+raise the outcome with confidence there is no ratio, and the last columns say why.</p>
 {_table_html(cost_view) if len(cost_view) else '<p>n/a</p>'}
 <h2>Trajectories (mean and {100 * inputs.level:.0f} % band of the mean)</h2>
 <div class='grid'>{''.join(img_tag(d) for d in imgs)}</div>
