@@ -178,8 +178,8 @@ def test_a_partly_funded_request_is_granted_with_the_funded_share():
 
 
 def test_grant_equals_the_allocation_it_replaces(model):
-    """grant(slots, asking=mask) = allocate over the askers' regions, spread back over slots."""
-    ps, ft = model.policy, model.firms
+    """grant(slots, asking=mask) = allocate over the askers, spread back over slots."""
+    ps = model.policy
     lid = MEANT
     rng = np.random.default_rng(9)
     for trial in range(50):

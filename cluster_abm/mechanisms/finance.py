@@ -18,7 +18,6 @@ import numpy as np
 from cluster_abm.mechanisms.common import hazard
 from cluster_abm.mechanisms.innovation import innovation_rate
 from cluster_abm.mechanisms.knowledge_projects import project_costs
-from cluster_abm.numerics.grouping import rank_in_groups
 from cluster_abm.policy.lever_state import ALL, fill_budget
 from cluster_abm.state.firm_table import ORIGIN_INNOVATIVE
 
