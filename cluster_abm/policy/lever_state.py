@@ -19,7 +19,8 @@ region's monitoring system, a CMO's programme) are real amounts already and are 
 A lever of the catalogue that a scenario leaves off reaches nobody and costs nothing; a lever id
 that is not in the catalogue at all is a typo in the code and raises :class:`UnknownLeverError`.
 
-Timing: a lever runs in the policy years from its ``start_year`` to its ``end_year`` (exclusive).
+Timing: a lever runs in the policy years from its ``start_year`` to its ``end_year`` (exclusive),
+and a lever of a programme (:mod:`cluster_abm.policy.programme`) only in the programme's years.
 :meth:`PolicyState.set_year` is called at the start of every year; outside its years a lever is
 off exactly as if the scenario left it off (reaches nobody, costs nothing), so costs and effects
 are booked in the years they happen. The spin-up's years are negative: no lever runs in them.
@@ -76,6 +77,7 @@ class PolicyState:
         """The levers running in the current policy year (:meth:`set_year`): the others are off."""
         self.year: int | None = None
         R, C = world.n_regions, world.n_clusters
+        self.year_of_record = 0
         self._region = {}
         self._cluster = {}
         self._explicit_clusters = {}
@@ -107,8 +109,15 @@ class PolicyState:
         self._cluster_or_none = {lid: np.append(clu, 0.0) for lid, clu in self._cluster.items()}
         self._no_region, self._no_cluster = np.zeros(R), np.zeros(C)  # a lever that is off
         self.spent = {lid: np.zeros(R) for lid in self.configured}
-        self._cap = {lid: p.yearly.policy.lever_budget * self._region[lid] for lid in self.configured}
+        self.asked = {lid: np.zeros(R) for lid in self.configured}
+        """What the lever's requests this year would have cost, granted or not (k€ by region)."""
+        self.programme = getattr(scenario, "programme", None)
+        self._region_share = (self.programme.region_shares(region_ids, world.region_field("enterprises"))
+                              if self.programme is not None else None)
+        self._cap = {lid: self._default_cap(lid) for lid in self.configured}
+        self._planned = {lid: np.zeros(R) for lid in self.configured}
         self._past_years: dict[str, list[np.ndarray]] = {lid: [] for lid in self.configured}
+        self._records: list[tuple[int, str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._cmo_levels: dict[tuple, float] = {}  # (lever, CMO clusters) -> level (level(cmo=))
         self._manufacturing = np.array([s["manufacturing"] for s in world.sectors], dtype=bool)
         self._year_open = False
@@ -146,7 +155,9 @@ class PolicyState:
         """Enter policy year ``year``: the levers whose years include it run, the others are off.
         Returns the levers that start running this year (their one-off effects are the model's)."""
         before = set(self.settings)
-        self.settings = {lid: s for lid, s in self.configured.items() if s.runs_in(year)}
+        prog = self.programme
+        self.settings = {lid: s for lid, s in self.configured.items() if s.runs_in(year)
+                         and (prog is None or lid not in prog.levers or prog.runs_in(year))}
         self.year = year
         return [lid for lid in self.settings if lid not in before]
 
@@ -164,7 +175,11 @@ class PolicyState:
         for lid in self.configured:
             if lid in old.configured:
                 self.spent[lid][:] = old.spent[lid]
+                self.asked[lid][:] = old.asked[lid]
+                self._cap[lid], self._planned[lid] = old._cap[lid].copy(), old._planned[lid].copy()
                 self._past_years[lid] = list(old._past_years[lid])
+        self._records = [r for r in old._records if r[1] in self.configured]
+        self.year_of_record = getattr(old, "year_of_record", 0)
         self._year_open = old._year_open
         self.real_firms, self.key = old.real_firms, old.key
         self.set_year(old.year if old.year is not None else year)
@@ -174,6 +189,8 @@ class PolicyState:
         for lid in self.configured:
             self._past_years[lid] = []
             self.spent[lid][:] = 0.0
+            self.asked[lid][:] = 0.0
+        self._records = []
         self._year_open = False
         self.year = None
 
@@ -273,13 +290,61 @@ class PolicyState:
         return self._now
 
     # --- what a lever spends ------------------------------------------------------------------
+    def _default_cap(self, lid: str) -> np.ndarray:
+        """A lever's yearly cap without a programme: ``policy.lever_budget`` x its intensity."""
+        return self.p.yearly.policy.lever_budget * self._region[lid]
+
     def new_year(self) -> None:
-        """Start a budget year: what each lever spent last year is kept, the counters reset."""
+        """Start a budget year: what each lever planned, committed, asked and spent last year is
+        kept, the counters reset, and a programme commits this year's money to its levers."""
+        asked_last = {lid: a.copy() for lid, a in self.asked.items()} if self._year_open else None
         for lid, arr in self.spent.items():
             if self._year_open:
                 self._past_years[lid].append(arr.copy())
+                self._records.append((self.year_of_record, lid, self._planned[lid].copy(), self._cap[lid].copy(),
+                                      self.asked[lid].copy(), arr.copy()))
             arr[:] = 0.0
+            self.asked[lid][:] = 0.0
         self._year_open = True
+        self.year_of_record = self.year if self.year is not None else 0
+        prog = self.programme
+        if prog is None:
+            for lid in self.configured:
+                self._planned[lid] = self._cap[lid] = self._default_cap(lid) * (lid in self.settings)
+            return
+        share = self._region_share
+        planned = prog.planned(self.year_of_record, share)
+        committed = prog.commit(self.year_of_record, share, set(self.settings), asked_last)
+        for lid in self.configured:
+            if lid in committed:
+                self._planned[lid], self._cap[lid] = planned[lid], committed[lid]
+            else:  # a lever outside the programme keeps its own budget
+                self._planned[lid] = self._cap[lid] = self._default_cap(lid) * (lid in self.settings)
+
+    def budget_table(self):
+        """Planned, committed, asked and spent money (k€, real euros) of every lever switched on,
+        per policy year and region, the running year last: what a steering committee reads
+        beside the effects. ``asked`` is what the lever's requests would have cost (granted or
+        not): below ``committed``, the money could not be absorbed for lack of eligible requests
+        (no eligible firms, institutions' capacity); at or above it, the cap bound."""
+        import pandas as pd
+
+        rows = list(self._records)
+        if self._year_open:
+            rows += [(self.year_of_record, lid, self._planned[lid], self._cap[lid], self.asked[lid], self.spent[lid])
+                     for lid in self.configured]
+        region_ids = [r.id for r in self.world.regions]
+        out = [(year, lid, region_ids[r], float(pl[r]), float(cm[r]), float(ak[r]), float(sp[r]))
+               for year, lid, pl, cm, ak, sp in rows for r in range(len(region_ids))]
+        df = pd.DataFrame(out, columns=["year", "lever", "region", "planned_keur", "committed_keur",
+                                        "asked_keur", "spent_keur"])
+        df["not_absorbed_keur"] = (df["committed_keur"] - df["spent_keur"]).clip(lower=0.0)
+        df["why"] = np.select(
+            [df["committed_keur"] <= 0, df["not_absorbed_keur"] <= 1e-6 * df["committed_keur"].clip(lower=1.0),
+             df["asked_keur"] < df["committed_keur"]],
+            ["no money committed", "absorbed", "too few eligible requests (eligible firms, institutions' capacity)"],
+            default="requests refused by the lottery on the last partly funded request")
+        return df
 
     def spent_by_year(self, lid: str) -> np.ndarray:
         """What lever ``lid`` spent (k€), one row per policy year so far (the running year last),
@@ -291,8 +356,12 @@ class PolicyState:
         return np.array(rows).reshape(len(rows), self.world.n_regions)
 
     def yearly_cap(self, lid: str) -> np.ndarray:
-        """Most lever ``lid`` may spend in a year, per region: policy.lever_budget x intensity."""
-        return self.p.yearly.policy.lever_budget * self.level(lid, regions=ALL)
+        """Most lever ``lid`` may spend this year, per region: its programme's commitment, else
+        policy.lever_budget x intensity."""
+        if lid not in self.settings:
+            self._known(lid)
+            return np.zeros(self.world.n_regions)
+        return self._cap[lid].copy()
 
     def remaining(self, lid: str, region: int) -> float:
         """What lever ``lid`` may still spend this year in ``region`` (k€)."""
@@ -311,6 +380,8 @@ class PolicyState:
     def charge(self, lid: str, region: int, amount: float) -> float:
         """Spend up to ``amount`` of the lever's remaining yearly budget in ``region``; returns
         what was actually spent (0 when the lever is off or its budget is used up)."""
+        if lid in self.settings:
+            self.asked[lid][region] += max(float(amount), 0.0)
         amount = min(max(float(amount), 0.0), self.remaining(lid, region))
         if amount > 0:
             self.spent[lid][region] += amount
@@ -365,9 +436,10 @@ class PolicyState:
             return np.zeros(n, dtype=bool)
         regions = self.firms.region[slots].astype(np.intp)
         cost = np.broadcast_to(np.asarray(unit_cost, dtype=float), (n,)) * self.real_firms[regions]
+        self.asked[lid] += np.bincount(regions, weights=cost, minlength=len(self.asked[lid]))
         cap = self.left(lid) if limit is None else np.minimum(self.left(lid), limit)
         granted, paid = fill_budget(cost, regions, cap, self.draw(slots))
-        spend = np.minimum(np.bincount(regions, weights=paid, minlength=len(cap)), cap + _SLACK)
+        spend = np.minimum(np.bincount(regions, weights=paid, minlength=len(cap)), np.where(cap > 0, cap + _SLACK, 0.0))
         self.spent[lid] += spend
         self.ledger.add_costs(lid, spend)
         return granted
@@ -386,7 +458,7 @@ def fill_budget(cost: np.ndarray, regions: np.ndarray, cap: np.ndarray,
     Vectorised: one stable sort by region and a running sum within each region, O(n log n).
     """
     n, R = len(cost), len(cap)
-    if (np.bincount(regions, weights=cost, minlength=R) <= cap + _SLACK).all():
+    if (np.bincount(regions, weights=cost, minlength=R) <= np.where(cap > 0, cap + _SLACK, 0.0)).all():
         return np.ones(n, dtype=bool), cost.copy()  # the usual case: every request fits
     order = np.argsort(regions, kind="stable")
     reg, c = regions[order], cost[order]
@@ -394,7 +466,7 @@ def fill_budget(cost: np.ndarray, regions: np.ndarray, cap: np.ndarray,
     start = np.searchsorted(reg, np.arange(R))
     before = np.concatenate([[0.0], cum])[start]  # running sum before each region's first
     within = cum - before[reg]
-    ok = within <= cap[reg] + _SLACK
+    ok = (within <= cap[reg] + _SLACK) & (cap[reg] > 0)  # no money: nothing fits, however cheap
     # The first request that does not fit: the money left before it, and the lottery on it.
     first_out = ~ok & np.r_[True, (reg[1:] != reg[:-1]) | ok[:-1]]
     left = np.maximum(cap[reg] - (within - c), 0.0)

@@ -20,6 +20,7 @@ from typing import Any
 from cluster_abm.errors import InputError, closest
 from cluster_abm.params import registry as P
 from cluster_abm.policy.levers import BY_ID, LeverSetting, validate_lever
+from cluster_abm.policy.programme import Programme, programme_to_dict, validate_programme
 from cluster_abm.specs.toml_spec import (
     Table,
     check_bool,
@@ -35,7 +36,7 @@ from cluster_abm.specs.toml_spec import (
 )
 
 STAGES = ("mature", "middle", "early")
-TOP_KEYS = ("name", "title", "description", "extends", "levers_from", "simulation", "params", "sectors",
+TOP_KEYS = ("name", "title", "description", "extends", "levers_from", "simulation", "params", "programme", "sectors",
             "regions", "regions_patch", "levers")
 
 
@@ -123,6 +124,7 @@ class Scenario:
     regions: tuple[dict, ...]
     levers: dict[str, LeverSetting] = field(default_factory=dict)
     chain: tuple[str, ...] = ()
+    programme: Programme | None = None
 
     def param(self, name: str) -> Any:
         return self.params.get(name, P.REGISTRY[name].default)
@@ -131,11 +133,11 @@ class Scenario:
         """A copy with extra parameter overrides (validated)."""
         merged = dict(self.params) | P.validate(overrides, source=source)
         return Scenario(self.name, self.title, self.description, self.source, merged, self.sectors,
-                        self.regions, dict(self.levers), self.chain)
+                        self.regions, dict(self.levers), self.chain, self.programme)
 
     def with_levers(self, levers: dict[str, LeverSetting]) -> Scenario:
         return Scenario(self.name, self.title, self.description, self.source, dict(self.params),
-                        self.sectors, self.regions, dict(levers), self.chain)
+                        self.sectors, self.regions, dict(levers), self.chain, self.programme)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (TOML/JSON-able) of the resolved scenario, for manifests and `scenario show`."""
@@ -162,6 +164,7 @@ class Scenario:
             "sectors": [dict(s) for s in self.sectors],
             "regions": [dict(r, clusters=[dict(c) for c in r["clusters"]]) for r in self.regions],
             "levers": levers,
+            **({"programme": programme_to_dict(self.programme)} if self.programme else {}),
         }
 
     @property
@@ -365,6 +368,7 @@ def scenario_from_dict(raw: dict, source: str = "<dict>", chain: tuple[str, ...]
                 raise InputError(f"names no region; {closest(str(rid), ids)}", source=source, key="simulation.regions")
         regions = tuple(r for r in regions if r["id"] in include)
     levers = _validate_levers(raw.get("levers"), source, regions)
+    programme = validate_programme(raw.get("programme"), source, [r["id"] for r in regions], list(levers))
     return Scenario(
         name=name,
         title=str(raw.get("title", name)),
@@ -375,6 +379,7 @@ def scenario_from_dict(raw: dict, source: str = "<dict>", chain: tuple[str, ...]
         regions=regions,
         levers=levers,
         chain=chain,
+        programme=programme,
     )
 
 
