@@ -96,7 +96,7 @@ def award_grants(m, step) -> None:
         pick = pick[np.argsort(-score[pick], kind="stable")]
         if len(pick) == 0:
             return
-        cost = G * m.money_scale[region[pick]]
+        cost = G * m.firm_weight(idx[pick])
         ok, paid = fill_budget(cost, np.zeros(len(pick), dtype=np.intp),
                                np.array([_allowance(funder, steps_left)]), m.uniform("partial_award", idx[pick]))
         funder.spend(min(float(paid.sum()), funder.available))
@@ -110,7 +110,7 @@ def award_grants(m, step) -> None:
         reg = region[chosen]
         m.ledger.add("grants", reg)
         m.ledger.add("grant_merit_sum", reg, merit[chosen] * p.steps_per_year)
-        m.ledger.add("grant_rd_effective", reg, G * effective[chosen] * m.money_scale[reg])
+        m.ledger.add("grant_rd_effective", reg, G * effective[chosen] * m.firm_weight(slots))
 
     for r, funder in enumerate(m.regional_funders):
         if not funder.frozen:
@@ -138,7 +138,7 @@ def finance_ventures(m) -> None:
         # Best first while this step's share of the fund lasts; a ticket to a model firm goes to
         # every real venture it stands for (the last one by lottery).
         order = pool[np.argsort(-pool_q, kind="stable")]
-        ok, paid = fill_budget(ticket * m.money_scale[ft.region[order]], np.zeros(len(order), dtype=np.intp),
+        ok, paid = fill_budget(ticket * m.firm_weight(order), np.zeros(len(order), dtype=np.intp),
                                np.array([_allowance(fund, steps_left)]), m.uniform("partial_award", order))
         fund.spend(min(float(paid.sum()), fund.available))
         _invest(m, order[ok], ticket, order, paid)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from cluster_abm.space import DISTANCE_CLASSES
-from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES
+from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES, size_class
 
 
 @dataclass(frozen=True)
@@ -119,16 +119,17 @@ SERIES_LIST = [
     S("large_firms", "firms", "Firms with 250 or more employees.", "demography", "stock"),
 ]
 # Real-region units: each model firm is a super-individual (Scheffer et al. 1995) standing for
-# ``m.region_weight[r]`` real enterprises of its region (the region's published enterprises over
-# its model firms at policy year 0), so counts of firms, persons and money scale by that weight.
+# real enterprises of its region and size class (``m.size_weight``, fixed at policy year 0), so
+# counts of firms and persons scale by those weights (see real_series).
 REAL_SERIES = ("firms", "employment", "employment_skilled", "labour_force", "births", "deaths",
                "innovations", "skilled_emigrants", "skilled_emigrants_cum")
 # Public money is booked in real euros where it is spent (cluster_abm.policy.lever_state): the
 # public_* series need no conversion.
 _SERIES_BY_NAME = {s.name: s for s in SERIES_LIST}
 SERIES_LIST += [S(f"{name}_real", f"{_SERIES_BY_NAME[name].unit} (real region)",
-                  f"{_SERIES_BY_NAME[name].doc} In real-region units: the model count times the "
-                  "enterprises each model firm stands for (NaN where a region gives no enterprises).",
+                  f"{_SERIES_BY_NAME[name].doc} In real-region units: model firms weighted by the "
+                  "real enterprises of their region and size class they stand for (labour stocks by "
+                  "real persons per model person employed; NaN where a region gives no enterprises).",
                   _SERIES_BY_NAME[name].family, _SERIES_BY_NAME[name].kind) for name in REAL_SERIES]
 del S
 SERIES: dict[str, Series] = {s.name: s for s in SERIES_LIST}
@@ -385,16 +386,41 @@ def step_metrics(m) -> dict[str, np.ndarray]:
     out["median_firm_size"] = _median_by_region(reg, emp, R)
     out["sme_employment_share"] = _ratio(sums["sme_employment"], out["employment"])
     out["large_firms"] = sums["large"]
-    for name in REAL_SERIES:
-        out[f"{name}_real"] = to_real(out[name], m.region_weight)
+    out.update(real_series(m, out, reg, emp, idx))
     return out
+
+
+def real_series(m, out: dict[str, np.ndarray], reg: np.ndarray, emp: np.ndarray, idx: np.ndarray) -> dict[str, np.ndarray]:
+    """The ``_real`` series: model counts in units of the real region. Firms and their employment
+    add up each firm's weight (the real enterprises of its region and size class it stands for,
+    ``m.size_weight``); labour stocks and emigrants scale by real persons per model person
+    employed (``m.person_weight``); births and deaths by the weight of micro firms (nearly all
+    entrants and exits are micro); innovations by the region's mean weight per model firm."""
+    R = m.world.n_regions
+    known = np.isfinite(m.size_weight[:, 0])
+    w = np.where(known[:, None], m.size_weight, 0.0)[reg, size_class(emp)]
+    mask = np.where(known, 1.0, np.nan)
+
+    def weighted(values: np.ndarray) -> np.ndarray:
+        by_region = np.bincount(reg, weights=w * values, minlength=R) * mask
+        return np.append(by_region, np.nansum(by_region) if known.any() else np.nan)
+
+    real = {"firms_real": weighted(np.ones(len(idx))), "employment_real": weighted(emp),
+            "employment_skilled_real": weighted(m.firms.skilled[idx].astype(float))}
+    mean_weight = np.divide(real["firms_real"][:-1], out["firms"][:-1], out=np.zeros(R), where=out["firms"][:-1] > 0)
+    scale = {"labour_force": m.person_weight, "skilled_emigrants": m.person_weight,
+             "skilled_emigrants_cum": m.person_weight, "births": m.size_weight[:, 0],
+             "deaths": m.size_weight[:, 0], "innovations": mean_weight}
+    for name, weight in scale.items():
+        real[f"{name}_real"] = to_real(out[name], np.where(known, weight, np.nan))
+    return real
 
 
 def to_real(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """A count by region and in total (length R + 1) in real-region units: each region's count
     times the real enterprises one of its model firms stands for; the total is their sum."""
     real = values[:-1] * weight
-    return np.append(real, real.sum())
+    return np.append(real, real.sum() if np.isfinite(real).any() else np.nan)
 
 
 # --- KPIs -------------------------------------------------------------------------------------
@@ -478,7 +504,7 @@ KPI_LIST = [
     K("admin_cost_total", "k€", "Administrative cost borne by applicants over the run.", "lower", lambda ts, log, c: float(_total(ts, "admin_cost").sum())),
     K("public_cost_total", "k€ (real region)", "Spending of the policy levers over the run.", None, lambda ts, log, c: float(_total(ts, "public_cost").sum())),
     K("public_spent_total", "k€ (real region)", "All public money spent over the run (grants, CMOs, training, levers).", None, lambda ts, log, c: float(_total(ts, "public_spent_total").sum())),
-    # The same in real-region units (each model firm stands for region_weight real enterprises).
+    # The same in real-region units (model firms weighted by the real enterprises they stand for).
     K("employment_final_real", "persons (real region)", "Employment in the real region, mean over the last year.", "higher", lambda ts, log, c: _last_year_mean(ts, "employment_real", c["spy"])),
     K("jobs_net_real", "persons (real region)", "Employment in the real region in the last year minus at policy year 0.", "higher", lambda ts, log, c: _last_year_mean(ts, "employment_real", c["spy"]) - _total(ts, "employment_real")[0]),
     K("firms_final_real", "enterprises (real region)", "Enterprises the living model firms stand for, last year.", None, lambda ts, log, c: _last_year_mean(ts, "firms_real", c["spy"])),

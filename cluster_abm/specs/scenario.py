@@ -36,6 +36,7 @@ from cluster_abm.specs.toml_spec import (
 )
 
 STAGES = ("mature", "middle", "early")
+SIZE_CLASS_NAMES = ("micro", "small", "medium", "large")  # 0-9, 10-49, 50-249, 250+ persons employed
 TOP_KEYS = ("name", "title", "description", "extends", "levers_from", "simulation", "params", "programme", "sectors",
             "regions", "regions_patch", "levers")
 
@@ -89,7 +90,11 @@ REGION_FIELDS = (
     Field("country", str, None, doc="ISO 3166 alpha-2 country code."),
     Field("stage", str, None, doc="Development stage of the region's clusters (seed 2.1).", choices=STAGES),
     Field("firm_share", float, None, 0.0, 1.0, "-", "Weight of the region in the initial firm population."),
-    Field("enterprises", float, 0.0, 0.0, 1e8, "enterprises", "Active enterprises of the real region's business economy (cluster_abm/data/enterprises.csv); each model firm of the region stands for enterprises / model firms at policy year 0 of them. 0: unknown, outputs stay in model units."),
+    Field("enterprises", float, 0.0, 0.0, 1e8, "enterprises", "Active enterprises of the real region's business economy (cluster_abm/data/enterprises.csv); each model firm of the region stands for enterprises / model firms at policy year 0 of them (by size class when the four class counts below are given). 0: unknown, outputs stay in model units."),
+    Field("enterprises_micro", float, 0.0, 0.0, 1e8, "enterprises", "Active enterprises with 0-9 persons employed (0 with the other classes: no size classes)."),
+    Field("enterprises_small", float, 0.0, 0.0, 1e8, "enterprises", "Active enterprises with 10-49 persons employed."),
+    Field("enterprises_medium", float, 0.0, 0.0, 1e8, "enterprises", "Active enterprises with 50-249 persons employed."),
+    Field("enterprises_large", float, 0.0, 0.0, 1e8, "enterprises", "Active enterprises with 250 or more persons employed."),
     Field("wage_skilled", float, None, 3.0, 200.0, "k€/yr", "Yearly labour cost of a skilled worker."),
     Field("wage_unskilled", float, None, 2.0, 150.0, "k€/yr", "Yearly labour cost of an unskilled worker."),
     Field("unemployment", float, None, 0.0, 0.6, "-", "Initial unemployment rate."),
@@ -308,6 +313,12 @@ def _validate_world(raw: dict, source: str, n_fields: int) -> tuple[tuple[dict, 
         regions[ids.index(rid)] = _check_table(merged, REGION_FIELDS, source, f"regions_patch.{rid}")
 
     for i, r in enumerate(regions):
+        by_size = sum(r[f"enterprises_{c}"] for c in SIZE_CLASS_NAMES)
+        if by_size > 0 and r["enterprises"] > 0 and abs(by_size - r["enterprises"]) > 1.0:
+            raise InputError(f"the four size classes sum to {by_size:,.0f}, not {r['enterprises']:,.0f}; "
+                             "give consistent counts (or only the classes)", source=source, key=f"regions[{i}].enterprises")
+        if by_size > 0:
+            r["enterprises"] = by_size
         if r["wage_unskilled"] > r["wage_skilled"]:
             raise InputError("must not exceed wage_skilled", source=source, key=f"regions[{i}].wage_unskilled")
         if not isinstance(r["clusters"], list | tuple):
