@@ -4,7 +4,8 @@ A scenario describes a world (sectors, regions with their clusters and knowledge
 parameter overrides (checked against :mod:`cluster_abm.params.registry`) and the policy levers that are on
 (checked against :mod:`cluster_abm.policy.levers`). Scenarios inherit with ``extends = "baseline"``:
 tables merge key by key, arrays (``regions``, ``sectors``) are replaced whole, and
-``[regions_patch.<id>]`` edits single fields of an inherited region.
+``[regions_patch.<id>]`` edits single fields of an inherited region and ``[[regions_add]]``
+appends regions to the inherited ones (``cluster-abm region build`` writes it).
 
 Every problem is raised as an :class:`~cluster_abm.errors.InputError` naming the file, the key and
 what is allowed, before anything runs.
@@ -38,7 +39,7 @@ from cluster_abm.specs.toml_spec import (
 STAGES = ("mature", "middle", "early")
 SIZE_CLASS_NAMES = ("micro", "small", "medium", "large")  # 0-9, 10-49, 50-249, 250+ persons employed
 TOP_KEYS = ("name", "title", "description", "extends", "levers_from", "simulation", "params", "programme", "sectors",
-            "regions", "regions_patch", "levers")
+            "regions", "regions_add", "regions_patch", "levers")
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,7 @@ def _load_raw(path: Path, seen: tuple[str, ...]) -> tuple[dict, tuple[str, ...]]
     parent = raw.pop("extends", None)
     chain = seen + (str(path),)
     if parent is None:
-        return _with_levers_from(raw, path, chain), chain
+        return _add_regions(_with_levers_from(raw, path, chain), str(path)), chain
     if not isinstance(parent, str):
         raise InputError("must be a scenario name or path", source=str(path), key="extends")
     try:
@@ -242,7 +243,30 @@ def _load_raw(path: Path, seen: tuple[str, ...]) -> tuple[dict, tuple[str, ...]]
         raise InputError(f"cannot find {parent!r} ({exc})", source=str(path), key="extends") from None
     base, chain = _load_raw(parent_path, chain)
     base.pop("name", None)
-    return _merge(base, _with_levers_from(raw, path, chain)), chain
+    added = raw.pop("regions_add", None)
+    merged = _merge(base, _with_levers_from(raw, path, chain))
+    if added is not None:
+        merged["regions_add"] = added
+    return _add_regions(merged, str(path)), chain
+
+
+def _add_regions(raw: dict, source: str) -> dict:
+    """``[[regions_add]]``: region tables appended to the file's (or the inherited) regions, each
+    checked here so that an error names its own key (``regions_add[0].unemployment``)."""
+    added = raw.pop("regions_add", None)
+    if added is None:
+        return raw
+    if not isinstance(added, list) or not added:
+        raise InputError("must be an array of region tables ([[regions_add]])", source=source,
+                         key="regions_add")
+    tables = [_check_table(t, REGION_FIELDS, source, f"regions_add[{i}]") for i, t in enumerate(added)]
+    ids = [r.get("id") for r in raw.get("regions") or [] if isinstance(r, dict)]
+    for i, t in enumerate(tables):
+        if t["id"] in ids:
+            raise InputError(f"region {t['id']!r} exists already; use [regions_patch.{t['id']}] to "
+                             "change it", source=source, key=f"regions_add[{i}].id")
+        ids.append(t["id"])
+    return {**raw, "regions": list(raw.get("regions") or []) + tables}
 
 
 def _with_levers_from(raw: dict, path: Path, chain: tuple[str, ...]) -> dict:
@@ -356,6 +380,7 @@ def _validate_levers(raw: Any, source: str, regions: tuple[dict, ...]) -> dict[s
 
 def scenario_from_dict(raw: dict, source: str = "<dict>", chain: tuple[str, ...] = ()) -> Scenario:
     """Validate an already-merged raw scenario table."""
+    raw = _add_regions(dict(raw), source)
     top = Table(raw, source, TOP_KEYS)
     name = top.str("name", Path(source).stem, what="a scenario name")
     sim = dict(top.table("simulation").raw)
