@@ -206,8 +206,8 @@ def read_stats(path: str | Path, sector_ids: list[str]) -> list[RegionStats]:
         reg = regions.setdefault(fig.region, RegionStats(fig.region, source))
         k = (fig.statistic, fig.category)
         if k in reg.figures:
-            raise InputError(f"{fig.region}.{fig.label} is given twice (also at "
-                             f"{reg.figures[k].where})", source=source, key=fig.where)
+            raise InputError(f"is given twice (also at {reg.figures[k].where})", source=source,
+                             key=fig.where)
         reg.figures[k] = fig
     if not regions:
         raise InputError("holds no figures", source=source)
