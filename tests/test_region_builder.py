@@ -171,6 +171,13 @@ def test_scenario_files_can_append_regions_and_a_child_can_patch_them(tmp_path, 
     child.write_text(f'extends = "{out.name}"\n[regions_patch.central_macedonia]\ncmo_competence = 0.7\n')
     sc = load_scenario(child)
     assert sc.regions[-1]["id"] == "central_macedonia" and sc.regions[-1]["cmo_competence"] == 0.7
+    # The tutorial's policy package (docs/regional_tutorial.md, section 6) targets the new region.
+    package = tmp_path / "cm_skills.toml"
+    package.write_text(f'extends = "{out.name}"\n[levers.managerial_training]\nregions = ["central_macedonia"]\n'
+                       '[levers.cluster_manager_training]\nclusters = ["central_macedonia.agrifood"]\n')
+    levers = load_scenario(package).levers
+    assert levers["managerial_training"].regions == ("central_macedonia",)
+    assert levers["cluster_manager_training"].clusters == ("central_macedonia.agrifood",)
     again = tmp_path / "again.toml"
     again.write_text(f'extends = "{out.name}"\n[[regions_add]]\nid = "veneto"\nname = "x"\ncountry = "IT"\n'
                      'stage = "early"\nfirm_share = 0.1\nwage_skilled = 10.0\nwage_unskilled = 5.0\n'
