@@ -253,6 +253,14 @@ def _bad_csv(tmp_path: Path, problem: str) -> tuple[Path, str, str]:
     if problem == "region in the parent":
         return (_write_rows(path, header, [{**r, "region": "veneto"} for r in rows]),
                 "veneto.name", "in the parent scenario")
+    if problem == "field and its statistic":
+        extra = {"region": "central_macedonia", "statistic": "skilled_share", "category": "",
+                 "value": "0.3", "source": "assumption"}
+        return (_write_rows(path, header, rows + [extra]), "central_macedonia.skilled_share",
+                "give either skilled_share or tertiary_share")
+    if problem == "outside the model's bounds":
+        return (_write_rows(path, header, _edit(rows, "labour_cost_index", value="9.5")),
+                "central_macedonia.labour_cost_index", "gives wage_skilled = 209")
     if problem == "ragged row":
         path.write_text(f"{header}\ncentral_macedonia,name,,x,,,src\n")
         return path, "row 2", "has 7 fields, the header 8"
@@ -282,6 +290,10 @@ def _bad_csv(tmp_path: Path, problem: str) -> tuple[Path, str, str]:
         p = tmp_path / "stats.toml"
         p.write_text('[regions.cm.enterprises]\nsource = "x"\n"0-9" = -1\n')
         return p, "regions.cm.enterprises.0-9", "count of 0 or more"
+    if problem == "TOML unknown key":
+        p = tmp_path / "stats.toml"
+        p.write_text('title = "x"\n[regions.cm]\nname = "x"\n')
+        return p, "title", "unknown key"
     if problem == "TOML figure without source":
         p = tmp_path / "stats.toml"
         p.write_text("[regions.cm]\nunemployment_rate = 0.1\n")
@@ -293,6 +305,7 @@ BAD = ["missing column", "unknown column", "negative count", "share above 1", "s
        "size total does not add up", "unknown sector", "unknown statistic", "not a number",
        "missing source", "missing statistic", "missing size class", "cluster without organisation",
        "cluster larger than its sector", "given twice", "bad stage", "region in the parent",
+       "field and its statistic", "outside the model's bounds", "TOML unknown key",
        "ragged row", "malformed CSV", "empty file", "not UTF-8", "missing file", "a folder",
        "wrong kind of file", "malformed TOML", "TOML negative count", "TOML figure without source"]
 

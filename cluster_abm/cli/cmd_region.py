@@ -113,8 +113,8 @@ def cmd_region(args: argparse.Namespace, out: TextIO | None = None) -> int:
     command = "cluster-abm region build " + " ".join(shlex.quote(a) for a in (
         [str(args.stats), "--extends", args.extends] + (["--replace"] if args.replace else [])
         + ["--out", str(target)]))
-    text = build_scenario_text(built, str(args.stats), _extends_ref(args.extends, target), command,
-                               args.title)
+    text = build_scenario_text(built, str(args.stats), _extends_ref(args.extends, target), parent.name,
+                               command, args.title)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_text(text, encoding="utf-8")

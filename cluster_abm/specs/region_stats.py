@@ -785,14 +785,14 @@ def build_regions(regions: list[RegionStats], parent: Scenario, replace: bool) -
 
 
 # --- writing the scenario --------------------------------------------------------------------------
-def build_scenario_text(built: Built, stats_path: str, extends: str, command: str,
+def build_scenario_text(built: Built, stats_path: str, extends: str, parent_name: str, command: str,
                         title: str | None = None) -> str:
     """The scenario file: ``extends`` the parent, then ``[[regions_add]]`` (extends) or
     ``[[regions]]`` (replace) with each field's origin as a comment."""
     names = ", ".join(m.table["name"] for m in built.regions)
     if title is None:
-        title = f"{names} alone" if built.replace else f"{extends} plus {names}"
-        title = title[0].upper() + title[1:]
+        title = (f"{names} alone (the regions of {parent_name} replaced)" if built.replace
+                 else f"{names} added to {parent_name}")
     what = "replacing the parent's regions" if built.replace else "added to the parent's regions"
     lines = [
         f"# Built by `{command}`",
@@ -802,8 +802,9 @@ def build_scenario_text(built: Built, stats_path: str, extends: str, command: st
         f"extends = {toml_value(extends)}",
         f"title = {toml_value(title)}",
         'description = """',
-        f"The world of {extends} with {names} {'instead of its regions' if built.replace else 'added'},",
+        f"The world of {parent_name} with {names} {'instead of its regions' if built.replace else 'added'},",
         f"built from published statistics ({Path(stats_path).name}; see docs/regional_tutorial.md).",
+        "Fields no statistic measures are a peer region's; the development stage follows seed 2.1.",
         '"""',
     ]
     if not built.replace and built.n_firms != built.n_parent:
