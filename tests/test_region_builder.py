@@ -58,6 +58,7 @@ def test_tutorial_statistics_build_a_scenario_that_checks_and_runs(tmp_path, cap
     assert sc.region_ids == base.region_ids + ["central_macedonia"]
     cm = sc.regions[-1]
     assert cm["enterprises"] == 120920 and cm["unemployment"] == pytest.approx(0.138)
+    assert [cm[f"enterprises_{c}"] for c in ("micro", "small", "medium", "large")] == [117007, 3367, 442, 104]
     assert cm["cluster_budget"] == pytest.approx(18161.2)  # 127.1 M EUR ROP TO1+TO3 / 7 years
     assert cm["rd_intensity"] == pytest.approx(0.0112 * 0.459, rel=1e-3)
     assert cm["wage_skilled"] == pytest.approx(22.0 * 1.227, rel=1e-3)  # peer x labour-cost index

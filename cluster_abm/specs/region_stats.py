@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from cluster_abm.errors import InputError, closest
-from cluster_abm.specs.scenario import REGION_FIELDS, STAGES, Scenario
+from cluster_abm.specs.scenario import REGION_FIELDS, SIZE_CLASS_NAMES, STAGES, Scenario
 from cluster_abm.specs.toml_spec import read_toml, toml_value
 
 SIZE_CLASSES = ("0-9", "10-49", "50-249", "250+")
@@ -73,7 +73,9 @@ STATISTICS: tuple[Stat, ...] = (
     Stat("peer", "text", "-", "A region of the parent scenario whose values the fields without a "
          "statistic take (default: the first parent region of the same stage).", sourced=False),
     Stat("enterprises", "count", "enterprises", "Active enterprises by size class (persons employed "
-         "0-9, 10-49, 50-249, 250+; optional `total`). Field `enterprises` = their sum; `firm_share` "
+         "0-9, 10-49, 50-249, 250+; optional `total`). Fields `enterprises_micro` ... `enterprises_large` "
+         "= the classes (each model firm stands for the enterprises of its region and class) and "
+         "`enterprises` = their sum; `firm_share` "
          "= enterprises x the parent's firm_share per enterprise (extends) or the region's share of "
          "the file's enterprises (replace).", categories="size", required=True),
     Stat("persons_employed", "count", "persons", "Persons employed by size class (checked and "
@@ -601,6 +603,9 @@ def map_region(reg: RegionStats, parent: Scenario, firm_share: float, firm_share
     put("firm_share", firm_share, firm_share_how, reg.key("firm_share") if reg.has("firm_share")
         else f"{reg.id}.enterprises", digits=4)
     put("enterprises", n_ent, "enterprises, sum of the size classes", f"{reg.id}.enterprises")
+    ent = reg.by_category("enterprises")
+    for cls, name in zip(SIZE_CLASSES, SIZE_CLASS_NAMES, strict=True):
+        put(f"enterprises_{name}", ent[cls].value, f"enterprises[{cls}]", ent[cls].where)
 
     # Labour: skilled share first (the wage formula uses it).
     if reg.has("tertiary_share"):
