@@ -56,8 +56,8 @@ def _allowance(funder, steps_left: int) -> float:
 def award_grants(m, step) -> None:
     """R&D grant calls of regional governments and the EU programme.
 
-    Step state: reads ``svc_scouting`` (application rate) and ``novelty`` (merit, through
-    :func:`~cluster_abm.mechanisms.innovation.innovation_rate`).
+    Step state: reads ``svc_scouting`` (application rate) and ``novelty``, ``knowledge_pool``
+    (merit, through :func:`~cluster_abm.mechanisms.innovation.innovation_rate`).
     """
     ft, p = m.firms, m.p
     idx = ft.idx
