@@ -175,8 +175,9 @@ def test_bigger_firms_of_the_same_intensity_innovate_more(model):
 
 
 def _obs(cluster, death, birth=None, t_end=80, spy=4):
-    from cluster_abm.analysis.validation.targets import Observation
     import dataclasses
+
+    from cluster_abm.analysis.validation.targets import Observation
 
     n = len(cluster)
     birth = np.zeros(n, int) + 20 if birth is None else np.asarray(birth)
