@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cluster_abm.mechanisms.agglomeration import input_sharing
 from cluster_abm.mechanisms.common import hazard
 from cluster_abm.mechanisms.innovation import innovation_rate
 from cluster_abm.mechanisms.knowledge_projects import project_costs
@@ -54,8 +55,8 @@ def _allowance(funder, steps_left: int) -> float:
 def award_grants(m, step) -> None:
     """R&D grant calls of regional governments and the EU programme.
 
-    Step state: reads ``svc_scouting`` (application rate) and ``novelty`` (merit, through
-    :func:`~cluster_abm.mechanisms.innovation.innovation_rate`).
+    Step state: reads ``svc_scouting`` (application rate) and ``novelty``, ``knowledge_pool``
+    (merit, through :func:`~cluster_abm.mechanisms.innovation.innovation_rate`).
     """
     ft, p = m.firms, m.p
     idx = ft.idx
@@ -180,7 +181,8 @@ def settle_accounts(m, step) -> None:
     network-contract members get larger credit lines, larger still under dedicated credit lines
     (lever ``contract_credit_lines``, seed 3.4.3).
 
-    Step state: writes ``insolvent``.
+    Step state: reads ``local_industry`` (overhead shared with nearby firms of the sector,
+    :func:`~cluster_abm.mechanisms.agglomeration.input_sharing`); writes ``insolvent``.
     """
     ft, p = m.firms, m.p
     idx = ft.idx
@@ -214,7 +216,7 @@ def settle_accounts(m, step) -> None:
     in_contract = ft.contract[idx] >= 0
     incubated = ft.incubated_until[idx] >= m.t
     fixed = (p.production.fixed_cost * wu * (1.0 - p.contract.cost_sharing * in_contract)
-             * (1.0 - p.policy.incubator_cost_cut * incubated))
+             * (1.0 - p.policy.incubator_cost_cut * incubated) * input_sharing(m, step, idx))
     debt = np.maximum(-ft.cash[idx], 0.0)
     interest = p.finance.interest_rate * debt
     surplus = (rev - wages - rd_own - grant_rd) / spy - fixed - interest - project_costs(m)

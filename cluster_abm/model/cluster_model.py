@@ -34,6 +34,7 @@ import pandas as pd
 from cluster_abm.agents import ClusterOrganisation, Funder, KnowledgeInstitution
 from cluster_abm.errors import InputError
 from cluster_abm.mechanisms import (
+    agglomeration,
     capabilities,
     cooperation,
     demography,
@@ -566,6 +567,7 @@ class ClusterModel(mesa.Model):
         capabilities.decay_capabilities(self)
         capabilities.update_absorptive(self)
         innovation.partner_novelty(self, s)
+        agglomeration.local_pools(self, s)
         finance.award_grants(self, s)
         finance.finance_ventures(self)
         knowledge_projects.start_projects(self, s)
