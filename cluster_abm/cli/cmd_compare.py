@@ -55,7 +55,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.max_replicates is not None and not targets:
         raise InputError("only with --precision", key="--max-replicates")
     maximum = args.max_replicates or 8 * exp.replicates
-    held = stored_replicates(exp, args.results_dir)
+    held = None if args.overwrite else stored_replicates(exp, args.results_dir)
     if held is not None and held > exp.replicates:  # a store grown by --precision: resume it
         if not args.quiet:
             print(f"note: {exp.name} holds {held} replicates (grown by --precision); using them",
