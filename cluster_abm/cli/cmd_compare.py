@@ -9,7 +9,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from cluster_abm.cli.cmd_sweep import _positive_int, add_sweep_arguments, print_dry_run, runner_options
+from cluster_abm.cli.cmd_sweep import (
+    _positive_int,
+    add_sweep_arguments,
+    print_dry_run,
+    runner_options,
+)
 from cluster_abm.errors import InputError
 
 
@@ -35,7 +40,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from cluster_abm.experiments.results import load_results
     from cluster_abm.experiments.runner import run_experiment, stored_replicates
     from cluster_abm.outputs.metrics import KPIS
-    from cluster_abm.reports.comparison_report import ReportInputs, arm_titles, write_report
+    from cluster_abm.reports.comparison_report import arm_titles, write_report
 
     exp = load_experiment(args.experiment)
     level = exp.report.level if args.level is None else args.level
@@ -80,7 +85,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             if not targets:
                 break
             found = precision.widths(load_results(store).kpi_table(), exp.baseline, targets, level)
-            line = precision.progress_line(exp.replicates, found, _titles(exp, arm_titles))
+            titles = arm_titles(_inputs(exp, level, rate), list(exp.arms))
+            line = precision.progress_line(exp.replicates, found, titles)
             print(line, file=sys.stderr)
             nxt = precision.next_replicates(exp.replicates, found, maximum)
             if nxt == exp.replicates:
@@ -91,24 +97,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 break
             exp = exp.with_replicates(nxt)
             options["overwrite"] = False  # the next rounds grow the store
-    results = load_results(store)
-    years = exp.years if exp.years is not None else exp.scenarios[exp.baseline].param("sim.years")
-    inputs = ReportInputs(
-        title=f"Policy comparison: {exp.name}", description=exp.description,
-        scenario_titles={n: s.title for n, s in exp.scenarios.items()},
-        baseline=exp.baseline or next(iter(exp.scenarios)), years=years,
-        replicates=exp.replicates, level=level, seed=exp.seed, discount_rate=rate,
-        experiment=exp, notes=notes)
-    path = write_report(results, store / "report", inputs)
+    path = write_report(load_results(store), store / "report", _inputs(exp, level, rate, notes))
     print(f"Report: {path}  (report.xlsx, CSV tables and figures/ beside it)")
     if code and not args.quiet:
         print("note: some runs failed; the report uses the runs that finished", file=sys.stderr)
     return code
 
 
-def _titles(exp, arm_titles) -> dict[str, str]:
+def _inputs(exp, level: float, rate: float, notes: list[str] | None = None):
+    """What the report needs from the experiment and the command line."""
     from cluster_abm.reports.comparison_report import ReportInputs
 
-    inputs = ReportInputs("", "", {n: s.title for n, s in exp.scenarios.items()}, exp.baseline,
-                          0, exp.replicates, experiment=exp)
-    return arm_titles(inputs, list(exp.arms))
+    years = exp.years if exp.years is not None else exp.scenarios[exp.baseline].param("sim.years")
+    return ReportInputs(
+        title=f"Policy comparison: {exp.name}", description=exp.description,
+        scenario_titles={n: s.title for n, s in exp.scenarios.items()},
+        baseline=exp.baseline or next(iter(exp.scenarios)), years=years,
+        replicates=exp.replicates, level=level, seed=exp.seed, discount_rate=rate,
+        experiment=exp, notes=notes or [])
