@@ -130,3 +130,20 @@ def test_compare_pairs_design_points_only_with_common_random_numbers(tmp_path, c
                     "[design.levers.incubators]\nintensity = [0.5]\n")
     assert main(["compare", str(path), "--results", str(tmp_path / "res")]) == 2
     assert "design.crn: compare pairs every design point" in capsys.readouterr().err
+
+
+def test_design_points_are_packages_of_the_report_titled_by_their_settings():
+    from cluster_abm.reports.comparison_report import ReportInputs, arm_titles, describe_point
+
+    e = exp({"kind": "grid", "base": "sme_networks", "crn": True,
+             "levers": {"network_contracts": {"intensity": [0.5, 2.0], "start_year": [0, 3]}}},
+            scenarios=["baseline", "sme_networks"])
+    assert list(e.arms) == ["baseline", "sme_networks", "p0001", "p0002", "p0003", "p0004"]
+    inputs = ReportInputs("t", "", {n: s.title for n, s in e.scenarios.items()}, "baseline", 2,
+                          2, experiment=e)
+    titles = arm_titles(inputs, list(e.arms))
+    assert titles["p0004"].endswith(": business network contracts at intensity 2 from year 3")
+    assert describe_point({"policy.lever_budget": 500.0,
+                           "levers.managerial_training.regions": ["north_east_romania"]}) == (
+        "managerial training for dynamic capabilities in north_east_romania; "
+        "policy.lever_budget = 500")

@@ -104,9 +104,19 @@ def test_the_report_has_a_table_and_a_figure_per_region(report):
     assert (report["dir"] / "figures" / "region_north_east_romania_jobs.png").is_file()
 
 
+def test_tables_fit_the_page(report):
+    """At most nine columns a table and no unbreakable run of text over 40 characters, so every
+    table wraps within the page's 1,100 px and nothing overflows a 1,400 px window."""
+    for name, (header, *rows) in report["page"].tables.items():
+        assert len(header) <= 9, name
+        for row in rows:
+            assert all(len(word) <= 40 for cell in row for word in cell.split()), (name, row)
+
+
 def test_the_report_shows_per_lever_spending_against_its_cap(report):
     header, *rows = report["page"].tables["lever_spending"]
-    assert header[:3] == ["package", "lever", "region"] and "share of cap spent" in header
+    assert header[:2] == ["package", "lever"] and "share of cap spent" in header
+    assert "by region (share of its cap)" in header
     levers = " ".join(r[1] for r in rows)
     for name in ("Networked start-up incubators", "New-venture finance",
                  "Business network contracts", "Network-contract credit lines"):
@@ -130,7 +140,8 @@ def test_cost_per_job_has_an_interval_or_says_why_not(report):
     assert len(jobs) == 2  # one per package
     for r in jobs:
         cell = r[-1]
-        assert re.search(r"€[\d,.]+.* \(CI €", cell) or cell.startswith("No cost per job"), cell
+        has_interval = re.match(r"[-+]?€[\d,.]+", cell) and "(95 % CI" in cell
+        assert has_interval or cell.startswith("No cost per job"), cell
     for what in ("job-year", "innovation", "avoided skilled emigrant"):
         assert any(what in r[1] for r in rows), what
     data = pd.read_csv(report["dir"] / "cost_per_result.csv")

@@ -117,3 +117,15 @@ def test_paired_effects_per_region_and_measure():
     assert set(p["region"]) == {"r1", "ALL"} and set(p["arm"]) == {"pol"}
     lev = p[(p["measure"] == "levers") & (p["region"] == "ALL")].iloc[0]
     assert lev["mean"] == pytest.approx(400.0) and lev["n"] == 10 and lev["sd"] == pytest.approx(0)
+
+
+def test_a_cost_whose_interval_reaches_below_zero_is_read_by_its_upper_end():
+    from cluster_abm.reports.comparison_tables import cost_text
+
+    nb = "\u00a0"
+    row = {"cost_per_result": 119.0, "cost_low": -142.0, "cost_high": 309.0, "note": ""}
+    assert cost_text(row) == (f"€119{nb}thousand (95 % CI: at most €309{nb}thousand; the extra "
+                              "public money itself cannot be told from zero)")
+    row = {"cost_per_result": 50.0, "cost_low": 40.0, "cost_high": math.inf, "note": ""}
+    assert cost_text(row) == f"€50{nb}thousand (95 % CI €40{nb}thousand or more (no upper bound))"
+    assert cost_text({"cost_per_result": math.nan, "note": "No cost per job: why."}) == "No cost per job: why."

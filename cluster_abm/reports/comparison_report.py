@@ -40,6 +40,7 @@ from cluster_abm.policy.levers import BY_ID
 from cluster_abm.reports import economics, figures, labels, numbers, spending
 from cluster_abm.reports.comparison_tables import (
     cost_table,
+    cost_text,
     direct_outcomes_table,
     effects_table,
     region_table,
@@ -227,9 +228,8 @@ def paragraph(arm: str, title: str, eff: pd.DataFrame, cost: pd.DataFrame, spend
     if len(job):
         r = job.iloc[0]
         if numbers.finite(r["cost_per_result"]):
-            parts.append(f"Each {r['what']} costs about {numbers.money(r['cost_per_result'])} of "
-                         f"public money in present value (95 % CI "
-                         f"{numbers.interval(r['cost_low'], r['cost_high'], numbers.money)}).")
+            parts.append(f"Each {r['what']} costs about {html.escape(cost_text(r, inputs.level))} "
+                         "of public money in present value.")
         else:
             parts.append(html.escape(r["note"]))
     return " ".join(parts)
@@ -276,6 +276,11 @@ def write_report(results, out_dir: Path, inputs: ReportInputs) -> Path:
         columns=["arm", "step", "lever", "region", "cost"])
     per_year = spending.yearly_spending(lever_costs, n_ok, spy, years)
     spend = spending.lever_summary(per_year, {a: arms[a] for a in order if a in arms}, years, rate)
+
+    # every table in the experiment's order of packages
+    rank = {a: i for i, a in enumerate(order)}
+    eff, pm, cost, spend = (d.sort_values("arm", key=lambda c: c.map(rank), kind="stable")
+                            .reset_index(drop=True) for d in (eff, pm, cost, spend))
 
     # tables
     headline = [k for k in HEADLINE_KPIS if k in set(eff["kpi"])]
@@ -370,6 +375,15 @@ def write_report(results, out_dir: Path, inputs: ReportInputs) -> Path:
     for t in ([t_total] if t_total else []) + t_regions:
         region_html.append(f"<h3>{html.escape(t.title)}</h3>{t.html()}"
                            + region_imgs.get(t.group, ""))
+    if not len(measures):
+        region_html.append(
+            "<p>The experiment recorded none of the series these tables need (public_spent_total, "
+            "public_cost, employment, innovations, skilled_emigrants and their _real versions; "
+            "[outputs] series), so there are no regional results, present values or costs per "
+            "result: record them to see them.</p>")
+    elif not t_regions:
+        region_html.append("<p>Only the totals were recorded ([outputs] regions = false): "
+                           "set regions = true for a table and a figure per region.</p>")
     n_pairs = int(eff["n"].max()) if len(eff) else 0
     body = f"""<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(inputs.title)}</title>
 <style>{CSS}</style></head><body>

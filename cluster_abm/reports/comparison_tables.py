@@ -102,6 +102,21 @@ def effects_table(eff: pd.DataFrame, kpis: list[str], titles: dict[str, str], ye
     return ReportTable(name, title, pd.DataFrame(data), view, cols, row_classes=classes)
 
 
+def cost_text(r, level: float = 0.95) -> str:
+    """A cost per result with its interval, for people; where the interval reaches below zero
+    (the extra money itself is not told from zero) only its upper end means something; where
+    there is no cost, the note saying why."""
+    if not numbers.finite(r["cost_per_result"]):
+        return r["note"]
+    cost, low, high = r["cost_per_result"], r["cost_low"], r["cost_high"]
+    ci = f"{100 * level:.0f} % CI"
+    if numbers.finite(low) and low < 0:
+        upper = f"at most {numbers.money(high)}" if numbers.finite(high) else "no upper bound"
+        return (f"{numbers.money(cost)} ({ci}: {upper}; the extra public money itself cannot "
+                "be told from zero)")
+    return f"{numbers.money(cost)} ({ci} {numbers.interval(low, high, numbers.money)})"
+
+
 def cost_table(cost: pd.DataFrame, titles: dict[str, str], region: str, name: str,
                title: str) -> ReportTable:
     c = cost[cost["region"] == region]
@@ -109,16 +124,11 @@ def cost_table(cost: pd.DataFrame, titles: dict[str, str], region: str, name: st
     for _, r in c.iterrows():
         units = r["units"]
         result = r["what"] + ("" if units in ("", "real region") else f" ({units})")
-        if numbers.finite(r["cost_per_result"]):
-            cost_text = (f"{numbers.money(r['cost_per_result'])} (CI "
-                         f"{numbers.interval(r['cost_low'], r['cost_high'], numbers.money)})")
-        else:
-            cost_text = r["note"]
         rows.append({"package": titles.get(r["arm"], r["arm"]), "per": result,
                      "extra public money (present value)": numbers.money(r["extra_money_pv"], signed=True),
                      "extra results (CI)": f"{numbers.num(r['extra_result'], signed=True)} ("
                                            f"{numbers.interval(r['extra_result_low'], r['extra_result_high'], signed=True)})",
-                     "public cost per result (CI)": cost_text})
+                     "public cost per result (CI)": cost_text(r)})
         data.append({"arm": r["arm"], "package": titles.get(r["arm"], r["arm"]),
                      "region": region, "result": r["result"], "per": result,
                      **{k: r[k] for k in ("extra_money_pv", "extra_money_low", "extra_money_high",
@@ -134,23 +144,35 @@ def cost_table(cost: pd.DataFrame, titles: dict[str, str], region: str, name: st
             Column("cost_per_result", "public cost per result", "k€", "extra public money (present value) / extra results; empty where there is none (see note)"),
             Column("cost_low", "CI low", "k€", "bootstrap over pairs"), Column("cost_high", "CI high", "k€", "bootstrap over pairs; inf: no upper bound"),
             Column("pairs", "pairs", "count"), Column("note", "note", "", "why there is no cost per result")]
-    return ReportTable(name, title, pd.DataFrame(data), pd.DataFrame(rows), cols)
+    return ReportTable(name, title, pd.DataFrame(data), pd.DataFrame(rows), cols,
+                       left=("public cost per result (CI)",))
 
 
 def spending_table(summary: pd.DataFrame, titles: dict[str, str], rnames: dict[str, str]) -> ReportTable:
+    """One row per package and lever (all regions), its regions in one cell; the spreadsheet
+    table has a row per region as well."""
     rows = []
-    for _, r in summary.iterrows():
-        timing = f"years {r['start_year']}–{r['end_year'] - 1}" if r["end_year"] is not None and numbers.finite(r["end_year"]) else f"from year {r['start_year']}"
+    total = summary[summary["region"] == "ALL"]
+    for _, r in total.iterrows():
+        start, end = int(r["start_year"]), r["end_year"]
+        timing = (f"years {start}–{int(end) - 1}" if end is not None and numbers.finite(end)
+                  else f"from year {start}")
+        regional = summary[(summary["arm"] == r["arm"]) & (summary["lever"] == r["lever"])
+                           & (summary["region"] != "ALL")]
+        by_region = "; ".join(
+            f"{rnames.get(g['region'], g['region'])}: {numbers.money(g['spent'])}"
+            + (f" ({numbers.percent(g['share_of_cap'])})" if numbers.finite(g["share_of_cap"]) else "")
+            for _, g in regional.iterrows())
         rows.append({"package": titles.get(r["arm"], r["arm"]),
                      "lever": f"{r['lever_name']} (intensity {numbers.num(r['intensity'])}, {timing})",
-                     "region": rnames.get(r["region"], r["region"]),
                      "spent over the run": numbers.money(r["spent"]),
                      "present value": numbers.money(r["spent_pv"]),
                      "per year running": numbers.money(r["spent_per_year"]),
-                     "cap per year": numbers.money(r["yearly_cap"]) if numbers.finite(r["yearly_cap"]) else "not reached",
+                     "cap per year": numbers.money(r["yearly_cap"]) if numbers.finite(r["yearly_cap"]) else "none",
                      "share of cap spent": (numbers.percent(r["share_of_cap"]) + ": "
                                             + spending.not_absorbed_reason(r["share_of_cap"]))
-                     if numbers.finite(r["share_of_cap"]) else ""})
+                     if numbers.finite(r["share_of_cap"]) else "",
+                     "by region (share of its cap)": by_region})
     data = summary.assign(package=summary["arm"].map(lambda a: titles.get(a, a)))
     cols = [Column("arm", "package id"), Column("lever", "lever id"), Column("lever_name", "lever"),
             Column("region", "region id", "", "ALL: the lever in every region"),
@@ -164,7 +186,7 @@ def spending_table(summary: pd.DataFrame, titles: dict[str, str], rnames: dict[s
             Column("cap", "cap over the run", "k€", "yearly cap x years running x regions reached"),
             Column("share_of_cap", "share of cap spent", "fraction"), Column("package", "package")]
     return ReportTable("lever_spending", "What each lever spent, by region", data, pd.DataFrame(rows), cols,
-                       grouped=2)
+                       left=("share of cap spent", "by region (share of its cap)"))
 
 
 def region_table(pm: pd.DataFrame, cost: pd.DataFrame, region: str, titles: dict[str, str],
@@ -196,8 +218,7 @@ def region_table(pm: pd.DataFrame, cost: pd.DataFrame, region: str, titles: dict
                                               "mde", "n")}})
         c = cost[(cost["region"] == region) & (cost["arm"] == arm) & cost["result"].isin(["job", "job_year"])]
         for _, r in c.iterrows():
-            text = (f"{numbers.money(r['cost_per_result'])} (CI {numbers.interval(r['cost_low'], r['cost_high'], numbers.money)})"
-                    if numbers.finite(r["cost_per_result"]) else r["note"])
+            text = cost_text(r)
             rows.append({"package": titles.get(arm, arm), "outcome": f"Public cost per {r['what']}",
                          "unit": "€", "baseline": "", "effect": text, "CI": "", "relative": "",
                          "smallest detectable": ""})

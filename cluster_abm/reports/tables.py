@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+TEXT_CELL = 40  # a cell longer than this is a sentence: aligned left, like text
+
 
 @dataclass(frozen=True)
 class Column:
@@ -39,6 +41,7 @@ class ReportTable:
     group: str = ""  # the report section (e.g. a region) the table belongs to
     row_classes: list[str] | None = None  # "good" / "bad" / "" per row of the view
     grouped: int = 1  # leading view columns whose repeats are left blank (read as groups)
+    left: tuple[str, ...] = ()  # view columns of text, aligned left (the first two always are)
 
     def column_docs(self) -> pd.DataFrame:
         known = {c.name: c for c in self.columns}
@@ -64,7 +67,9 @@ class ReportTable:
                 if previous[:j + 1] == values[:j + 1]:
                     shown[j] = ""
             previous = values
-            cells = "".join(f"<td>{html.escape(v)}</td>" for v in shown)
+            cells = "".join(f"<td class='l'>{html.escape(v)}</td>"
+                            if c in self.left or len(v) > TEXT_CELL else f"<td>{html.escape(v)}</td>"
+                            for c, v in zip(self.view.columns, shown, strict=True))
             body.append(f"<tr class='{cls}'>{cells}</tr>" if cls else f"<tr>{cells}</tr>")
         return (f"<div class='tw'><table class='t' data-table='{self.name}'>"
                 f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
