@@ -113,9 +113,11 @@ def execute(task: Task) -> Outcome:
         # The model's own simulate starts warm from the sweep's spun-up worlds; others get none.
         warm = ({"spinup_cache": task.spinup_cache}
                 if task.spinup_cache and canonical_target(task.target) == DEFAULT_TARGET else {})
+        # [] records no series; the model is asked for one (its timeseries() needs a name) and
+        # timeseries_arrow keeps none of it
+        series = None if task.outputs.series is None else list(task.outputs.series) or ["firms"]
         result = simulate(task.scenario, run.seed, task.years,
-                          series_every=task.outputs.series_every,
-                          series=None if task.outputs.series is None else list(task.outputs.series),
+                          series_every=task.outputs.series_every, series=series,
                           regions=task.outputs.regions, **warm)
         kpi_table = kpi_arrow(run, result.kpis, task.outputs.kpis)
         ts_table = timeseries_arrow(run, result.timeseries, task.outputs)

@@ -310,14 +310,15 @@ def write_report(results, out_dir: Path, inputs: ReportInputs) -> Path:
 
     # figures
     imgs_traj = []
+    total = traj[traj["region"] == "ALL"] if len(traj) else traj
     for real, model in TRAJECTORIES:
+        if not len(total):
+            break
         metric = real
-        if len(traj) and (traj[traj["metric"] == real].empty or
-                          not np.isfinite(traj[traj["metric"] == real]["mean"]).all()):
-            metric = model
-        if metric is None or not len(traj):
-            continue
-        b = traj[(traj["metric"] == metric) & (traj["region"] == "ALL")]
+        shown = total[total["metric"] == real]
+        if model is not None and (shown.empty or not np.isfinite(shown["mean"]).all()):
+            metric = model  # a region gives no enterprises: model units
+        b = total[total["metric"] == metric]
         if b.empty:
             continue
         s = SERIES[metric]
