@@ -144,12 +144,16 @@ def test_resume_skips_stored_runs_and_a_changed_spec_is_refused(tmp_path, capsys
     pdt.assert_frame_equal(before.drop(columns=list(TIMING_COLUMNS)),
                            after[after["replicate"] < 4].reset_index(drop=True)
                            .drop(columns=list(TIMING_COLUMNS)))
-    # fewer replicates, or anything else changed: refused
+    # fewer replicates, or anything else changed: refused by the runner
     path.write_text(EXP.replace("replicates = 4", "replicates = 3"))
     with pytest.raises(InputError, match=r"different version .*first difference: replicates: "
                                          r"the store holds 5.*--overwrite"):
         sweep(path, tmp_path / "res")
-    argv = ["sweep", str(path), "--results", str(tmp_path / "res"), "--simulate", FAKE, "--quiet"]
+    argv = ["sweep", str(path), "--results", str(tmp_path / "res"), "--simulate", FAKE]
+    # the command line resumes the store with the replicates it holds, and says so
+    assert main(argv) == 0
+    assert "holds 5 replicates" in capsys.readouterr().err
+    path.write_text(EXP.replace("replicates = 4", "replicates = 3").replace("seed = 99", "seed = 98"))
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("cluster-abm sweep: error: ") and "--overwrite" in err
