@@ -201,3 +201,14 @@ def test_a_second_compare_resumes_and_rewrites_the_report(report, capsys):
     assert main(["compare", str(report["exp"]), "--results", str(report["res"])]) == 0
     out = capsys.readouterr().out
     assert "9 already stored" in out and "0 done" in out
+
+
+def test_every_lever_shows_its_own_outcome_or_why_it_has_none(report):
+    header, *rows = report["page"].tables["direct_outcomes"]
+    levers = {r[1]: r for r in rows}
+    assert {"Networked start-up incubators", "New-venture finance", "Business network contracts",
+            "Inter-firm and intra-cluster cooperation across regions"} <= set(levers)
+    incubators = levers["Networked start-up incubators"]  # its outcome is a KPI
+    assert incubators[2] == "2-year survival of new firms in incubator-sized clusters"
+    effect = incubators[header.index("effect (CI)")]
+    assert re.match(r"[-+]?\d", effect) or effect.startswith("not defined"), effect

@@ -296,7 +296,8 @@ def write_report(results, out_dir: Path, inputs: ReportInputs) -> Path:
                           per_year.assign(package=per_year["arm"].map(lambda a: titles.get(a, a))),
                           pd.DataFrame(), [Column("spent", "spent", "k€", "mean over replicates"),
                                            Column("year", "policy year", "year", "0 = the first policy year")])
-    t_direct = direct_outcomes_table(panel, order, arms, titles, inputs.baseline, level)
+    t_direct = direct_outcomes_table(panel, order, arms, titles, inputs.baseline, level, eff,
+                                     inputs.years)
     regions = [r for r in rnames if r != "ALL" and r in set(pm["region"])] if len(pm) else []
     t_regions = [region_table(pm, cost, r, titles, units, f"region_{r}",
                               f"{rnames.get(r, r)}") for r in regions]

@@ -10,7 +10,7 @@ import math
 
 import pandas as pd
 
-from cluster_abm.outputs.metrics import SERIES
+from cluster_abm.outputs.metrics import KPIS, SERIES
 from cluster_abm.policy.levers import BY_ID
 from cluster_abm.reports import economics, labels, numbers, spending
 from cluster_abm.reports.tables import Column, ReportTable
@@ -242,9 +242,11 @@ def region_table(pm: pd.DataFrame, cost: pd.DataFrame, region: str, titles: dict
 
 
 def direct_outcomes_table(panel: pd.DataFrame, order: list[str], arms: dict, titles: dict[str, str],
-                          baseline: str, level: float) -> ReportTable:
-    """Each lever's own (direct) outcome from the catalogue: a series over the run (flows
-    summed, stocks and ratios in the last year) or a KPI, against the baseline."""
+                          baseline: str, level: float, eff: pd.DataFrame | None = None,
+                          years: float = 0) -> ReportTable:
+    """Each lever's own (direct) outcome from the catalogue against the baseline: a series over
+    the run (flows summed, stocks and ratios in the last year) or a KPI (from ``eff``, the KPI
+    effects; a KPI that is not defined says why)."""
     rows, data, classes = [], [], []
     last = panel["year"].max() if len(panel) else 0
     tot = panel[panel["region"] == "ALL"]
@@ -255,31 +257,50 @@ def direct_outcomes_table(panel: pd.DataFrame, order: list[str], arms: dict, tit
         for lid in sc.levers:
             lever = BY_ID[lid]
             metric = lever.outcome
-            if metric not in SERIES:
+            if metric in SERIES:
+                d = tot[tot["metric"] == metric]
+                if d.empty:
+                    continue
+                kind = SERIES[metric].kind
+                per = (d.groupby(["arm", "seed"])["value"].sum(min_count=1) if kind == "flow"
+                       else d[d["year"] == last].groupby(["arm", "seed"])["value"].mean())
+                per = per.reset_index()
+                b, a = per[per["arm"] == baseline], per[per["arm"] == arm]
+                m = a.merge(b, on="seed", suffixes=("", "_b")).dropna(subset=["value", "value_b"])
+                diff = (m["value"] - m["value_b"]).to_numpy(dtype=float)
+                r = economics._summary(arm, "ALL", metric, diff, m["value_b"].to_numpy(dtype=float),
+                                       m["value"].to_numpy(dtype=float), level)
+                unit = SERIES[metric].unit
+                what = "over the run" if kind == "flow" else "in the last year"
+                name = f"{labels.series_label(metric)} {what}"
+                fmt_unit = unit.split("/")[0] if kind == "flow" else unit
+            elif eff is not None and metric in KPIS:
+                sel = eff[(eff["arm"] == arm) & (eff["kpi"] == metric)]
+                if sel.empty:
+                    continue
+                r = sel.iloc[0]
+                unit = fmt_unit = KPIS[metric].unit
+                what, name = "KPI", labels.kpi_label(metric)
+            else:
                 continue
-            d = tot[tot["metric"] == metric]
-            if d.empty:
-                continue
-            kind = SERIES[metric].kind
-            per = (d.groupby(["arm", "seed"])["value"].sum(min_count=1) if kind == "flow"
-                   else d[d["year"] == last].groupby(["arm", "seed"])["value"].mean())
-            per = per.reset_index()
-            b, a = per[per["arm"] == baseline], per[per["arm"] == arm]
-            m = a.merge(b, on="seed", suffixes=("", "_b")).dropna(subset=["value", "value_b"])
-            diff = (m["value"] - m["value_b"]).to_numpy(dtype=float)
-            r = economics._summary(arm, "ALL", metric, diff, m["value_b"].to_numpy(dtype=float),
-                                   m["value"].to_numpy(dtype=float), level)
-            unit = SERIES[metric].unit
-            what = "over the run" if kind == "flow" else "in the last year"
             better = "higher" if lever.direction == "+" else "lower"
-            fmt_unit = unit.split("/")[0] if kind == "flow" else unit
+            if numbers.finite(r["mean"]):
+                effect = (f"{labels.value_text(r['mean'], fmt_unit, signed=True)} ("
+                          f"{numbers.interval(r['low'], r['high'], labels.value_text, unit=fmt_unit, signed=True)})")
+            else:
+                alt = labels.fallback(metric)
+                effect = labels.why_missing(metric, years, not numbers.finite(r["baseline_mean"]),
+                                            not numbers.finite(r["arm_mean"]))
+                if alt is not None:
+                    effect += f"; read instead: {labels.kpi_label(alt)} (in the table of all outcomes)"
             rows.append({"package": titles.get(arm, arm), "lever": lever.name,
-                         "its direct outcome": f"{labels.series_label(metric)} {what}",
+                         "its direct outcome": name,
                          "unit": labels.unit_column(fmt_unit) if labels.is_money(unit) or labels.is_share(unit) else labels.unit_words(fmt_unit),
-                         "baseline": labels.value_text(r["baseline_mean"], fmt_unit),
-                         "with the package": labels.value_text(r["arm_mean"], fmt_unit),
-                         "effect (CI)": f"{labels.value_text(r['mean'], fmt_unit, signed=True)} ("
-                                        f"{numbers.interval(r['low'], r['high'], labels.value_text, unit=fmt_unit, signed=True)})",
+                         "baseline": labels.value_text(r["baseline_mean"], fmt_unit)
+                         if numbers.finite(r["baseline_mean"]) else "not defined",
+                         "with the package": labels.value_text(r["arm_mean"], fmt_unit)
+                         if numbers.finite(r["arm_mean"]) else "not defined",
+                         "effect (CI)": effect,
                          "expected": "up" if lever.direction == "+" else "down"})
             classes.append(verdict(r["mean"], r["low"], r["high"], better))
             data.append({"arm": arm, "package": titles.get(arm, arm), "lever": lid,
@@ -287,10 +308,10 @@ def direct_outcomes_table(panel: pd.DataFrame, order: list[str], arms: dict, tit
                          "unit": fmt_unit, "baseline_mean": r["baseline_mean"],
                          "package_mean": r["arm_mean"], "effect": r["mean"], "ci_low": r["low"],
                          "ci_high": r["high"], "expected_direction": lever.direction,
-                         "pairs": r["n"]})
+                         "pairs": int(r["n"])})
     cols = [Column("arm", "package id"), Column("package", "package"), Column("lever", "lever id"),
-            Column("lever_name", "lever"), Column("series", "series id", "", "docs/outputs.md"),
-            Column("measured", "measured", "", "flows summed over the run; stocks and ratios in the last year"),
+            Column("lever_name", "lever"), Column("series", "outcome id", "", "a series or KPI of docs/outputs.md"),
+            Column("measured", "measured", "", "series: flows summed over the run, stocks and ratios in the last year; KPI: as defined"),
             Column("unit", "unit"), Column("baseline_mean", "baseline", "unit"),
             Column("package_mean", "package", "unit"), Column("effect", "effect", "unit"),
             Column("ci_low", "CI low", "unit"), Column("ci_high", "CI high", "unit"),
