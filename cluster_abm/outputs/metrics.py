@@ -27,6 +27,11 @@ class Series:
     family: str
     kind: str  # "flow" (per step), "stock" (level at the end of the step) or "ratio"
 
+    @property
+    def label(self) -> str:
+        """A short human name for reports and charts (:data:`SERIES_LABELS`)."""
+        return SERIES_LABELS.get(self.name) or _words(self.name)
+
 
 S = Series
 SERIES_LIST = [
@@ -434,6 +439,11 @@ class KPI:
     better: str | None  # "higher", "lower" or None (no normative direction)
     fn: Callable
 
+    @property
+    def label(self) -> str:
+        """A short human name for reports and charts (:data:`KPI_LABELS`)."""
+        return KPI_LABELS.get(self.name) or _words(self.name)
+
 
 def _total(ts: dict, name: str) -> np.ndarray:
     return ts[name][:, -1]
@@ -517,3 +527,104 @@ KPIS: dict[str, KPI] = {k.name: k for k in KPI_LIST}
 def compute_kpis(ts: dict[str, np.ndarray], log: pd.DataFrame, context: dict) -> dict[str, float]:
     """All KPIs from wide series arrays (steps x (regions + 1)) and the firm log."""
     return {name: float(k.fn(ts, log, context)) for name, k in KPIS.items()}
+
+
+# --- human labels -------------------------------------------------------------------------------
+# What a report, a chart or a spreadsheet calls each series and KPI (units stay in ``unit``).
+# A test checks every series and KPI has one; ``_real`` series take their count's label.
+SERIES_LABELS: dict[str, str] = {
+    # series, WG1
+    "innovations": "Innovations", "innovations_product": "Product innovations",
+    "innovations_process": "Process innovations", "innovative_firm_share": "Innovative firms (share)",
+    "knowledge_stock": "Knowledge per firm", "absorptive_capacity": "Absorptive capacity",
+    "ki_projects_started": "Projects with knowledge institutions started",
+    "ki_projects_active": "Projects with knowledge institutions running",
+    "ki_projects_cross_cluster": "Projects with institutions elsewhere",
+    "ki_projects_research": "Projects with research centres",
+    "births_innovative": "Innovative spin-offs", "incubated": "Ventures entering incubators",
+    # WG2
+    "eco_innovations": "Eco-innovations", "emissions": "Emissions",
+    "emission_intensity": "Emissions per unit of revenue", "green_knowledge": "Green knowledge per firm",
+    "env_project_participants": "Firms joining environmental projects",
+    # WG3
+    "ties_intra_cluster": "Ties within the cluster", "ties_inter_cluster": "Ties between clusters",
+    "ties_inter_regional": "Ties between regions", "ties_transnational": "Transnational ties",
+    "ties_total": "Cooperation ties", "ties_cross_cluster": "Ties beyond the own cluster",
+    "ties_cross_sector": "Ties between sectors", "meta_cluster_ties": "Meta-cluster ties",
+    "ties_sector_interregional": "Same-sector ties between regions", "new_ties": "New ties",
+    "network_contracts": "Network contracts", "firms_in_contracts": "Firms in network contracts",
+    "glocal_firms": "Glocal firms", "exporters": "Exporters", "export_share": "Export share of revenue",
+    "qh_projects": "Firms joining demand-side projects",
+    # WG4
+    "public_committed": "Regional cluster budgets committed", "public_spent_grants": "R&D grants paid",
+    "public_spent_cmo": "Public money to cluster organisations",
+    "public_spent_training": "Public training places", "public_cost": "Lever spending",
+    "public_spent_total": "All public money", "admin_cost": "Applicants' administrative cost",
+    "grant_applications": "Grant applications", "grants": "R&D grants awarded",
+    "grant_merit": "Innovation hazard of grantees", "grant_rd_effective": "Grant money funding aligned R&D",
+    "ventures_financed": "Ventures financed", "venture_investment": "Venture finance invested",
+    "credit_outstanding": "Bank credit used", "contract_credit_line": "Credit line of contract members",
+    # WG5
+    "cmo_count": "Cluster organisations", "cmo_competence": "Cluster organisations' competence",
+    "cmo_excellence": "Cluster organisations' excellence",
+    "cmo_service_intensity": "Cluster organisations' service intensity",
+    "cmo_reach": "Firms a cluster organisation serves (share)",
+    "cmo_budget": "Cluster organisations' budgets", "sector_concentration": "Sector concentration",
+    "meta_clusters": "Meta-clusters",
+    # WG6
+    "employment": "Employment", "employment_skilled": "Skilled employment",
+    "employment_unskilled": "Unskilled employment", "labour_force": "Labour force",
+    "unemployment_rate": "Unemployment rate", "skilled_unemployment_rate": "Skilled unemployment rate",
+    "skilled_emigrants": "Skilled emigrants", "skilled_emigrants_cum": "Skilled emigrants so far",
+    "skilled_returnees": "Skilled returnees", "diaspora_share": "Skilled citizens abroad (share)",
+    "graduates": "Graduates", "hires": "Hires", "separations": "Layoffs",
+    "tacit_knowledge_lost": "Tacit knowledge lost", "trainings": "Managerial training places filled",
+    "trainees_placed": "Graduates placed as trainees", "dynamic_capability": "Dynamic capability",
+    "codification": "Codification capability",
+    # demography
+    "firms": "Firms", "births": "Firm births", "deaths": "Firm deaths",
+    "deaths_young": "Deaths of firms under one year", "new_ventures": "Firms under three years",
+    "mean_firm_size": "Mean firm size", "median_firm_size": "Median firm size",
+    "sme_employment_share": "SMEs' share of employment", "large_firms": "Large firms",
+}
+SERIES_LABELS.update({f"{n}_real": SERIES_LABELS[n] for n in REAL_SERIES})
+KPI_LABELS: dict[str, str] = {
+    "employment_final": "Employment in the last year (model firms)",
+    "jobs_net": "Net jobs over the run (model firms)",
+    "skilled_employment_final": "Skilled employment in the last year (model firms)",
+    "unemployment_final": "Unemployment rate in the last year",
+    "innovations_per_year": "Innovations per year (model firms)",
+    "eco_innovations_per_year": "Eco-innovations per year (model firms)",
+    "innovative_firm_share_final": "Innovative firms in the last year (share)",
+    "knowledge_stock_final": "Knowledge per firm in the last year",
+    "ki_projects_per_year": "Projects with knowledge institutions per year",
+    "skilled_emigrants_total": "Skilled emigrants over the run (model firms' regions)",
+    "brain_drain_rate": "Brain drain rate", "tacit_knowledge_lost_total": "Tacit knowledge lost over the run",
+    "birth_rate": "Firm birth rate", "death_rate": "Firm death rate",
+    "survival_1y": "1-year survival of new firms", "survival_3y": "3-year survival of new firms",
+    "survival_5y": "5-year survival of new firms",
+    "incubated_survival_3y": "3-year survival of incubated ventures",
+    "incubator_cluster_survival_2y": "2-year survival of new firms in incubator-sized clusters",
+    "sme_employment_share_final": "SMEs' share of employment in the last year",
+    "firms_final": "Firms in the last year (model firms)",
+    "ties_total_final": "Cooperation ties in the last year",
+    "ties_cross_cluster_final": "Ties beyond the own cluster in the last year",
+    "ties_transnational_final": "Transnational ties in the last year",
+    "firms_in_contracts_final": "Firms in network contracts in the last year",
+    "glocal_firms_final": "Glocal firms in the last year",
+    "export_share_final": "Export share of revenue in the last year",
+    "emission_intensity_final": "Emissions per unit of revenue in the last year",
+    "cmo_excellence_final": "Cluster organisations' excellence in the last year",
+    "admin_cost_total": "Applicants' administrative cost over the run",
+    "public_cost_total": "Lever spending over the run",
+    "public_spent_total": "All public money over the run",
+    "employment_final_real": "Jobs in the last year",
+    "jobs_net_real": "Net jobs created over the run",
+    "firms_final_real": "Enterprises in the last year",
+    "skilled_emigrants_total_real": "Skilled emigrants over the run",
+}
+
+
+def _words(name: str) -> str:
+    """A name without a label yet, in words."""
+    return name.replace("_", " ").capitalize()

@@ -70,15 +70,16 @@ def outputs_markdown() -> str:
               "the values at the recorded step and flows are summed over the k steps up to it (a yearly",
               "cadence of the quarterly model gives yearly flows).", ""]
     for fam, title in FAMILIES.items():
-        lines += [f"### {title}", "", "| series | unit | kind | meaning |", "|---|---|---|---|"]
-        lines += [f"| `{s.name}` | {s.unit} | {s.kind} | {s.doc} |" for s in SERIES_LIST if s.family == fam]
+        lines += [f"### {title}", "", "| series | label | unit | kind | meaning |", "|---|---|---|---|---|"]
+        lines += [f"| `{s.name}` | {s.label} | {s.unit} | {s.kind} | {s.doc} |" for s in SERIES_LIST if s.family == fam]
         lines.append("")
     lines += ["## KPIs (scalar, per run)", "",
               "Named post-processing functions of the series and the firm log (`cluster_abm.outputs.metrics.KPIS`);",
               "comparisons and sensitivity analyses use them. *better* says which direction a policy maker",
-              "would call an improvement (blank where there is no normative direction).", "",
-              "| KPI | unit | better | meaning |", "|---|---|---|---|"]
-    lines += [f"| `{k.name}` | {k.unit} | {k.better or ''} | {k.doc} |" for k in KPIS.values()]
+              "would call an improvement (blank where there is no normative direction). *label* is what",
+              "reports, charts and spreadsheets call it.", "",
+              "| KPI | label | unit | better | meaning |", "|---|---|---|---|---|"]
+    lines += [f"| `{k.name}` | {k.label} | {k.unit} | {k.better or ''} | {k.doc} |" for k in KPIS.values()]
     lines.append("")
     return "\n".join(lines)
 
