@@ -3,8 +3,9 @@
 From the store's ``lever_costs`` table (what each lever spent per step and region, k€ of the real
 region): the mean over an arm's replicates (a replicate in which a lever spent nothing counts as
 zero), by lever, region and policy year; in total, as a present value, per year while the lever
-runs; and against its cap. A lever may spend at most ``policy.lever_budget x intensity`` per
-targeted region and year (``cluster_abm/policy/lever_state.py``), so the share of that cap it
+runs; and against its cap. A lever may spend at most its programme's money for it, or else
+``policy.lever_budget x intensity``, per targeted region and year
+(``cluster_abm/policy/lever_state.py``, ``programme.py``), so the share of that cap it
 spent shows how much of the money it was given it could absorb: a lever that spends little of it
 found few eligible firms or few takers, whatever its budget.
 """
@@ -47,9 +48,24 @@ def reached_regions(scenario: Scenario, lid: str) -> list[str]:
 
 
 def running_years(scenario: Scenario, lid: str, years: int) -> int:
-    """Policy years 0 .. years - 1 in which lever ``lid`` runs."""
-    s = scenario.levers[lid]
-    return sum(1 for y in range(years) if s.runs_in(y))
+    """Policy years 0 .. years - 1 in which lever ``lid`` runs (within its programme's years)."""
+    s, prog = scenario.levers[lid], scenario.programme
+    in_prog = prog is not None and lid in prog.levers
+    return sum(1 for y in range(years) if s.runs_in(y) and (not in_prog or prog.runs_in(y)))
+
+
+def yearly_caps(scenario: Scenario, lid: str) -> dict[str, float]:
+    """Most lever ``lid`` may spend a year, by region (k€): its programme's money for it (its
+    share, or under a priority order all of the programme's yearly money), else
+    ``policy.lever_budget`` x intensity in every region it reaches."""
+    prog = scenario.programme
+    if prog is not None and lid in prog.levers:
+        enterprises = np.array([r["enterprises"] for r in scenario.regions], dtype=float)
+        share = prog.region_shares(scenario.region_ids, enterprises)
+        part = dict(prog.shares).get(lid, 1.0)
+        return {r: prog.per_year_keur * part * sh for r, sh in zip(scenario.region_ids, share, strict=True) if sh > 0}
+    budget = float(scenario.param("policy.lever_budget")) * scenario.levers[lid].intensity
+    return dict.fromkeys(reached_regions(scenario, lid), budget)
 
 
 def lever_summary(per_year: pd.DataFrame, arms: dict[str, Scenario], years: int,
@@ -62,10 +78,10 @@ def lever_summary(per_year: pd.DataFrame, arms: dict[str, Scenario], years: int,
         d = per_year[per_year["arm"] == arm]
         for lid in scenario.levers:
             lever = BY_ID.get(lid)
-            budget = float(scenario.param("policy.lever_budget"))
             intensity = scenario.levers[lid].intensity
             run_years = running_years(scenario, lid, years)
-            reached = reached_regions(scenario, lid)
+            caps = yearly_caps(scenario, lid)
+            reached = list(caps)
             dl = d[d["lever"] == lid]
             spent_regions = list(dict.fromkeys(dl["region"]))
             regions = list(dict.fromkeys([*reached, *spent_regions]))
@@ -73,8 +89,8 @@ def lever_summary(per_year: pd.DataFrame, arms: dict[str, Scenario], years: int,
                 dr = dl if region == "ALL" else dl[dl["region"] == region]
                 spent = float(dr["spent"].sum())
                 pv = float((dr["spent"] * discount_factors(dr["year"].to_numpy(), rate)).sum())
-                n_reached = len(reached) if region == "ALL" else int(region in reached)
-                cap = budget * intensity * run_years * n_reached
+                yearly = sum(caps.values()) if region == "ALL" else caps.get(region, 0.0)
+                cap = yearly * run_years
                 rows.append({
                     "arm": arm, "lever": lid, "lever_name": lever.name if lever else lid,
                     "region": region, "intensity": intensity,
@@ -82,7 +98,7 @@ def lever_summary(per_year: pd.DataFrame, arms: dict[str, Scenario], years: int,
                     "end_year": scenario.levers[lid].end_year,
                     "years_running": run_years, "spent": spent, "spent_pv": pv,
                     "spent_per_year": spent / run_years if run_years else math.nan,
-                    "yearly_cap": budget * intensity * n_reached if n_reached else math.nan,
+                    "yearly_cap": yearly if yearly > 0 else math.nan,
                     "cap": cap if cap > 0 else math.nan,
                     "share_of_cap": spent / cap if cap > 0 else math.nan,
                 })
