@@ -76,6 +76,14 @@ class StepState:
     production.compete (export entry)."""
 
     # --- phase 3, firms act ----------------------------------------------------------------------
+    subsidy_rate: np.ndarray | None = None
+    """(n,) 0-1 per firm: share of the skilled wage the employment-incentives lever pays at the
+    margin this step (0 where it does not reach or the firm is below its base). Written by
+    production.wage_subsidy; read by production.compete (competitiveness, outside demand) and
+    production.plan_labour (desired staff)."""
+    subsidy_paid: np.ndarray | None = None
+    """(n,) k€/yr per firm: the employment-incentives subsidy paid this step (annualised).
+    Written by production.wage_subsidy; read by finance.settle_accounts (wage bill)."""
     novelty: np.ndarray | None = None
     """(n,) 0-1 per firm: novelty partners bring, 1 - exp(-sum of inverted-U values of cognitive
     distance). Written by innovation.partner_novelty; read by innovation.innovation_rate
