@@ -47,9 +47,9 @@ POWER = {"incubators": (16, 8), "green_cooperation": (16, 8), "multiannual_fundi
          "meta_clusters": (16, 8), "employment_incentives": (16, 8)}
 # Levers whose direct effect is not distinguishable from zero since runs start from the spun-up
 # world and levers act only from policy year 0 (issue 16): meta-clusters no longer seed the
-# initial network at build, incubators barely move 2-year survival, employment incentives only
-# shift the skill mix (labour is not yet an input; issue 21 reworks these mechanisms).
-KNOWN_WEAK = {"incubators", "meta_clusters", "employment_incentives"}
+# initial network at build, incubators barely move 2-year survival (issue 21 reworks these
+# mechanisms).
+KNOWN_WEAK = {"incubators", "meta_clusters"}
 BASE = load_scenario("baseline")
 
 

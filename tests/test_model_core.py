@@ -135,8 +135,6 @@ def test_baseline_plausibility_over_ten_seeds(baseline_run):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known gap, issue 21: after the spin-up, 1-year survival of new "
-                   "firms is about 95 %, above the published 76-84 % (entry and exit mechanisms to rework)")
 def test_one_year_survival_of_new_firms_is_in_the_published_band(baseline_run):
     """1-year survival 70-95 % (EU 82 %, AT 83.7 %, IT 76 %: cluster_abm/data/see_targets.csv)."""
     survival = np.mean([baseline_run(seed, 20).kpis()["survival_1y"] for seed in range(10)])
