@@ -175,14 +175,16 @@ def _invest(m, firms: np.ndarray, ticket: float, asked: np.ndarray | None = None
 def settle_accounts(m, step) -> None:
     """Costs, profit, cash, pay-out and credit line of every firm; flags the insolvent.
 
-    Policy enters here three ways: employment incentives pay part of extra skilled wages (lever
-    ``employment_incentives``, seed 3.6.4); ventures in a networked incubator pay only part of
+    Policy enters here three ways: employment incentives pay part of the wages of skilled jobs
+    above a firm's base (lever ``employment_incentives``, seed 3.6.4; what
+    :func:`~cluster_abm.mechanisms.production.wage_subsidy` granted); ventures in a networked incubator pay only part of
     their fixed costs (lever ``incubators``, ``policy.incubator_cost_cut``, seed 3.1.4); and
     network-contract members get larger credit lines, larger still under dedicated credit lines
     (lever ``contract_credit_lines``, seed 3.4.3).
 
     Step state: reads ``local_industry`` (overhead shared with nearby firms of the sector,
-    :func:`~cluster_abm.mechanisms.agglomeration.input_sharing`); writes ``insolvent``.
+    :func:`~cluster_abm.mechanisms.agglomeration.input_sharing`) and ``subsidy_paid``; writes
+    ``insolvent``.
     """
     ft, p = m.firms, m.p
     idx = ft.idx
@@ -191,20 +193,8 @@ def settle_accounts(m, step) -> None:
     ws, wu = m.wage_s[region], m.wage_u[region]
     rev = ft.revenue[idx]
     skilled, unskilled = ft.skilled[idx], ft.unskilled[idx]
-    emp = skilled + unskilled
-
-    # Employment incentives (seed 3.6.4): the state pays a share of the wage of the extra
-    # skilled jobs a targeted firm creates beyond its technology's own needs.
-    subsidy = np.zeros(len(idx))
-    if m.policy.on("employment_incentives"):
-        level = m.policy.level("employment_incentives", firms=idx)
-        extra = np.maximum(skilled - emp * ft.skill_share[idx], 0.0)
-        pay = p.policy.hiring_subsidy * ws * extra / spy
-        paid = m.policy.grant("employment_incentives", idx, pay, level=level)
-        subsidy[paid] = pay[paid] * spy
-        ft.subsidy_share[idx] = 0.0
-        paid_slots = idx[paid]
-        ft.subsidy_share[paid_slots] = p.policy.skill_share_boost * level[paid] * (1.0 - ft.skill_share[paid_slots])
+    # Employment incentives (seed 3.6.4): the part of skilled wages the state pays (k€/yr).
+    subsidy = step.subsidy_paid[idx]
     # The owner-manager (one person of every firm) is a residual claimant: paid up to the
     # average wage when the firm earns it, down to finance.owner_min_pay of it in bad times.
     owner_wage = np.where(skilled > 0, ws, wu)

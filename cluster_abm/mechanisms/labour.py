@@ -7,13 +7,18 @@ logistic hazard in the wage gap to abroad, skilled unemployment and the share of
 abroad (Borjas 1987; Docquier & Rapoport 2012): seed 3.6.4 warns that educating more without
 jobs can intensify the drain. Part of the diaspora returns each year (Dustmann & Weiss 2007). Employed skilled workers emigrate too, at a lower hazard, and their
 firms lose them. Wages follow regional productivity and labour-market tightness.
+
+Firms hire the unemployed through a matching function per region and skill (Petrongolo &
+Pissarides 2001) with labour pooling: vacancies fill faster in thick local labour markets, the
+firm's sector in its region (Marshall 1890; Helsley & Strange 1990; Overman & Puga 2010; the
+market-size elasticity of job finding of Moretti & Yi 2025), see :func:`match_vacancies`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cluster_abm.numerics.rounding import stochastic_round
+from cluster_abm.numerics.rounding import keyed_round, stochastic_round
 from cluster_abm.policy.lever_state import ALL
 
 
@@ -113,7 +118,14 @@ def place_trainees(m, step) -> None:
 
 def update_wages(m) -> None:
     """Yearly: wages pass through part of regional productivity growth and rise when
-    unemployment is below its initial level (and fall when above)."""
+    unemployment is below its initial level (and fall when above).
+
+    Outside suppliers (:func:`cluster_abm.mechanisms.production.compete`) share the region's
+    technology and the pass-through of its productivity growth, not its labour-market tightness:
+    ``m.wage_drift`` (per region) accumulates the wage change beyond the pass-through, the region's
+    wage cost over theirs, so a tight labour market raises the region's costs against them and
+    loses it demand (the scale effect of labour demand; Hamermesh 1993). Wage growth falls with
+    unemployment as in a wage curve (Blanchflower & Oswald 1994)."""
     ft, y = m.firms, m.p.yearly
     idx = ft.idx
     emp = ft.skilled[idx] + ft.unskilled[idx]
@@ -123,9 +135,66 @@ def update_wages(m) -> None:
     growth = np.where(m.last_productivity > 0, prod / np.maximum(m.last_productivity, 1e-9) - 1.0, 0.0)
     m.last_productivity = prod
     u = (m.unemployed_s() + m.unemployed_u()) / np.maximum(m.lf_s + m.lf_u, 1.0)
-    change = y.production.wage_pass_through * growth + y.labour.wage_tightness * (m.u0 - u)
+    common = 1.0 + y.production.wage_pass_through * growth
     cap = y.labour.max_wage_change
-    factor = np.clip(1.0 + change, 1.0 - cap, 1.0 + cap)
+    factor = np.clip(common + y.labour.wage_tightness * (m.u0 - u), 1.0 - cap, 1.0 + cap)
     m.wage_s *= factor
     m.wage_u *= factor
+    m.wage_drift *= factor / common
     m.foreign_wage *= 1.0 + y.labour.foreign_wage_growth
+
+
+def pool_thickness(m, idx: np.ndarray) -> np.ndarray:
+    """Thickness of each firm's local labour market: employment of its sector in its region over
+    the region's employment, times the number of sectors (1 where employment is spread evenly
+    over the sectors). Moretti & Yi (2025) define the market as a commuting zone x industry and
+    identify its size effect within commuting zones, as this ratio does within regions."""
+    ft, w = m.firms, m.world
+    region = ft.region[idx]
+    emp = (ft.skilled[idx] + ft.unskilled[idx]).astype(float)
+    cell = ft.sector[idx] * w.n_regions + region
+    by_cell = np.bincount(cell, weights=emp, minlength=w.n_sectors * w.n_regions)
+    by_region = np.bincount(region, weights=emp, minlength=w.n_regions)
+    share = np.divide(by_cell[cell], by_region[region], out=np.ones(len(idx)), where=by_region[region] > 0)
+    return w.n_sectors * share
+
+
+def match_vacancies(m, idx: np.ndarray, vacancies: np.ndarray, unemployed: np.ndarray, skill: str) -> np.ndarray:
+    """Hires (persons, int64) of firms ``idx`` with ``vacancies`` (persons) of one skill from the
+    regions' ``unemployed`` of that skill.
+
+    A vacancy fills within the step with probability 1 - exp(-f / steps), at the yearly rate
+    f = mu (U / V)^alpha x thickness^epsilon: the vacancy-filling rate of a Cobb-Douglas matching
+    function M = mu U^alpha V^(1-alpha) in the region (Petrongolo & Pissarides 2001;
+    ``labour.matching_rate``, ``labour.matching_elasticity``), raised in thick local labour
+    markets (:func:`pool_thickness`) with the market-size elasticity of job finding
+    (``labour.pooling_elasticity_skilled`` / ``_unskilled``: Moretti & Yi 2025, larger for
+    college graduates; Di Addario 2011; Bleakley & Lin 2012). Labour pooling thus emerges from
+    matching: firms of large clusters fill vacancies faster (Marshall 1890; Helsley & Strange
+    1990; Overman & Puga 2010). Where expected hires exceed a region's unemployed they are scaled
+    down to them: vacancies persist where the pool is short (seed 2.6). Expected hires are
+    rounded with keyed draws (common random numbers), and hires beyond the pool after rounding
+    are dropped in the order of those draws.
+    """
+    ft, p = m.firms, m.p
+    R = m.world.n_regions
+    region = ft.region[idx]
+    pool = np.floor(np.maximum(unemployed, 0.0))
+    V = np.bincount(region, weights=vacancies, minlength=R)
+    tight = np.divide(pool, V, out=np.zeros(R), where=V > 0)
+    lp = p.labour
+    eps = lp.pooling_elasticity_skilled if skill == "skilled" else lp.pooling_elasticity_unskilled
+    rate = lp.matching_rate * tight[region] ** lp.matching_elasticity * pool_thickness(m, idx) ** eps
+    expected = vacancies * -np.expm1(-rate)
+    total = np.bincount(region, weights=expected, minlength=R)
+    scale = np.divide(pool, total, out=np.ones(R), where=total > pool)
+    u = m.uniform("hire_" + skill, idx)
+    hire = keyed_round(u, expected * scale[region])
+    # Rounding may overshoot a pool by a few persons: drop hires in order of the draws.
+    order = np.lexsort((u, region))
+    h, reg = hire[order], region[order]
+    cum = np.cumsum(h)
+    start = np.searchsorted(reg, np.arange(R))
+    before = cum - h - np.concatenate([[0], cum])[start][reg]
+    hire[order] = np.clip(pool[reg] - before, 0, h).astype(np.int64)
+    return hire

@@ -1,13 +1,27 @@
-"""Production, market shares and labour demand (seed 2.6).
+"""Production, market shares and labour demand (seed 2.6, 3.6.4).
 
 Market shares evolve by replicator dynamics on competitiveness (Metcalfe 1998; Dosi et al. 2010):
 in each market a firm's share grows in proportion to how far its competitiveness (quality x labour
-productivity / unit labour cost) lies above the share-weighted market mean, plus idiosyncratic
-demand shocks whose size falls with firm size (Stanley et al. 1996). Each firm sells in its
-(sector, region) market and, if it exports, in its sector's export market; demand grows with the
-sector and the region. Desired employment is revenue over productivity; firms close part of the
-gap each step, hiring from their region's labour pool through a matching friction (only part of
-the unemployed can be hired in a step; skill shortages bind, seed 2.6).
+productivity / unit labour cost, lowered by the demand it left unfilled last step) lies above the
+share-weighted market mean, plus idiosyncratic demand shocks whose size falls with firm size
+(Stanley et al. 1996). Each firm sells in its (sector, region) market and, if it exports, in its
+sector's export market; demand grows with the sector and the region.
+
+Labour is an input (issue 21). A firm's output capacity is its productivity x quality x a CES
+composite of its skilled and unskilled staff (elasticity of substitution
+``production.skill_substitution``; Katz & Murphy 1992; Acemoglu & Autor 2011), normalised so that
+a firm with its technology's skilled share ``skill_share`` produces one unit per person (the
+normalised CES of de La Grandville 1989 and Klump, McAdam & Willman 2012). The owner-manager is a
+jack of all trades (Lazear 2005): one person of every firm works in the technology's proportions,
+so a one-person firm is never short of a skill. Sales are capped by capacity: demand a firm cannot
+serve is lost, and lowers its competitiveness at the next step, so its customers drift to
+competitors through the replicator (unfilled demand in competitiveness: Dosi, Fagiolo & Roventini
+2010). Desired staff minimise cost at the firm's wages for an output target equal to the demand it
+faces (substitution at the CES elasticity); the target depends on unit costs through
+competitiveness (the replicator) and, for the market as a whole, through competition with outside
+suppliers (scale effect; Armington 1969; Hamermesh 1993). Vacancies are filled through the
+regional matching function of :func:`cluster_abm.mechanisms.labour.match_vacancies` (labour
+pooling); excess staff are shed gradually (firing costs).
 """
 
 from __future__ import annotations
@@ -15,17 +29,123 @@ from __future__ import annotations
 import numpy as np
 
 from cluster_abm.mechanisms.common import hazard
+from cluster_abm.mechanisms.labour import match_vacancies
 from cluster_abm.numerics.rounding import keyed_round
 
+# Numerical guard (not a behavioural constant): technology skill shares are kept inside (0, 1)
+# so that both CES terms stay finite.
+_INSIDE = 1e-9
 
-def competitiveness(m, idx: np.ndarray) -> np.ndarray:
+
+# --- the production function ---------------------------------------------------------------------
+def technology(m, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The firms' technology skilled shares ``s`` and reference skilled cost shares ``pi``.
+
+    ``pi = s w0 / (s w0 + 1 - s)``, with ``w0`` the region's skilled/unskilled wage ratio of the
+    scenario: the CES distribution parameter that makes the mix ``s`` cost-minimising at the
+    region's reference wages (normalised CES: Klump, McAdam & Willman 2012)."""
     ft = m.firms
-    region = ft.region[idx]
-    sk = ft.skill_share[idx]
-    ulc = sk * m.wage_s[region] + (1.0 - sk) * m.wage_u[region]
-    return ft.quality[idx] * ft.productivity[idx] / ulc
+    s = np.clip(ft.skill_share[idx], _INSIDE, 1.0 - _INSIDE)
+    w0 = reference_wage_ratio(m)[ft.region[idx]]
+    return s, s * w0 / (s * w0 + 1.0 - s)
 
 
+def reference_wage_ratio(m) -> np.ndarray:
+    """Per region: the skilled over unskilled wage of the scenario (the technology's reference)."""
+    w = m.world
+    return w.region_field("wage_skilled") / w.region_field("wage_unskilled")
+
+
+def cost_factor(r: np.ndarray, pi: np.ndarray, sigma: float) -> np.ndarray:
+    """kappa(r) = [pi r^(1-sigma) + 1 - pi]^(1/(1-sigma)): the CES unit cost relative to its
+    value at the reference wages, when the skilled wage relative to the unskilled one is ``r``
+    times its reference ratio (Cobb-Douglas limit r^pi at sigma = 1). Cost-minimising inputs per
+    unit of the composite are ``s (kappa / r)^sigma`` skilled and ``(1 - s) kappa^sigma``
+    unskilled persons."""
+    if abs(sigma - 1.0) < _INSIDE:
+        return r**pi
+    return (pi * r ** (1.0 - sigma) + 1.0 - pi) ** (1.0 / (1.0 - sigma))
+
+
+def labour_composite(m, idx: np.ndarray, skilled: np.ndarray, unskilled: np.ndarray) -> np.ndarray:
+    """The CES labour composite X of firms ``idx`` with the given staff (persons of output).
+
+    X = [pi (S / s)^rho + (1 - pi) (U / (1 - s))^rho]^(1/rho), rho = (sigma - 1) / sigma, with
+    effective inputs S = s + (n - 1)/n x skilled and U = (1 - s) + (n - 1)/n x unskilled for a
+    firm of n persons: the owner-manager works in the technology's proportions (Lazear 2005), the
+    others in the firm's. At the technology's mix X = n; X = 0 without staff.
+    """
+    s, pi = technology(m, idx)
+    sigma = m.p.production.skill_substitution
+    skilled = np.asarray(skilled, dtype=float)
+    unskilled = np.asarray(unskilled, dtype=float)
+    n = skilled + unskilled
+    keep = np.divide(n - 1.0, n, out=np.zeros_like(n), where=n > 0)
+    xs = (s + keep * skilled) / s
+    xu = (1.0 - s + keep * unskilled) / (1.0 - s)
+    if abs(sigma - 1.0) < _INSIDE:
+        x = xs**pi * xu ** (1.0 - pi)
+    else:
+        rho = (sigma - 1.0) / sigma
+        x = (pi * xs**rho + (1.0 - pi) * xu**rho) ** (1.0 / rho)
+    return np.where(n > 0, x, 0.0)
+
+
+def capacity(m, idx: np.ndarray) -> np.ndarray:
+    """Output capacity (k€/yr): productivity x quality x the labour composite of the current staff."""
+    ft = m.firms
+    return ft.productivity[idx] * ft.quality[idx] * labour_composite(m, idx, ft.skilled[idx], ft.unskilled[idx])
+
+
+def wage_ratio(m, idx: np.ndarray, subsidy_rate: np.ndarray | None) -> np.ndarray:
+    """r per firm: the skilled wage cost the firm faces at the margin (net of a wage subsidy
+    paying ``subsidy_rate`` of it) over the unskilled wage, relative to the reference ratio."""
+    region = m.firms.region[idx]
+    r = (m.wage_s / (m.wage_u * reference_wage_ratio(m)))[region]
+    if subsidy_rate is not None:
+        r = r * (1.0 - subsidy_rate[idx])
+    return r
+
+
+def unit_cost(m, idx: np.ndarray, subsidy_rate: np.ndarray | None) -> np.ndarray:
+    """Unit labour cost (k€ per person-year of the composite) at the firm's effective wages:
+    kappa(r) x (s w_u w0 + (1 - s) w_u), which is s w_s + (1 - s) w_u without a subsidy."""
+    ft = m.firms
+    s, pi = technology(m, idx)
+    wu = m.wage_u[ft.region[idx]]
+    w0 = reference_wage_ratio(m)[ft.region[idx]]
+    kappa = cost_factor(wage_ratio(m, idx, subsidy_rate), pi, m.p.production.skill_substitution)
+    return kappa * wu * (s * w0 + 1.0 - s)
+
+
+def unfilled_share(m, idx: np.ndarray) -> np.ndarray:
+    """Share of last step's demand a firm could not serve (0 for firms without a demand record)."""
+    ft = m.firms
+    d = ft.demand[idx]
+    return np.divide(d - ft.revenue[idx], d, out=np.zeros(len(idx)), where=d > 0).clip(0.0, 1.0)
+
+
+def cost_wedge(m, idx: np.ndarray, subsidy_rate: np.ndarray | None) -> np.ndarray:
+    """Unit labour cost at the firm's effective wages over that at the market wages (below 1
+    under a wage subsidy, 1 otherwise)."""
+    if subsidy_rate is None or not subsidy_rate[idx].any():
+        return np.ones(len(idx))
+    _, pi = technology(m, idx)
+    sigma = m.p.production.skill_substitution
+    return (cost_factor(wage_ratio(m, idx, subsidy_rate), pi, sigma)
+            / cost_factor(wage_ratio(m, idx, None), pi, sigma))
+
+
+def competitiveness(m, idx: np.ndarray, subsidy_rate: np.ndarray | None = None) -> np.ndarray:
+    """Quality x productivity / unit labour cost at the firm's effective wages, times
+    (1 - unfilled share of last step's demand)^``production.unfilled_weight`` (Dosi, Fagiolo &
+    Roventini 2010: customers turn away from firms that cannot deliver)."""
+    ft = m.firms
+    served = (1.0 - unfilled_share(m, idx)) ** m.p.production.unfilled_weight
+    return ft.quality[idx] * ft.productivity[idx] / unit_cost(m, idx, subsidy_rate) * served
+
+
+# --- markets --------------------------------------------------------------------------------------
 def _replicate(m, idx, share, market, n_markets, fitness, sigma, shocks) -> np.ndarray:
     chi = m.p.market.selection_strength
     w = np.bincount(market, weights=share, minlength=n_markets)
@@ -42,6 +162,16 @@ def _mean_quality(m, idx, share, market, n_markets) -> np.ndarray:
     return np.divide(q, w, out=np.zeros(n_markets), where=w > 0)
 
 
+def _against_outside(share, market, n_markets, wedge, eta) -> np.ndarray:
+    """Per market: the factor on the demand the model's firms win from outside suppliers,
+    (share-weighted mean cost wedge)^-eta (Armington 1969), with each firm's labour-cost wedge
+    against them (its region's wage drift times its subsidy wedge); 1 without one."""
+    w = np.bincount(market, weights=share, minlength=n_markets)
+    mean = np.bincount(market, weights=share * wedge, minlength=n_markets)
+    mean = np.divide(mean, w, out=np.ones(n_markets), where=w > 0)
+    return mean ** (-eta)
+
+
 def imitate(m, idx, market, n_markets) -> None:
     """Laggards imitate: they close part of the gap to their market's mean quality and
     productivity, scaled by absorptive capacity (Nelson & Winter 1982; seed 3.6.2). This keeps
@@ -55,10 +185,82 @@ def imitate(m, idx, market, n_markets) -> None:
         v[idx] += rate * np.maximum(mean[market] - v[idx], 0.0)
 
 
-def compete(m, step) -> None:
-    """Replicator step in regional and export markets, demand growth, revenue.
+def wage_subsidy(m, step) -> None:
+    """Employment incentives (lever ``employment_incentives``, seed 3.6.4): a marginal wage
+    subsidy on skilled jobs (Layard & Nickell 1980's subsidy of extra jobs).
 
-    Step state: reads ``has_transnational`` (export entry).
+    The state pays ``policy.hiring_subsidy`` x intensity of the skilled wage for every skilled
+    employee a reached firm has above its base, its skilled staff at the start of the year (or
+    when the scheme first reaches it): net additions over the year, as the US New Jobs Tax Credit
+    paid for growth over the previous year's employment (Perloff & Wachter 1979; Bishop 1981). So
+    its skilled wage cost at the margin falls by that share while it expands: labour
+    demand (substitution and scale), competitiveness and, against outside suppliers, its market's
+    demand respond (:func:`compete`, :func:`plan_labour`). The budget is served small firms first
+    (the French hiring credit of Cahuc, Carcillo & Le Barbanchon 2019 was for firms under ten
+    employees, and small firms respond most), spreading what is left of the year's budget over
+    its remaining steps; a firm is reached while budget is left when its turn comes.
+
+    Step state: writes ``subsidy_rate``, ``subsidy_paid``.
+    """
+    ft, p = m.firms, m.p
+    n = ft.n
+    step.subsidy_rate = np.zeros(n)
+    step.subsidy_paid = np.zeros(n)
+    if not m.policy.on("employment_incentives"):
+        return
+    idx = ft.idx
+    level = m.policy.level("employment_incentives", firms=idx)
+    new = (level > 0) & ((ft.subsidy_base[idx] < 0) | (m.step_in_year == 0))
+    ft.subsidy_base[idx[new]] = ft.skilled[idx[new]]
+    rate = p.policy.hiring_subsidy * level
+    region = ft.region[idx]
+    extra = np.maximum(ft.skilled[idx] - ft.subsidy_base[idx], 0)
+    cost = rate * m.wage_s[region] * extra  # k€/yr
+    asking = rate > 0
+    order = np.lexsort((idx, ft.skilled[idx] + ft.unskilled[idx], region))
+    order = order[asking[order]]
+    if len(order) == 0:
+        return
+    steps_left = p.steps_per_year - m.step_in_year
+    allowance = m.policy.left("employment_incentives") / max(steps_left, 1)
+    # Real euros: a model firm's subsidy is paid to every real firm it stands for.
+    reg, c = region[order], cost[order] / p.steps_per_year * m.firm_weight(idx[order])
+    cum = np.cumsum(c)
+    start = np.searchsorted(reg, np.arange(m.world.n_regions))
+    before = cum - c - np.concatenate([[0.0], cum])[start][reg]
+    chosen = order[before < allowance[reg]]
+    paid = np.zeros(len(idx), dtype=bool)
+    paying = chosen[cost[chosen] > 0]
+    paid[paying] = m.policy.grant("employment_incentives", idx[paying], cost[paying] / p.steps_per_year)
+    reached = np.zeros(len(idx), dtype=bool)
+    reached[chosen] = True
+    reached[paying] = paid[paying]
+    # The subsidy lowers the skilled wage at the margin where, at the subsidised wage, the firm
+    # would want skilled staff above its base (for the demand it last faced); below its base a
+    # firm pays the full wage for its marginal skilled worker (the kink of a marginal subsidy).
+    s, pi = technology(m, idx)
+    sigma = p.production.skill_substitution
+    r = wage_ratio(m, idx, None) * (1.0 - rate)
+    target = ft.demand[idx] / np.maximum(ft.productivity[idx] * ft.quality[idx], 1e-9)
+    want = s * target * (cost_factor(r, pi, sigma) / r) ** sigma
+    margin = reached & (want >= ft.subsidy_base[idx])
+    step.subsidy_rate[idx[margin]] = rate[margin]
+    step.subsidy_paid[idx[paid]] = cost[paid]
+
+
+def compete(m, step) -> None:
+    """Replicator step in regional and export markets, demand growth, the demand each firm faces.
+
+    The demand a firm faces (``demand``, k€/yr) is its share of its markets' demand. The model's
+    firms also compete, as a group, with outside suppliers (imports, other countries' exporters)
+    that share their technology and the pass-through of productivity to wages: where the firms'
+    wage costs drift above theirs (a tight regional labour market, ``m.wage_drift`` of
+    :func:`cluster_abm.mechanisms.labour.update_wages`) or below (a wage subsidy), the markets'
+    demand for the firms moves at the elasticity ``production.demand_elasticity``
+    (:func:`_against_outside`; the scale effect of labour demand: Armington 1969; Hamermesh
+    1993). Revenue is what the firm sells, set by :func:`produce` once staff are known.
+
+    Step state: reads ``has_transnational`` (export entry), ``subsidy_rate`` (effective wages).
     """
     ft, p, w = m.firms, m.p, m.world
     idx = ft.idx
@@ -75,7 +277,7 @@ def compete(m, step) -> None:
     m.demand_exp *= m.demand_growth_exp * np.where(m.q_exp > 0, q_exp / np.where(m.q_exp > 0, m.q_exp, 1.0), 1.0)
     m.q_reg, m.q_exp = q_reg, q_exp
     imitate(m, idx, market, w.n_sectors * R)
-    fit = competitiveness(m, idx)
+    fit = competitiveness(m, idx, step.subsidy_rate)
     emp = np.maximum(ft.skilled[idx] + ft.unskilled[idx], 1)
     sigma = p.market.share_volatility * emp ** (-p.market.volatility_size_exponent)
     shocks = m.normal("share_shock", idx)
@@ -93,32 +295,53 @@ def compete(m, step) -> None:
     ex_idx = idx[exp]
     if len(ex_idx):
         ft.share_exp[ex_idx] = _replicate(m, ex_idx, ft.share_exp[ex_idx], sector[exp], w.n_sectors, fit[exp], sigma[exp], shocks[exp])
-    rev_reg = ft.share_reg[idx] * m.demand_reg.ravel()[market]
-    rev_exp = np.where(exp, ft.share_exp[idx] * m.demand_exp[sector], 0.0)
-    ft.revenue[idx] = rev_reg + rev_exp
-    ft.revenue_exp[idx] = rev_exp
+    demand_reg = m.demand_reg.ravel()[market]
+    demand_exp = m.demand_exp[sector]
+    wedge = cost_wedge(m, idx, step.subsidy_rate) * m.wage_drift[ft.region[idx]]
+    eta = p.production.demand_elasticity
+    demand_reg = demand_reg * _against_outside(ft.share_reg[idx], market, w.n_sectors * R, wedge, eta)[market]
+    demand_exp = demand_exp * _against_outside(np.where(exp, ft.share_exp[idx], 0.0), sector, w.n_sectors, wedge, eta)[sector]
+    rev_reg = ft.share_reg[idx] * demand_reg
+    rev_exp = np.where(exp, ft.share_exp[idx] * demand_exp, 0.0)
+    ft.demand[idx] = rev_reg + rev_exp
+    ft.revenue_exp[idx] = rev_exp  # orders for now; produce() scales them to what is sold
 
 
-def plan_labour(m) -> None:
-    """Hire toward revenue / productivity, split by the firm's skilled share; hires are limited by
-    each region's unemployed pool, firing returns workers to it. A firm keeps at least one person
-    (its entrepreneur). Employment incentives (seed 3.6.4) raise the skilled share of subsidised
-    firms (``subsidy_share``)."""
-    ft, p, w = m.firms, m.p, m.world
+def plan_labour(m, step) -> None:
+    """Desired staff by cost minimisation, layoffs, and hiring through the matching function.
+
+    Output target: the demand the firm faces (``demand``). Desired staff per skill minimise the
+    wage cost of producing it with the CES of :func:`labour_composite` at the firm's wages (net of
+    a wage subsidy at the margin): s X (kappa/r)^sigma skilled and (1 - s) X kappa^sigma unskilled
+    persons, X = demand / (productivity x quality); stored as ``desired_skilled`` and
+    ``desired_unskilled``. Staff above the desired level are shed at
+    ``production.labour_adjust_rate`` a year (firing costs, labour hoarding); a firm keeps at
+    least one person (its entrepreneur). Vacancies (desired minus actual staff) are filled from
+    the region's unemployed through :func:`cluster_abm.mechanisms.labour.match_vacancies`: they
+    persist where the pools are short (seed 2.6) and cost output (:func:`produce`).
+
+    Step state: reads ``subsidy_rate`` (the skilled wage at the margin).
+    """
+    ft, p = m.firms, m.p
     idx = ft.idx
     if len(idx) == 0:
         return
-    desired = ft.revenue[idx] / np.maximum(ft.productivity[idx], 1e-9)
-    share = np.minimum(ft.skill_share[idx] + ft.subsidy_share[idx], 1.0)
-    want_s = desired * share
-    want_u = desired - want_s
+    s, pi = technology(m, idx)
+    sigma = p.production.skill_substitution
+    r = wage_ratio(m, idx, step.subsidy_rate)
+    kappa = cost_factor(r, pi, sigma)
+    target = ft.demand[idx] / np.maximum(ft.productivity[idx] * ft.quality[idx], 1e-9)
+    want_s = s * target * (kappa / r) ** sigma
+    want_u = (1.0 - s) * target * kappa**sigma
+    ft.desired_skilled[idx] = want_s
+    ft.desired_unskilled[idx] = want_u
     rate = p.production.labour_adjust_rate
-    gap_s = keyed_round(m.uniform("round_skilled", idx), rate * (want_s - ft.skilled[idx]))
-    gap_u = keyed_round(m.uniform("round_unskilled", idx), rate * (want_u - ft.unskilled[idx]))
+    excess_s = keyed_round(m.uniform("round_skilled", idx), rate * np.maximum(ft.skilled[idx] - want_s, 0.0))
+    excess_u = keyed_round(m.uniform("round_unskilled", idx), rate * np.maximum(ft.unskilled[idx] - want_u, 0.0))
     region = ft.region[idx]
-    # Firing first (the entrepreneur always stays), so fired workers can be rehired elsewhere.
-    fire_s = np.minimum(np.maximum(-gap_s, 0), ft.skilled[idx])
-    fire_u = np.minimum(np.maximum(-gap_u, 0), ft.unskilled[idx])
+    # Layoffs first (the entrepreneur always stays), so laid-off workers can be rehired elsewhere.
+    fire_s = np.minimum(excess_s, ft.skilled[idx])
+    fire_u = np.minimum(excess_u, ft.unskilled[idx])
     last = ((ft.skilled[idx] - fire_s + ft.unskilled[idx] - fire_u) == 0) & ((fire_s + fire_u) > 0)
     keep_skilled = last & (fire_s > 0)
     fire_s[keep_skilled] -= 1
@@ -126,18 +349,25 @@ def plan_labour(m) -> None:
     ft.skilled[idx] -= fire_s.astype(np.int32)
     ft.unskilled[idx] -= fire_u.astype(np.int32)
     m.ledger.add("separations", region, fire_s + fire_u)
-    match = p.labour.matching_rate
-    for col, gap, pool in (("skilled", gap_s, m.unemployed_s()), ("unskilled", gap_u, m.unemployed_u())):
-        pool = np.floor(np.maximum(pool, 0) * match)  # only part of the unemployed can be matched
-        hire = np.maximum(gap, 0)
-        demand = np.bincount(region, weights=hire, minlength=w.n_regions)
-        for r in (demand > pool).nonzero()[0]:
-            sel = ((region == r) & (hire > 0)).nonzero()[0]
-            if pool[r] > 0:
-                got = m.rngs.labour.multinomial(int(pool[r]), hire[sel] / hire[sel].sum())
-            else:
-                got = np.zeros(len(sel), dtype=np.int64)
-            hire[sel] = np.minimum(got, hire[sel])
+    for col, want, pool, skill in (("skilled", want_s, m.unemployed_s(), "skilled"),
+                                   ("unskilled", want_u, m.unemployed_u(), "unskilled")):
         staff = getattr(ft, col)
+        vacancies = np.maximum(want - staff[idx], 0.0)
+        hire = match_vacancies(m, idx, vacancies, pool, skill)
         staff[idx] += hire.astype(np.int32)
         m.ledger.add("hires", region, hire)
+
+
+def produce(m) -> None:
+    """Sales: a firm sells the demand it faces up to its output capacity (productivity x quality x
+    labour composite of its staff after this step's hiring); the rest of its demand is lost
+    (and lowers its competitiveness next step). Export sales are cut in the same proportion."""
+    ft = m.firms
+    idx = ft.idx
+    if len(idx) == 0:
+        return
+    demand = ft.demand[idx]
+    sold = np.minimum(demand, capacity(m, idx))
+    served = np.divide(sold, demand, out=np.ones(len(idx)), where=demand > 0)
+    ft.revenue[idx] = sold
+    ft.revenue_exp[idx] *= served

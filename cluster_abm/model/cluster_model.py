@@ -305,6 +305,7 @@ class ClusterModel(mesa.Model):
         self.contract_law = w.region_field("network_contract_law", dtype=bool)
         self.frozen = np.zeros(w.n_regions, dtype=bool)
         self.last_productivity = np.zeros(w.n_regions)
+        self.wage_drift = np.ones(w.n_regions)  # regional wages over outside suppliers' (labour.update_wages)
 
     def _build_firms(self) -> None:
         w, p, rng = self.world, self.p, self.rngs.init
@@ -584,8 +585,10 @@ class ClusterModel(mesa.Model):
         cooperation.dissolve_contracts(self)
         cooperation.form_contracts(self, s)
         cooperation.become_glocal(self)
+        production.wage_subsidy(self, s)
         production.compete(self, s)
-        production.plan_labour(self)
+        production.plan_labour(self, s)
+        production.produce(self)
         finance.settle_accounts(self, s)
 
     def _entry_and_exit(self, s: StepState) -> None:

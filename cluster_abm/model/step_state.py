@@ -85,6 +85,14 @@ class StepState:
     """(n,) persons per firm: kernel-weighted employees of the other firms of its sector near it
     on the grid, at the start of phase 3. Written by agglomeration.local_pools; read by
     agglomeration.input_sharing (finance.settle_accounts, overhead)."""
+    subsidy_rate: np.ndarray | None = None
+    """(n,) 0-1 per firm: share of the skilled wage the employment-incentives lever pays at the
+    margin this step (0 where it does not reach or the firm is below its base). Written by
+    production.wage_subsidy; read by production.compete (competitiveness, outside demand) and
+    production.plan_labour (desired staff)."""
+    subsidy_paid: np.ndarray | None = None
+    """(n,) k€/yr per firm: the employment-incentives subsidy paid this step (annualised).
+    Written by production.wage_subsidy; read by finance.settle_accounts (wage bill)."""
     novelty: np.ndarray | None = None
     """(n,) 0-1 per firm: novelty partners bring, 1 - exp(-sum of inverted-U values of cognitive
     distance). Written by innovation.partner_novelty; read by innovation.innovation_rate

@@ -22,6 +22,7 @@ PURPOSES = {name: i for i, name in enumerate((
     "accept", "ki_project", "apply_regional", "apply_eu", "merit_noise", "first_come",
     "export_entry", "glocal", "contract", "share_shock", "round_skilled", "round_unskilled",
     "training", "venture_screen", "entry_demand", "quality_draw", "partial_grant", "partial_award",
+    "hire_skilled", "hire_unskilled",
 ))}
 FAMILIES = ("init", "finance", "knowledge", "capabilities", "innovation", "cooperation", "market",
             "labour", "demography", "policy")

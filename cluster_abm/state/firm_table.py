@@ -50,7 +50,11 @@ ki_until           int32    last step of a running firm-KI project (-1 none)
 ki_index           int32    knowledge institution of that project (-1 none)
 ki_cofunded        bool     that project is co-financed by a science-industry instrument
 qh_until           int32    last step in a demand-side (quadruple-helix) project (-1 none)
-subsidy_share      float64  extra skilled share funded by employment incentives
+subsidy_base       int32    skilled staff when employment incentives first reached the firm
+                            (-1 never): the state pays for skilled jobs above it (seed 3.6.4)
+demand             float64  demand the firm faced this step (k€/yr); revenue is what it sold
+desired_skilled    float64  skilled staff the firm wants at its last labour plan (persons)
+desired_unskilled  float64  unskilled staff the firm wants at its last labour plan (persons)
 =================  =======  ===================================================================
 """
 
@@ -114,7 +118,10 @@ COLUMNS: dict[str, tuple[type, object]] = {
     "ki_index": (np.int32, -1),
     "ki_cofunded": (np.bool_, False),
     "qh_until": (np.int32, -1),
-    "subsidy_share": (np.float64, 0.0),
+    "subsidy_base": (np.int32, -1),
+    "demand": (np.float64, 0.0),
+    "desired_skilled": (np.float64, 0.0),
+    "desired_unskilled": (np.float64, 0.0),
 }
 
 
