@@ -271,6 +271,7 @@ class ClusterModel(mesa.Model):
         self.awareness0 = w.region_field("policy_awareness")
         self.awareness = self.awareness0.copy()  # raised by the policy_awareness lever (open_year)
         self.contract_law = w.region_field("network_contract_law", dtype=bool)
+        self.credit_access = w.region_field("private_credit") / p.venture.credit_depth_ref  # bank credit, 1 = EU mean
         self.frozen = np.zeros(w.n_regions, dtype=bool)
         self.last_productivity = np.zeros(w.n_regions)
 

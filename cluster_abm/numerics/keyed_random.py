@@ -21,7 +21,7 @@ PURPOSES = {name: i for i, name in enumerate((
     "innovate", "innovation_type", "eco", "closure", "spinoff", "founder_skill", "search",
     "accept", "ki_project", "apply_regional", "apply_eu", "merit_noise", "first_come",
     "export_entry", "glocal", "contract", "share_shock", "round_skilled", "round_unskilled",
-    "training", "venture_screen", "entry_demand", "quality_draw",
+    "training", "venture_screen", "entry_demand", "quality_draw", "productivity_draw", "founder_wealth",
 ))}
 FAMILIES = ("init", "finance", "knowledge", "capabilities", "innovation", "cooperation", "market",
             "labour", "demography", "policy")

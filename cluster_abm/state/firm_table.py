@@ -51,6 +51,10 @@ ki_index           int32    knowledge institution of that project (-1 none)
 ki_cofunded        bool     that project is co-financed by a science-industry instrument
 qh_until           int32    last step in a demand-side (quadruple-helix) project (-1 none)
 subsidy_share      float64  extra skilled share funded by employment incentives
+belief             float64  owner's estimate of the firm's yearly earnings over the outside wage
+                            (NaN until first observed; passive learning, Jovanovic 1982)
+startup_credit     float64  bank loan granted at founding (k€), the floor of its credit line
+                            while it is repaid (Evans & Jovanovic 1989)
 =================  =======  ===================================================================
 """
 
@@ -108,6 +112,8 @@ COLUMNS: dict[str, tuple[type, object]] = {
     "ki_cofunded": (np.bool_, False),
     "qh_until": (np.int32, -1),
     "subsidy_share": (np.float64, 0.0),
+    "belief": (np.float64, np.nan),
+    "startup_credit": (np.float64, 0.0),
 }
 
 
