@@ -66,6 +66,10 @@ def one(scenario, seed: int, years: int) -> dict:
         "emigrants": float(wide["skilled_emigrants"][-spy:, -1].sum()),
         "emigrants_total": float(wide["skilled_emigrants"][1:, -1].sum()),
         "employment_by_region": wide["employment"][last, :-1].mean(axis=0).tolist(),
+        "innovations_per_firm": (wide["innovations"][1:, :-1].sum(axis=0)
+                                 / (wide["firms"][1:, :-1].mean(axis=0) * years)).tolist(),
+        "emigration_rate": (wide["skilled_emigrants"][1:, :-1].sum(axis=0)
+                            / (obs.skilled_labour_force.mean(axis=0) * years)).tolist(),
         "initial_firm_share": float(initial.mean()),
         "initial_job_share": float(emp[initial].sum() / emp.sum()),
         "median_size_by_age": med_by_age,
@@ -95,7 +99,10 @@ def summary(rows: list[dict]) -> str:
     d = np.mean([r["death_rate"] for r in rows], axis=0)
     for i, reg in enumerate(regions):
         out.append(f"  {reg:24s} {stages[i]:7s} birth {100 * b[i]:.1f} % death {100 * d[i]:.1f} %")
-    out.append(f"early/mature: birth {stage_ratio(b, stages):.2f}, death {stage_ratio(d, stages):.2f}")
+    inn = np.mean([r["innovations_per_firm"] for r in rows], axis=0)
+    emi = np.mean([r["emigration_rate"] for r in rows], axis=0)
+    out.append(f"early/mature: birth {stage_ratio(b, stages):.2f}, death {stage_ratio(d, stages):.2f}, "
+               f"innovations per firm {stage_ratio(inn, stages):.2f}, skilled emigration {stage_ratio(emi, stages):.2f}")
     st = np.array(stages)
     out.append(f"middle/mature: birth {b[st == 'middle'].mean() / b[st == 'mature'].mean():.2f}, "
                f"death {d[st == 'middle'].mean() / d[st == 'mature'].mean():.2f}")

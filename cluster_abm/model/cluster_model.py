@@ -805,10 +805,9 @@ def initial_sizes(region: np.ndarray, key: np.ndarray, alpha: float, size_max: i
     luck: the model's firms of a region stand for its enterprises as super-individuals (Scheffer
     et al. 1995), so they represent the law's quantiles, the firm of rank i (from the largest)
     the midpoint (i + 1/2) / n of its stratum (stratified sampling, Cochran 1977). Independent
-    draws instead made a region's employment swing by a third between seeds through a few giant
-    firms (issue 21, item 5), and demand and the labour force are sized from it. Which firm,
-    sector and cluster gets which size stays random. ``region`` must be sorted (firms are built
-    region by region).
+    draws instead made a region's employment differ by 23-35 % (CV) between seeds through a few
+    giant firms (issue 21, item 5), and its demand and labour force are sized from them. Which
+    firm, sector and cluster gets which size stays random.
     """
     order = np.lexsort((key, region))  # by region, then in the random order of the keys
     rank = np.empty(len(region), dtype=np.int64)
