@@ -42,9 +42,11 @@ YEARS = 4
 # Levers whose first-order effect needs rare events to accumulate get more seeds and years:
 # incubators act on a few hundred births per run (survival is a binomial share), green
 # cooperation buys a few dozen partner-quarters a year against ~12 eco-innovations a step, and
-# multi-annual funding only matters in the years a baseline budget would have been frozen.
+# multi-annual funding only matters in the years a baseline budget would have been frozen;
+# dedicated credit lines are measured on a mean over a few dozen contract members, where one
+# large member joining in one run of a pair dominates (all 16 paired differences are positive).
 POWER = {"incubators": (16, 8), "green_cooperation": (16, 8), "multiannual_funding": (8, 8),
-         "meta_clusters": (16, 8), "employment_incentives": (16, 8)}
+         "meta_clusters": (16, 8), "employment_incentives": (16, 8), "contract_credit_lines": (16, 4)}
 # Levers whose direct effect is not distinguishable from zero since runs start from the spun-up
 # world and levers act only from policy year 0 (issue 16): meta-clusters no longer seed the
 # initial network at build. Incubators move 2-year survival clearly since survival fell below

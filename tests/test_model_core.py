@@ -136,7 +136,10 @@ def test_baseline_plausibility_over_ten_seeds(baseline_run):
 
 @pytest.mark.slow
 def test_one_year_survival_of_new_firms_is_in_the_published_band(baseline_run):
-    """1-year survival 70-95 % (EU 82 %, AT 83.7 %, IT 76 %: cluster_abm/data/see_targets.csv)."""
+    """1-year survival 70-95 % (EU 82 %, AT 83.7 %, IT 76 %, HU 95 %: cluster_abm/data/see_targets.csv).
+    Entrants below their market's incumbents, thin start-up capital and owners who learn from
+    their first results that the firm does not pay (mechanisms/demography.py) bring it into the
+    band; after the spin-up it sits near the top (about 93 %), see the issue-21 report."""
     survival = np.mean([baseline_run(seed, 20).kpis()["survival_1y"] for seed in range(10)])
     assert 0.70 <= survival <= 0.95
 

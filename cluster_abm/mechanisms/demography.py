@@ -3,10 +3,26 @@
 Seed 3.1.4: the most frequent way a firm is born in a cluster is a spin-off, replicative (like
 its parent) or innovative (new knowledge from combining experiences, more often with a link to a
 knowledge institution); innovative ventures carry a higher liability of newness (Stinchcombe
-1965). Here that liability is not a table of exit rates by age: new firms are small, have thin
-cash, few partners and an uncertain quality draw, so they exit more often as a result of the
-market and finance mechanisms, and the survivors are the fitter ones (Klepper 2007 for spin-off
-inheritance). Unemployed skilled workers also found firms (de novo entry).
+1965). Here that liability is not a table of exit rates by age; it emerges from three mechanisms:
+
+* **Heterogeneous entrants.** An entrant's productivity and quality are drawn around a template,
+  on average below it and more widely spread than the incumbents' (Jovanovic 1982; Foster,
+  Haltiwanger & Krizan 2001; Foster, Haltiwanger & Syverson 2008; Bartelsman, Haltiwanger &
+  Scarpetta 2013): a spin-off's template is its parent (Klepper 2007: spin-offs inherit), a de
+  novo firm's the incumbents of its market. The fit grow by the market's selection, the unfit
+  shrink (up or out, Haltiwanger, Jarmin & Miranda 2013).
+* **Start-up capital from the founder and the finance available** (Evans & Jovanovic 1989;
+  Hurst & Lusardi 2004): the founder's savings, in years of the founder's own wage (skilled or
+  not; less after unemployment), a spin-off's parent's stake, and a bank loan in proportion to the
+  founder's equity and to the region's depth of bank credit. Capital bounds the scale at birth
+  (hires need working capital) and is the buffer against early losses.
+* **Passive learning** (Jovanovic 1982): an owner does not know what the firm will earn; the
+  founder's prior is revised by each step's earnings, fast while evidence is short, slowly once
+  it is long; the owner quits when the estimate falls below what the owner accepts to earn
+  (``finance.owner_min_pay`` of the outside wage). Young firms' estimates move most, so exits
+  concentrate in the first years and fall with age, while the survivors are the fitter ones.
+
+Unemployed workers also found firms (de novo entry).
 
 Seed 3.1.4 / Hansen et al. (2000): networked incubators, in clusters of a certain size, cut
 start-ups' costs through shared services and connect them through organised networking.
@@ -46,15 +62,45 @@ def spawn(m, attrs: dict[str, np.ndarray], knowledge: np.ndarray) -> np.ndarray:
 
 
 def remove_firms(m, step) -> None:
-    """Exit of insolvent firms and non-economic closures (seed 3.1.4, 3.6.4).
+    """Exit of insolvent firms, of firms whose owners learn that they do not pay
+    (:func:`learn_viability`) and non-economic closures (seed 3.1.4, 3.6.4).
 
-    Step state: reads ``insolvent``; writes ``degree`` (dead slots 0).
+    Step state: reads ``insolvent``, ``owner_earnings``; writes ``degree`` (dead slots 0).
     """
     ft, p = m.firms, m.p
     idx = ft.idx
     closing = idx[hazard(m.uniform("closure", idx), np.full(len(idx), p.demography.closure_rate))]
-    dead = np.union1d(closing, step.insolvent)
-    _remove(m, step, dead, insolvent=~np.isin(dead, closing))
+    quitting = idx[learn_viability(m, step, idx)]
+    dead = np.union1d(np.union1d(closing, quitting), step.insolvent)
+    _remove(m, step, dead, insolvent=np.isin(dead, step.insolvent))
+
+
+def learn_viability(m, step, idx: np.ndarray) -> np.ndarray:
+    """Passive learning about the firm's earning power (Jovanovic 1982); returns which owners quit.
+
+    The owner's estimate of the firm's yearly earnings over the outside wage (``belief``) is a
+    Bayesian posterior mean: the founder's prior (``demography.founder_expectation``, worth
+    ``demography.prior_years`` years of evidence) averaged with every step's earnings, each
+    weighing 1/steps_per_year of a year; evidence older than ``demography.belief_memory`` years
+    ages out (earning power drifts; Pakes & Ericson 1998). So a young firm's first results move
+    the estimate a lot and an old firm's a little: exits concentrate early and fall with age.
+    The owner quits when the estimate falls below ``finance.owner_min_pay``, the share of the
+    wage an owner-manager accepts (entrepreneurs accept less than the wage, Hamilton 2000).
+    The built world's firms start from their first observed earnings (an established record).
+
+    Step state: reads ``owner_earnings``.
+    """
+    ft, p = m.firms, m.p
+    if step.owner_earnings is None or len(idx) == 0:
+        return np.zeros(len(idx), dtype=bool)
+    d, spy = p.demography, p.steps_per_year
+    earned = step.owner_earnings[idx]
+    evidence = (m.t - ft.birth_step[idx]) / spy  # years of results, this step's included
+    gain = (1.0 / spy) / (d.prior_years + np.minimum(evidence, d.belief_memory))
+    belief = ft.belief[idx]
+    belief = np.where(np.isnan(belief), earned, belief + gain * (earned - belief))
+    ft.belief[idx] = belief
+    return belief < p.finance.owner_min_pay
 
 
 def close_empty(m, step) -> None:
@@ -125,7 +171,8 @@ def _pass_on(m, donors: np.ndarray, fields: np.ndarray, dead_mask: np.ndarray) -
 
 
 def create_firms(m, step) -> None:
-    """Spin-offs from incumbents' skilled staff and de novo firms from the skilled unemployed.
+    """Spin-offs from incumbents' staff and de novo firms from the unemployed, with their
+    productivity, quality and start-up capital (see the module docstring).
 
     Step state: writes ``degree`` (grown with the firm table, new firms 0); incubated ventures
     (:func:`incubate_new`) read ``buckets`` and write ``degree``.
@@ -137,7 +184,8 @@ def create_firms(m, step) -> None:
     spawn_mask = (emp >= 2) & hazard(m.uniform("spinoff", idx), p.demography.spinoff_rate * emp)
     parents = idx[spawn_mask]
     # The founder leaves the parent: skilled with the probability of the parent's skilled share.
-    p_skilled = ft.skilled[parents] / np.maximum(ft.skilled[parents] + ft.unskilled[parents], 1)
+    parent_staff = ft.skilled[parents] + ft.unskilled[parents]
+    p_skilled = ft.skilled[parents] / np.maximum(parent_staff, 1)
     founder_sp_skilled = m.uniform("founder_skill", parents) < p_skilled
     pool_s, pool_u = np.maximum(m.unemployed_s(), 0), np.maximum(m.unemployed_u(), 0)
     dn_s = rng.poisson(p.demography.denovo_rate * pool_s).clip(max=pool_s.astype(np.int64))
@@ -146,6 +194,7 @@ def create_firms(m, step) -> None:
     n_sp, n_dn = len(parents), int(denovo.sum())
     if n_sp + n_dn == 0:
         return
+    ref_p, ref_q = market_reference(m, idx)  # the incumbents, before anyone enters
     ft.skilled[parents[founder_sp_skilled]] -= 1
     ft.unskilled[parents[~founder_sp_skilled]] -= 1
     # De novo founders: the first dn_s of each region are skilled.
@@ -153,8 +202,9 @@ def create_firms(m, step) -> None:
     founder_skilled = np.r_[founder_sp_skilled, founder_dn_skilled]
     K = ft.n_fields
     d = p.demography
+    R = w.n_regions
 
-    # --- spin-offs (replicative or innovative) ---------------------------------------------------
+    # --- spin-offs (replicative or innovative): the parent is the template (Klepper 2007) -------
     in_project = ft.ki_until[parents] >= m.t
     p_innov = np.minimum(d.innovative_share * (1.0 + d.innovative_ki_bonus * in_project), 1.0)
     innovative = m.uniform("spinoff", parents, 1) < p_innov
@@ -166,18 +216,19 @@ def create_firms(m, step) -> None:
         know_sp[innovative.nonzero()[0], target] += moved.sum(axis=1)
     q_mean = np.where(innovative, d.innovative_mean, d.entrant_quality_gap)
     q_sd = np.where(innovative, d.innovative_sd, d.replicative_sd)
+    p_draw = d.entrant_productivity_gap + d.spinoff_productivity_sd * m.normal("productivity_draw", parents)
     sp = {
         "region": ft.region[parents], "cluster": ft.cluster[parents], "sector": ft.sector[parents],
         "quality": ft.quality[parents] * np.exp(q_mean + q_sd * m.normal("quality_draw", parents)),
-        "productivity": ft.productivity[parents],
+        "productivity": ft.productivity[parents] * np.exp(p_draw),
         "skill_share": ft.skill_share[parents], "rd_intensity": ft.rd_intensity[parents],
         "codification": ft.codification[parents], "dyncap": ft.dyncap[parents],
         "emission": ft.emission[parents],
         "origin": np.where(innovative, ORIGIN_INNOVATIVE, ORIGIN_REPLICATIVE).astype(np.int8),
     }
 
-    # --- de novo firms in each region ------------------------------------------------------------
-    dn_region = np.repeat(np.arange(w.n_regions), denovo)
+    # --- de novo firms in each region: the market's incumbents are the template -----------------
+    dn_region = np.repeat(np.arange(R), denovo)
     dn_cluster = np.full(n_dn, -1, dtype=np.int64)
     dn_sector = rng.integers(0, w.n_sectors, n_dn)
     if n_dn:
@@ -189,10 +240,12 @@ def create_firms(m, step) -> None:
         inside = dn_cluster >= 0
         dn_sector[inside] = w.cluster_sector[dn_cluster[inside]]
     ref = m.region_reference
+    dn_market = dn_sector * R + dn_region
+    z_q, z_p = rng.standard_normal(n_dn), rng.standard_normal(n_dn)
     dn = {
         "region": dn_region, "cluster": dn_cluster, "sector": dn_sector,
-        "quality": ref["quality"][dn_region] * np.exp(d.entrant_quality_gap + d.replicative_sd * rng.standard_normal(n_dn)),
-        "productivity": ref["productivity"][dn_region],
+        "quality": np.exp(ref_q[dn_market] + d.entrant_quality_gap + d.denovo_quality_sd * z_q),
+        "productivity": np.exp(ref_p[dn_market] + d.entrant_productivity_gap + d.entrant_productivity_sd * z_p),
         "skill_share": ref["skill_share"][dn_region], "rd_intensity": ref["rd_intensity"][dn_region],
         "codification": ref["codification"][dn_region], "dyncap": ref["dyncap"][dn_region],
         "emission": np.ones(n_dn), "origin": np.full(n_dn, ORIGIN_DENOVO, dtype=np.int8),
@@ -205,18 +258,26 @@ def create_firms(m, step) -> None:
     attrs = {k: np.concatenate([sp[k], dn[k]]) for k in sp}
     knowledge = np.vstack([know_sp, know_dn])
     n_new = n_sp + n_dn
-    # The founder plus further hires from the pools (if there are workers to hire).
-    extra = rng.poisson(max(d.startup_employees - 1.0, 0.0), n_new)
-    skilled_extra = stochastic_round(rng, extra * attrs["skill_share"])
+    region = attrs["region"]
+    # Start-up capital: the founder's savings, a spin-off's parent's stake, a bank loan.
+    own, loan = startup_capital(m, parents, parent_staff, region, founder_skilled, n_dn, rng)
+    # The founder plus the planned hires that capital can carry (and the pools can supply).
+    share_s = attrs["skill_share"]
+    wage_cost = share_s * m.wage_s[region] + (1.0 - share_s) * m.wage_u[region]
+    affordable = np.floor((own + loan) / np.maximum(d.working_capital * wage_cost, 1e-9))
+    extra = np.minimum(rng.poisson(max(d.startup_employees - 1.0, 0.0), n_new), affordable).astype(np.int64)
+    skilled_extra = stochastic_round(rng, extra * share_s)
     attrs["skilled"] = founder_skilled + skilled_extra
     attrs["unskilled"] = (~founder_skilled) + extra - skilled_extra
     attrs["birth_step"] = np.full(n_new, m.t)
-    attrs["cash"] = np.full(n_new, p.yearly.demography.startup_capital)
+    attrs["cash"] = own
+    attrs["startup_credit"] = loan
+    attrs["belief"] = np.full(n_new, d.founder_expectation)
     member_draw = rng.random(n_new) < p.init.cmo_membership
     has_cmo = np.array([c.has_cmo for c in w.clusters] + [False])[attrs["cluster"]]
     attrs["member"] = member_draw & has_cmo & (attrs["cluster"] >= 0)
     # Initial market share: as big as the firm's expected revenue (diluting the incumbents).
-    market = attrs["sector"].astype(np.int64) * w.n_regions + attrs["region"]
+    market = attrs["sector"].astype(np.int64) * R + region
     capacity = (attrs["skilled"] + attrs["unskilled"]) * attrs["productivity"] * attrs["quality"]
     expected = capacity * np.exp(d.entry_demand_mean + d.entry_demand_sd * rng.standard_normal(n_new))
     attrs["share_reg"] = expected / np.maximum(m.demand_reg.ravel()[market], 1e-9)
@@ -227,10 +288,54 @@ def create_firms(m, step) -> None:
     step.degree[slots] = 0
     # Hires come out of the pools; where a pool is short the venture starts with its founder only.
     _fit_to_pools(m, slots, founder_skilled)
-    m.ledger.add("births", attrs["region"])
-    m.ledger.add("births_innovative", attrs["region"][attrs["origin"] == ORIGIN_INNOVATIVE])
-    m.ledger.add("jobs_created_entry", attrs["region"], attrs["skilled"] + attrs["unskilled"])
+    m.ledger.add("births", region)
+    m.ledger.add("births_innovative", region[attrs["origin"] == ORIGIN_INNOVATIVE])
+    m.ledger.add("jobs_created_entry", region, attrs["skilled"] + attrs["unskilled"])
     incubate_new(m, step, slots)
+
+
+def market_reference(m, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per (sector, region) market: the mean log labour productivity and log quality of its
+    incumbents ``idx``, the template of a de novo entrant (Foster, Haltiwanger & Syverson 2008
+    compare entrants with the incumbents of their industry). A market without incumbents takes
+    its region's reference firm (``model.region_reference``). Arrays of sector x regions."""
+    ft, w = m.firms, m.world
+    R, M = w.n_regions, w.n_sectors * w.n_regions
+    market = ft.sector[idx] * R + ft.region[idx]
+    count = np.bincount(market, minlength=M)
+    region_of = np.arange(M) % R
+    out = []
+    for col in ("productivity", "quality"):
+        total = np.bincount(market, weights=np.log(getattr(ft, col)[idx]), minlength=M)
+        fallback = np.log(m.region_reference[col][region_of])
+        out.append(np.where(count > 0, total / np.maximum(count, 1), fallback))
+    return out[0], out[1]
+
+
+def startup_capital(m, parents: np.ndarray, parent_staff: np.ndarray, region: np.ndarray,
+                    founder_skilled: np.ndarray, n_dn: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Start-up capital of new firms (spin-offs of ``parents`` first, then ``n_dn`` de novo
+    firms), k€: (own funds, bank loan). Liquidity constraints after Evans & Jovanovic (1989):
+    the founder's savings are ``demography.founder_savings`` years of the founder's wage (skilled
+    or unskilled in its region), spread lognormally (``founder_wealth_sd``; Hurst & Lusardi 2004:
+    wealth is very unequal), ``demography.unemployed_savings`` of that after unemployment (de
+    novo founders come from the pools); a spin-off's parent adds ``demography.parent_stake`` of
+    its cash per employee (taken from its cash); the bank lends ``demography.bank_leverage``
+    per unit of the founder's equity at the reference depth of bank credit, in proportion to the
+    region's (``model.credit_access``). The loan is a credit line the firm repays over
+    ``demography.loan_years`` (:func:`cluster_abm.mechanisms.finance.startup_loans`).
+    """
+    ft, d = m.firms, m.p.demography
+    n_sp = len(parents)
+    wage = np.where(founder_skilled, m.wage_s[region], m.wage_u[region])
+    sd = d.founder_wealth_sd
+    z = np.r_[m.normal("founder_wealth", parents), rng.standard_normal(n_dn)]
+    after_job = np.r_[np.ones(n_sp), np.full(n_dn, d.unemployed_savings)]
+    savings = d.founder_savings * wage * np.exp(sd * z - 0.5 * sd**2) * after_job
+    stake = d.parent_stake * np.maximum(ft.cash[parents], 0.0) / np.maximum(parent_staff, 1)
+    ft.cash[parents] -= stake
+    loan = d.bank_leverage * m.credit_access[region] * savings
+    return savings + np.r_[stake, np.zeros(n_dn)], loan
 
 
 def cluster_choice_table(world) -> tuple[np.ndarray, np.ndarray]:

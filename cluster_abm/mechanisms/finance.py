@@ -172,6 +172,17 @@ def _invest(m, firms: np.ndarray, ticket: float, asked: np.ndarray | None = None
         m.ledger.add("venture_investment", ft.region[asked], paid)
 
 
+def startup_loans(m, idx: np.ndarray) -> np.ndarray:
+    """What is left of the start-up loans of firms ``idx`` (k€): the bank lent
+    ``startup_credit`` at founding (:func:`cluster_abm.mechanisms.demography.startup_capital`;
+    Evans & Jovanovic 1989) and the firm repays it in equal parts over
+    ``demography.loan_years``; it floors the firm's credit line meanwhile."""
+    ft, p = m.firms, m.p
+    term = p.yearly.demography.loan_years * p.steps_per_year
+    left = np.clip(1.0 - (m.t - ft.birth_step[idx]) / term, 0.0, 1.0)
+    return ft.startup_credit[idx] * left
+
+
 def settle_accounts(m, step) -> None:
     """Costs, profit, cash, pay-out and credit line of every firm; flags the insolvent.
 
@@ -184,7 +195,7 @@ def settle_accounts(m, step) -> None:
 
     Step state: reads ``local_industry`` (overhead shared with nearby firms of the sector,
     :func:`~cluster_abm.mechanisms.agglomeration.input_sharing`) and ``subsidy_paid``; writes
-    ``insolvent``.
+    ``insolvent``, ``owner_earnings``.
     """
     ft, p = m.firms, m.p
     idx = ft.idx
@@ -217,11 +228,16 @@ def settle_accounts(m, step) -> None:
     ft.cash[idx] = cash
     m.ledger.add("interest_paid", region, interest)
 
-    line = p.finance.credit_to_revenue * rev * (1.0 + p.finance.contract_credit_bonus * in_contract)
+    # Banks lend in proportion to the region's depth of bank credit (private_credit); a young
+    # firm's start-up loan floors its line while it is repaid (Evans & Jovanovic 1989).
+    line = p.finance.credit_to_revenue * rev * m.credit_access[region] * (1.0 + p.finance.contract_credit_bonus * in_contract)
+    line = np.maximum(line, startup_loans(m, idx))
     if m.policy.on("contract_credit_lines"):
         level = m.policy.level("contract_credit_lines", firms=idx) * in_contract
         extra = p.finance.credit_to_revenue * rev * p.policy.contract_credit_boost * level
         granted = m.policy.grant("contract_credit_lines", idx, p.policy.guarantee_fee * extra, level=level)
         line[granted] += extra[granted]
     ft.credit_line[idx] = line
+    step.owner_earnings = np.full(ft.n, np.nan)
+    step.owner_earnings[idx] = surplus * spy / owner_wage  # the owner's learning (demography)
     step.insolvent = idx[cash < -line]

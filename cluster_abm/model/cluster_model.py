@@ -49,6 +49,7 @@ from cluster_abm.mechanisms import (
 from cluster_abm.mechanisms.common import profiles
 from cluster_abm.model import snapshot
 from cluster_abm.model.step_state import StepState
+from cluster_abm.numerics.grouping import rank_in_groups
 from cluster_abm.numerics.keyed_random import (
     PURPOSES,
     family_streams,
@@ -303,6 +304,7 @@ class ClusterModel(mesa.Model):
         self.awareness0 = w.region_field("policy_awareness")
         self.awareness = self.awareness0.copy()  # raised by the policy_awareness lever (open_year)
         self.contract_law = w.region_field("network_contract_law", dtype=bool)
+        self.credit_access = w.region_field("private_credit") / p.venture.credit_depth_ref  # bank credit, 1 = EU mean
         self.frozen = np.zeros(w.n_regions, dtype=bool)
         self.last_productivity = np.zeros(w.n_regions)
         self.wage_drift = np.ones(w.n_regions)  # regional wages over outside suppliers' (labour.update_wages)
@@ -332,8 +334,7 @@ class ClusterModel(mesa.Model):
         sector[inside] = w.cluster_sector[cluster[inside]]
 
         ip = p.init
-        size = np.floor(rng.random(n) ** (-1.0 / ip.size_pareto_alpha)).astype(np.int64)
-        size = np.clip(size, 1, ip.size_max)
+        size = initial_sizes(region, rng.random(n), ip.size_pareto_alpha, ip.size_max)
         sd = ip.skill_share_sd
         share = np.clip(w.region_field("skilled_share")[region] * np.exp(sd * rng.standard_normal(n) - sd**2 / 2), 0.02, 0.95)
         skilled = np.minimum(np.round(size * share).astype(np.int64), size)
@@ -843,3 +844,24 @@ def _class_weights(real: np.ndarray, count: np.ndarray) -> np.ndarray:
 
 def steps_for(years: float, steps_per_year: int) -> int:
     return int(math.ceil(years * steps_per_year))
+
+
+def initial_sizes(region: np.ndarray, key: np.ndarray, alpha: float, size_max: int) -> np.ndarray:
+    """Employees of the built world's firms: each region's firms are the quantiles of a discrete
+    Pareto law (Axtell 2001, tail exponent ``alpha``, at most ``size_max``), dealt to its firms
+    in the random order of ``key`` (uniforms, one per firm).
+
+    A region's size distribution is data (structural business statistics by size class), not
+    luck: the model's firms of a region stand for its enterprises as super-individuals (Scheffer
+    et al. 1995), so they represent the law's quantiles, the firm of rank i (from the largest)
+    the midpoint (i + 1/2) / n of its stratum (stratified sampling, Cochran 1977). Independent
+    draws instead made a region's employment differ by 23-35 % (CV) between seeds through a few
+    giant firms (issue 21, item 5), and its demand and labour force are sized from them. Which
+    firm, sector and cluster gets which size stays random.
+    """
+    order = np.lexsort((key, region))  # by region, then in the random order of the keys
+    rank = np.empty(len(region), dtype=np.int64)
+    rank[order] = rank_in_groups(region[order])
+    count = np.bincount(region)[region]
+    u = (rank + 0.5) / count
+    return np.clip(np.floor(u ** (-1.0 / alpha)), 1, size_max).astype(np.int64)

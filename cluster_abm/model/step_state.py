@@ -104,6 +104,11 @@ class StepState:
     insolvent: np.ndarray | None = None
     """Firm slots (int64) whose overdraft exceeds their credit line. Written by
     finance.settle_accounts; read by demography.remove_firms (they exit)."""
+    owner_earnings: np.ndarray | None = None
+    """(n,) per firm: this step's earnings of the firm's owner-manager (the surplus before the
+    owner's pay, annualised) over the owner's outside wage; NaN for dead slots. Written by
+    finance.settle_accounts; read by demography.learn_viability (the owner's estimate of what
+    the firm earns, through demography.remove_firms)."""
 
     # --- phase 5, labour market -------------------------------------------------------------------
     graduates: np.ndarray | None = None

@@ -23,6 +23,7 @@ PURPOSES = {name: i for i, name in enumerate((
     "export_entry", "glocal", "contract", "share_shock", "round_skilled", "round_unskilled",
     "training", "venture_screen", "entry_demand", "quality_draw", "partial_grant", "partial_award",
     "hire_skilled", "hire_unskilled",
+    "productivity_draw", "founder_wealth",
 ))}
 FAMILIES = ("init", "finance", "knowledge", "capabilities", "innovation", "cooperation", "market",
             "labour", "demography", "policy")

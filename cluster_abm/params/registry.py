@@ -137,7 +137,7 @@ REGISTRY.add(
 
 # --- initial population -------------------------------------------------------------------------
 REGISTRY.add(
-    _p("init.size_pareto_alpha", 1.12, 0.8, 2.0, "-", "Pareto tail exponent of initial firm size (employees); 1.1 gives ~93 % micro firms as in the EU (SBA fact sheet).", uncertain=False, source="Axtell 2001; EU SBA fact sheet"),
+    _p("init.size_pareto_alpha", 1.12, 0.8, 2.0, "-", "Pareto tail exponent of initial firm size (employees); each region's firms are the quantiles of this law (ClusterModel initial_sizes); 1.1 gives ~93 % micro firms as in the EU (SBA fact sheet).", uncertain=False, source="Axtell 2001; EU SBA fact sheet"),
     _p("init.size_max", 1000, 250, 50_000, "employees", "Largest initial firm.", uncertain=False, integer=True),
     _p("init.mean_age", 12.0, 1.0, 50.0, "yr", "Mean age of the initial (established) firms, exponential.", uncertain=False),
     _p("init.cash_to_revenue", 0.25, 0.01, 1.0, "yr of revenue", "Initial cash buffer as a share of annual revenue."),
@@ -302,6 +302,7 @@ REGISTRY.add(
     _p("venture.ticket", 80.0, 1.0, 5000.0, "k€", "Investment in one new venture.", uncertain=False),
     _p("venture.max_age", 2.0, 0.25, 10.0, "yr", "Oldest a firm may be to receive venture finance."),
     _p("venture.innovative_only", True, None, None, "-", "Venture investors finance innovative ventures only.", uncertain=False, source="seed 3.4.2"),
+    _p("venture.credit_depth_ref", 78.26, 1.0, 400.0, "% of GDP", "Private credit at which bank credit lines are finance.credit_to_revenue of revenue and start-up loans demography.bank_leverage of equity (the EU-27 mean of 2020); a region's access to bank credit is its private_credit over this.", uncertain=False, source="World Bank WDI FS.AST.PRVT.GD.ZS"),
 )
 
 # --- demography: entry and exit (seed 3.1.4; Klepper 2007; Stinchcombe 1965) ----------------------
@@ -313,12 +314,25 @@ REGISTRY.add(
     _p("demography.replicative_sd", 0.12, 0.0, 1.0, "-", "Log std dev of a replicative spin-off's quality around its parent's.", source="seed 3.1.4"),
     _p("demography.innovative_sd", 0.3, 0.0, 1.5, "-", "Log std dev of an innovative spin-off's quality (more novel, more uncertain).", source="seed 3.1.4"),
     _p("demography.innovative_mean", 0.0, -0.5, 0.5, "-", "Mean log quality premium of an innovative spin-off over its parent."),
-    _p("demography.entrant_quality_gap", -0.08, -0.5, 0.3, "-", "Mean log quality of a replicative entrant relative to its parent (learning to be learned)."),
+    _p("demography.entrant_quality_gap", -0.08, -0.5, 0.3, "-", "Mean log quality of an entrant relative to its template: its parent for a replicative spin-off, its market's incumbents (mean log) for a de novo firm (learning to be learned; entrants sell at lower prices, Foster, Haltiwanger & Syverson 2008).", source="Foster, Haltiwanger & Syverson 2008"),
+    _p("demography.denovo_quality_sd", 0.25, 0.0, 1.5, "-", "Log std dev of a de novo entrant's quality around its market's incumbents (no parent's template: wider than a replicative spin-off's).", source="Foster, Haltiwanger & Syverson 2008; Jovanovic 1982"),
+    _p("demography.entrant_productivity_gap", -0.1, -0.6, 0.3, "-", "Mean log labour productivity of an entrant relative to its template: its parent for a spin-off, its market's incumbents (mean log) for a de novo firm.", source="Foster, Haltiwanger & Krizan 2001; Bartelsman, Haltiwanger & Scarpetta 2013"),
+    _p("demography.entrant_productivity_sd", 0.3, 0.0, 1.5, "-", "Log std dev of a de novo entrant's labour productivity around its market's incumbents (entrants are more dispersed than incumbents, init.productivity_sd).", source="Jovanovic 1982; Syverson 2011; Foster, Haltiwanger & Syverson 2008"),
+    _p("demography.spinoff_productivity_sd", 0.15, 0.0, 1.0, "-", "Log std dev of a spin-off's labour productivity around its parent's (inherited routines).", source="Klepper 2007; Klepper & Sleeper 2005"),
     _p("demography.knowledge_carried", 0.3, 0.0, 1.0, "-", "Share of the parent's knowledge the founder carries.", source="seed 3.1.4"),
     _p("demography.startup_employees", 1.3, 1.0, 10.0, "employees", "Mean size at birth (EU newborns average 1.2-1.7 persons).", uncertain=False, source="Eurostat 2020; DZS 2019"),
     _p("demography.entry_demand_mean", -0.4, -2.0, 1.0, "-", "Mean log of a new firm's first-year demand relative to what its staff could produce (markets must be won)."),
     _p("demography.entry_demand_sd", 0.8, 0.0, 2.0, "-", "Log std dev of that first-year demand (uncertain market acceptance, seed 3.1.4).", source="seed 3.1.4; Stinchcombe 1965"),
-    _p("demography.startup_capital", 15.0, 0.0, 1000.0, "k€", "Founders' capital at birth."),
+    _p("demography.founder_savings", 0.5, 0.0, 5.0, "yr of wage", "Mean savings a founder puts into the firm, in years of the founder's own wage (skilled or unskilled, in its region).", source="Evans & Jovanovic 1989; Hurst & Lusardi 2004"),
+    _p("demography.founder_wealth_sd", 1.0, 0.0, 3.0, "-", "Log std dev of founders' savings around that mean (wealth is far more unequal than wages).", source="Hurst & Lusardi 2004"),
+    _p("demography.unemployed_savings", 0.5, 0.0, 1.0, "-", "Savings of a founder who comes from unemployment (de novo entry) relative to one who leaves a job (a spin-off's founder).", source="Evans & Leighton 1989"),
+    _p("demography.parent_stake", 0.1, 0.0, 1.0, "-", "Share of its cash per employee a parent puts into a spin-off of one of its employees (corporate spin-off support); paid from the parent's cash.", source="Klepper 2007; Parhankangas & Arenius 2003"),
+    _p("demography.bank_leverage", 0.44, 0.0, 3.0, "-", "Bank loan a founder gets per unit of own equity at the reference credit depth (venture.credit_depth_ref); scales with the region's private_credit.", source="Evans & Jovanovic 1989 (capital up to about 1.44 times wealth)"),
+    _p("demography.loan_years", 5.0, 0.25, 20.0, "yr", "Term of the start-up loan: it floors the firm's credit line, falling linearly to zero over the term."),
+    _p("demography.working_capital", 0.25, 0.0, 2.0, "yr of wages", "Wages a founder must hold in start-up capital (equity and loan) for each planned hire, since pay precedes sales; hires beyond what it covers are not made (liquidity constraint on the scale at birth).", source="Evans & Jovanovic 1989; Petersen & Rajan 1997"),
+    _p("demography.founder_expectation", 1.0, 0.0, 3.0, "-", "A founder's prior of the venture's yearly earnings over the outside wage (the occupational-choice margin: one founds a firm expecting at least the wage).", source="Lucas 1978; Jovanovic 1982"),
+    _p("demography.prior_years", 0.5, 0.05, 10.0, "yr", "Weight of that prior in years of market evidence: the smaller, the faster the first results revise it (Bayesian learning about one's efficiency).", source="Jovanovic 1982"),
+    _p("demography.belief_memory", 5.0, 0.5, 50.0, "yr", "Most years of evidence an owner's estimate weighs (earning power drifts, so old evidence ages out).", source="Jovanovic 1982; Pakes & Ericson 1998"),
     _p("demography.closure_rate", 0.02, 0.0, 0.3, "1/yr", "Hazard of a non-economic closure (owner retires, no successor).", per_year="hazard", source="seed 3.6.4"),
 )
 

@@ -107,6 +107,7 @@ REGION_FIELDS = (
     Field("cmo_competence", float, 0.4, 0.0, 1.0, "-", "Initial staff competence of the region's CMOs (seed 2.6)."),
     Field("policy_awareness", float, 0.3, 0.0, 1.0, "-", "Policy makers' awareness of the firm-knowledge-institution interaction gap (seed 3.1.1)."),
     Field("network_contract_law", bool, False, doc="Whether business network contracts exist in law (Italy since Law 99/2009, seed 3.3.1)."),
+    Field("private_credit", float, 78.0, 0.0, 400.0, "% of GDP", "Domestic credit to the private sector (World Bank WDI FS.AST.PRVT.GD.ZS; cluster_abm/data/private_credit.csv): the bank finance firms and founders can draw on; default the EU-27 mean of 2020."),
     Field("cluster_budget", float, 500.0, 0.0, 1e7, "k€/yr", "Regional government's yearly R&D and innovation grant budget, in real euros of the region (baseline: public R&D and SME-innovation support per year, cluster_abm/data/public_budgets.csv); a grant to a model firm costs funding.grant_size times the real firms it stands for."),
     Field("diaspora", float, 0.03, 0.0, 0.6, "-", "Share of skilled citizens already working abroad (peers abroad)."),
     Field("universities", int, 1, 0, 50, "count", "Universities in the region."),

@@ -55,6 +55,10 @@ subsidy_base       int32    skilled staff when employment incentives first reach
 demand             float64  demand the firm faced this step (k€/yr); revenue is what it sold
 desired_skilled    float64  skilled staff the firm wants at its last labour plan (persons)
 desired_unskilled  float64  unskilled staff the firm wants at its last labour plan (persons)
+belief             float64  owner's estimate of the firm's yearly earnings over the outside wage
+                            (NaN until first observed; passive learning, Jovanovic 1982)
+startup_credit     float64  bank loan granted at founding (k€), the floor of its credit line
+                            while it is repaid (Evans & Jovanovic 1989)
 =================  =======  ===================================================================
 """
 
@@ -122,6 +126,8 @@ COLUMNS: dict[str, tuple[type, object]] = {
     "demand": (np.float64, 0.0),
     "desired_skilled": (np.float64, 0.0),
     "desired_unskilled": (np.float64, 0.0),
+    "belief": (np.float64, np.nan),
+    "startup_credit": (np.float64, 0.0),
 }
 
 
