@@ -141,3 +141,4 @@ def plan_labour(m) -> None:
         staff = getattr(ft, col)
         staff[idx] += hire.astype(np.int32)
         m.ledger.add("hires", region, hire)
+        m.ledger.add("hires_" + col, region, hire)  # skilled hires: recent graduates' first jobs (labour)

@@ -22,6 +22,11 @@ PURPOSES = {name: i for i, name in enumerate((
     "accept", "ki_project", "apply_regional", "apply_eu", "merit_noise", "first_come",
     "export_entry", "glocal", "contract", "share_shock", "round_skilled", "round_unskilled",
     "training", "venture_screen", "entry_demand", "quality_draw",
+    # per firm: partner candidates (scope, place, firm), collective environmental projects,
+    # green-cooperation projects, retirements and emigration of employees; per tie (ids from
+    # its ends' uids): tie decay; per region (ids = region index): the labour pools' flows
+    "candidates", "env_project", "green_project", "retire", "emigrate", "tie_decay",
+    "region_labour", "introductions", "qh_candidates",
 ))}
 FAMILIES = ("init", "finance", "knowledge", "capabilities", "innovation", "cooperation", "market",
             "labour", "demography", "policy")

@@ -50,6 +50,7 @@ ki_until           int32    last step of a running firm-KI project (-1 none)
 ki_index           int32    knowledge institution of that project (-1 none)
 ki_cofunded        bool     that project is co-financed by a science-industry instrument
 qh_until           int32    last step in a demand-side (quadruple-helix) project (-1 none)
+env_until          int32    last step in a collective environmental project (-1 none)
 subsidy_share      float64  extra skilled share funded by employment incentives
 =================  =======  ===================================================================
 """
@@ -107,6 +108,7 @@ COLUMNS: dict[str, tuple[type, object]] = {
     "ki_index": (np.int32, -1),
     "ki_cofunded": (np.bool_, False),
     "qh_until": (np.int32, -1),
+    "env_until": (np.int32, -1),
     "subsidy_share": (np.float64, 0.0),
 }
 
