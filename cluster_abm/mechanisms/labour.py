@@ -102,6 +102,9 @@ def _first_jobs(m) -> None:
     (Crépon et al. 2013 on displacement). Then both graduate stocks age out of the first-job
     window (``migration.first_job_years``)."""
     p = m.p
+    if len(m.firms.idx) and "hires_skilled" not in m.ledger.names():
+        raise RuntimeError("labour._first_jobs reads this step's skilled hires, which "
+                           "production.plan_labour records in the ledger as 'hires_skilled'")
     hires = m.ledger.get("hires_skilled")
     pool = np.maximum(m.unemployed_s(), 0.0)
     f = np.divide(hires, hires + pool, out=np.zeros_like(hires), where=(hires + pool) > 0)
