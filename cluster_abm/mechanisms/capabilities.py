@@ -6,6 +6,9 @@ capabilities, which SEE SMEs mostly lack. Seed 3.6.1: managerial training should
 capabilities (Teece et al. 1997) and be targeted at the most promising, well-networked firms, so
 that their partners benefit too. Seed 3.6.3: eco-innovation needs industry-specific green skills.
 Seed 3.6.5: CMOs broker training supply and demand, so offered places are actually taken up.
+Training and knowledge-management systems close a share of the gap to full capability (a
+learning rate per place); green-skills transfers close a share of the gap to the experts' green
+knowledge, scaled by absorptive capacity. No lever adds a fixed amount of a stock.
 """
 
 from __future__ import annotations
@@ -146,11 +149,18 @@ def support_codification(m) -> None:
 
 def transfer_green_skills(m) -> None:
     """Transfer of industry-specific eco-innovation skills to targeted firms, those with the least
-    green knowledge first (seed 3.6.3)."""
+    green knowledge first (seed 3.6.3: experts' advice and training on skills distant from the
+    industry's knowledge base; Porter & van der Linde 1995). A transfer is a learning episode, not
+    a fixed amount of knowledge: the firm closes ``policy.green_skills_transfer`` x its absorptive
+    capacity of the gap between its green knowledge and the experts' (the green field of the
+    external knowledge pool, ``m.frontier``), as every transfer in the model is scaled by absorptive
+    capacity (seed 3.6.2; Cohen & Levinthal 1990). So the lever raises a learning rate; whether a
+    firm then passes the eco-innovation threshold depends on what it can absorb (issue 21)."""
     if not m.policy.on("green_skills"):
         return
     ft = m.firms
     chosen = _funded_places(m, "green_skills", lambda s: -ft.knowledge[s, -1],
                             m.p.yearly.policy.green_skills_cost)
-    ft.knowledge[chosen, -1] += m.p.policy.green_skills_gain
+    gap = np.maximum(m.frontier[-1] - ft.knowledge[chosen, -1], 0.0)
+    ft.knowledge[chosen, -1] += m.p.policy.green_skills_transfer * ft.absorptive[chosen] * gap
     m.ledger.add("green_transfers", ft.region[chosen])

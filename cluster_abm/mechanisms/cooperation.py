@@ -10,7 +10,10 @@ drawn per cluster / region bucket, k per seeker: O(n k), never all pairs.
 Levers acting here: cooperation support (3.3.1), complementarity-based cross-cluster matching
 (3.3.2), entrepreneurial CMOs and the SEE platform (3.3.4), regional clustering (3.5.2),
 meta-clusters (3.5.3), demand-side projects (3.1.3), network contracts (3.3.1, 3.4.3) and glocal
-support (3.3.3).
+support (3.3.3); incubators' organised networking (3.1.4) introduces partners through the same
+acceptance rule. Levers change who is proposed (scope), the interaction cost and the brokering,
+never whether a tie forms: every tie is accepted by the candidate on its merits. Candidate, tie
+decay and acceptance draws are keyed per firm (or per tie) and step: common random numbers.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from cluster_abm.mechanisms.common import (
     hazard,
     hazard_draw,
     novelty_value,
+    profiles,
 )
 from cluster_abm.numerics.grouping import rank_in_groups
+from cluster_abm.numerics.keyed_random import PURPOSES, keyed_uniform
 from cluster_abm.space import INTRA_CLUSTER, TRANSNATIONAL
 from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES
 
@@ -48,18 +53,21 @@ class Buckets:
         self.region_count = np.bincount(ft.region[idx], minlength=w.n_regions)
 
     @staticmethod
-    def _draw(order, start, count, group, rng):
+    def _draw(order, start, count, group, rng=None, u=None):
+        """One firm per entry of ``group`` (-1 where the group is empty): at the uniforms ``u``
+        (one per entry) or, without them, at ``rng``'s next draws."""
         out = np.full(len(group), -1, dtype=np.int64)
         ok = (group >= 0) & (count[np.maximum(group, 0)] > 0)
         g = group[ok]
-        out[ok] = order[start[g] + (rng.random(len(g)) * count[g]).astype(np.int64)]
+        draw = rng.random(len(g)) if u is None else np.asarray(u)[ok]
+        out[ok] = order[start[g] + (draw * count[g]).astype(np.int64)]
         return out
 
-    def in_cluster(self, clusters, rng):
-        return self._draw(self.by_cluster, self.cluster_start, self.cluster_count, clusters, rng)
+    def in_cluster(self, clusters, rng=None, u=None):
+        return self._draw(self.by_cluster, self.cluster_start, self.cluster_count, clusters, rng, u)
 
-    def in_region(self, regions, rng):
-        return self._draw(self.by_region, self.region_start, self.region_count, regions, rng)
+    def in_region(self, regions, rng=None, u=None):
+        return self._draw(self.by_region, self.region_start, self.region_count, regions, rng, u)
 
 
 def _padded(lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -90,12 +98,13 @@ def build_option_tables(m) -> None:
     m.opt_meta = _padded(meta)
 
 
-def _pick(table_count, rows, rng):
+def _pick(table_count, rows, u):
+    """One entry of each row's list (a region or a cluster) at the uniforms ``u``; -1 where empty."""
     table, count = table_count
     out = np.full(len(rows), -1, dtype=np.int64)
     ok = count[rows] > 0
     r = rows[ok]
-    out[ok] = table[r, (rng.random(len(r)) * count[r]).astype(np.int64)]
+    out[ok] = table[r, (u[ok] * count[r]).astype(np.int64)]
     return out
 
 
@@ -124,15 +133,23 @@ def scope_probabilities(m, step, seekers: np.ndarray) -> np.ndarray:
     return probs
 
 
-def draw_candidates(m, seekers: np.ndarray, k: int, probs: np.ndarray,
-                    buckets: Buckets) -> tuple[np.ndarray, np.ndarray]:
-    """k candidates per seeker, each from a scope drawn with ``probs``; -1 where none exists."""
-    ft, rng = m.firms, m.rngs.cooperation
+def draw_candidates(m, seekers: np.ndarray, k: int, probs: np.ndarray, buckets: Buckets,
+                    purpose: str = "candidates", u: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """k candidates per seeker, each from a scope drawn with ``probs``; -1 where none exists.
+
+    Each candidate takes three uniforms (its scope, the region or cluster it comes from, the firm
+    there), keyed by the seeker and step (``purpose``), so a seeker meets the same candidates in
+    every scenario run with the seed wherever its scope probabilities agree (common random
+    numbers); ``u`` (seekers x 3k) replaces them where seekers repeat (the initial network).
+    """
+    ft = m.firms
     S = len(seekers)
-    u = rng.random((S, k))
+    if u is None:
+        u = m.uniform_columns(purpose, seekers, 3 * k)
+    u_scope, u_place, u_firm = (u[:, j * k:(j + 1) * k].ravel() for j in range(3))
     cum = np.cumsum(probs, axis=1)
     # scope = number of cumulative probabilities below u
-    scope = (u[:, :, None] > cum[:, None, :]).sum(axis=2).clip(0, len(SCOPES) - 1)
+    scope = (u_scope.reshape(S, k)[:, :, None] > cum[:, None, :]).sum(axis=2).clip(0, len(SCOPES) - 1)
     seek = np.repeat(seekers, k)
     scope = scope.ravel()
     cand = np.full(S * k, -1, dtype=np.int64)
@@ -141,28 +158,39 @@ def draw_candidates(m, seekers: np.ndarray, k: int, probs: np.ndarray,
         sel = (scope == code).nonzero()[0]
         if len(sel) == 0:
             continue
+        up, uf = u_place[sel], u_firm[sel]
         if code == 0:
-            cand[sel] = buckets.in_cluster(cl[sel], rng)
+            cand[sel] = buckets.in_cluster(cl[sel], u=uf)
         elif code == 1:
-            cand[sel] = buckets.in_region(reg[sel], rng)
+            cand[sel] = buckets.in_region(reg[sel], u=uf)
         elif code == 2:
-            cand[sel] = buckets.in_region(_pick(m.opt_national, reg[sel], rng), rng)
+            cand[sel] = buckets.in_region(_pick(m.opt_national, reg[sel], up), u=uf)
         elif code == 3:
-            cand[sel] = buckets.in_region(_pick(m.opt_abroad, reg[sel], rng), rng)
+            cand[sel] = buckets.in_region(_pick(m.opt_abroad, reg[sel], up), u=uf)
         elif code == 4:
-            cand[sel] = buckets.in_cluster(_pick(m.opt_meta, np.maximum(cl[sel], 0), rng), rng)
+            cand[sel] = buckets.in_cluster(_pick(m.opt_meta, np.maximum(cl[sel], 0), up), u=uf)
         else:
-            cand[sel] = _draw_match(m, seek[sel], buckets, rng)
+            cand[sel] = _draw_match(m, seek[sel], buckets, up, uf)
     return cand.reshape(S, k), scope.reshape(S, k)
 
 
 def decay_ties(m, step) -> None:
-    """Ties end at a yearly rate (projects finish, relations fade).
+    """Ties end at a yearly rate (projects finish, relations fade), except ties between members
+    of one business network contract while it lasts: the contract is a written agreement to
+    work together towards common objectives (seed 3.3.1; Italian Law 33/2009, Law 99/2009).
+    Each tie's draw is keyed by its two firms and the step (common random numbers).
 
     Step state: writes ``degree`` (a recount).
     """
-    m.ties.decay(m.rngs.cooperation, m.p.coop.tie_decay)
-    step.degree = m.ties.degree(m.firms.n)
+    ties, ft = m.ties, m.firms
+    ti = ties.idx
+    if len(ti):
+        a, b = ties.ends()
+        pair = (ft.uid[a].astype(np.uint64) << np.uint64(32)) | ft.uid[b].astype(np.uint64)
+        u = keyed_uniform(m.rngs.key, pair, m.t, PURPOSES["tie_decay"])
+        bound = (ft.contract[a] >= 0) & (ft.contract[a] == ft.contract[b])
+        ties.end(ti[(u < m.p.coop.tie_decay) & ~bound])
+    step.degree = ties.degree(ft.n)
 
 
 def search_partners(m, step) -> None:
@@ -192,12 +220,20 @@ def search_partners(m, step) -> None:
         granted = m.policy.grant("complementarity_matching", seekers, m.p.yearly.policy.matching_cost,
                                  asking=match.any(axis=1))
         cand[match & ~granted[:, None]] = -1  # refused: the proposed matches fall away
-    _evaluate_and_tie(m, step, seekers, cand, support)
+    _evaluate_and_tie(m, step, seekers, cand, pol.coop_cost_cut * support)
 
 
-def _evaluate_and_tie(m, step, seekers, cand, support, accept_all: bool = False) -> np.ndarray:
-    """Score candidates (cognitive distance, distance class, matchmaking); form at most one tie.
-    With ``accept_all`` (demand-side projects) every valid candidate accepts: nothing is scored.
+def _evaluate_and_tie(m, step, seekers, cand, cut, broker=None, prof=None, service=None) -> np.ndarray:
+    """Score candidates (cognitive distance, distance class, matchmaking); form at most one tie
+    per seeker, with the first candidate that accepts. Returns the new partners.
+
+    ``cut`` (one per seeker, 0-1): share of the interaction cost of distance removed (cooperation
+    grants); pairs inside one meta-cluster have at least ``policy.meta_cost_cut`` of it removed
+    (seed 3.5.3: the meta-cluster's joint initiative). ``broker`` (one per seeker, 0-1): the
+    matchmaking of a project or incubator that proposed the candidates, which replaces the CMO's
+    where it is higher (seed 3.1.3, 3.1.4; Hansen et al. 2000). ``prof`` and ``service``
+    (per firm slot) replace the step's profiles and matchmaking service for firms born after
+    they were made (incubated ventures).
 
     Step state: reads ``degree``, ``profiles``, ``svc_matchmaking``; writes ``degree``.
     """
@@ -209,26 +245,29 @@ def _evaluate_and_tie(m, step, seekers, cand, support, accept_all: bool = False)
     valid &= step.degree[cs] < c.max_partners
     # Each candidate accepts on its own merits; the seeker keeps the first that accepts (in the
     # random order candidates were drawn), so far candidates are not crowded out by near ones.
-    if accept_all:
-        accepts = valid
-    else:
-        dclass = w.distance_class(ft.region[seek], ft.cluster[seek], ft.region[cs], ft.cluster[cs])
-        d = cognitive_distance(step.profiles[seek], step.profiles[cs])
-        base_cost = np.array([1.0, c.cost_region, c.cost_national, c.cost_abroad])[dclass]
-        cost = base_cost + (1.0 - base_cost) * m.p.policy.coop_cost_cut * support[:, None]
-        util = (c.accept_base * novelty_value(d, m.p.innovation.optimal_distance) * cost
-                * (1.0 + m.p.cmo.matchmaking_weight * step.svc_matchmaking[seek]))
-        util = np.where(valid, np.minimum(util, 1.0), 0.0)
-        u = m.uniform_columns("accept", seekers, k)
-        accepts = valid & (u < util)
+    dclass = w.distance_class(ft.region[seek], ft.cluster[seek], ft.region[cs], ft.cluster[cs])
+    prof = step.profiles if prof is None else prof
+    d = cognitive_distance(prof[seek], prof[cs])
+    base_cost = np.array([1.0, c.cost_region, c.cost_national, c.cost_abroad])[dclass]
+    meta = m.meta_of_cluster_or_none
+    meta_seek = meta[ft.cluster[seek]]
+    same_meta = (meta_seek >= 0) & (meta_seek == meta[ft.cluster[cs]])
+    cut_pair = np.where(same_meta, np.maximum(np.asarray(cut)[:, None], m.p.policy.meta_cost_cut),
+                        np.asarray(cut)[:, None])
+    cost = base_cost + (1.0 - base_cost) * cut_pair
+    service = (step.svc_matchmaking if service is None else service)[seek]
+    if broker is not None:
+        service = np.maximum(service, np.asarray(broker)[:, None])
+    util = (c.accept_base * novelty_value(d, m.p.innovation.optimal_distance) * cost
+            * (1.0 + m.p.cmo.matchmaking_weight * service))
+    util = np.where(valid, np.minimum(util, 1.0), 0.0)
+    u = m.uniform_columns("accept", seekers, k)
+    accepts = valid & (u < util)
     first = accepts.argmax(axis=1)
     rows = np.arange(S)
     ok = accepts[rows, first]
     a, b = seekers[ok], cand[rows, first][ok]
-    if accept_all:  # nothing was scored: classify only the pairs that tie
-        kind = w.distance_class(ft.region[a], ft.cluster[a], ft.region[b], ft.cluster[b])
-    else:
-        kind = dclass[rows, first][ok]
+    kind = dclass[rows, first][ok]
     added = m.ties.add(a, b, kind, m.t)
     if added.any():
         np.add.at(step.degree, a[added], 1)
@@ -239,10 +278,14 @@ def _evaluate_and_tie(m, step, seekers, cand, support, accept_all: bool = False)
 
 def demand_side_projects(m, step) -> None:
     """Quadruple-helix projects (seed 3.1.3): targeted firms join cross-cluster projects with
-    demand-side partners; each brings a tie to a firm of a complementary cluster in another region
-    and, while it runs, more market success for product innovations.
+    demand-side partners; the project proposes candidates from complementary clusters of other
+    regions, and brokers the match (matchmaking at the lever's intensity, at most full service):
+    a candidate accepts by the ordinary rule (cognitive distance, distance class), so a project
+    brings a tie only where a partner finds it worth having. While the project runs, product
+    innovations have more market success (``policy.qh_market_gain``, in ``innovation.innovate``).
 
-    Step state: reads ``buckets``, ``degree``; writes ``degree`` (new ties).
+    Step state: reads ``buckets``, ``degree``, ``profiles``, ``svc_matchmaking``; writes
+    ``degree`` (new ties).
     """
     if not m.policy.on("quadruple_helix"):
         return
@@ -250,40 +293,72 @@ def demand_side_projects(m, step) -> None:
     idx = ft.idx
     level = m.policy.level("quadruple_helix", firms=idx)
     free = (ft.qh_until[idx] < m.t) & (level > 0)
-    join = idx[free & hazard_draw(m.rngs.policy, m.p.policy.qh_rate * level)]
+    join_mask = free & hazard_draw(m.rngs.policy, m.p.policy.qh_rate * level)
+    join, lv = idx[join_mask], level[join_mask]
     if len(join) == 0:
         return
-    join = join[m.policy.grant("quadruple_helix", join, m.p.yearly.policy.qh_cost)]
+    granted = m.policy.grant("quadruple_helix", join, m.p.yearly.policy.qh_cost)
+    join, lv = join[granted], lv[granted]
     if len(join) == 0:
         return
     ft.qh_until[join] = m.t + int(round(m.p.yearly.ki.project_years * m.p.steps_per_year))
     cand = _match_candidates(m, join, m.p.coop.candidates, step.buckets)
-    _evaluate_and_tie(m, step, join, cand, np.ones(len(join)), accept_all=True)
+    _evaluate_and_tie(m, step, join, cand, np.zeros(len(join)), broker=np.minimum(lv, 1.0))
     m.ledger.add("qh_projects", ft.region[join])
+
+
+def introduce_partners(m, step, ventures: np.ndarray, k: int, broker: float) -> np.ndarray:
+    """Organised networking of an incubator (seed 3.1.4; Hansen et al. 2000): each venture is
+    introduced to ``k`` firms of its own cluster, one at a time; each introduced firm accepts by
+    the ordinary rule (cognitive distance, partner cap), with the incubator brokering at
+    ``broker`` (0-1). Returns the partners that accepted (one entry per new tie).
+
+    Step state: reads ``buckets``, ``degree``, ``profiles``, ``svc_matchmaking``; writes
+    ``degree`` (new ties).
+    """
+    if len(ventures) == 0 or k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    ft = m.firms
+    n = ft.n
+    u = m.uniform_columns("introductions", ventures, k)
+    seekers = np.repeat(ventures, k)
+    cand = step.buckets.in_cluster(ft.cluster[seekers], u=u.ravel())
+    cand[(cand >= 0) & ~ft.alive[np.maximum(cand, 0)]] = -1  # closed since the buckets were made
+    # Ventures were born after the step's profiles and CMO services were made: fresh ones.
+    service = np.zeros(n)
+    old = min(len(step.svc_matchmaking), n)
+    service[:old] = step.svc_matchmaking[:old]
+    service[ventures] = 0.0
+    return _evaluate_and_tie(m, step, seekers, cand[:, None], np.zeros(len(seekers)),
+                             broker=np.full(len(seekers), broker),
+                             prof=profiles(ft.knowledge[:n]), service=service)
 
 
 def _match_candidates(m, seekers: np.ndarray, k: int, buckets: Buckets) -> np.ndarray:
     """k candidates per seeker, all from the complementarity-matching scope."""
     probs = np.zeros((len(seekers), len(SCOPES)))
     probs[:, SCOPES.index("match")] = 1.0
-    return draw_candidates(m, seekers, k, probs, buckets)[0]
+    return draw_candidates(m, seekers, k, probs, buckets, purpose="qh_candidates")[0]
 
 
-def _draw_match(m, seek: np.ndarray, buckets: Buckets, rng) -> np.ndarray:
+def _draw_match(m, seek: np.ndarray, buckets: Buckets, u_place, u_firm) -> np.ndarray:
     """One candidate per entry of ``seek`` from a complementary cluster (another sector, another
-    region: the "match" scope)."""
+    region: the "match" scope), at the uniforms given."""
     ft = m.firms
     rows = ft.sector[seek] * m.world.n_regions + ft.region[seek]
-    return buckets.in_cluster(_pick(m.opt_match, rows, rng), rng)
+    return buckets.in_cluster(_pick(m.opt_match, rows, u_place), u=u_firm)
 
 
 def form_contracts(m, step) -> None:
     """Business network contracts (seed 3.3.1, 3.4.3; Italian Law 99/2009): a networked SME in a
     region whose law allows them founds a contract with up to ``contract.max_members`` - 1 of its
     SME partners (partners may be anywhere: the law admits foreign firms). The
-    ``network_contracts`` lever makes them legal in targeted regions and supports formation.
+    ``network_contracts`` lever makes them legal in targeted regions and supports formation
+    (a higher founding hazard). Members of a new contract tie with each other
+    (:func:`_tie_co_members`), and their ties last while the contract does (:func:`decay_ties`).
 
-    Step state: reads ``degree`` (only firms with partners found contracts).
+    Step state: reads ``degree`` (only firms with partners found contracts); writes ``degree``
+    (ties between co-members).
     """
     ft, p = m.firms, m.p
     idx = ft.idx
@@ -327,6 +402,43 @@ def form_contracts(m, step) -> None:
     ft.contract[real] = ids
     ft.contract[dst] = ids[np.searchsorted(real, src)]
     m.ledger.add("contracts_formed", ft.region[real])
+    _tie_co_members(m, step, np.concatenate([real, dst]))
+
+
+def _tie_co_members(m, step, members: np.ndarray) -> None:
+    """Members of a new network contract cooperate with each other, not only with its founder:
+    the contract is a written programme of joint activities (seed 3.3.1; Law 33/2009; the
+    Istat-Confindustria 2017 report finds members' ties and exchanges intensify). Every pair of
+    members not yet tied forms a tie, within each firm's partner cap (``coop.max_partners``);
+    contracts have at most ``contract.max_members`` members, so this is O(members).
+
+    Step state: reads ``degree``; writes ``degree`` (new ties).
+    """
+    ft, w = m.firms, m.world
+    members = members[np.argsort(ft.contract[members], kind="stable")]
+    cid = ft.contract[members]
+    pos = np.arange(len(members))
+    group_end = np.searchsorted(cid, cid, side="right")
+    later = group_end - pos - 1  # co-members after each member in its contract
+    src_pos = np.repeat(pos, later)
+    within = np.arange(len(src_pos)) - np.repeat(np.cumsum(later) - later, later)
+    a, b = members[src_pos], members[src_pos + 1 + within]
+    if len(a) == 0:
+        return
+    # Partner cap: a firm takes new contract ties only up to its free places (first pairs first).
+    free = np.maximum(m.p.coop.max_partners - step.degree, 0)
+    ends = np.concatenate([a, b])
+    pair = np.concatenate([np.arange(len(a)), np.arange(len(a))])
+    order = np.lexsort((pair, ends))
+    over = np.zeros(len(a), dtype=bool)
+    over[pair[order][rank_in_groups(ends[order]) >= free[ends[order]]]] = True
+    a, b = a[~over], b[~over]
+    kind = w.distance_class(ft.region[a], ft.cluster[a], ft.region[b], ft.cluster[b])
+    added = m.ties.add(a, b, kind, m.t)
+    if added.any():
+        np.add.at(step.degree, a[added], 1)
+        np.add.at(step.degree, b[added], 1)
+        m.ledger.add("new_ties", ft.region[a[added]])
 
 
 def dissolve_contracts(m) -> None:
@@ -374,7 +486,7 @@ def initial_ties(m, step, mean_ties: float) -> None:
     if len(seekers) == 0:
         return
     probs = scope_probabilities(m, step, seekers)
-    cand, _ = draw_candidates(m, seekers, 1, probs, step.buckets)
+    cand, _ = draw_candidates(m, seekers, 1, probs, step.buckets, u=m.rngs.init.random((len(seekers), 3)))
     valid = cand[:, 0] >= 0
     a, b = seekers[valid], cand[valid, 0]
     kind = m.world.distance_class(ft.region[a], ft.cluster[a], ft.region[b], ft.cluster[b])
@@ -383,5 +495,5 @@ def initial_ties(m, step, mean_ties: float) -> None:
 
 
 __all__ = ["INTRA_CLUSTER", "Buckets", "build_option_tables", "search_partners", "decay_ties",
-           "demand_side_projects", "form_contracts", "dissolve_contracts", "become_glocal",
-           "initial_ties"]
+           "demand_side_projects", "introduce_partners", "form_contracts", "dissolve_contracts",
+           "become_glocal", "initial_ties"]

@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from cluster_abm.agents.firm import Firm
+from cluster_abm.mechanisms import cooperation
 from cluster_abm.mechanisms.common import hazard
 from cluster_abm.numerics.rounding import stochastic_round
 from cluster_abm.state.firm_table import ORIGIN_DENOVO, ORIGIN_INNOVATIVE, ORIGIN_REPLICATIVE
@@ -383,9 +384,11 @@ def _fit_to_pools(m, slots: np.ndarray, founder_skilled: np.ndarray) -> None:
 
 def incubate_new(m, step, slots: np.ndarray) -> None:
     """Networked incubators (seed 3.1.4) take new ventures of large enough targeted clusters,
-    innovative ones first, while the lever's budget lasts, and connect each to partners.
+    innovative ones first, while the lever's budget lasts, and introduce each to partners of its
+    cluster, who accept by the ordinary rule (:func:`cooperation.introduce_partners`).
 
-    Step state: reads ``buckets`` (partners in the cluster); writes ``degree`` (new ties).
+    Step state: reads ``buckets``, ``profiles``, ``svc_matchmaking`` (introductions); writes
+    ``degree`` (new ties).
     """
     if not m.policy.on("incubators") or len(slots) == 0:
         return
@@ -405,16 +408,8 @@ def incubate_new(m, step, slots: np.ndarray) -> None:
     ft.incubated_until[cand] = m.t + int(round(p.yearly.policy.incubator_years * p.steps_per_year)) - 1
     m.log.flag("incubated", ft.uid[cand])
     m.ledger.add("incubated", ft.region[cand])
-    k = p.policy.incubator_ties
-    if k > 0:
-        seekers = np.repeat(cand, k)
-        partners = step.buckets.in_cluster(ft.cluster[seekers], m.rngs.policy)
-        ok = (partners >= 0) & (partners != seekers) & ft.alive[np.maximum(partners, 0)]
-        a, b = seekers[ok], partners[ok]
-        kind = m.world.distance_class(ft.region[a], ft.cluster[a], ft.region[b], ft.cluster[b])
-        added = m.ties.add(a, b, kind, m.t)
-        np.add.at(step.degree, a[added], 1)
-        np.add.at(step.degree, b[added], 1)
+    # Organised networking: introductions that the introduced firms accept on their merits.
+    cooperation.introduce_partners(m, step, cand, p.policy.incubator_ties, 1.0)
 
 
 def keep_incubated(m) -> None:

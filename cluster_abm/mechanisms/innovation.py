@@ -127,23 +127,24 @@ def innovate(m, step) -> None:
 def eco_innovate(m, step) -> None:
     """Eco-innovation needs green knowledge and a complementary partner (seed 3.2.3).
 
-    The ``green_cooperation`` lever funds projects that give a supported firm without such a
-    partner a complementary KIBS or university partner with probability
-    ``policy.green_partner_prob`` x intensity per step.
+    Hazard = ``eco.base_rate`` x eco-awareness x (1 + ``policy.env_cost_sharing`` while the firm
+    is in a collective environmental project, seed 3.2.2: implementation costs shared), for firms
+    with green knowledge above ``eco.green_threshold`` and a complementary partner (a green
+    partner firm at a cognitive distance, or a green knowledge institution in a running project:
+    ``green_partner``). Each eco-innovation cuts the firm's emission intensity by
+    ``eco.emission_cut``. Levers reach eco-innovation only through these drivers: awareness
+    (``cmo_green_awareness``), green knowledge (``green_skills``, collective projects' pooling),
+    partners (``green_cooperation`` starts projects with green institutions) and the hazard
+    (``collective_env_projects``); none sets the partner flag or cuts emissions itself.
 
     Step state: reads ``green_partner``, ``eco_awareness``.
     """
     ft, p = m.firms, m.p
     idx = ft.idx
     green = ft.knowledge[idx, -1] >= p.eco.green_threshold
-    partner = step.green_partner[idx].copy()
-    if m.policy.on("green_cooperation"):
-        level = m.policy.level("green_cooperation", firms=idx)
-        ask = green & ~partner & (level > 0) & (m.rngs.policy.random(len(idx)) < p.policy.green_partner_prob * level)
-        granted = m.policy.grant("green_cooperation", idx, p.policy.green_project_cost, asking=ask)
-        partner |= granted
-        m.ledger.add("green_projects", ft.region[idx[granted]])
-    rate = p.eco.base_rate * step.eco_awareness[idx] * (green & partner)
+    partner = step.green_partner[idx]
+    shared = 1.0 + p.policy.env_cost_sharing * (ft.env_until[idx] >= m.t)
+    rate = p.eco.base_rate * step.eco_awareness[idx] * (green & partner) * shared
     hit = idx[hazard(m.uniform("eco", idx), rate)]
     if len(hit) == 0:
         return

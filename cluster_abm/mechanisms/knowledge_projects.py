@@ -133,6 +133,8 @@ def start_projects(m, step) -> None:
 
 
 def _begin(m, inst: Institutions, firms: np.ndarray, chosen: np.ndarray, si_level: np.ndarray) -> None:
+    """Start projects of ``firms`` with institutions ``chosen`` (-1: none); ``si_level`` > 0
+    marks projects co-financed by the science-industry instrument."""
     ft = m.firms
     ok = chosen >= 0
     firms, chosen, si_level = firms[ok], chosen[ok], si_level[ok]
@@ -162,3 +164,8 @@ def project_costs(m) -> np.ndarray:
         granted = m.policy.grant("science_industry_finance", idx, share * p.ki.project_cost, asking=cofunded)
         cost[granted] *= 1.0 - share
     return cost
+
+
+# Public names for mechanisms that start projects of their own (sustainability.green_cooperation).
+assign_institutions = _assign
+begin_projects = _begin

@@ -1,87 +1,225 @@
-"""Regional labour pools, brain drain and wages (seed 2.6, 3.6.4).
+"""Regional labour pools, recent graduates, brain drain and return migration, wages (seed 2.6,
+3.6.4).
 
 Workers are not agents: each region has a labour force per skill level (a stock) with flows in
 (graduates of its universities, other entrants) and out (retirement, emigration); employment is
 the sum of firms' staff and unemployment the rest. Skilled emigration (brain drain) follows a
-logistic hazard in the wage gap to abroad, skilled unemployment and the share of peers already
-abroad (Borjas 1987; Docquier & Rapoport 2012): seed 3.6.4 warns that educating more without
-jobs can intensify the drain. Part of the diaspora returns each year (Dustmann & Weiss 2007). Employed skilled workers emigrate too, at a lower hazard, and their
-firms lose them. Wages follow regional productivity and labour-market tightness.
+logistic hazard in the wage gap to abroad, the unemployment rate and the share of peers already
+abroad (Borjas 1987; Docquier & Rapoport 2012); employed skilled workers emigrate too, at a lower
+hazard, and their firms lose them. Part of the diaspora returns each year (Dustmann & Weiss 2007).
+
+Recent graduates (seed 3.6.4: educating more without jobs can intensify the drain, "as educated
+and skilled young people explore better opportunities and futures elsewhere"): each region keeps
+the stock of its graduates within ``migration.first_job_years`` of graduation and how many of them
+have not found a first job (a part of the skilled unemployed). They find first jobs at the skilled
+unemployed's job-finding rate of the step (skilled hires over the skilled unemployed), and those
+without one weigh emigration against the recent graduates' unemployment rate, not the skilled
+workers' at large (the Harris-Todaro expected domestic wage of their group).
+
+Retention levers act on these drivers only (seed 3.6.4: "labour policies and fiscal incentives"):
+``returnee_tax_relief`` raises the net domestic wage of returning skilled citizens in the return
+decision (Italy's 2010 Controesodo and later impatriate regimes; Bassetto & Ippedico 2023);
+``graduate_first_jobs`` raises the first-job finding of recent graduates relative to the other
+skilled unemployed (a hiring subsidy for first jobs: who is hired, not how many); traineeships
+(``university_firm_collab``) fill firms' open skilled posts with recent graduates. Flows of people
+are drawn as binomials at keyed uniforms (per firm or per region and step), so a lever that keeps
+a few people at home leaves every other draw of the run unchanged (common random numbers).
 
 Firms hire the unemployed through a matching function per region and skill (Petrongolo &
 Pissarides 2001) with labour pooling: vacancies fill faster in thick local labour markets, the
 firm's sector in its region (Marshall 1890; Helsley & Strange 1990; Overman & Puga 2010; the
-market-size elasticity of job finding of Moretti & Yi 2025), see :func:`match_vacancies`.
+market-size elasticity of job finding of Moretti & Yi 2025), see :func:`match_vacancies`. Wages
+follow regional productivity and labour-market tightness.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cluster_abm.numerics.rounding import keyed_round, stochastic_round
+from cluster_abm.numerics.binomial import binomial_from_uniform
+from cluster_abm.numerics.keyed_random import PURPOSES, keyed_uniform
+from cluster_abm.numerics.rounding import keyed_round
 from cluster_abm.policy.lever_state import ALL
 
+# Sub-streams of the per-region keyed draws (purpose "region_labour").
+_RETIRE_S, _RETIRE_U, _GRADUATES, _SKILLED_IN, _UNSKILLED_IN = 0, 1, 2, 3, 4
+_EMIGRATE_GRADUATES, _EMIGRATE_OTHERS, _RETURN, _TRAINEES, _JOBLESS_ROUND = 5, 6, 7, 8, 9
 
-def emigration_rate(m) -> np.ndarray:
-    """Yearly emigration hazard of an unemployed skilled worker, per region."""
+
+def _region_uniform(m, sub: int) -> np.ndarray:
+    """One keyed uniform per region for this step (common random numbers for pool flows)."""
+    return keyed_uniform(m.rngs.key, np.arange(m.world.n_regions), m.t, PURPOSES["region_labour"], sub)
+
+
+def emigration_rate(m, graduates: bool = False) -> np.ndarray:
+    """Yearly emigration hazard of an unemployed skilled worker, per region: a logit in
+    ln(foreign wage / regional skilled wage), the unemployment rate and the diaspora share,
+    capped at ``migration.max_rate`` (Borjas 1987; Docquier & Rapoport 2012).
+
+    With ``graduates``: of a recent graduate without a first job, for whom the unemployment rate
+    that matters is the recent graduates' (seed 3.6.4)."""
     mp = m.p.yearly.migration
-    u = m.unemployed_s() / np.maximum(m.lf_s, 1.0)
+    if graduates:
+        u = np.divide(m.grads_jobless, m.grads, out=np.zeros_like(m.grads), where=m.grads > 1e-9)
+    else:
+        u = m.unemployed_s() / np.maximum(m.lf_s, 1.0)
     diaspora = m.diaspora / np.maximum(m.diaspora + m.lf_s, 1.0)
     z = (mp.intercept + mp.wage_gap_weight * np.log(m.foreign_wage / m.wage_s)
          + mp.unemployment_weight * u + mp.peer_weight * diaspora)
     return mp.max_rate / (1.0 + np.exp(-z))
 
 
+def return_rate(m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per region and step: the return probability of a skilled citizen abroad, the share of
+    returnees the ``returnee_tax_relief`` lever's budget covers, and the relief's cost per covered
+    returnee (k€).
+
+    The base rate ``migration.return_rate`` (Dustmann & Weiss 2007) responds to the net-of-tax
+    domestic wage with elasticity ``migration.return_wage_elasticity``: a relief that raises the
+    net wage of returnees by ``policy.returnee_tax_relief`` x intensity for
+    ``policy.returnee_relief_years`` raises the return probability of those it covers by
+    (1 + relief)^elasticity - 1 (Bassetto & Ippedico 2023: Italy's 2010 Controesodo exemption
+    raised eligible graduates' return probability by about 27 %; Kleven et al. 2014: elasticity
+    of migration to the net-of-tax rate 1.5-2 for foreigners). The scheme covers returnees while
+    its yearly budget lasts (first come); its cost per returnee is the forgone tax, relief x the
+    skilled wage x the relief years, booked at return.
+    """
+    p = m.p
+    base = np.full(m.world.n_regions, p.migration.return_rate)
+    none = np.zeros(m.world.n_regions)
+    if not m.policy.on("returnee_tax_relief"):
+        return base, none, none
+    relief = p.policy.returnee_tax_relief * m.policy.level("returnee_tax_relief", regions=ALL)
+    gain = (1.0 + relief) ** p.migration.return_wage_elasticity - 1.0
+    unit = relief * m.wage_s * p.yearly.policy.returnee_relief_years
+    wanted = m.diaspora * base * (1.0 + gain) * unit  # expected cost this step at full cover
+    cover = np.divide(m.policy.left("returnee_tax_relief"), wanted, out=np.zeros_like(wanted),
+                      where=wanted > 0)
+    cover = np.where(relief > 0, np.minimum(cover, 1.0), 0.0)
+    return base * (1.0 + cover * gain), cover, unit
+
+
+def _first_jobs(m) -> None:
+    """Recent graduates without a first job find one at the skilled unemployed's job-finding rate
+    of this step (skilled hires of :func:`cluster_abm.mechanisms.production.plan_labour` over the
+    skilled unemployed before them; Petrongolo & Pissarides 2001), raised by first-job support
+    (``graduate_first_jobs``: ``policy.first_job_boost`` x intensity x the share its budget
+    covers), never beyond the step's skilled hires: support changes who is hired, not how many
+    (Crépon et al. 2013 on displacement). Then both graduate stocks age out of the first-job
+    window (``migration.first_job_years``)."""
+    p = m.p
+    if len(m.firms.idx) and "hires_skilled" not in m.ledger.names():
+        raise RuntimeError("labour._first_jobs reads this step's skilled hires, which "
+                           "production.plan_labour records in the ledger as 'hires_skilled'")
+    hires = m.ledger.get("hires_skilled")
+    pool = np.maximum(m.unemployed_s(), 0.0)
+    f = np.divide(hires, hires + pool, out=np.zeros_like(hires), where=(hires + pool) > 0)
+    found = m.grads_jobless * f
+    if m.policy.on("graduate_first_jobs"):
+        boost = p.policy.first_job_boost * m.policy.level("graduate_first_jobs", regions=ALL)
+        unit = p.policy.first_job_subsidy * m.wage_s  # k€ per supported first job
+        wanted = m.grads_jobless * np.minimum(f * (1.0 + boost), 1.0) * unit
+        cover = np.divide(m.policy.left("graduate_first_jobs"), wanted, out=np.zeros_like(wanted),
+                          where=wanted > 0)
+        cover = np.where(boost > 0, np.minimum(cover, 1.0), 0.0)
+        found = np.minimum(m.grads_jobless * np.minimum(f * (1.0 + boost * cover), 1.0), hires)
+        for r in np.flatnonzero(cover > 0):
+            m.policy.charge("graduate_first_jobs", int(r), found[r] * cover[r] * unit[r])
+    m.grads_jobless -= found
+    m.ledger.add("first_jobs_graduates", np.arange(m.world.n_regions), found)
+    ageing = 1.0 / (p.yearly.migration.first_job_years * p.steps_per_year)
+    m.grads *= 1.0 - ageing
+    m.grads_jobless *= 1.0 - ageing
+
+
 def labour_flows(m, step) -> None:
-    """Retirements, entrants (graduates and others), skilled emigration and return migration.
+    """Retirements, recent graduates' first jobs, entrants (graduates and others), skilled
+    emigration and return migration.
 
     Step state: writes ``graduates``.
     """
-    ft, p, rng = m.firms, m.p, m.rngs.labour
+    ft, p = m.firms, m.p
     idx = ft.idx
     region = ft.region[idx]
     R = m.world.n_regions
+    regions = np.arange(R)
     # Retirement: employees leave their firms and the labour force; so do unemployed retirees.
     r = p.labour.retirement_rate
-    for col, lf, pool_fn in (("skilled", m.lf_s, m.unemployed_s), ("unskilled", m.lf_u, m.unemployed_u)):
+    for sub, (col, lf, pool_fn) in enumerate((("skilled", m.lf_s, m.unemployed_s),
+                                              ("unskilled", m.lf_u, m.unemployed_u))):
         staff = getattr(ft, col)
         pool = pool_fn()
-        retired_emp = rng.binomial(staff[idx], r)
+        retired_emp = binomial_from_uniform(m.uniform("retire", idx, sub), staff[idx], r)
         staff[idx] -= retired_emp.astype(np.int32)
-        retired_un = rng.binomial(np.maximum(pool, 0).astype(np.int64), r)
+        retired_un = binomial_from_uniform(_region_uniform(m, (_RETIRE_S, _RETIRE_U)[sub]),
+                                           np.maximum(pool, 0).astype(np.int64), r)
         out = np.bincount(region, weights=retired_emp, minlength=R) + retired_un
         lf -= out
-        m.ledger.add("retirements", np.arange(R), out)
+        m.ledger.add("retirements", regions, out)
+    _first_jobs(m)
     # Entrants: graduates of the region's universities (scaled by quality) and others.
-    graduates = stochastic_round(rng, m.lf_s * (m.university_output * p.ki.graduates_per_university))
-    skilled_in = graduates + stochastic_round(rng, m.lf_s * p.labour.skilled_entry_rate)
-    unskilled_in = stochastic_round(rng, m.lf_u * p.labour.unskilled_entry_rate)
+    graduates = keyed_round(_region_uniform(m, _GRADUATES), m.lf_s * (m.university_output * p.ki.graduates_per_university))
+    skilled_in = graduates + keyed_round(_region_uniform(m, _SKILLED_IN), m.lf_s * p.labour.skilled_entry_rate)
+    unskilled_in = keyed_round(_region_uniform(m, _UNSKILLED_IN), m.lf_u * p.labour.unskilled_entry_rate)
     m.lf_s += skilled_in
     m.lf_u += unskilled_in
+    m.grads += graduates
+    m.grads_jobless += graduates
     step.graduates = graduates
-    m.ledger.add("graduates", np.arange(R), graduates)
-    # Brain drain: the unemployed skilled emigrate at the full hazard, the employed at a share.
+    m.ledger.add("graduates", regions, graduates)
+    # Brain drain: recent graduates without a first job and the other skilled unemployed emigrate
+    # at their full hazards, the employed at a share of the others'.
     hazard = -np.expm1(-emigration_rate(m) / p.steps_per_year)
+    hazard_g = -np.expm1(-emigration_rate(m, graduates=True) / p.steps_per_year)
     pool = np.maximum(m.unemployed_s(), 0).astype(np.int64)
-    gone_un = rng.binomial(pool, hazard)
-    gone_emp = rng.binomial(ft.skilled[idx], hazard[region] * p.migration.employed_factor)
+    jobless = np.minimum(keyed_round(_region_uniform(m, _JOBLESS_ROUND), m.grads_jobless), pool)
+    gone_g = binomial_from_uniform(_region_uniform(m, _EMIGRATE_GRADUATES), jobless, hazard_g)
+    gone_un = binomial_from_uniform(_region_uniform(m, _EMIGRATE_OTHERS), pool - jobless, hazard)
+    gone_emp = binomial_from_uniform(m.uniform("emigrate", idx), ft.skilled[idx],
+                                     hazard[region] * p.migration.employed_factor)
     ft.skilled[idx] -= gone_emp.astype(np.int32)
-    emigrants = gone_un + np.bincount(region, weights=gone_emp, minlength=R)
+    gone_emp_r = np.bincount(region, weights=gone_emp, minlength=R)
+    # Employed recent graduates leave in proportion to their share of the employed skilled.
+    employed_s = np.bincount(region, weights=ft.skilled[idx], minlength=R) + gone_emp_r
+    employed_g = np.maximum(m.grads - m.grads_jobless, 0.0)
+    m.grads -= gone_g + gone_emp_r * np.divide(employed_g, employed_s, out=np.zeros(R), where=employed_s > 0)
+    m.grads_jobless = np.maximum(m.grads_jobless - gone_g, 0.0)
+    emigrants = gone_g + gone_un + gone_emp_r
     m.lf_s -= emigrants
     m.emigrants_cum += emigrants
     # Return migration: part of the diaspora comes back and looks for work at home.
-    returnees = rng.binomial(np.round(m.diaspora).astype(np.int64), p.migration.return_rate)
+    rate, cover, unit = return_rate(m)
+    returnees = binomial_from_uniform(_region_uniform(m, _RETURN), np.round(m.diaspora).astype(np.int64), rate)
+    for r in np.flatnonzero(cover * returnees > 0):
+        m.policy.charge("returnee_tax_relief", int(r), returnees[r] * cover[r] * unit[r])
     m.diaspora += emigrants - returnees
     m.lf_s += returnees
-    m.ledger.add("skilled_returnees", np.arange(R), returnees)
-    m.ledger.add("skilled_emigrants", np.arange(R), emigrants)
-    m.ledger.add("skilled_emigrants_employed", np.arange(R), np.bincount(region, weights=gone_emp, minlength=R))
+    # The graduates without a first job are a part of the skilled unemployed.
+    m.grads = np.maximum(m.grads, 0.0)
+    m.grads_jobless = np.minimum(m.grads_jobless, np.minimum(m.grads, np.maximum(m.unemployed_s(), 0.0)))
+    m.ledger.add("skilled_returnees", regions, returnees)
+    m.ledger.add("skilled_emigrants", regions, emigrants)
+    m.ledger.add("skilled_emigrants_graduates", regions, gone_g)
+    m.ledger.add("skilled_emigrants_employed", regions, gone_emp_r)
+
+
+def open_skilled_posts(m, slots: np.ndarray) -> np.ndarray:
+    """Skilled posts firms ``slots`` plan for but have not filled (whole posts, >= 0): the skilled
+    staff :func:`cluster_abm.mechanisms.production.plan_labour` aims at (``desired_skilled``, by
+    cost minimisation for the demand the firm faces) minus the skilled it employs."""
+    ft = m.firms
+    return np.maximum(np.floor(ft.desired_skilled[slots] - ft.skilled[slots]), 0).astype(np.int64)
 
 
 def place_trainees(m, step) -> None:
-    """University-firm collaboration (seed 3.6.4): a share of this step's graduates is placed in
-    firms able to absorb them (traineeships, co-financed PhDs); each placement adds a skilled
-    post to the host firm.
+    """University-firm collaboration (seed 3.6.4: courses for the cluster's needs, traineeships,
+    PhDs co-financed by firms): the programme matches recent graduates still without a first job
+    with host firms able to absorb them (absorptive capacity at least ``ki.ac_threshold``) that
+    have open skilled posts (:func:`open_skilled_posts`). Up to ``policy.trainee_rate`` x
+    intensity of the step's graduates (never more than the graduates without a job) are placed,
+    each in an open post of a host of their region. A placement fills a post the firm plans for:
+    the programme changes who fills skilled posts and how soon (internships raise graduates'
+    job finding: Saniter & Siedler 2014; Baert et al. 2021), not how many posts firms want.
 
     Step state: reads ``graduates``.
     """
@@ -90,19 +228,22 @@ def place_trainees(m, step) -> None:
     ft, p, rng = m.firms, m.p, m.rngs.policy
     idx = ft.idx
     level = m.policy.level("university_firm_collab", regions=ALL)
-    want = stochastic_round(rng, step.graduates * np.minimum(p.policy.trainee_rate * level, 1.0))
+    want = keyed_round(_region_uniform(m, _TRAINEES), step.graduates * np.minimum(p.policy.trainee_rate * level, 1.0))
     pool = np.maximum(m.unemployed_s(), 0)
-    want = np.minimum(want, pool)
+    want = np.minimum(want, np.minimum(np.floor(m.grads_jobless), pool)).astype(np.int64)
     hosts_ok = idx[(ft.absorptive[idx] >= p.ki.ac_threshold)
                    & (m.policy.level("university_firm_collab", firms=idx) > 0)]
+    posts = open_skilled_posts(m, hosts_ok)
+    hosts_ok, posts = hosts_ok[posts > 0], posts[posts > 0]
     host_region = ft.region[hosts_ok]
-    # Hosts are drawn region by region; then one budget call serves all regions, since each
-    # region draws on its own budget (and a host is in one region only).
+    # Open posts are drawn region by region (a post once, without replacement); then one budget
+    # call serves all regions, since each region draws on its own budget.
     picks = []
     for r in (want > 0).nonzero()[0]:
-        hosts = hosts_ok[host_region == r]
-        if len(hosts):
-            picks.append(rng.choice(hosts, size=int(want[r]), replace=True))
+        here = host_region == r
+        slots = np.repeat(hosts_ok[here], posts[here])
+        if len(slots):
+            picks.append(rng.choice(slots, size=min(int(want[r]), len(slots)), replace=False))
     if not picks:
         return
     chosen = np.concatenate(picks)
@@ -110,9 +251,9 @@ def place_trainees(m, step) -> None:
     if len(chosen) == 0:
         return
     uniq, cnt = np.unique(chosen, return_counts=True)
-    emp = ft.skilled[uniq] + ft.unskilled[uniq]
     ft.skilled[uniq] += cnt.astype(np.int32)
-    ft.skill_share[uniq] = np.minimum((ft.skill_share[uniq] * emp + cnt) / (emp + cnt), 1.0)
+    placed = np.bincount(ft.region[chosen], minlength=m.world.n_regions)
+    m.grads_jobless = np.maximum(m.grads_jobless - placed, 0.0)
     m.ledger.add("trainees_placed", ft.region[chosen])
 
 

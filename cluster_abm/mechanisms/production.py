@@ -356,6 +356,7 @@ def plan_labour(m, step) -> None:
         hire = match_vacancies(m, idx, vacancies, pool, skill)
         staff[idx] += hire.astype(np.int32)
         m.ledger.add("hires", region, hire)
+        m.ledger.add("hires_" + col, region, hire)  # skilled hires: recent graduates' first jobs (labour)
 
 
 def produce(m) -> None:

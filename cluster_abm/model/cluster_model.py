@@ -421,6 +421,9 @@ class ClusterModel(mesa.Model):
         self.emigrants_cum = np.zeros(R)
         # Skilled citizens working abroad (persons), so that they are diaspora0 of all skilled.
         self.diaspora = self.lf_s * self.diaspora0 / (1.0 - self.diaspora0)
+        # Recent graduates (within migration.first_job_years) and those without a first job
+        # (persons, part of the skilled labour force; labour.labour_flows): filled by the spin-up.
+        self.grads, self.grads_jobless = np.zeros(R), np.zeros(R)
 
     def uniform(self, purpose: str, slots: np.ndarray, sub: int = 0) -> np.ndarray:
         """Keyed uniforms for firms ``slots``: fixed by (seed, firm, step, purpose), so the same
@@ -573,6 +576,7 @@ class ClusterModel(mesa.Model):
         finance.award_grants(self, s)
         finance.finance_ventures(self)
         knowledge_projects.start_projects(self, s)
+        sustainability.green_cooperation(self, s)
         capabilities.train_firms(self)
         capabilities.support_codification(self)
         capabilities.transfer_green_skills(self)

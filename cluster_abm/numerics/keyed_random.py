@@ -24,6 +24,11 @@ PURPOSES = {name: i for i, name in enumerate((
     "training", "venture_screen", "entry_demand", "quality_draw", "partial_grant", "partial_award",
     "hire_skilled", "hire_unskilled",
     "productivity_draw", "founder_wealth",
+    # per firm: partner candidates (scope, place, firm), collective environmental projects,
+    # green-cooperation projects, retirements and emigration of employees; per tie (ids from
+    # its ends' uids): tie decay; per region (ids = region index): the labour pools' flows
+    "candidates", "env_project", "green_project", "retire", "emigrate", "tie_decay",
+    "region_labour", "introductions", "qh_candidates",
 ))}
 FAMILIES = ("init", "finance", "knowledge", "capabilities", "innovation", "cooperation", "market",
             "labour", "demography", "policy")

@@ -105,6 +105,9 @@ SERIES_LIST = [
     S("skilled_returnees", "persons/step", "Skilled citizens returning from abroad.", "WG6", "flow"),
     S("diaspora_share", "share", "Skilled citizens abroad over all skilled citizens (abroad + labour force).", "WG6", "ratio"),
     S("graduates", "persons/step", "Graduates entering the skilled labour force.", "WG6", "flow"),
+    S("graduate_unemployment_rate", "share", "Recent graduates (within migration.first_job_years of graduation) without a first job, over recent graduates in the labour force.", "WG6", "ratio"),
+    S("first_jobs_graduates", "persons/step", "Recent graduates finding a first job.", "WG6", "flow"),
+    S("skilled_emigrants_graduates", "persons/step", "Recent graduates without a first job emigrating (part of skilled_emigrants).", "WG6", "flow"),
     S("hires", "persons/step", "Hires by firms.", "WG6", "flow"),
     S("separations", "persons/step", "Layoffs by firms.", "WG6", "flow"),
     S("tacit_knowledge_lost", "ku/step", "Tacit knowledge lost with closing firms (brain retirement).", "WG6", "flow"),
@@ -118,6 +121,7 @@ SERIES_LIST = [
     S("deaths", "count/step", "Firm deaths.", "demography", "flow"),
     S("deaths_young", "count/step", "Deaths of firms younger than one year.", "demography", "flow"),
     S("new_ventures", "firms", "Firms younger than three years.", "demography", "stock"),
+    S("new_venture_partners", "ties/firm", "Mean cooperation partners of firms younger than three years.", "demography", "ratio"),
     S("mean_firm_size", "persons", "Mean employees per firm.", "demography", "ratio"),
     S("median_firm_size", "persons", "Median employees per firm.", "demography", "ratio"),
     S("sme_employment_share", "share", "Share of employment in firms with fewer than 250 employees.", "demography", "ratio"),
@@ -149,7 +153,8 @@ LEDGER_FLOWS = (
     "public_cost", "admin_cost", "grant_applications", "grants", "grant_rd_effective",
     "ventures_financed", "venture_investment", "cmo_budget", "skilled_emigrants",
     "skilled_returnees", "graduates", "hires", "separations", "tacit_knowledge_lost", "trainings",
-    "trainees_placed", "births", "deaths", "deaths_young",
+    "trainees_placed", "births", "deaths", "deaths_young", "first_jobs_graduates",
+    "skilled_emigrants_graduates",
 )
 
 
@@ -383,10 +388,15 @@ def step_metrics(m) -> dict[str, np.ndarray]:
     out["skilled_emigrants_cum"] = np.append(m.emigrants_cum, m.emigrants_cum.sum())
     dia = np.append(m.diaspora, m.diaspora.sum())
     out["diaspora_share"] = _ratio(dia, dia + lfs)
+    out["graduate_unemployment_rate"] = _ratio(np.append(m.grads_jobless, m.grads_jobless.sum()),
+                                               np.append(m.grads, m.grads.sum()))
     out["dynamic_capability"] = _ratio(sums["dyncap"], n_firms)
     out["codification"] = _ratio(sums["codification"], n_firms)
     # Demography
     out["new_ventures"] = sums["young"]
+    young = (m.t - ft.birth_step[idx]) < 3 * m.p.steps_per_year
+    partners = m.ties.degree(ft.n)[idx][young]
+    out["new_venture_partners"] = _ratio(_by_region(reg[young], R, partners.astype(float)), sums["young"])
     out["mean_firm_size"] = _ratio(out["employment"], n_firms)
     out["median_firm_size"] = _median_by_region(reg, emp, R)
     out["sme_employment_share"] = _ratio(sums["sme_employment"], out["employment"])

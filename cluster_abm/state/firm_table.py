@@ -59,6 +59,7 @@ belief             float64  owner's estimate of the firm's yearly earnings over 
                             (NaN until first observed; passive learning, Jovanovic 1982)
 startup_credit     float64  bank loan granted at founding (k€), the floor of its credit line
                             while it is repaid (Evans & Jovanovic 1989)
+env_until          int32    last step in a collective environmental project (-1 none)
 =================  =======  ===================================================================
 """
 
@@ -128,6 +129,7 @@ COLUMNS: dict[str, tuple[type, object]] = {
     "desired_unskilled": (np.float64, 0.0),
     "belief": (np.float64, np.nan),
     "startup_credit": (np.float64, 0.0),
+    "env_until": (np.int32, -1),
 }
 
 

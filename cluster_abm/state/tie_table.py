@@ -129,6 +129,10 @@ class TieTable:
         self._end(hit)
         return len(hit)
 
+    def end(self, rows: np.ndarray) -> None:
+        """End the living ties in table rows ``rows`` (rows of :attr:`idx`)."""
+        self._end(rows)
+
     def _end(self, hit: np.ndarray) -> None:
         self.alive[hit] = False
         self._idx = None
