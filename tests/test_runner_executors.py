@@ -61,21 +61,25 @@ def test_unknown_executor_is_refused():
         make_executor("threads")
 
 
-def test_a_dying_worker_stops_the_sweep_cleanly_and_resume_finishes_it(tmp_path, monkeypatch):
+def test_a_dying_worker_takes_only_its_run_and_resume_finishes_it(tmp_path, monkeypatch):
+    """Before issue 20 a run that killed its worker stopped the whole sweep ('stopped', nothing
+    more stored); now it is that run's failure (tried twice) and the sweep goes on."""
     path = write_experiment(tmp_path, 'name = "crash"\nscenarios = ["baseline"]\nreplicates = 6\n'
                                       "seed = 3\nyears = 1\n")
     monkeypatch.setenv("CLUSTER_ABM_FAKE_CRASH", str(seeds.run_seed(3, 0, 4)))
     s = run_experiment(path, results_dir=tmp_path, executor="processes", workers=2,
                        simulate=FAKE, quiet=True)
-    assert s.exit_code == 1 and "baseline-r004" in s.worker_lost and "--executor serial" in (
-        s.worker_lost)
+    assert s.exit_code == 1 and not s.worker_lost and s.ok == 5
+    assert [run for run, _ in s.failed] == ["baseline-r004"]
+    assert "worker lost: its process exited with status 3" in s.failed[0][1]
     store = Store(tmp_path / "crash")
-    assert store.read_manifest()["status"] == "stopped"
-    assert set(store.run_status().values()) <= {"ok"}  # nothing half-written
+    assert store.read_manifest()["status"] == "complete_with_failures"
+    assert store.run_status() == {f"baseline-r00{i}": "failed" if i == 4 else "ok"
+                                  for i in range(6)}
     monkeypatch.delenv("CLUSTER_ABM_FAKE_CRASH")
     s2 = run_experiment(path, results_dir=tmp_path, executor="processes", workers=2,
                         simulate=FAKE, quiet=True)
-    assert s2.exit_code == 0 and s2.skipped + s2.ok == 6 and s2.skipped == s.ok
+    assert s2.exit_code == 0 and (s2.skipped, s2.ok) == (5, 1)
 
 
 def test_dask_with_an_existing_scheduler(tmp_path):

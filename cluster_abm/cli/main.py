@@ -45,6 +45,7 @@ COMMANDS = {
     "sweep": ("cmd_sweep", "add_sweep_arguments", "cmd_sweep", "run an experiment (replications, designs)"),
     "compare": ("cmd_compare", "add_compare_arguments", "cmd_compare", "compare policy scenarios with a report"),
     "replay": ("cmd_sweep", "add_replay_arguments", "cmd_replay", "re-simulate one stored run and check it"),
+    "verify": ("cmd_verify", "add_verify_arguments", "cmd_verify", "check a result store against its checksums"),
     "sensitivity": ("cmd_sensitivity", "add_sensitivity_arguments", "cmd_sensitivity", "global sensitivity analysis (SALib)"),
     "calibrate": ("cmd_calibrate", "add_calibrate_arguments", "cmd_calibrate", "fit parameters to published statistics"),
     "validate": ("cmd_calibrate", "add_validate_arguments", "cmd_validate", "check stylized facts over many seeds"),

@@ -1,11 +1,13 @@
 """Executors: the same ``map_unordered(fn, items)`` on one core, on local processes, or on Dask.
 
 * ``serial``: in this process, in order; simplest to debug (pdb, prints).
-* ``processes``: a :class:`concurrent.futures.ProcessPoolExecutor` on an explicit ``spawn``
-  context. The start method is passed to the pool and never set process-wide, so importing this
-  module changes nothing for the caller (a notebook, Mesa's own batch runner, a test suite), and
-  behaviour is the same on Linux, macOS and Windows. Workers ignore SIGINT, so Ctrl-C reaches
-  only the runner, which stops them; they exit by themselves if the runner is killed.
+* ``processes``: worker processes on an explicit ``spawn`` context, one item at a time each
+  (:class:`ProcessExecutor`). The start method is the executor's and never set process-wide, so
+  importing this module changes nothing for the caller (a notebook, Mesa's own batch runner, a
+  test suite), and behaviour is the same on Linux, macOS and Windows. Workers ignore SIGINT, so
+  Ctrl-C reaches only the runner, which stops them; they exit by themselves if the runner is
+  killed. A worker that dies takes only its item with it: the item is tried once more in a
+  fresh process, then reported as lost (:class:`WorkerLost`), and the others run on.
 * ``dask``: a :class:`distributed.Client` to an existing scheduler (``--scheduler ADDRESS``:
   a SLURM/PBS cluster via dask-jobqueue, Kubernetes, ``dask scheduler`` on a workstation), or a
   :class:`distributed.LocalCluster` of single-threaded worker processes that the executor starts
@@ -26,7 +28,7 @@ id).
 from __future__ import annotations
 
 import abc
-import concurrent.futures as cf
+import collections
 import contextlib
 import itertools
 import logging
@@ -36,6 +38,7 @@ import os
 import signal
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -54,7 +57,8 @@ LOCAL_CLUSTER_CONFIG = {
 
 
 class WorkerLost(RuntimeError):
-    """A worker process died (killed, out of memory, segfault); stored runs are safe."""
+    """A worker process died (killed, out of memory, segfault) running an item: the error of
+    that item under the ``processes`` executor; raised by executors that must stop."""
 
 
 Result = tuple[Any, Any, BaseException | None]  # (item, fn(item) or None, exception or None)
@@ -140,61 +144,217 @@ def _init_worker(malloc_tuning: bool = False) -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
+class _Worker:
+    """One worker process of :class:`ProcessExecutor`: a task pipe in, a result pipe out, and
+    the item it is running (at most one, so a death is always charged to the right run)."""
+
+    def __init__(self, ctx, malloc_tuning: bool):
+        task_r, self.tasks = ctx.Pipe(duplex=False)
+        self.results, result_w = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_worker_loop, args=(task_r, result_w, malloc_tuning),
+                                name="cluster_abm-worker", daemon=True)
+        self.proc.start()
+        # our copies of the child's ends: closed, so a dead child means EOF / EPIPE here
+        task_r.close()
+        result_w.close()
+        self.item: Any = None
+        self.busy = False
+
+    def send(self, fn: Callable[[Any], Any], item: Any) -> bool:
+        """Hand ``item`` over; False if the worker is already gone."""
+        try:
+            self.tasks.send((fn, item))
+        except (BrokenPipeError, ConnectionResetError, EOFError, OSError):
+            return False
+        self.item, self.busy = item, True
+        return True
+
+    def death(self) -> str:
+        """How the process ended, in words (after it has)."""
+        self.proc.join(timeout=5)
+        code = self.proc.exitcode
+        if code is None:
+            return "its process stopped answering"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            oom = " (as by the out-of-memory killer)" if -code == signal.SIGKILL else ""
+            return f"its process was killed by {name} ({-code}){oom}"
+        return f"its process exited with status {code}"
+
+    def stop(self, wait: bool) -> None:
+        with contextlib.suppress(Exception):
+            if wait and self.proc.is_alive():
+                self.tasks.send(None)
+                self.proc.join(timeout=10)
+        with contextlib.suppress(Exception):
+            if self.proc.is_alive():
+                self.proc.terminate()
+                self.proc.join(timeout=5)
+        for conn in (self.tasks, self.results):
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+class _RemoteTraceback(Exception):
+    """The traceback of an exception raised in a worker process (its ``__cause__``)."""
+
+    def __init__(self, tb: str):
+        super().__init__(tb)
+        self.tb = tb
+
+    def __str__(self) -> str:
+        return self.tb
+
+
+def _worker_loop(tasks, results, malloc_tuning: bool) -> None:
+    """Body of a worker process: run what arrives on ``tasks``, answer on ``results``; an
+    exception of the task is an answer, not the end of the worker."""
+    _init_worker(malloc_tuning)
+    while True:
+        try:
+            message = tasks.recv()
+        except (EOFError, OSError):
+            return  # the runner is gone
+        if message is None:
+            return
+        fn, item = message
+        try:
+            answer = (True, fn(item), None)
+        except Exception as exc:
+            answer = (False, exc, traceback.format_exc())
+        try:
+            results.send(answer)
+        except Exception as exc:  # an unpicklable value or exception: say what it was
+            results.send((False, RuntimeError(f"the worker could not send back its result: "
+                                              f"{type(exc).__name__}: {exc}"),
+                          traceback.format_exc()))
+
+
 class ProcessExecutor(Executor):
-    """A spawn-context process pool (the context is the pool's, not the interpreter's)."""
+    """Worker processes started with ``spawn`` (the context is this executor's, not the
+    interpreter's), each running one item at a time.
+
+    A worker that dies (``os._exit``, a segfault in native code, the OOM killer) takes only its
+    item with it: the item is tried again once in a fresh process (:data:`RETRIES`); if that
+    process dies too, the item is yielded with a :class:`WorkerLost` error saying how the
+    process ended (exit status or signal). The other workers run on undisturbed, so one run
+    that kills its worker never stops a sweep. :attr:`deaths` lists every death, for the
+    record.
+    """
 
     name = "processes"
+    RETRIES = 1
 
     def __init__(self, workers: int = 1, window: int | None = None,
                  start_method: str = START_METHOD, malloc_tuning: bool = True):
         super().__init__(workers, window)
         self.start_method = start_method
-        self.pool = cf.ProcessPoolExecutor(max_workers=self.workers,
-                                           mp_context=multiprocessing.get_context(start_method),
-                                           initializer=_init_worker, initargs=(malloc_tuning,))
+        self.malloc_tuning = malloc_tuning
+        self.ctx = multiprocessing.get_context(start_method)
+        self.pool: list[_Worker] = []
+        self.deaths: list[tuple[str, str]] = []  # (item label, how its worker ended)
+        self.started = 0  # worker processes started
+
+    def _start(self) -> _Worker:
+        w = _Worker(self.ctx, self.malloc_tuning)
+        self.started += 1
+        self.pool.append(w)
+        return w
+
+    def _replace(self, w: _Worker) -> _Worker:
+        w.stop(wait=False)
+        self.pool.remove(w)
+        return self._start()
 
     def map_unordered(self, fn, items, total=None):
         it = iter(items)
-        pending: dict[cf.Future, Any] = {}
+        again: collections.deque = collections.deque()  # items whose worker died: run again
+        tries: dict[int, int] = {}  # id(item) -> deaths so far
 
-        def submit_next() -> None:
-            for item in it:
-                pending[self.pool.submit(fn, item)] = item
+        def next_item() -> Any:
+            if again:
+                return again.popleft()
+            return next(it, _DONE)
+
+        def feed(w: _Worker) -> _Worker:
+            """Give ``w`` the next item (a fresh worker if ``w`` turns out to be dead)."""
+            while True:
+                item = next_item()
+                if item is _DONE:
+                    w.item, w.busy = None, False
+                    return w
+                if w.send(fn, item):
+                    return w
+                again.appendleft(item)  # never started: not its fault
+                w = self._replace(w)
+
+        while len(self.pool) < self.workers:
+            w = feed(self._start())
+            if not w.busy:
+                break
+        while True:
+            busy = [w for w in self.pool if w.busy]
+            if not busy:
+                if again:  # items whose worker died while every other worker had finished
+                    for w in self.pool:
+                        feed(w)
+                    continue
                 return
-
-        for _ in range(self.window):
-            submit_next()
-        while pending:
-            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            for fut in done:
-                item = pending.pop(fut)
-                value = error = None
-                try:
-                    value = fut.result()
-                except cf.process.BrokenProcessPool as exc:
-                    ids = [_label(i) for i in [item, *pending.values()]]
-                    raise WorkerLost(
-                        "a worker process died (killed, out of memory or a crash in native "
-                        f"code) while these runs were in flight: {', '.join(sorted(ids))}; try "
-                        "them alone with --executor serial") from exc
-                except Exception as exc:
-                    error = exc
-                submit_next()  # keep the workers busy while the runner stores this result
-                yield item, value, error
+            ready = multiprocessing.connection.wait(
+                [w.results for w in busy] + [w.proc.sentinel for w in busy])
+            for w in busy:
+                answer = None
+                if w.results in ready:
+                    try:
+                        answer = w.results.recv()
+                    except Exception:  # EOF or half a message: it died while answering
+                        answer = None
+                elif w.proc.sentinel not in ready:
+                    continue
+                if answer is not None:
+                    ok, value, tb = answer
+                    item = w.item
+                    feed(w)  # keep the worker busy while the caller stores this result
+                    if ok:
+                        yield item, value, None
+                    else:
+                        if tb:
+                            value.__cause__ = _RemoteTraceback(tb)
+                        yield item, None, value
+                    continue
+                # the process ended without answering: its item goes with it, alone
+                item, how = w.item, w.death()
+                label = _label(item)
+                self.deaths.append((label, how))
+                tries[id(item)] = tries.get(id(item), 0) + 1
+                fresh = self._replace(w)
+                if tries[id(item)] <= self.RETRIES:
+                    again.append(item)
+                    feed(fresh)
+                else:
+                    feed(fresh)
+                    yield item, None, WorkerLost(
+                        f"worker lost: {how} while running {label}, and again when it was run "
+                        "a second time in a fresh process")
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        for w in self.pool:
+            w.stop(wait=True)
+        self.pool.clear()
 
     def abort(self) -> None:
-        # Python 3.11 has no public way to stop running tasks; terminate the workers directly.
-        procs = dict(getattr(self.pool, "_processes", None) or {})
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        for proc in procs.values():
+        for w in self.pool:
             with contextlib.suppress(Exception):
-                proc.terminate()
-        for proc in procs.values():
-            with contextlib.suppress(Exception):
-                proc.join(timeout=5)
+                w.proc.terminate()
+        for w in self.pool:
+            w.stop(wait=False)
+        self.pool.clear()
+
+
+_DONE = object()
 
 
 class DaskExecutor(Executor):

@@ -15,9 +15,11 @@ it names every key accepted here): ``name``, ``description``, ``scenarios``, ``b
 ``[execution]``; the shared checks are :mod:`cluster_abm.specs.toml_spec`'s.
 
 The *spec hash* (:attr:`Experiment.spec_hash`) covers everything that changes results -- the
-resolved scenarios (not their file names), the design points, replicates, seeds, horizon and
-outputs -- and nothing that does not (description, executor, workers, the report's settings), so
-a store can tell whether it may resume a sweep. A store may also grow: the same experiment with
+resolved scenarios (not their file names), every parameter's default (so a scenario's parameters
+are covered fully resolved, not only its overrides), the model code (:func:`code_identity`: the
+package version and a hash of the model's source files, committed or not), the design points,
+replicates, seeds, horizon and outputs -- and nothing that does not (description, executor,
+workers, the report's settings), so a store can tell whether it may resume a sweep. A store may also grow: the same experiment with
 more replicates resumes and adds them (:func:`same_but_replicates`), each new replicate seeded
 from the same seed sequence, so common random numbers hold across the old and the new runs.
 """
@@ -243,6 +245,8 @@ class Experiment:
             "seed": self.seed,
             "years": self.years,
             "outputs": self.outputs.to_dict(),
+            "defaults": P.REGISTRY.defaults(),
+            "code": code_identity(),
         }
 
     @cached_property
@@ -361,6 +365,17 @@ def scenario_dict(scenario: Scenario) -> dict[str, Any]:
     d = scenario.to_dict()
     d["extends_chain"] = [Path(p).name for p in d.get("extends_chain", [])]
     return d
+
+
+def code_identity() -> dict[str, str]:
+    """The model code a result depends on: the package version and the fingerprint of the
+    model's source files (:func:`cluster_abm.model.snapshot.code_fingerprint`, the same hash that
+    keys spun-up worlds: every ``.py`` file of the folders the model runs, read from disk, so an
+    uncommitted edit counts as much as a commit)."""
+    from cluster_abm import __version__
+    from cluster_abm.model.snapshot import code_fingerprint  # imports the model: only when hashed
+
+    return {"version": __version__, "source": code_fingerprint()}
 
 
 def canonical_json(data: Any) -> str:

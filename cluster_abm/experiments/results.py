@@ -11,6 +11,12 @@ consolidated, still in shards (a sweep running or interrupted), or a mix of both
 time-series tables prefer :meth:`ExperimentResults.timeseries_where`, which filters while
 reading instead of loading everything.
 
+Opening a store checks the checksum of every table file first (:mod:`.integrity`): a store whose
+files were damaged or deleted after the sweep wrote them is refused with one line naming the
+damaged files and the runs they held (running the sweep again re-runs exactly those), instead of
+giving wrong numbers or runs without KPIs. ``verify=False`` skips the check (and its cost, one
+read of every byte).
+
 Paired effects: every scenario of an experiment runs replicate ``r`` with the same seed
 (common random numbers, :mod:`cluster_abm.experiments.seeds`), so the difference scenario - baseline is
 taken seed by seed and averaged; the seed-to-seed noise the two runs share cancels, giving
@@ -30,15 +36,16 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from cluster_abm.errors import InputError, closest
-from cluster_abm.experiments.store import Store
+from cluster_abm.experiments.store import Store, StoreDamaged
 
 ID_COLUMNS = ["run_id", "scenario", "point", "replicate", "seed"]
 
 
-def load_results(path_or_name: str | Path,
-                 results_dir: str | Path = "results") -> ExperimentResults:
+def load_results(path_or_name: str | Path, results_dir: str | Path = "results", *,
+                 verify: bool = True) -> ExperimentResults:
     """Open stored results: a store folder, an experiment name under ``results_dir``, or an
-    experiment file (its ``name`` picks the folder)."""
+    experiment file (its ``name`` picks the folder). ``verify``: check the checksums first
+    (:func:`check_store`)."""
     p = Path(path_or_name)
     candidates = [p, Path(results_dir) / str(path_or_name)]
     if p.suffix == ".toml" and p.is_file():
@@ -47,7 +54,7 @@ def load_results(path_or_name: str | Path,
         candidates.insert(0, Path(results_dir) / load_experiment(p).name)
     for c in candidates:
         if (c / "manifest.json").is_file():
-            return ExperimentResults(c)
+            return ExperimentResults(c, verify=verify)
     known = sorted(m.parent.name for m in Path(results_dir).glob("*/manifest.json"))
     raise InputError(f"no stored results; {closest(p.name, known) if known else 'none stored'}",
                      source=str(path_or_name))
@@ -56,10 +63,12 @@ def load_results(path_or_name: str | Path,
 class ExperimentResults:
     """The tables of one experiment's store, as pandas DataFrames (see the module docstring)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, verify: bool = True):
         self.store = Store(path)
         if not self.store.exists():
             raise InputError("not a result store (no manifest.json)", source=str(path))
+        if verify:
+            check_store(self.store)
 
     def __repr__(self) -> str:
         m = self.manifest
@@ -204,6 +213,22 @@ class ExperimentResults:
             row["unit"] = getattr(info, "unit", None)
             row["better"] = getattr(info, "better", None)
         return pd.DataFrame(rows, columns=cols)
+
+
+def check_store(store: Store) -> None:
+    """Raise :class:`~cluster_abm.experiments.store.StoreDamaged` (one line) if a table file of
+    ``store`` is not what the sweep wrote: damaged, missing, or unknown to its checksums."""
+    report = store.verify()
+    if report.ok:
+        return
+    try:
+        known = set(store.run_status())
+    except Exception:  # the runs table itself is damaged
+        known = None
+    lost = report.describe_lost(known)
+    raise StoreDamaged(f"damaged: {report.summary()}; this loses {lost}; run the sweep again to "
+                       "re-run them (it repairs the store), or see `cluster-abm verify "
+                       f"{store.path}`", source=str(store.path))
 
 
 def _kpi_meta() -> dict[str, Any]:

@@ -4,7 +4,8 @@ A sweep's runs (:class:`cluster_abm.experiments.runner.SweepSummary`, also behin
 and ``sensitivity``) and a calibration's trials
 (:class:`cluster_abm.analysis.calibration.fit.CalibrationSummary`) end the same way: some
 finished, some failed, a worker may have died, Ctrl-C or SIGTERM may have stopped it. This base
-holds those facts, the exit-status rule (0 done, 1 failures or a lost worker, 130 interrupted)
+holds those facts, the exit-status rule (0 done, 1 failures, a lost worker or a stop such as a
+full disk, 130 interrupted)
 and the lines about them, so every command says them in the same words; a subclass adds its
 counts (:meth:`RunSummary.headline`) and its own lines.
 """
@@ -24,6 +25,11 @@ EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
 
 
+class Stop(Exception):
+    """Raised inside :meth:`RunSummary.stopping` to stop a batch for a reason the caller states
+    (a full disk): the executor's outstanding work is aborted and the reason recorded."""
+
+
 @dataclass(kw_only=True)
 class RunSummary(ABC):
     """Failures, stops and timing of one batch call; subclasses add their counts."""
@@ -31,6 +37,7 @@ class RunSummary(ABC):
     failed: list[tuple[Any, str]] = field(default_factory=list)  # (run id or trial, error)
     interrupted: bool = False
     worker_lost: str = ""
+    stopped: str = ""  # why the batch stopped early other than a lost worker or Ctrl-C
     wall_time: float = 0.0  # s
     executor: str = ""
 
@@ -46,7 +53,7 @@ class RunSummary(ABC):
     def exit_code(self) -> int:
         if self.interrupted:
             return EXIT_INTERRUPTED
-        return EXIT_FAILED if self.worker_lost or self.failures_fatal else EXIT_OK
+        return EXIT_FAILED if self.worker_lost or self.stopped or self.failures_fatal else EXIT_OK
 
     # --- what a subclass says -------------------------------------------------------------------
     @abstractmethod
@@ -83,6 +90,9 @@ class RunSummary(ABC):
         if self.worker_lost:
             lines.append(f"  stopped: {self.worker_lost}; what finished is stored; run the same "
                          "command again to resume")
+        if self.stopped:
+            lines.append(f"  stopped: {self.stopped}; {self.stored_note()}; run the same command "
+                         "again to resume")
         if self.interrupted:
             lines.append(f"  interrupted: {self.stored_note()}; run the same command again to "
                          "resume")
@@ -96,9 +106,11 @@ class RunSummary(ABC):
         report what finished."""
         try:
             yield
-        except (KeyboardInterrupt, WorkerLost) as exc:
+        except (KeyboardInterrupt, WorkerLost, Stop) as exc:
             executor.abort()
             if isinstance(exc, WorkerLost):
                 self.worker_lost = str(exc)
+            elif isinstance(exc, Stop):
+                self.stopped = str(exc)
             else:
                 self.interrupted = True

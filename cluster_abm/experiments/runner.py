@@ -1,10 +1,14 @@
 """Run an experiment into its store: resume, progress, failures, dry runs, provenance.
 
-:func:`run_experiment` is the whole sweep: check the store (resume when it holds the same
-experiment, refuse when the experiment changed unless ``overwrite``), write the manifest, run
-every run not yet stored on the chosen executor with a progress bar, store each run as it
-finishes, record failures without stopping, and consolidate the shards at the end. Ctrl-C (or
-SIGTERM, or SIGKILL) leaves a store that the next call completes.
+:func:`run_experiment` is the whole sweep: take the store's lock (:mod:`.store_lock`: a
+second sweep into a busy store refuses, naming the holder), check the store (resume when it
+holds the same experiment run by the same model code, refuse when either changed unless
+``overwrite``), verify the checksums of what it holds and repair it (:mod:`.integrity`: damaged
+or missing files cost their runs, which run again), write the manifest, run every run not yet
+stored on the chosen executor with a progress bar, store each run as it finishes, record
+failures without stopping (a run that kills its worker process included), and consolidate the
+shards at the end. Ctrl-C (or SIGTERM, or SIGKILL) leaves a store that the next call completes;
+so does a full disk, after which the manifest's status is ``disk_full``.
 
 Results never depend on the executor or on completion order: each run's seed comes from the
 experiment (:mod:`.seeds`), each run is stored under its id, and the tables are read in run-id
@@ -13,6 +17,7 @@ order (:mod:`.store`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import importlib.metadata
 import json
@@ -22,7 +27,7 @@ import sys
 import time
 import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -35,15 +40,18 @@ from cluster_abm.experiments.experiment_spec import (
     load_experiment,
     same_but_replicates,
 )
-from cluster_abm.experiments.run_summary import RunSummary
+from cluster_abm.experiments.run_summary import RunSummary, Stop
 from cluster_abm.experiments.store import (
     EXPERIMENT_COPY,
+    RESERVE_MIN,
     SCHEMAS,
     SPEC,
     TABLES,
     Store,
+    is_disk_full,
     to_parquet_bytes,
 )
+from cluster_abm.experiments.store_lock import StoreLock
 from cluster_abm.experiments.worker import (
     DEFAULT_TARGET,
     Outcome,
@@ -55,7 +63,7 @@ from cluster_abm.experiments.worker import (
 )
 
 PACKAGES = ("mesa", "numpy", "pandas", "pyarrow", "dask", "distributed", "SALib", "scipy", "tqdm")
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2  # 2: checksums of every table file; spec hash over defaults and model code
 
 
 # --- provenance ---------------------------------------------------------------------------------
@@ -107,10 +115,13 @@ def build_manifest(exp: Experiment, target: str, previous: dict[str, Any] | None
     Keys: format, experiment, description, source (the experiment file), spec_hash, simulate
     (the model function's import path), root_seed, run_count, scenarios, design_points,
     replicates, scenario_names, baseline, design, years, outputs, tables (columns), created,
+    code (the model code's version and source fingerprint, part of the spec hash),
     code_version (commit, dirty, changed_files), packages, platform, python, status
-    ("running" | "interrupted" | "stopped" | "complete" | "complete_with_failures"),
-    sessions (one per invocation: start, end, executor, runs, code version), timings
-    (totals over sessions); and at the end of a session runs_ok, runs_failed, layout.
+    ("running" | "interrupted" | "stopped" | "disk_full" | "complete" |
+    "complete_with_failures"), stopped (why, when the status says stopped or disk_full),
+    sessions (one per invocation: start, end, executor, runs, code version, the damage repaired
+    and the worker processes lost), timings (totals over sessions), checksums (of every table
+    file, :mod:`.integrity`); and at the end of a session runs_ok, runs_failed, layout.
     """
     sessions = list(previous.get("sessions", [])) if previous else []
     counts = {"scenarios": len(exp.scenarios),
@@ -136,6 +147,7 @@ def build_manifest(exp: Experiment, target: str, previous: dict[str, Any] | None
         "outputs": exp.outputs.to_dict(),
         "tables": {t: [f.name for f in SCHEMAS[t]] for t in TABLES},
         "created": previous.get("created", _now()) if previous else _now(),
+        "code": exp.to_dict()["code"],
         "code_version": code_version(),
         "packages": package_versions(),
         "platform": platform_info(),
@@ -143,6 +155,7 @@ def build_manifest(exp: Experiment, target: str, previous: dict[str, Any] | None
         "status": "running",
         "sessions": sessions,
         "timings": previous.get("timings", {}) if previous else {},
+        "checksums": {},
     }
 
 
@@ -171,21 +184,26 @@ def open_store(exp: Experiment, results_dir: str | Path, target: str, *, overwri
     store = Store(Path(results_dir) / exp.name)
     previous = None
     if store.exists():
-        previous = store.read_manifest()
         if overwrite:
             if create:
                 store.reset()
-            previous = None
-        elif previous.get("spec_hash") != exp.spec_hash:
+            return store, None
+        previous = store.read_manifest()
+        if previous.get("spec_hash") != exp.spec_hash:
             where = "?"
             stored = stored_spec(store)
             if stored is not None:
                 if same_but_replicates(stored, exp.to_dict()):
                     return store, previous  # more replicates of the same runs: grow
+                if stored.get("code") != exp.to_dict()["code"]:
+                    raise InputError(_code_changed(store, stored, exp), source=exp.source,
+                                     key="name")
                 where = _first_difference(stored, exp.to_dict())
                 if where == "replicates":
                     where = (f"replicates: the store holds {stored['replicates']}; ask for at "
                              "least as many to resume")
+                elif where.startswith("defaults."):
+                    where = _default_changed(stored, exp, where)
             raise InputError(
                 f"{store.path} holds results of a different version of this experiment (first "
                 f"difference: {where}); pass --overwrite to replace them, or give the experiment "
@@ -201,6 +219,32 @@ def open_store(exp: Experiment, results_dir: str | Path, target: str, *, overwri
         if create:
             store.reset()
     return store, previous
+
+
+def _code_changed(store: Store, stored: dict[str, Any], exp: Experiment) -> str:
+    """The one line that refuses to resume with other model code."""
+    now = exp.to_dict()["code"]
+    code = stored.get("code")
+    if not isinstance(code, dict):
+        then = "code older than the stores that record it"
+    else:
+        then = f"cluster_abm {code.get('version')}, source {str(code.get('source'))[:12]}"
+    changed = ""
+    if isinstance(stored.get("defaults"), dict):
+        where = _first_difference(stored["defaults"], exp.to_dict()["defaults"])
+        if where != "(top level)":
+            changed = f"; among the changes, {_default_changed(stored, exp, 'defaults.' + where)}"
+    return (f"{store.path} holds results of other model code ({then}; now cluster_abm "
+            f"{now['version']}, source {now['source'][:12]}{changed}): a resumed sweep would mix "
+            "runs of two models in one table; pass --overwrite to run it again with this code, "
+            "or go back to the code it was made with to resume")
+
+
+def _default_changed(stored: dict[str, Any], exp: Experiment, where: str) -> str:
+    name = where[len("defaults."):]
+    was = (stored.get("defaults") or {}).get(name, "not a parameter")
+    now = exp.to_dict()["defaults"].get(name, "not a parameter")
+    return f"the default of {name} was {was}, is {now}"
 
 
 def stored_spec(store: Store) -> dict[str, Any] | None:
@@ -234,6 +278,8 @@ class SweepSummary(RunSummary):
     total: int
     skipped: int = 0
     ok: int = 0
+    repaired: list[str] = field(default_factory=list)  # runs re-run because their files were damaged
+    workers_lost: list[tuple[str, str]] = field(default_factory=list)  # (run, how its worker ended)
 
     failures_hint: ClassVar[str] = (
         "tracebacks: status == 'failed' rows of the runs table "
@@ -250,6 +296,16 @@ class SweepSummary(RunSummary):
 
     def stored_note(self) -> str:
         return f"{self.skipped + self.done} of {self.total} runs stored"
+
+    def detail_lines(self) -> list[str]:
+        lines = []
+        if self.repaired:
+            shown = ", ".join(self.repaired[:8]) + (" ..." if len(self.repaired) > 8 else "")
+            lines.append(f"  re-ran {len(self.repaired)} run(s) whose stored files were damaged "
+                         f"or missing: {shown}")
+        for run, how in self.workers_lost:
+            lines.append(f"  worker lost running {run}: {how}")
+        return lines
 
 
 SNAPSHOTS = "snapshots"  # the store's folder of spun-up worlds (checksummed snapshot files)
@@ -297,13 +353,42 @@ def run_experiment(
 ) -> SweepSummary:
     """Run every run of ``experiment`` not yet stored ok; return a :class:`SweepSummary`.
 
-    Resuming is the default: runs stored ``ok`` are skipped, failed ones are tried again. The
+    Resuming is the default: runs stored ``ok`` are skipped, failed ones are tried again, and
+    runs whose files were damaged or lost (checksums, :mod:`.integrity`) run again. The
     executor settings override the experiment's ``[execution]`` table. ``malloc_tuning``: the
     worker processes keep step-sized buffers in the heap (:mod:`cluster_abm.experiments.allocator`;
     faster, same numbers); the serial executor leaves this process as it is.
+
+    Raises :class:`~cluster_abm.experiments.store_lock.StoreBusy` (an ``InputError``) when
+    another live process is writing the store.
     """
     exp = _as_experiment(experiment).with_execution(executor, workers, scheduler)
     _check_target(simulate)
+    with StoreLock(Path(results_dir) / exp.name) as lock:
+        if lock.took_over and not quiet:
+            print(f"note: took over the lock of {lock.path}, left by {lock.took_over}, which is "
+                  "no longer running", file=sys.stderr)
+        return _sweep(exp, results_dir, simulate, overwrite=overwrite, quiet=quiet,
+                      consolidate=consolidate, window=window, malloc_tuning=malloc_tuning)
+
+
+def _repair(store: Store, exp: Experiment, quiet: bool) -> dict[str, Any] | None:
+    """Verify a resumed store's checksums; remove what was lost, so those runs run again."""
+    report = store.verify()
+    if report.ok:
+        return None
+    lost = report.lost_among(run.run_id for run in exp.runs)
+    if not quiet:
+        print(f"note: {store.path}: {report.summary()}; running {report.describe_lost(r.run_id for r in exp.runs)} again",
+              file=sys.stderr)
+    store.repair(report)
+    return {"files": [f"{p.path} {p.what}" for p in report.problems], "runs": lost}
+
+
+def _sweep(exp: Experiment, results_dir: str | Path, simulate: str, *, overwrite: bool,
+           quiet: bool, consolidate: bool, window: int | None,
+           malloc_tuning: bool) -> SweepSummary:
+    """:func:`run_experiment` with the store's lock held."""
     store, previous = open_store(exp, results_dir, simulate, overwrite=overwrite)
     t0 = time.perf_counter()
     manifest = build_manifest(exp, simulate, previous)
@@ -313,8 +398,16 @@ def run_experiment(
         print(f"note: resuming a sweep started with commit "
               f"{previous.get('code_version', {}).get('commit')}; now at "
               f"{session['code_version']['commit']}", file=sys.stderr)
-    store.write_manifest(manifest)
     store.prepare()
+    if previous is not None:
+        repaired = _repair(store, exp, quiet)
+        if repaired:
+            session["repaired"] = repaired
+        manifest["checksums"] = store.settled_checksums()
+    text = _manifest_bytes(manifest)
+    store.reserve(len(text) + RESERVE_MIN)  # room to record a full disk, taken before anything
+    store.write_manifest(manifest)
+    store.clear_journal()  # its records are in the manifest now
     if previous is None or previous.get("spec_hash") != exp.spec_hash:  # new, or grown
         store.write_text(SPEC, canonical_json(exp.to_dict()) + "\n")
         if Path(exp.source).is_file():
@@ -323,12 +416,14 @@ def run_experiment(
     status = store.run_status()
     todo = [run for run in exp.runs if status.get(run.run_id) != "ok"]
     summary = SweepSummary(exp.name, store.path, len(exp.runs), skipped=len(exp.runs) - len(todo))
+    summary.repaired = session.get("repaired", {}).get("runs", [])
     n_workers = exp.execution.workers or default_workers()
     if exp.execution.executor != "serial" and not exp.execution.scheduler:
         n_workers = max(1, min(n_workers, len(todo)))
     run_time = 0.0
     bar = None
     finished = False  # the loop ran to its end (every run stored, ok or failed)
+    disk_full = False
     try:
         if todo:
             with make_executor(exp.execution.executor, n_workers, scheduler=exp.execution.scheduler,
@@ -338,21 +433,30 @@ def run_experiment(
                     print(f"{exp.name}: {len(todo)} of {summary.total} runs to do on "
                           f"{summary.executor} -> {store.path}", file=sys.stderr)
                 bar = _progress(exp.name, summary.total, summary.skipped, quiet)
-                with summary.stopping(ex):
-                    for task, outcome, exc in ex.map_unordered(
-                            execute, _tasks(exp, todo, simulate, store), total=len(todo)):
-                        if exc is not None:
-                            outcome = _failure_outcome(task, exc)
-                        store.write_run(outcome.run_id, outcome.runs, outcome.kpis,
-                                        outcome.timeseries, outcome.lever_costs)
-                        run_time += outcome.wall_time
-                        if outcome.status == "ok":
-                            summary.ok += 1
-                        else:
-                            summary.failed.append((outcome.run_id, outcome.error))
-                            bar.set_postfix(failed=len(summary.failed), refresh=False)
-                        bar.update(1)
-                    finished = True
+                try:
+                    with summary.stopping(ex):
+                        for task, outcome, exc in ex.map_unordered(
+                                execute, _tasks(exp, todo, simulate, store), total=len(todo)):
+                            if exc is not None:
+                                outcome = _failure_outcome(task, exc)
+                            try:
+                                store.write_run(outcome.run_id, outcome.runs, outcome.kpis,
+                                                outcome.timeseries, outcome.lever_costs)
+                            except OSError as err:
+                                if not is_disk_full(err):
+                                    raise
+                                disk_full = True
+                                raise Stop(_disk_full_note(store, err)) from None
+                            run_time += outcome.wall_time
+                            if outcome.status == "ok":
+                                summary.ok += 1
+                            else:
+                                summary.failed.append((outcome.run_id, outcome.error))
+                                bar.set_postfix(failed=len(summary.failed), refresh=False)
+                            bar.update(1)
+                        finished = not disk_full
+                finally:
+                    summary.workers_lost = list(getattr(ex, "deaths", []))
         else:
             summary.executor = "nothing to run"
             finished = True
@@ -369,24 +473,81 @@ def run_experiment(
                 store.consolidate()
             except KeyboardInterrupt:
                 summary.interrupted = True
+            except OSError as err:
+                if not is_disk_full(err):
+                    raise
+                disk_full = True
+                summary.stopped = _disk_full_note(store, err)
         session.update(finished=_now(), wall_time=round(summary.wall_time, 3),
                        executor=summary.executor, runs_ok=summary.ok,
                        runs_failed=len(summary.failed), run_time=round(run_time, 3),
                        interrupted=summary.interrupted)
+        if summary.workers_lost:
+            session["workers_lost"] = [{"run": run, "how": how}
+                                       for run, how in summary.workers_lost]
+        if summary.stopped:
+            session["stopped"] = summary.stopped
         manifest["sessions"].append(session)
-        stored = store.run_status()
-        n_ok = sum(v == "ok" for v in stored.values())
-        manifest["status"] = (
-            "interrupted" if summary.interrupted
-            else "stopped" if not finished  # a worker died, or an error in the runner itself
-            else "complete" if n_ok == summary.total else "complete_with_failures")
-        manifest["runs_ok"] = n_ok
-        manifest["runs_failed"] = sum(v != "ok" for v in stored.values())
-        manifest["layout"] = store.layout()
-        manifest["timings"] = _timings(manifest["sessions"])
-        manifest["code_version"] = session["code_version"]
-        store.write_manifest(manifest)
+        _finish_manifest(store, manifest, summary, finished, disk_full)
     return summary
+
+
+def _disk_full_note(store: Store, err: OSError) -> str:
+    return (f"the disk is full ({store.path}: {' '.join(str(err).split())[:160]}); free some "
+            "space")
+
+
+def _manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    return (json.dumps(manifest, indent=2, default=str) + "\n").encode()
+
+
+def _finish_manifest(store: Store, manifest: dict[str, Any], summary: SweepSummary,
+                     finished: bool, disk_full: bool) -> None:
+    """Write the session's last manifest, with the journal's checksums folded in.
+
+    On a full disk the space set aside at the start is freed first and the journal stays
+    where it is (folding it would make the manifest larger than that space); readers apply
+    it over the manifest either way.
+    """
+    if not disk_full:
+        try:
+            _final_fields(store, manifest, summary, finished, disk_full=False)
+            manifest["checksums"] = store.settled_checksums()
+            store.write_manifest(manifest)
+            store.clear_journal()
+            store.release_reserve()
+            return
+        except OSError as err:
+            if not is_disk_full(err):
+                raise
+            summary.stopped = summary.stopped or _disk_full_note(store, err)
+            manifest["sessions"][-1]["stopped"] = summary.stopped
+    store.release_reserve()
+    with contextlib.suppress(OSError):
+        previous = store.read_manifest()  # the checksums as the session started
+        manifest["checksums"] = previous.get("checksums", {})
+    _final_fields(store, manifest, summary, finished, disk_full=True)
+    store.write_manifest(manifest)
+
+
+def _final_fields(store: Store, manifest: dict[str, Any], summary: SweepSummary,
+                  finished: bool, disk_full: bool) -> None:
+    stored = store.run_status()
+    n_ok = sum(v == "ok" for v in stored.values())
+    manifest["status"] = (
+        "interrupted" if summary.interrupted
+        else "disk_full" if disk_full
+        else "stopped" if not finished  # an error in the runner itself
+        else "complete" if n_ok == summary.total else "complete_with_failures")
+    if summary.stopped:
+        manifest["stopped"] = summary.stopped
+    else:
+        manifest.pop("stopped", None)
+    manifest["runs_ok"] = n_ok
+    manifest["runs_failed"] = sum(v != "ok" for v in stored.values())
+    manifest["layout"] = store.layout()
+    manifest["timings"] = _timings(manifest["sessions"])
+    manifest["code_version"] = manifest["sessions"][-1]["code_version"]
 
 
 def _timings(sessions: list[dict[str, Any]]) -> dict[str, Any]:
