@@ -18,7 +18,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from cluster_abm.cli.cmd_sweep import DEFAULT_RESULTS, _positive_int, add_execution_arguments
+from cluster_abm.cli.cmd_sweep import (
+    DEFAULT_RESULTS,
+    _positive_int,
+    add_execution_arguments,
+    check_file_scheduler,
+    check_scheduler,
+)
 
 DEFAULT_SCENARIOS = "scenarios"
 
@@ -56,9 +62,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from cluster_abm.analysis.calibration.fit import open_study, run_calibration
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    cal = load_calibration(args.calibration).with_overrides(
+    cal = load_calibration(args.calibration)
+    check_file_scheduler(cal.execution, args.scheduler, cal.source)
+    cal = cal.with_overrides(
         trials=args.trials, executor=args.executor, workers=args.workers,
-        scheduler=args.scheduler, storage=args.storage)
+        scheduler=check_scheduler(args.scheduler), storage=args.storage)
     if args.report_only:
         from cluster_abm.analysis.calibration.fit_report import write_outputs
 
@@ -111,7 +119,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     result = run_validation(args.scenario, seeds=args.seeds, years=args.years,
                             root_seed=root_seed, from_year=args.from_year,
                             executor=args.executor, workers=args.workers,
-                            scheduler=args.scheduler, out=args.out, figures=args.figures,
+                            scheduler=check_scheduler(args.scheduler), out=args.out, figures=args.figures,
                             quiet=args.quiet)
     print(result.format())
     if args.strict and result.failed:

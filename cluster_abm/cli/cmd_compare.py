@@ -7,7 +7,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from cluster_abm.cli.cmd_sweep import add_sweep_arguments, print_dry_run, runner_options
+from cluster_abm.cli.cmd_sweep import (
+    add_sweep_arguments,
+    check_file_scheduler,
+    print_dry_run,
+    runner_options,
+)
 from cluster_abm.errors import InputError
 
 
@@ -30,6 +35,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise InputError("a comparison needs scenarios (a design belongs to `cluster-abm sweep`)",
                          source=exp.source, key="scenarios")
     options = runner_options(args)
+    check_file_scheduler(exp.execution, options["scheduler"], exp.source)
     if args.dry_run:
         return print_dry_run(exp, **options)
     code = 0

@@ -29,15 +29,15 @@ from cluster_abm.params import registry as P
 from cluster_abm.policy.levers import BY_ID, LeverSetting, validate_lever
 from cluster_abm.policy.programme import Programme, programme_to_dict, validate_programme
 from cluster_abm.specs.toml_spec import (
+    OutsideSearchPath,
     Table,
     check_bool,
     check_choice,
     check_int,
     check_keys,
+    check_name,
     check_number,
     check_str,
-    OutsideSearchPath,
-    check_name,
     find_spec_file,
     flatten,
     inside,
@@ -269,6 +269,9 @@ def _load_raw(path: Path, seen: tuple[str, ...], roots: list[Path]) -> tuple[dic
     if str(path) in seen:
         raise InputError(f"extends forms a cycle: {' -> '.join(seen + (str(path),))}", source=str(path), key="extends")
     raw = check_keys(read_toml(path), TOP_KEYS, str(path))
+    if "name" in raw:  # a name the file gives must be safe; a file name is made safe where it
+        # names a folder (cluster-abm run), and experiments check it as a run id
+        check_name(raw["name"], str(path), "name", "output folders and run ids")
     parent = raw.pop("extends", None)
     chain = seen + (str(path),)
     if parent is None:
@@ -411,10 +414,7 @@ def _validate_levers(raw: Any, source: str, regions: tuple[dict, ...]) -> dict[s
 def scenario_from_dict(raw: dict, source: str = "<dict>", chain: tuple[str, ...] = ()) -> Scenario:
     """Validate an already-merged raw scenario table."""
     top = Table(raw, source, TOP_KEYS)
-    # a file's own name must be safe (it names folders and run ids); a file name is taken as it
-    # is and made safe where it names a folder (cluster-abm run)
-    name = (check_name(raw["name"], source, "name", "output folders and run ids") if "name" in raw
-            else Path(source).stem)
+    name = top.str("name", Path(source).stem, what="a scenario name")
     sim = dict(top.table("simulation").raw)
     include = sim.pop("regions", None)
     flat = {f"sim.{k}": v for k, v in sim.items()}
@@ -467,6 +467,5 @@ def load_scenario(ref: str | Path = "baseline") -> Scenario:
 
 def _load_file(path: Path, roots: list[Path]) -> Scenario:
     raw, chain = _load_raw(path, (), roots)
-    name = raw.get("name", path.stem)
-    raw["name"] = name
+    raw.setdefault("name", path.stem)
     return scenario_from_dict(raw, source=str(path), chain=chain)
