@@ -127,6 +127,8 @@ SCENARIOS = {  # name -> (file text or bytes, words the one line must hold)
                              "levers_from", "list"),
     "levers a number": ('extends = "baseline"\nlevers = 3\n', "levers", "table"),
     "extends empty": ('extends = ""\n', "extends"),
+    "extends 300 chars": (f'extends = "{"a" * 300}"\n', "extends", "cannot find"),
+    "extends with a NUL": ('extends = "base\\u0000line"\n', "extends", "cannot find"),
 }
 
 
@@ -148,6 +150,7 @@ EXPERIMENTS = {
     "name 300 chars": (f'name = "{"b" * 300}"\n', "name", "at most 100"),
     "name with a slash": ('name = "../x"\n', "name"),
     "deep": ("x = " + "[" * 600 + "]" * 600 + "\n", "nested"),
+    "scenario name 300 chars": (f'scenarios = ["{"c" * 300}"]\n', "scenarios[0]", "unknown scenario"),
 }
 
 
@@ -156,7 +159,7 @@ EXPERIMENTS = {
 def test_bad_experiment(here, capsys, case, command):
     text, *words = EXPERIMENTS[case]
     path = here / "e.toml"
-    path.write_text(text + 'scenarios = ["baseline"]\n')
+    path.write_text(("" if text.startswith("scenarios") else 'scenarios = ["baseline"]\n') + text)
     check(here, capsys, [command, str(path), "--quiet"], str(path), *words)
 
 

@@ -278,5 +278,5 @@ def test_zz_the_fuzzer_both_loads_and_refuses():
     for kind, counts in STATS.items():
         if sum(counts.values()) == 0:
             pytest.skip("the fuzz tests did not run in this session")
-        assert counts["loaded"] >= 0.1 * sum(counts.values()), (kind, counts)
-        assert counts["refused"] >= 0.1 * sum(counts.values()), (kind, counts)
+        assert counts["loaded"] >= 0.05 * sum(counts.values()), (kind, counts)
+        assert counts["refused"] >= 0.05 * sum(counts.values()), (kind, counts)

@@ -114,6 +114,15 @@ def spec_names(folders: Iterable[Path]) -> list[str]:
     return sorted({f.stem for d in folders if d.is_dir() for f in d.glob("*.toml")})
 
 
+def _exists(path: Path, kind: str) -> bool:
+    """``path.is_file()`` / ``is_dir()``, False for a name the system cannot even look up (too
+    long, a NUL byte) instead of an exception."""
+    try:
+        return path.is_file() if kind == "file" else path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 def inside(path: Path, roots: Iterable[Path]) -> bool:
     """Whether ``path`` (symbolic links and ``..`` resolved) lies in one of ``roots``."""
     real = path.resolve()
@@ -142,7 +151,7 @@ def find_spec_file(ref: str | Path, folders: list[Path], what: str,
         candidates += [d / f"{ref}.toml" for d in folders]
     outside = None
     for c in candidates:
-        if c.is_file():
+        if _exists(c, "file"):
             if roots is None or inside(c, roots):
                 return c.resolve()
             outside = outside or c
@@ -151,7 +160,7 @@ def find_spec_file(ref: str | Path, folders: list[Path], what: str,
         raise OutsideSearchPath(f"{ref!r} leads outside the folders a file may refer to ({shown}); "
                          f"copy the {what} file into one of them, or give its path on the "
                          "command line", source=ref)
-    if p.is_dir():
+    if _exists(p, "dir"):
         raise InputError(f"is a folder; give the {what} file (TOML) in it", source=ref)
     raise InputError(f"{what} file not found; {closest(p.stem, spec_names(folders))}",
                      source=ref)
