@@ -44,6 +44,7 @@ def test_experiments_page_lists_every_key_the_loaders_accept():
 
     text = (DOCS / "experiments.md").read_text()
     keys = {*exp.TOP_KEYS, *exp.DESIGN_KEYS, *exp.OUTPUT_KEYS, *exp.EXECUTION_KEYS,
+            *exp.REPORT_KEYS, *exp.LEVER_FIELDS,
             *study.TOP_KEYS, *study.OPTION_KEYS, *cal.TOP_KEYS, *cal.PARAM_KEYS,
             *cal.TARGET_KEYS, *cal.OPTIMIZER_KEYS, *cal.REPORT_KEYS, *cal.STORAGE_KEYS}
     missing = sorted(k for k in keys if f"`{k}`" not in text and f"`[{k}]`" not in text)

@@ -125,7 +125,7 @@ def test_grant_never_exceeds_the_budget_and_refuses_the_rest(model):
     ps, ft, R = model.policy, model.firms, model.world.n_regions
     lid = MEANT
     assert lid in ps.settings
-    assert (ps.real_firms > 1).all()  # the baseline regions give their enterprises
+    assert (ps.real_firms[:, 0] > 1).all()  # the baseline regions give their enterprises
     rng = np.random.default_rng(5)
     saw_refusals = saw_all_granted = saw_lottery = False
     for trial in range(200):
@@ -137,7 +137,7 @@ def test_grant_never_exceeds_the_budget_and_refuses_the_rest(model):
         granted = ps.grant(lid, slots, cost, asking=asking, level=level)
         asked = level0 > 0 if asking is None else asking
         region = ft.region[slots]
-        costs = np.broadcast_to(np.asarray(cost, dtype=float), (n,)) * ps.real_firms[region]
+        costs = np.broadcast_to(np.asarray(cost, dtype=float), (n,)) * ps.weight(slots)
         assert granted.dtype == bool and granted.shape == (n,)
         assert not (granted & ~asked).any(), trial  # only those who asked
         spent = ps.spent[lid] - spent0

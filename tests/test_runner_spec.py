@@ -24,7 +24,10 @@ def test_example_experiments_load():
     assert (smoke.name, smoke.replicates, smoke.years, len(smoke.runs)) == ("smoke", 2, 2, 2)
     policy = load_experiment(ROOT / "experiments" / "policy_comparison.toml")
     assert (policy.replicates, policy.years, policy.baseline) == (20, 20, "baseline")
-    assert [r.run_id for r in policy.runs[:2]] == ["baseline-r000", "baseline-r001"]
+    # every package of the scenario library but early_stage_region (another world) and the
+    # calibrated baseline (another baseline); runs go replicate by replicate
+    assert len(policy.scenarios) == 11 and "early_stage_region" not in policy.scenarios
+    assert [r.run_id for r in policy.runs[:2]] == ["baseline-r000", "wg1_innovation-r000"]
 
 
 BAD = [

@@ -29,7 +29,7 @@ from cluster_abm.experiments import seeds
 from cluster_abm.experiments.experiment_spec import load_experiment
 from cluster_abm.experiments.results import load_results
 from cluster_abm.experiments.runner import run_experiment
-from cluster_abm.experiments.store import Store, atomic_write
+from cluster_abm.experiments.store import TIMING_COLUMNS, Store, atomic_write
 from cluster_abm.experiments.worker import DEFAULT_TARGET as WORKER_TARGET
 from tests.fakes import FAKE, assert_same_tables, read_tables, write_experiment
 
@@ -136,11 +136,24 @@ def test_resume_skips_stored_runs_and_a_changed_spec_is_refused(tmp_path, capsys
     again = sweep(path, tmp_path / "res")
     assert (again.skipped, again.done, again.exit_code) == (8, 0, 0)
     pdt.assert_frame_equal(before, Store(tmp_path / "res" / "cmp").read("runs"))
+    # more replicates of the same experiment: the store grows, the stored runs are kept
     path.write_text(EXP.replace("replicates = 4", "replicates = 5"))
-    with pytest.raises(InputError, match=r"different version .*first difference: replicates"
-                                         r".*--overwrite"):
+    grown = sweep(path, tmp_path / "res")
+    assert (grown.skipped, grown.done, grown.exit_code) == (8, 2, 0)
+    after = Store(tmp_path / "res" / "cmp").read("runs")
+    pdt.assert_frame_equal(before.drop(columns=list(TIMING_COLUMNS)),
+                           after[after["replicate"] < 4].reset_index(drop=True)
+                           .drop(columns=list(TIMING_COLUMNS)))
+    # fewer replicates, or anything else changed: refused by the runner
+    path.write_text(EXP.replace("replicates = 4", "replicates = 3"))
+    with pytest.raises(InputError, match=r"different version .*first difference: replicates: "
+                                         r"the store holds 5.*--overwrite"):
         sweep(path, tmp_path / "res")
-    argv = ["sweep", str(path), "--results", str(tmp_path / "res"), "--simulate", FAKE, "--quiet"]
+    argv = ["sweep", str(path), "--results", str(tmp_path / "res"), "--simulate", FAKE]
+    # the command line resumes the store with the replicates it holds, and says so
+    assert main(argv) == 0
+    assert "holds 5 replicates" in capsys.readouterr().err
+    path.write_text(EXP.replace("replicates = 4", "replicates = 3").replace("seed = 99", "seed = 98"))
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("cluster-abm sweep: error: ") and "--overwrite" in err
@@ -148,7 +161,7 @@ def test_resume_skips_stored_runs_and_a_changed_spec_is_refused(tmp_path, capsys
     with pytest.raises(InputError, match="contradict"):
         cmd_sweep(args(add_sweep_arguments, argv[1:] + ["--overwrite", "--resume"]))
     assert cmd_sweep(args(add_sweep_arguments, argv[1:] + ["--overwrite"])) == 0
-    assert len(Store(tmp_path / "res" / "cmp").read("runs")) == 10
+    assert len(Store(tmp_path / "res" / "cmp").read("runs")) == 6
 
 
 def test_dry_run_counts_and_estimates_without_writing(tmp_path, capsys):

@@ -35,15 +35,17 @@ def test_validate_writes_a_pass_or_fail_line_per_fact(tmp_path, capsys):
     printed = capsys.readouterr().out
     text = out.read_text()
     rows = [line for line in text.splitlines() if re.match(r"\| \d+ \| \[", line)]
-    assert len(rows) == 12
+    assert len(rows) == 14
     assert all(re.search(r"\| \*\*(PASS|FAIL)\*\* \|", r) for r in rows)
     for fact in ("Firm sizes", "Growth rates", "Liability of newness", "Survival curve",
-                 "job creation", "Innovation rises with firm size", "Cooperation network",
+                 "job creation", "Innovation rises with firm size", "Cluster firms survive longer",
+                 "Cluster firms grow faster", "Cooperation network",
                  "birth rate", "death rate", "1-year survival", "SME share", "Mean firm size"):
         assert fact in text and fact in printed
     figs = out.parent / "figures" / "validation"
     for png in ("size_distribution.png", "growth_rates.png", "exit_hazard.png", "survival.png",
-                "job_creation.png", "innovation_by_size.png", "network.png", "bands.png"):
+                "job_creation.png", "innovation_by_size.png", "cluster_survival.png",
+                "cluster_growth.png", "network.png", "bands.png"):
         assert (figs / png).stat().st_size > 1000
         assert f"figures/validation/{png}" in text
 

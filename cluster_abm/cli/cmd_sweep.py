@@ -139,7 +139,7 @@ def print_dry_run(exp, **options) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run (or dry-run) an experiment; see the module docstring for the exit status."""
     from cluster_abm.experiments.experiment_spec import load_experiment
-    from cluster_abm.experiments.runner import run_experiment
+    from cluster_abm.experiments.runner import run_experiment, stored_replicates
 
     quiet = getattr(args, "quiet", False)
     options = runner_options(args)
@@ -148,6 +148,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                          key="--resume")
     exp = load_experiment(args.experiment)
     check_file_scheduler(exp.execution, options["scheduler"], exp.source)
+    held = None if options["overwrite"] else stored_replicates(exp, options["results_dir"])
+    if held is not None and held > exp.replicates:  # grown by `compare --precision`
+        if not quiet:
+            print(f"note: {exp.name} holds {held} replicates (grown by compare --precision); "
+                  "using them", file=sys.stderr)
+        exp = exp.with_replicates(held)
     if getattr(args, "dry_run", False):
         return print_dry_run(exp, **options)
     store = Path(options["results_dir"]) / exp.name

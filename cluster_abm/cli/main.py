@@ -43,6 +43,7 @@ COMMANDS = {
     "run": ("cmd_run", "add_run_arguments", "cmd_run", "run one scenario with one seed"),
     "levers": ("cmd_scenarios", "add_levers_arguments", "cmd_levers", "list the policy levers"),
     "scenario": ("cmd_scenarios", "add_scenario_arguments", "cmd_scenario", "show or check a scenario file"),
+    "region": ("cmd_region", "add_region_arguments", "cmd_region", "build a region's scenario from its published statistics"),
     "sweep": ("cmd_sweep", "add_sweep_arguments", "cmd_sweep", "run an experiment (replications, designs)"),
     "compare": ("cmd_compare", "add_compare_arguments", "cmd_compare", "compare policy scenarios with a report"),
     "replay": ("cmd_sweep", "add_replay_arguments", "cmd_replay", "re-simulate one stored run and check it"),

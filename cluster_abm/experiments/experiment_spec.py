@@ -1,20 +1,25 @@
 """Experiment files (TOML) -> a validated :class:`Experiment`: what to run, how often, which seeds.
 
-An experiment names the scenarios to compare and/or a design over model parameters, the number
-of replicates, the root seed, the horizon, what to record and (as a default the command line can
-override) how to execute. Everything is checked before a single run starts, and every problem is
+An experiment names the scenarios to compare and/or a design over model parameters and policy
+levers (intensity, targets, timing; budgets are ``policy.*`` parameters), the number of
+replicates, the root seed, the horizon, parameters every scenario shares (``[params]``, e.g. a
+smaller world for a quick look), what to record, how the report discounts and (as a default the
+command line can override) how to execute. Everything is checked before a single run starts, and every problem is
 an :class:`~cluster_abm.errors.InputError` naming the file, the key and what is allowed, because a
 typo found after three hours of a sweep costs three hours.
 
 The file format, key by key with examples, is in ``docs/experiments.md`` (a test checks that
 it names every key accepted here): ``name``, ``description``, ``scenarios``, ``baseline``,
-``replicates``, ``seed``, ``years`` and the tables ``[design]``, ``[outputs]`` and
+``replicates``, ``seed``, ``years`` and the tables ``[params]``, ``[design]`` (with
+``[design.params]`` and ``[design.levers.<id>]``), ``[outputs]``, ``[report]`` and
 ``[execution]``; the shared checks are :mod:`cluster_abm.specs.toml_spec`'s.
 
 The *spec hash* (:attr:`Experiment.spec_hash`) covers everything that changes results -- the
 resolved scenarios (not their file names), the design points, replicates, seeds, horizon and
-outputs -- and nothing that does not (description, executor, workers), so a store can tell
-whether it may resume a sweep.
+outputs -- and nothing that does not (description, executor, workers, the report's settings), so
+a store can tell whether it may resume a sweep. A store may also grow: the same experiment with
+more replicates resumes and adds them (:func:`same_but_replicates`), each new replicate seeded
+from the same seed sequence, so common random numbers hold across the old and the new runs.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from typing import Any
 from cluster_abm.errors import InputError, closest
 from cluster_abm.experiments import seeds
 from cluster_abm.params import registry as P
+from cluster_abm.policy.levers import BY_ID, INTENSITY_MAX, YEAR_MAX, LeverSetting, validate_lever
 from cluster_abm.specs.scenario import Scenario, load_scenario_ref
 from cluster_abm.specs.toml_spec import (
     REQUIRED,
@@ -52,8 +58,14 @@ from cluster_abm.specs.toml_spec import (
 
 FORMAT_VERSION = 1
 TOP_KEYS = ("name", "description", "scenarios", "baseline", "design", "replicates", "seed",
-            "years", "outputs", "execution")
-DESIGN_KEYS = ("kind", "base", "params", "samples", "crn")
+            "years", "params", "outputs", "report", "execution")
+DESIGN_KEYS = ("kind", "base", "params", "levers", "samples", "crn")
+LEVER_FIELDS = ("intensity", "regions", "clusters", "firms", "start_year", "end_year")
+LEVER_NUMERIC = ("intensity", "start_year", "end_year")  # what a Latin hypercube can sample
+LEVER_KEY = "levers."  # design point keys of lever settings: levers.<id>.<field>
+EVERYWHERE = "all"  # a design value of regions / clusters: no targeting (the whole world)
+REPORT_KEYS = ("discount_rate", "level")
+DEFAULT_DISCOUNT_RATE = 0.03  # real, per year: the European Commission's benchmark (docs/experiments.md)
 DESIGN_KINDS = ("grid", "lhs")
 OUTPUT_KEYS = ("kpis", "series", "series_every", "regions")
 EXECUTION_KEYS = ("executor", "workers", "scheduler")
@@ -78,6 +90,15 @@ class Outputs:
         return {"kpis": None if self.kpis is None else list(self.kpis),
                 "series": None if self.series is None else list(self.series),
                 "series_every": self.series_every, "regions": self.regions}
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """How the comparison report discounts and how sure its intervals are; never part of the
+    spec hash (the report can be rewritten with other settings from the same runs)."""
+
+    discount_rate: float = DEFAULT_DISCOUNT_RATE  # real, per year
+    level: float = 0.95  # confidence level of intervals
 
 
 @dataclass(frozen=True)
@@ -108,7 +129,9 @@ class Execution:
 
 @dataclass(frozen=True)
 class Design:
-    """Runs over parameter values on ``base``; ``points[i - 1]`` overrides for point ``i``."""
+    """Runs over parameter values and lever settings on ``base``; ``points[i - 1]`` overrides
+    for point ``i``: registry parameter names, and ``levers.<id>.<field>`` for lever settings
+    (:func:`apply_point`)."""
 
     kind: str
     base: Scenario
@@ -117,11 +140,15 @@ class Design:
     points: tuple[dict[str, Any], ...]
     samples: int | None = None
     crn: bool = False
+    levers: tuple[str, ...] = ()  # the lever settings varied, as levers.<id>.<field>
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "base": scenario_dict(self.base), "params": list(self.params),
-                "spec": self.spec, "samples": self.samples, "crn": self.crn,
-                "points": [dict(p) for p in self.points]}
+        d = {"kind": self.kind, "base": scenario_dict(self.base), "params": list(self.params),
+             "spec": self.spec, "samples": self.samples, "crn": self.crn,
+             "points": [dict(p) for p in self.points]}
+        if self.levers:  # absent otherwise, so stores of parameter designs keep their hash
+            d["levers"] = list(self.levers)
+        return d
 
 
 @dataclass(frozen=True)
@@ -161,6 +188,8 @@ class Experiment:
     years: int | None
     outputs: Outputs
     execution: Execution
+    params: dict[str, Any] = field(default_factory=dict)  # [params]: in every scenario already
+    report: ReportSettings = field(default_factory=ReportSettings)
 
     # --- runs ------------------------------------------------------------------------------
     @cached_property
@@ -199,7 +228,7 @@ class Experiment:
         """The scenario a run simulates: a listed scenario, or the design base with its point."""
         if run.point == 0:
             return self.scenarios[run.scenario]
-        return self.design.base.with_params(run.params, source=f"{self.source} p{run.point}")
+        return apply_point(self.design.base, run.params, source=f"{self.source} p{run.point}")
 
     # --- identity -------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -226,6 +255,101 @@ class Experiment:
         """A copy with command-line execution overrides (validated like the file's)."""
         return dataclasses.replace(self, execution=self.execution.overridden(
             executor, workers, scheduler, source))
+
+    def with_replicates(self, replicates: int) -> Experiment:
+        """The same experiment with ``replicates`` replicates: the runs it shares with this one
+        keep their ids and seeds (seeds depend on (point, replicate) only, :mod:`.seeds`)."""
+        check_int(replicates, self.source, "replicates", 1, MAX_REPLICATES)
+        return dataclasses.replace(self, replicates=int(replicates))
+
+    def arm(self, run: Run) -> str:
+        """What a run is an instance of: its scenario's name, or its design point's label
+        (``p0003``), i.e. its run id without the replicate."""
+        return run.run_id.rsplit("-r", 1)[0]
+
+    @cached_property
+    def arms(self) -> dict[str, Scenario]:
+        """Every scenario and design point, in order, with the scenario it simulates."""
+        out = {name: sc for name, sc in self.scenarios.items()}
+        for run in self.runs:
+            if run.replicate == 0 and run.point > 0:
+                out[self.arm(run)] = self.scenario_for(run)
+        return out
+
+
+def same_but_replicates(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether two :meth:`Experiment.to_dict` differ at most in ``replicates``, the new one
+    having as many or more: a store of ``old`` may grow into ``new``."""
+    if not isinstance(old, dict) or not isinstance(old.get("replicates"), int):
+        return False
+    return ({k: v for k, v in old.items() if k != "replicates"}
+            == {k: v for k, v in new.items() if k != "replicates"}
+            and new["replicates"] >= old["replicates"])
+
+
+def apply_point(base: Scenario, overrides: dict[str, Any], source: str = "overrides") -> Scenario:
+    """``base`` with a design point's overrides: registry parameters (validated) and lever
+    settings ``levers.<id>.<field>`` (a lever the base lacks is switched on, at intensity 1
+    unless the point sets it; the setting is validated as a scenario's ``[levers.<id>]``)."""
+    params = {k: v for k, v in overrides.items() if not k.startswith(LEVER_KEY)}
+    lever_values = {k: v for k, v in overrides.items() if k.startswith(LEVER_KEY)}
+    scenario = base.with_params(params, source=source) if params else base
+    if not lever_values:
+        return scenario
+    levers = dict(scenario.levers)
+    for lid, setting in lever_overrides(lever_values).items():
+        levers[lid] = lever_with(scenario, lid, setting, source, f"levers.{lid}")
+    return scenario.with_levers(levers)
+
+
+def lever_overrides(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``{"levers.incubators.intensity": 2.0}`` -> ``{"incubators": {"intensity": 2.0}}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in values.items():
+        lid, fld = key[len(LEVER_KEY):].rsplit(".", 1)
+        out.setdefault(lid, {})[fld] = value
+    return out
+
+
+def lever_table(setting: LeverSetting) -> dict[str, Any]:
+    """A lever setting as the ``[levers.<id>]`` table that gives it."""
+    targets = BY_ID[setting.id].targets
+    table: dict[str, Any] = {"intensity": setting.intensity}
+    if setting.regions is not None:
+        table["regions"] = list(setting.regions)
+    if setting.clusters is not None:
+        table["clusters"] = list(setting.clusters)
+    if "firms" in targets:
+        table["firms"] = setting.firms
+    if setting.start_year:
+        table["start_year"] = setting.start_year
+    if setting.end_year is not None:
+        table["end_year"] = setting.end_year
+    return table
+
+
+def lever_with(scenario: Scenario, lid: str, changes: dict[str, Any], source: str,
+               key: str) -> LeverSetting:
+    """The scenario's setting of lever ``lid`` (or the lever switched on with its defaults)
+    with ``changes``; ``"all"`` for regions or clusters drops that targeting. Checked by the
+    scenario's own rules; a problem is an :class:`InputError` at ``key``."""
+    table = lever_table(scenario.levers[lid]) if lid in scenario.levers else {}
+    for fld, value in changes.items():
+        if fld in ("regions", "clusters") and value == EVERYWHERE:
+            table.pop(fld, None)
+        else:
+            table[fld] = value
+    try:
+        return validate_lever(lid, table, source, scenario.region_ids, scenario.cluster_ids)
+    except InputError as exc:
+        raise InputError(_message(exc), source=source, key=key) from None
+
+
+def _message(exc: InputError) -> str:
+    """An :class:`InputError`'s text without its ``file: key:`` prefix."""
+    where = ": ".join(part for part in (exc.source, exc.key) if part)
+    text = str(exc)
+    return text[len(where) + 2:] if where and text.startswith(where + ": ") else text
 
 
 def scenario_dict(scenario: Scenario) -> dict[str, Any]:
@@ -281,7 +405,10 @@ def experiment_from_dict(raw: dict[str, Any], source: str = "<dict>",
     name = top.name("name", Path(source).stem)
     description = top.text("description")
 
+    shared = _check_shared_params(top)
     scenarios = _load_scenarios(top.get("scenarios"), source, base_dir)
+    if shared:
+        scenarios = {n: sc.with_params(shared, source=source) for n, sc in scenarios.items()}
     if not scenarios and "design" not in top:
         raise top.error("scenarios", "needs scenarios = [...] or a [design] table")
     baseline = _check_baseline(top.get("baseline"), scenarios, source)
@@ -293,11 +420,12 @@ def experiment_from_dict(raw: dict[str, Any], source: str = "<dict>",
         years = check_param_value(P.REGISTRY["sim.years"], years, source, "years")
     outputs = _check_outputs(top.table("outputs", OUTPUT_KEYS))
     execution = check_execution_table(top.table("execution", EXECUTION_KEYS))
+    report = check_report_table(top.table("report", REPORT_KEYS))
 
     design = None
     if "design" in top:
         design = _check_design(top.table("design", DESIGN_KEYS), base_dir, scenarios, baseline,
-                               seed)
+                               seed, shared)
         for n in scenarios:
             if POINT_LABEL.match(n):
                 raise top.error("scenarios", f"scenario name {n!r} looks like a design point "
@@ -308,7 +436,27 @@ def experiment_from_dict(raw: dict[str, Any], source: str = "<dict>",
     if n_runs > MAX_RUNS:
         raise top.error("replicates", f"{n_runs} runs is more than {MAX_RUNS}; shrink the design")
     return Experiment(name, description, source, scenarios, baseline, design, replicates,
-                      seed, years, outputs, execution)
+                      seed, years, outputs, execution, shared, report)
+
+
+def _check_shared_params(top: Table) -> dict[str, Any]:
+    """``[params]``: registry parameters set in every scenario (and the design's base), over
+    the scenarios' own values: the same world for every package, e.g. a smaller one."""
+    flat = flatten(top.table("params").raw)
+    out = {}
+    for name, value in flat.items():
+        if name not in P.REGISTRY:
+            raise InputError(f"unknown parameter; {closest(name, P.REGISTRY.params)}",
+                             source=top.source, key=f"params.{name}")
+        out[name] = check_param_value(P.REGISTRY[name], value, top.source, f"params.{name}")
+    return out
+
+
+def check_report_table(table: Table) -> ReportSettings:
+    """``[report]``: the discount rate (real, per year) and the confidence level."""
+    return ReportSettings(
+        table.number("discount_rate", DEFAULT_DISCOUNT_RATE, 0.0, 0.5, unit="per year"),
+        table.number("level", 0.95, 0.5, 1.0, high_open=True))
 
 
 # --- pieces ---------------------------------------------------------------------------------------
@@ -411,7 +559,8 @@ def _check_execution(ex: Execution, source: str, prefix: str) -> None:
 
 
 def _check_design(table: Table, base_dir: Path | None, scenarios: dict[str, Scenario],
-                  baseline: str | None, root_seed: int) -> Design:
+                  baseline: str | None, root_seed: int,
+                  shared: dict[str, Any] | None = None) -> Design:
     source = table.source
     kind = table.choice("kind", DESIGN_KINDS, what="design kind")
     base_ref = table.get("base")
@@ -423,30 +572,113 @@ def _check_design(table: Table, base_dir: Path | None, scenarios: dict[str, Scen
     else:
         base = load_scenario_ref(base_ref, source, "design.base", base_dir)
     check_name(base.name, source, "design.base (scenario name)")
+    if shared and base.name not in scenarios:
+        base = base.with_params(shared, source=source)
     crn = table.bool("crn", False)
-    params = table.get("params")
-    if not isinstance(params, dict) or not params:
+    params = table.get("params", {})
+    levers = table.get("levers", {})
+    if not isinstance(params, dict) or not isinstance(levers, dict) or not (params or levers):
         raise table.error("params", "must be a table of parameter names with value lists "
-                                    "(grid) or {low, high} ranges (lhs)")
+                                    "(grid) or {low, high} ranges (lhs); or give "
+                                    "[design.levers.<id>] tables")
     flat = flatten(params, RANGE_KEYS)  # a table with low/high is a leaf (an LHS range)
     for name in flat:
         if name not in P.REGISTRY:
             raise InputError(f"unknown parameter; {closest(name, P.REGISTRY.params)}",
                              source=source, key=f"design.params.{name}")
+    lever_flat = _check_lever_keys(levers, source)
     samples = None
     if kind == "grid":
         if "samples" in table:
             raise table.error("samples", "only for kind = 'lhs' (a grid runs every combination)")
-        spec, points = _grid(flat, source)
+        spec, points = _grid(flat, source, _lever_grid(lever_flat, base, source))
     else:
         if "samples" not in table:
             raise table.error("samples", "kind = 'lhs' needs the number of samples")
         samples = table.int("samples", REQUIRED, 1, MAX_RUNS)
-        spec, points = _lhs(flat, samples, root_seed, source)
-    return Design(kind, base, tuple(flat), spec, tuple(points), samples, crn)
+        spec, points = _lhs(flat, samples, root_seed, source, _lever_ranges(lever_flat, source))
+    if lever_flat:
+        _check_lever_points(points, base, source)
+    return Design(kind, base, tuple(flat), spec, tuple(points), samples, crn, tuple(lever_flat))
 
 
-def _grid(flat: dict[str, Any], source: str) -> tuple[dict, list[dict]]:
+def _check_lever_keys(levers: dict[str, Any], source: str) -> dict[str, Any]:
+    """``[design.levers.<id>]`` tables -> {``levers.<id>.<field>``: values}, ids and fields
+    checked against the lever catalogue."""
+    out = {}
+    for lid, fields in levers.items():
+        key = f"design.levers.{lid}"
+        if lid not in BY_ID:
+            raise InputError(f"unknown lever; {closest(lid, BY_ID)}", source=source, key=key)
+        allowed = ["intensity", *BY_ID[lid].targets, "start_year", "end_year"]
+        if not isinstance(fields, dict) or not fields:
+            raise InputError(f"must be a table of lever settings to vary ({', '.join(allowed)})",
+                             source=source, key=key)
+        for fld, values in fields.items():
+            if fld not in allowed:
+                raise InputError(f"unknown or untargetable setting for this lever; allowed: "
+                                 f"{', '.join(allowed)}", source=source, key=f"{key}.{fld}")
+            out[f"{LEVER_KEY}{lid}.{fld}"] = values
+    return out
+
+
+def _lever_grid(lever_flat: dict[str, Any], base: Scenario, source: str) -> dict[str, list]:
+    """The value lists of a grid over lever settings, each value checked on its own."""
+    spec = {}
+    for name, values in lever_flat.items():
+        key = f"design.{name}"
+        lid, fld = name[len(LEVER_KEY):].rsplit(".", 1)
+        if not isinstance(values, list) or not values:
+            what = ("lists of region ids, or 'all'" if fld == "regions" else
+                    "lists of cluster ids, or 'all'" if fld == "clusters" else "values")
+            raise InputError(f"must be a non-empty list of {what} for kind = 'grid'",
+                             source=source, key=key)
+        checked = []
+        for v in values:
+            setting = lever_with(base, lid, {fld: v}, source, key)
+            checked.append(v if v == EVERYWHERE else getattr(setting, fld))
+        plain = [list(v) if isinstance(v, tuple) else v for v in checked]
+        if len({json.dumps(v, sort_keys=True) for v in plain}) != len(plain):
+            raise InputError("lists a value twice", source=source, key=key)
+        spec[name] = plain
+    return spec
+
+
+def _lever_ranges(lever_flat: dict[str, Any], source: str) -> dict[str, dict[str, float]]:
+    """The {low, high} ranges of a Latin hypercube over lever settings (numeric ones only)."""
+    spec = {}
+    for name, rng in lever_flat.items():
+        key = f"design.{name}"
+        fld = name.rsplit(".", 1)[1]
+        if fld not in LEVER_NUMERIC:
+            raise InputError(f"{fld} cannot be sampled; use kind = 'grid' (a Latin hypercube "
+                             f"samples {', '.join(LEVER_NUMERIC)})", source=source, key=key)
+        if not isinstance(rng, dict) or set(rng) != set(RANGE_KEYS):
+            raise InputError("must be { low = ..., high = ... } for kind = 'lhs'", source=source,
+                             key=key)
+        limits = (0.0, INTENSITY_MAX) if fld == "intensity" else (0, YEAR_MAX)
+        unit = "" if fld == "intensity" else "policy years"
+        low, high = check_bounds(rng["low"], rng["high"], source, key, limits=limits, unit=unit,
+                                 whole=fld != "intensity")
+        spec[name] = {"low": low, "high": high}
+    return spec
+
+
+def _check_lever_points(points: list[dict[str, Any]], base: Scenario, source: str) -> None:
+    """Every point's lever settings together (an end_year after the start_year ...)."""
+    for i, point in enumerate(points, start=1):
+        values = {k: v for k, v in point.items() if k.startswith(LEVER_KEY)}
+        for lid, changes in lever_overrides(values).items():
+            try:
+                lever_with(base, lid, changes, source, f"design.levers.{lid}")
+            except InputError as exc:
+                shown = ", ".join(f"{k} = {v}" for k, v in changes.items())
+                raise InputError(f"design point p{i} ({shown}): {_message(exc)}", source=source,
+                                 key=exc.key) from None
+
+
+def _grid(flat: dict[str, Any], source: str,
+          lever_spec: dict[str, list] | None = None) -> tuple[dict, list[dict]]:
     spec = {}
     for name, values in flat.items():
         key = f"design.params.{name}"
@@ -457,6 +689,7 @@ def _grid(flat: dict[str, Any], source: str) -> tuple[dict, list[dict]]:
         if len(set(checked)) != len(checked):
             raise InputError("lists a value twice", source=source, key=key)
         spec[name] = checked
+    spec.update(lever_spec or {})
     n = math.prod(len(v) for v in spec.values())
     if n > MAX_RUNS:
         raise InputError(f"the grid has {n} points, more than {MAX_RUNS}", source=source,
@@ -466,7 +699,8 @@ def _grid(flat: dict[str, Any], source: str) -> tuple[dict, list[dict]]:
     return spec, points
 
 
-def _lhs(flat: dict[str, Any], samples: int, root_seed: int, source: str) -> tuple[dict, list]:
+def _lhs(flat: dict[str, Any], samples: int, root_seed: int, source: str,
+         lever_spec: dict[str, dict[str, float]] | None = None) -> tuple[dict, list]:
     from scipy.stats import qmc  # only designs need scipy; keep `import experiment` light
 
     spec = {}
@@ -482,6 +716,7 @@ def _lhs(flat: dict[str, Any], samples: int, root_seed: int, source: str) -> tup
         low, high = check_bounds(rng["low"], rng["high"], source, key,
                                  limits=(param.low, param.high), unit=param.unit)
         spec[name] = {"low": low, "high": high}
+    spec.update(lever_spec or {})
     sampler = qmc.LatinHypercube(d=len(spec), rng=seeds.design_rng(root_seed))
     unit = sampler.random(samples)
     points = []
@@ -489,7 +724,10 @@ def _lhs(flat: dict[str, Any], samples: int, root_seed: int, source: str) -> tup
         point = {}
         for (name, b), u in zip(spec.items(), row, strict=True):
             value = b["low"] + float(u) * (b["high"] - b["low"])
-            param = P.REGISTRY[name]
-            point[name] = int(round(value)) if param.integer else float(value)
+            if name.startswith(LEVER_KEY):  # policy years are whole; intensity is not
+                whole = not name.endswith(".intensity")
+            else:
+                whole = P.REGISTRY[name].integer
+            point[name] = int(round(value)) if whole else float(value)
         points.append(point)
     return spec, points

@@ -97,7 +97,7 @@ class ExperimentResults:
 
     def refresh(self) -> ExperimentResults:
         """Forget cached tables, e.g. to see runs a sweep stored since they were read."""
-        for name in ("manifest", "runs", "kpis", "timeseries"):
+        for name in ("manifest", "runs", "kpis", "timeseries", "lever_costs"):
             self.__dict__.pop(name, None)
         return self
 
@@ -110,6 +110,12 @@ class ExperimentResults:
     def timeseries(self) -> pd.DataFrame:
         """Long time-series table (may be large; see :meth:`timeseries_where`)."""
         return self.store.read("timeseries")
+
+    @cached_property
+    def lever_costs(self) -> pd.DataFrame:
+        """What each lever spent: run_id, scenario, point, replicate, seed, step, year, lever,
+        region, cost (k€ of the real region; empty for stores written before it was kept)."""
+        return self.store.read("lever_costs")
 
     def timeseries_where(self, *, metrics: list[str] | None = None,
                          regions: list[str] | None = None, scenarios: list[str] | None = None,

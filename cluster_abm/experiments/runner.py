@@ -33,6 +33,7 @@ from cluster_abm.experiments.experiment_spec import (
     canonical_json,
     default_workers,
     load_experiment,
+    same_but_replicates,
 )
 from cluster_abm.experiments.run_summary import RunSummary
 from cluster_abm.experiments.store import (
@@ -129,7 +130,8 @@ def build_manifest(exp: Experiment, target: str, previous: dict[str, Any] | None
         "baseline": exp.baseline,
         "design": None if exp.design is None else {
             "kind": exp.design.kind, "base": exp.design.base.name,
-            "params": list(exp.design.params), "crn": exp.design.crn},
+            "params": list(exp.design.params), "levers": list(exp.design.levers),
+            "crn": exp.design.crn},
         "years": exp.years,
         "outputs": exp.outputs.to_dict(),
         "tables": {t: [f.name for f in SCHEMAS[t]] for t in TABLES},
@@ -163,7 +165,8 @@ def open_store(exp: Experiment, results_dir: str | Path, target: str, *, overwri
     """The experiment's store, checked: (store, previous manifest or None).
 
     Raises :class:`InputError` when the folder holds a different experiment (or results
-    without a manifest) and ``overwrite`` is false; with ``overwrite`` it is emptied.
+    without a manifest) and ``overwrite`` is false; with ``overwrite`` it is emptied. The same
+    experiment with more replicates is not a different one: the store grows.
     """
     store = Store(Path(results_dir) / exp.name)
     previous = None
@@ -175,9 +178,14 @@ def open_store(exp: Experiment, results_dir: str | Path, target: str, *, overwri
             previous = None
         elif previous.get("spec_hash") != exp.spec_hash:
             where = "?"
-            spec_path = store.path / SPEC
-            if spec_path.is_file():
-                where = _first_difference(json.loads(spec_path.read_text()), exp.to_dict())
+            stored = stored_spec(store)
+            if stored is not None:
+                if same_but_replicates(stored, exp.to_dict()):
+                    return store, previous  # more replicates of the same runs: grow
+                where = _first_difference(stored, exp.to_dict())
+                if where == "replicates":
+                    where = (f"replicates: the store holds {stored['replicates']}; ask for at "
+                             "least as many to resume")
             raise InputError(
                 f"{store.path} holds results of a different version of this experiment (first "
                 f"difference: {where}); pass --overwrite to replace them, or give the experiment "
@@ -193,6 +201,27 @@ def open_store(exp: Experiment, results_dir: str | Path, target: str, *, overwri
         if create:
             store.reset()
     return store, previous
+
+
+def stored_spec(store: Store) -> dict[str, Any] | None:
+    """The resolved experiment a store holds (``spec.json``), or None."""
+    path = store.path / SPEC
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def stored_replicates(exp: Experiment, results_dir: str | Path) -> int | None:
+    """How many replicates the store of ``exp`` holds if it holds this experiment up to its
+    number of replicates (e.g. a store grown by ``compare --precision``); None otherwise."""
+    stored = stored_spec(Store(Path(results_dir) / exp.name))
+    if stored is None or not isinstance(stored.get("replicates"), int) or stored["replicates"] < 1:
+        return None
+    same = exp.with_replicates(stored["replicates"]).to_dict() == stored
+    return stored["replicates"] if same else None
 
 
 # --- the sweep --------------------------------------------------------------------------------
@@ -286,7 +315,7 @@ def run_experiment(
               f"{session['code_version']['commit']}", file=sys.stderr)
     store.write_manifest(manifest)
     store.prepare()
-    if previous is None:
+    if previous is None or previous.get("spec_hash") != exp.spec_hash:  # new, or grown
         store.write_text(SPEC, canonical_json(exp.to_dict()) + "\n")
         if Path(exp.source).is_file():
             store.write_text(EXPERIMENT_COPY, Path(exp.source).read_text(encoding="utf-8"))
@@ -315,7 +344,7 @@ def run_experiment(
                         if exc is not None:
                             outcome = _failure_outcome(task, exc)
                         store.write_run(outcome.run_id, outcome.runs, outcome.kpis,
-                                        outcome.timeseries)
+                                        outcome.timeseries, outcome.lever_costs)
                         run_time += outcome.wall_time
                         if outcome.status == "ok":
                             summary.ok += 1

@@ -8,7 +8,8 @@ Layout::
     runs/part-<run_id>.parquet        one row per run      } shards, written as runs finish
     kpis/part-<run_id>.parquet        long KPI rows        }
     timeseries/part-<run_id>.parquet  long time-series rows}
-    runs.parquet, kpis.parquet, timeseries.parquet   consolidated tables (after consolidate())
+    lever_costs/part-<run_id>.parquet what each lever spent, by step and region}
+    runs.parquet, kpis.parquet, timeseries.parquet, lever_costs.parquet   consolidated tables
 
 Tables (all long; ``point`` is 0 for scenario runs, the design point number otherwise):
 
@@ -17,7 +18,10 @@ Tables (all long; ``point`` is 0 for scenario runs, the design point number othe
   wall_time and cpu_time (s; cpu_time is the run's own thread, so wall_time >> cpu_time means
   the machine was oversubscribed), started (UTC ISO time), worker (host:pid), n_kpis, n_rows;
 * ``kpis``: run_id, scenario, point, replicate, seed, kpi, value;
-* ``timeseries``: run_id, scenario, point, replicate, seed, step, year, region, metric, value.
+* ``timeseries``: run_id, scenario, point, replicate, seed, step, year, region, metric, value;
+* ``lever_costs``: run_id, scenario, point, replicate, seed, step, year, lever, region, cost (k€ of
+  the real region; rows only where a lever spent something, summing to the ``public_cost``
+  series; empty for models that do not report lever costs and for stores written before it).
 
 Why shards: each finished run is written at once as small files, so memory stays flat however
 long the sweep, and a killed process loses at most the runs in flight. Every file is written
@@ -40,7 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-TABLES = ("runs", "kpis", "timeseries")
+TABLES = ("runs", "kpis", "timeseries", "lever_costs")
 MANIFEST = "manifest.json"
 SPEC = "spec.json"
 EXPERIMENT_COPY = "experiment.toml"
@@ -66,6 +70,11 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("replicate", pa.int64()), ("seed", pa.int64()), ("step", pa.int64()),
         ("year", pa.float64()), ("region", pa.string()), ("metric", pa.string()),
         ("value", pa.float64()),
+    ]),
+    "lever_costs": pa.schema(_ID_COLS + [
+        ("replicate", pa.int64()), ("seed", pa.int64()), ("step", pa.int64()),
+        ("year", pa.float64()), ("lever", pa.string()), ("region", pa.string()),
+        ("cost", pa.float64()),
     ]),
 }
 # Columns that record how and when a run ran, not what it produced: they differ between
@@ -180,12 +189,14 @@ class Store:
 
     # --- writing ----------------------------------------------------------------------------
     def write_run(self, run_id: str, runs: bytes, kpis: bytes | None,
-                  timeseries: bytes | None) -> None:
-        """Store one finished run: its KPI and series shards first, its ``runs`` row last."""
-        if kpis is not None:
-            atomic_write(self.shard_path("kpis", run_id), kpis)
-        if timeseries is not None:
-            atomic_write(self.shard_path("timeseries", run_id), timeseries)
+                  timeseries: bytes | None, lever_costs: bytes | None = None) -> None:
+        """Store one finished run: its KPI, series and lever-cost shards first, its ``runs`` row
+        last (the commit mark)."""
+        for table, data in (("kpis", kpis), ("timeseries", timeseries),
+                            ("lever_costs", lever_costs)):
+            if data is not None:
+                self.shard_dir(table).mkdir(parents=True, exist_ok=True)
+                atomic_write(self.shard_path(table, run_id), data)
         atomic_write(self.shard_path("runs", run_id), runs)
 
     # --- reading ----------------------------------------------------------------------------
@@ -265,7 +276,7 @@ class Store:
         """
         counts = {}
         ok = self.ok_run_ids()
-        for table in ("kpis", "timeseries", "runs"):
+        for table in ("kpis", "timeseries", "lever_costs", "runs"):
             shards = self.shards(table)
             cons = self.consolidated_path(table)
             if not shards:

@@ -59,10 +59,12 @@ class Outcome:
     runs: bytes
     kpis: bytes | None
     timeseries: bytes | None
+    lever_costs: bytes | None = None
 
     @property
     def nbytes(self) -> int:
-        return len(self.runs) + len(self.kpis or b"") + len(self.timeseries or b"")
+        return (len(self.runs) + len(self.kpis or b"") + len(self.timeseries or b"")
+                + len(self.lever_costs or b""))
 
 
 # Targets that result manifests written before the package's layout change name.
@@ -104,34 +106,41 @@ def execute(task: Task) -> Outcome:
     started = _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")
     t0 = time.perf_counter()
     c0 = time.thread_time()
-    kpis = timeseries = None
+    kpis = timeseries = lever_costs = None
     n_kpis = n_rows = 0
     try:
         simulate = resolve_target(task.target)
         # The model's own simulate starts warm from the sweep's spun-up worlds; others get none.
         warm = ({"spinup_cache": task.spinup_cache}
                 if task.spinup_cache and canonical_target(task.target) == DEFAULT_TARGET else {})
+        # [] records no series; the model is asked for one (its timeseries() needs a name) and
+        # timeseries_arrow keeps none of it
+        series = None if task.outputs.series is None else list(task.outputs.series) or ["firms"]
         result = simulate(task.scenario, run.seed, task.years,
-                          series_every=task.outputs.series_every,
-                          series=None if task.outputs.series is None else list(task.outputs.series),
+                          series_every=task.outputs.series_every, series=series,
                           regions=task.outputs.regions, **warm)
         kpi_table = kpi_arrow(run, result.kpis, task.outputs.kpis)
         ts_table = timeseries_arrow(run, result.timeseries, task.outputs)
         n_kpis, n_rows = kpi_table.num_rows, ts_table.num_rows
         kpis = to_parquet_bytes(kpi_table)
         timeseries = to_parquet_bytes(ts_table) if n_rows else None
+        costs = getattr(result, "lever_costs", None)  # models that do not report them: none
+        if costs is not None:
+            lever_costs = to_parquet_bytes(lever_costs_arrow(
+                run, costs, task.scenario.param("sim.steps_per_year")))
         status, error, tb = "ok", "", ""
     except Exception as exc:  # the run failed; record it and let the sweep go on
         status = "failed"
         error = f"{type(exc).__name__}: {exc}"
         tb = traceback.format_exc()
-        kpis = timeseries = None
+        kpis = timeseries = lever_costs = None
         n_kpis = n_rows = 0
     wall = time.perf_counter() - t0
     record = runs_arrow(run, status=status, error=error, traceback=tb, wall_time=wall,
                         cpu_time=time.thread_time() - c0, started=started, worker=f"{socket.gethostname()}:{os.getpid()}",
                         n_kpis=n_kpis, n_rows=n_rows)
-    return Outcome(run.run_id, status, error, wall, to_parquet_bytes(record), kpis, timeseries)
+    return Outcome(run.run_id, status, error, wall, to_parquet_bytes(record), kpis, timeseries,
+                   lever_costs)
 
 
 # --- tables -------------------------------------------------------------------------------------
@@ -209,3 +218,24 @@ def timeseries_arrow(run: Run, frame: Any, outputs: Outputs) -> pa.Table:
     cols["metric"] = pa.array(metric[keep].tolist(), pa.string())
     cols["value"] = pa.array(frame["value"].to_numpy(dtype=np.float64)[keep])
     return pa.table(cols, schema=SCHEMAS["timeseries"])
+
+
+LEVER_COST_COLUMNS = ("step", "lever", "region", "cost")
+
+
+def lever_costs_arrow(run: Run, frame: Any, steps_per_year: int) -> pa.Table:
+    """Rows of what each lever spent (``ClusterModel.lever_costs()``: step, lever, region, cost
+    in k€ of the real region), with the run's id columns and the policy year of each step."""
+    missing = [c for c in LEVER_COST_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"simulate returned lever_costs without column(s) {missing}; "
+                         f"expected {list(LEVER_COST_COLUMNS)}")
+    n = len(frame)
+    step = frame["step"].to_numpy().astype(np.int64)
+    cols = _id_columns(run, n)
+    cols["step"] = pa.array(step)
+    cols["year"] = pa.array(step / float(steps_per_year))
+    cols["lever"] = pa.array(frame["lever"].astype(str).tolist(), pa.string())
+    cols["region"] = pa.array(frame["region"].astype(str).tolist(), pa.string())
+    cols["cost"] = pa.array(frame["cost"].to_numpy(dtype=np.float64))
+    return pa.table(cols, schema=SCHEMAS["lever_costs"])

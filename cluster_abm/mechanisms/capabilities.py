@@ -103,7 +103,7 @@ def train_firms(m) -> None:
     if len(trained):
         _apply_training(m, trained)
         m.ledger.add("trainings", ft.region[trained])
-        m.ledger.add("public_spent_training", ft.region[trained], m.p.yearly.training.cost * m.money_scale[ft.region[trained]])
+        m.ledger.add("public_spent_training", ft.region[trained], m.p.yearly.training.cost * m.firm_weight(trained))
 
     if m.policy.on("managerial_training"):
         level = m.policy.level("managerial_training", firms=idx)

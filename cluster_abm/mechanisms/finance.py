@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cluster_abm.mechanisms.agglomeration import input_sharing
 from cluster_abm.mechanisms.common import hazard
 from cluster_abm.mechanisms.innovation import innovation_rate
 from cluster_abm.mechanisms.knowledge_projects import project_costs
@@ -54,8 +55,8 @@ def _allowance(funder, steps_left: int) -> float:
 def award_grants(m, step) -> None:
     """R&D grant calls of regional governments and the EU programme.
 
-    Step state: reads ``svc_scouting`` (application rate) and ``novelty`` (merit, through
-    :func:`~cluster_abm.mechanisms.innovation.innovation_rate`).
+    Step state: reads ``svc_scouting`` (application rate) and ``novelty``, ``knowledge_pool``
+    (merit, through :func:`~cluster_abm.mechanisms.innovation.innovation_rate`).
     """
     ft, p = m.firms, m.p
     idx = ft.idx
@@ -96,7 +97,7 @@ def award_grants(m, step) -> None:
         pick = pick[np.argsort(-score[pick], kind="stable")]
         if len(pick) == 0:
             return
-        cost = G * m.money_scale[region[pick]]
+        cost = G * m.firm_weight(idx[pick])
         ok, paid = fill_budget(cost, np.zeros(len(pick), dtype=np.intp),
                                np.array([_allowance(funder, steps_left)]), m.uniform("partial_award", idx[pick]))
         funder.spend(min(float(paid.sum()), funder.available))
@@ -110,7 +111,7 @@ def award_grants(m, step) -> None:
         reg = region[chosen]
         m.ledger.add("grants", reg)
         m.ledger.add("grant_merit_sum", reg, merit[chosen] * p.steps_per_year)
-        m.ledger.add("grant_rd_effective", reg, G * effective[chosen] * m.money_scale[reg])
+        m.ledger.add("grant_rd_effective", reg, G * effective[chosen] * m.firm_weight(slots))
 
     for r, funder in enumerate(m.regional_funders):
         if not funder.frozen:
@@ -138,7 +139,7 @@ def finance_ventures(m) -> None:
         # Best first while this step's share of the fund lasts; a ticket to a model firm goes to
         # every real venture it stands for (the last one by lottery).
         order = pool[np.argsort(-pool_q, kind="stable")]
-        ok, paid = fill_budget(ticket * m.money_scale[ft.region[order]], np.zeros(len(order), dtype=np.intp),
+        ok, paid = fill_budget(ticket * m.firm_weight(order), np.zeros(len(order), dtype=np.intp),
                                np.array([_allowance(fund, steps_left)]), m.uniform("partial_award", order))
         fund.spend(min(float(paid.sum()), fund.available))
         _invest(m, order[ok], ticket, order, paid)
@@ -180,7 +181,8 @@ def settle_accounts(m, step) -> None:
     network-contract members get larger credit lines, larger still under dedicated credit lines
     (lever ``contract_credit_lines``, seed 3.4.3).
 
-    Step state: writes ``insolvent``.
+    Step state: reads ``local_industry`` (overhead shared with nearby firms of the sector,
+    :func:`~cluster_abm.mechanisms.agglomeration.input_sharing`); writes ``insolvent``.
     """
     ft, p = m.firms, m.p
     idx = ft.idx
@@ -214,7 +216,7 @@ def settle_accounts(m, step) -> None:
     in_contract = ft.contract[idx] >= 0
     incubated = ft.incubated_until[idx] >= m.t
     fixed = (p.production.fixed_cost * wu * (1.0 - p.contract.cost_sharing * in_contract)
-             * (1.0 - p.policy.incubator_cost_cut * incubated))
+             * (1.0 - p.policy.incubator_cost_cut * incubated) * input_sharing(m, step, idx))
     debt = np.maximum(-ft.cash[idx], 0.0)
     interest = p.finance.interest_rate * debt
     surplus = (rev - wages - rd_own - grant_rd) / spy - fixed - interest - project_costs(m)

@@ -1,12 +1,20 @@
 """Product, process and eco-innovation.
 
 Seed 3.1 / 2.1: innovation grows with knowledge and with cooperation that brings diverse partners
-(firms, KIBS, research centres, universities). The hazard rises with the knowledge stock
-(Griliches 1979), with dynamic capabilities (seed 3.6.1; Teece et al. 1997) and with the novelty
-partners bring, which is an inverted U in cognitive distance (Nooteboom et al. 2007): partners too
-similar teach nothing, partners too different cannot be understood. Product innovations raise
-quality (more so in demand-side projects, seed 3.1.3), process innovations raise labour
-productivity.
+(firms, KIBS, research centres, universities). Firms innovate by two routes (Jensen, Johnson,
+Lorenz & Lundvall 2007): informally, by doing, using and interacting, at a hazard that rises with
+the knowledge stock (Griliches 1979), and through formal R&D projects. R&D is indivisible: a
+project needs at least ``innovation.rd_min_team`` full-time researchers, so only a firm whose R&D
+budget (own R&D plus grant-funded R&D) pays for one runs formal R&D, and the returns to R&D rise
+with the output it is spread over (Cohen & Klepper 1996); its hazard then rises with the number of
+projects it funds with the elasticity of innovation output to R&D (Griliches 1990; Crepon, Duguet
+& Mairesse 1998). About half of European innovators do no in-house R&D (Huang, Arundel &
+Hollanders 2010), most of them small. Both routes rise with dynamic capabilities (seed 3.6.1;
+Teece et al. 1997), with the novelty partners bring, an inverted U in cognitive distance
+(Nooteboom et al. 2007: partners too similar teach nothing, partners too different cannot be
+understood), and with the knowledge pool near the firm on the grid
+(:mod:`cluster_abm.mechanisms.agglomeration`). Product innovations raise quality (more so in
+demand-side projects, seed 3.1.3), process innovations raise labour productivity.
 
 Seed 3.2.3 (De Marchi 2012): eco-innovations are systemic and more cooperation-based; a firm
 eco-innovates only with green knowledge (seed 3.6.3) **and** a complementary partner: a partner
@@ -18,12 +26,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from cluster_abm.mechanisms.agglomeration import spillover_factor
 from cluster_abm.mechanisms.common import (
     cognitive_distance,
     hazard,
     novelty_value,
     profiles,
 )
+from cluster_abm.mechanisms.learning import rd_spend
 
 
 def partner_novelty(m, step) -> None:
@@ -59,16 +69,31 @@ def partner_novelty(m, step) -> None:
     step.green_partner = green_partner
 
 
-def innovation_rate(m, step, idx: np.ndarray) -> np.ndarray:
-    """Per-step innovation hazard of firms ``idx`` (also the 'merit' funders can monitor).
+def rd_projects(m, idx: np.ndarray) -> np.ndarray:
+    """Minimum-scale R&D projects the R&D budget of firms ``idx`` pays for: budget (k€/yr) over
+    the cost of ``innovation.rd_min_team`` researchers at the region's skilled wage (k€/yr), and 0
+    below one project: R&D is indivisible (Cohen & Klepper 1996)."""
+    cost = m.p.innovation.rd_min_team * m.wage_s[m.firms.region[idx]]
+    projects = rd_spend(m, idx) / cost
+    return np.where(projects >= 1.0, projects, 0.0)
 
-    Step state: reads ``novelty``.
+
+def innovation_rate(m, step, idx: np.ndarray) -> np.ndarray:
+    """Per-step innovation hazard of firms ``idx`` (also the 'merit' funders can monitor): the
+    informal route (knowledge stock) plus the formal one (R&D projects, none below the minimum
+    scale), times partner novelty, dynamic capabilities and local spillovers.
+
+    Step state: reads ``novelty``, ``knowledge_pool``.
     """
     ft, p = m.firms, m.p.innovation
     k = ft.knowledge[idx].sum(axis=1)
-    return (p.base_rate * (k / p.knowledge_ref) ** p.knowledge_elasticity
+    informal = p.base_rate * (k / p.knowledge_ref) ** p.knowledge_elasticity
+    projects = rd_projects(m, idx)
+    formal = np.where(projects > 0, p.rd_rate * projects ** p.rd_elasticity, 0.0)
+    return ((informal + formal)
             * (1.0 + p.partner_weight * step.novelty[idx])
-            * (1.0 + p.dyncap_weight * ft.dyncap[idx]))
+            * (1.0 + p.dyncap_weight * ft.dyncap[idx])
+            * spillover_factor(m, step, idx))
 
 
 def innovate(m, step) -> None:
@@ -78,7 +103,7 @@ def innovate(m, step) -> None:
     ``quadruple_helix``, seed 3.1.3: ``policy.qh_market_gain``); a process innovation raises
     labour productivity. Gains shrink with firm size (``production.gain_size_exponent``).
 
-    Step state: reads ``novelty``.
+    Step state: reads ``novelty``, ``knowledge_pool``.
     """
     ft, p = m.firms, m.p
     idx = ft.idx

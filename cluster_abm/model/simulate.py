@@ -30,6 +30,7 @@ class SimulationResult:
     firms: pd.DataFrame = field(repr=False, default=None)
     firm_log: pd.DataFrame = field(repr=False, default=None)
     panel: pd.DataFrame = field(repr=False, default=None)
+    lever_costs: pd.DataFrame = field(repr=False, default=None)  # ClusterModel.lever_costs()
     wall_time: float = 0.0
 
     def series(self, metric: str, region: str = "ALL") -> pd.Series:
@@ -64,6 +65,7 @@ def simulate(scenario: Scenario | str | Path, seed: int, years: float | None = N
     ts = model.timeseries(every=series_every, names=series, regions=regions)
     kpis = model.kpis()
     res = SimulationResult(scenario, int(seed), model.years_run, ts, kpis)
+    res.lever_costs = model.lever_costs()
     if firm_data:
         res.firms = model.firms_frame()
         res.firm_log = model.log.frame()

@@ -76,6 +76,15 @@ class StepState:
     production.compete (export entry)."""
 
     # --- phase 3, firms act ----------------------------------------------------------------------
+    knowledge_pool: np.ndarray | None = None
+    """(n,) ku per firm: kernel-weighted knowledge of the other firms and the knowledge
+    institutions near the firm on the grid (its region's block), at the start of phase 3.
+    Written by agglomeration.local_pools; read by agglomeration.spillover_factor
+    (innovation.innovation_rate: innovation.innovate, finance.award_grants' merit)."""
+    local_industry: np.ndarray | None = None
+    """(n,) persons per firm: kernel-weighted employees of the other firms of its sector near it
+    on the grid, at the start of phase 3. Written by agglomeration.local_pools; read by
+    agglomeration.input_sharing (finance.settle_accounts, overhead)."""
     novelty: np.ndarray | None = None
     """(n,) 0-1 per firm: novelty partners bring, 1 - exp(-sum of inverted-U values of cognitive
     distance). Written by innovation.partner_novelty; read by innovation.innovation_rate

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from cluster_abm.space import DISTANCE_CLASSES
-from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES
+from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES, size_class
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,11 @@ class Series:
     doc: str
     family: str
     kind: str  # "flow" (per step), "stock" (level at the end of the step) or "ratio"
+
+    @property
+    def label(self) -> str:
+        """A short human name for reports and charts (:data:`SERIES_LABELS`)."""
+        return SERIES_LABELS.get(self.name) or _words(self.name)
 
 
 S = Series
@@ -119,16 +124,17 @@ SERIES_LIST = [
     S("large_firms", "firms", "Firms with 250 or more employees.", "demography", "stock"),
 ]
 # Real-region units: each model firm is a super-individual (Scheffer et al. 1995) standing for
-# ``m.region_weight[r]`` real enterprises of its region (the region's published enterprises over
-# its model firms at policy year 0), so counts of firms, persons and money scale by that weight.
+# real enterprises of its region and size class (``m.size_weight``, fixed at policy year 0), so
+# counts of firms and persons scale by those weights (see real_series).
 REAL_SERIES = ("firms", "employment", "employment_skilled", "labour_force", "births", "deaths",
                "innovations", "skilled_emigrants", "skilled_emigrants_cum")
 # Public money is booked in real euros where it is spent (cluster_abm.policy.lever_state): the
 # public_* series need no conversion.
 _SERIES_BY_NAME = {s.name: s for s in SERIES_LIST}
 SERIES_LIST += [S(f"{name}_real", f"{_SERIES_BY_NAME[name].unit} (real region)",
-                  f"{_SERIES_BY_NAME[name].doc} In real-region units: the model count times the "
-                  "enterprises each model firm stands for (NaN where a region gives no enterprises).",
+                  f"{_SERIES_BY_NAME[name].doc} In real-region units: model firms weighted by the "
+                  "real enterprises of their region and size class they stand for (labour stocks by "
+                  "real persons per model person employed; NaN where a region gives no enterprises).",
                   _SERIES_BY_NAME[name].family, _SERIES_BY_NAME[name].kind) for name in REAL_SERIES]
 del S
 SERIES: dict[str, Series] = {s.name: s for s in SERIES_LIST}
@@ -385,16 +391,41 @@ def step_metrics(m) -> dict[str, np.ndarray]:
     out["median_firm_size"] = _median_by_region(reg, emp, R)
     out["sme_employment_share"] = _ratio(sums["sme_employment"], out["employment"])
     out["large_firms"] = sums["large"]
-    for name in REAL_SERIES:
-        out[f"{name}_real"] = to_real(out[name], m.region_weight)
+    out.update(real_series(m, out, reg, emp, idx))
     return out
+
+
+def real_series(m, out: dict[str, np.ndarray], reg: np.ndarray, emp: np.ndarray, idx: np.ndarray) -> dict[str, np.ndarray]:
+    """The ``_real`` series: model counts in units of the real region. Firms and their employment
+    add up each firm's weight (the real enterprises of its region and size class it stands for,
+    ``m.size_weight``); labour stocks and emigrants scale by real persons per model person
+    employed (``m.person_weight``); births and deaths by the weight of micro firms (nearly all
+    entrants and exits are micro); innovations by the region's mean weight per model firm."""
+    R = m.world.n_regions
+    known = np.isfinite(m.size_weight[:, 0])
+    w = np.where(known[:, None], m.size_weight, 0.0)[reg, size_class(emp)]
+    mask = np.where(known, 1.0, np.nan)
+
+    def weighted(values: np.ndarray) -> np.ndarray:
+        by_region = np.bincount(reg, weights=w * values, minlength=R) * mask
+        return np.append(by_region, np.nansum(by_region) if known.any() else np.nan)
+
+    real = {"firms_real": weighted(np.ones(len(idx))), "employment_real": weighted(emp),
+            "employment_skilled_real": weighted(m.firms.skilled[idx].astype(float))}
+    mean_weight = np.divide(real["firms_real"][:-1], out["firms"][:-1], out=np.zeros(R), where=out["firms"][:-1] > 0)
+    scale = {"labour_force": m.person_weight, "skilled_emigrants": m.person_weight,
+             "skilled_emigrants_cum": m.person_weight, "births": m.size_weight[:, 0],
+             "deaths": m.size_weight[:, 0], "innovations": mean_weight}
+    for name, weight in scale.items():
+        real[f"{name}_real"] = to_real(out[name], np.where(known, weight, np.nan))
+    return real
 
 
 def to_real(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """A count by region and in total (length R + 1) in real-region units: each region's count
     times the real enterprises one of its model firms stands for; the total is their sum."""
     real = values[:-1] * weight
-    return np.append(real, real.sum())
+    return np.append(real, real.sum() if np.isfinite(real).any() else np.nan)
 
 
 # --- KPIs -------------------------------------------------------------------------------------
@@ -407,6 +438,11 @@ class KPI:
     doc: str
     better: str | None  # "higher", "lower" or None (no normative direction)
     fn: Callable
+
+    @property
+    def label(self) -> str:
+        """A short human name for reports and charts (:data:`KPI_LABELS`)."""
+        return KPI_LABELS.get(self.name) or _words(self.name)
 
 
 def _total(ts: dict, name: str) -> np.ndarray:
@@ -478,7 +514,7 @@ KPI_LIST = [
     K("admin_cost_total", "k€", "Administrative cost borne by applicants over the run.", "lower", lambda ts, log, c: float(_total(ts, "admin_cost").sum())),
     K("public_cost_total", "k€ (real region)", "Spending of the policy levers over the run.", None, lambda ts, log, c: float(_total(ts, "public_cost").sum())),
     K("public_spent_total", "k€ (real region)", "All public money spent over the run (grants, CMOs, training, levers).", None, lambda ts, log, c: float(_total(ts, "public_spent_total").sum())),
-    # The same in real-region units (each model firm stands for region_weight real enterprises).
+    # The same in real-region units (model firms weighted by the real enterprises they stand for).
     K("employment_final_real", "persons (real region)", "Employment in the real region, mean over the last year.", "higher", lambda ts, log, c: _last_year_mean(ts, "employment_real", c["spy"])),
     K("jobs_net_real", "persons (real region)", "Employment in the real region in the last year minus at policy year 0.", "higher", lambda ts, log, c: _last_year_mean(ts, "employment_real", c["spy"]) - _total(ts, "employment_real")[0]),
     K("firms_final_real", "enterprises (real region)", "Enterprises the living model firms stand for, last year.", None, lambda ts, log, c: _last_year_mean(ts, "firms_real", c["spy"])),
@@ -491,3 +527,104 @@ KPIS: dict[str, KPI] = {k.name: k for k in KPI_LIST}
 def compute_kpis(ts: dict[str, np.ndarray], log: pd.DataFrame, context: dict) -> dict[str, float]:
     """All KPIs from wide series arrays (steps x (regions + 1)) and the firm log."""
     return {name: float(k.fn(ts, log, context)) for name, k in KPIS.items()}
+
+
+# --- human labels -------------------------------------------------------------------------------
+# What a report, a chart or a spreadsheet calls each series and KPI (units stay in ``unit``).
+# A test checks every series and KPI has one; ``_real`` series take their count's label.
+SERIES_LABELS: dict[str, str] = {
+    # series, WG1
+    "innovations": "Innovations", "innovations_product": "Product innovations",
+    "innovations_process": "Process innovations", "innovative_firm_share": "Innovative firms (share)",
+    "knowledge_stock": "Knowledge per firm", "absorptive_capacity": "Absorptive capacity",
+    "ki_projects_started": "Projects with knowledge institutions started",
+    "ki_projects_active": "Projects with knowledge institutions running",
+    "ki_projects_cross_cluster": "Projects with institutions elsewhere",
+    "ki_projects_research": "Projects with research centres",
+    "births_innovative": "Innovative spin-offs", "incubated": "Ventures entering incubators",
+    # WG2
+    "eco_innovations": "Eco-innovations", "emissions": "Emissions",
+    "emission_intensity": "Emissions per unit of revenue", "green_knowledge": "Green knowledge per firm",
+    "env_project_participants": "Firms joining environmental projects",
+    # WG3
+    "ties_intra_cluster": "Ties within the cluster", "ties_inter_cluster": "Ties between clusters",
+    "ties_inter_regional": "Ties between regions", "ties_transnational": "Transnational ties",
+    "ties_total": "Cooperation ties", "ties_cross_cluster": "Ties beyond the own cluster",
+    "ties_cross_sector": "Ties between sectors", "meta_cluster_ties": "Meta-cluster ties",
+    "ties_sector_interregional": "Same-sector ties between regions", "new_ties": "New ties",
+    "network_contracts": "Network contracts", "firms_in_contracts": "Firms in network contracts",
+    "glocal_firms": "Glocal firms", "exporters": "Exporters", "export_share": "Export share of revenue",
+    "qh_projects": "Firms joining demand-side projects",
+    # WG4
+    "public_committed": "Regional cluster budgets committed", "public_spent_grants": "R&D grants paid",
+    "public_spent_cmo": "Public money to cluster organisations",
+    "public_spent_training": "Public training places", "public_cost": "Lever spending",
+    "public_spent_total": "All public money", "admin_cost": "Applicants' administrative cost",
+    "grant_applications": "Grant applications", "grants": "R&D grants awarded",
+    "grant_merit": "Innovation hazard of grantees", "grant_rd_effective": "Grant money funding aligned R&D",
+    "ventures_financed": "Ventures financed", "venture_investment": "Venture finance invested",
+    "credit_outstanding": "Bank credit used", "contract_credit_line": "Credit line of contract members",
+    # WG5
+    "cmo_count": "Cluster organisations", "cmo_competence": "Cluster organisations' competence",
+    "cmo_excellence": "Cluster organisations' excellence",
+    "cmo_service_intensity": "Cluster organisations' service intensity",
+    "cmo_reach": "Firms a cluster organisation serves (share)",
+    "cmo_budget": "Cluster organisations' budgets", "sector_concentration": "Sector concentration",
+    "meta_clusters": "Meta-clusters",
+    # WG6
+    "employment": "Employment", "employment_skilled": "Skilled employment",
+    "employment_unskilled": "Unskilled employment", "labour_force": "Labour force",
+    "unemployment_rate": "Unemployment rate", "skilled_unemployment_rate": "Skilled unemployment rate",
+    "skilled_emigrants": "Skilled emigrants", "skilled_emigrants_cum": "Skilled emigrants so far",
+    "skilled_returnees": "Skilled returnees", "diaspora_share": "Skilled citizens abroad (share)",
+    "graduates": "Graduates", "hires": "Hires", "separations": "Layoffs",
+    "tacit_knowledge_lost": "Tacit knowledge lost", "trainings": "Managerial training places filled",
+    "trainees_placed": "Graduates placed as trainees", "dynamic_capability": "Dynamic capability",
+    "codification": "Codification capability",
+    # demography
+    "firms": "Firms", "births": "Firm births", "deaths": "Firm deaths",
+    "deaths_young": "Deaths of firms under one year", "new_ventures": "Firms under three years",
+    "mean_firm_size": "Mean firm size", "median_firm_size": "Median firm size",
+    "sme_employment_share": "SMEs' share of employment", "large_firms": "Large firms",
+}
+SERIES_LABELS.update({f"{n}_real": SERIES_LABELS[n] for n in REAL_SERIES})
+KPI_LABELS: dict[str, str] = {
+    "employment_final": "Employment in the last year (model firms)",
+    "jobs_net": "Net jobs over the run (model firms)",
+    "skilled_employment_final": "Skilled employment in the last year (model firms)",
+    "unemployment_final": "Unemployment rate in the last year",
+    "innovations_per_year": "Innovations per year (model firms)",
+    "eco_innovations_per_year": "Eco-innovations per year (model firms)",
+    "innovative_firm_share_final": "Innovative firms in the last year (share)",
+    "knowledge_stock_final": "Knowledge per firm in the last year",
+    "ki_projects_per_year": "Projects with knowledge institutions per year",
+    "skilled_emigrants_total": "Skilled emigrants over the run (model firms' regions)",
+    "brain_drain_rate": "Brain drain rate", "tacit_knowledge_lost_total": "Tacit knowledge lost over the run",
+    "birth_rate": "Firm birth rate", "death_rate": "Firm death rate",
+    "survival_1y": "1-year survival of new firms", "survival_3y": "3-year survival of new firms",
+    "survival_5y": "5-year survival of new firms",
+    "incubated_survival_3y": "3-year survival of incubated ventures",
+    "incubator_cluster_survival_2y": "2-year survival of new firms in incubator-sized clusters",
+    "sme_employment_share_final": "SMEs' share of employment in the last year",
+    "firms_final": "Firms in the last year (model firms)",
+    "ties_total_final": "Cooperation ties in the last year",
+    "ties_cross_cluster_final": "Ties beyond the own cluster in the last year",
+    "ties_transnational_final": "Transnational ties in the last year",
+    "firms_in_contracts_final": "Firms in network contracts in the last year",
+    "glocal_firms_final": "Glocal firms in the last year",
+    "export_share_final": "Export share of revenue in the last year",
+    "emission_intensity_final": "Emissions per unit of revenue in the last year",
+    "cmo_excellence_final": "Cluster organisations' excellence in the last year",
+    "admin_cost_total": "Applicants' administrative cost over the run",
+    "public_cost_total": "Lever spending over the run",
+    "public_spent_total": "All public money over the run",
+    "employment_final_real": "Jobs in the last year",
+    "jobs_net_real": "Net jobs created over the run",
+    "firms_final_real": "Enterprises in the last year",
+    "skilled_emigrants_total_real": "Skilled emigrants over the run",
+}
+
+
+def _words(name: str) -> str:
+    """A name without a label yet, in words."""
+    return name.replace("_", " ").capitalize()

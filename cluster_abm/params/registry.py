@@ -197,7 +197,10 @@ REGISTRY.add(
 
 # --- innovation (seed 3.1; Nooteboom et al. 2007) --------------------------------------------------
 REGISTRY.add(
-    _p("innovation.base_rate", 0.12, 0.0, 2.0, "1/yr", "Innovation hazard of a firm at the reference knowledge stock with no partners.", per_year="hazard", source="seed 3.1"),
+    _p("innovation.base_rate", 0.012, 0.0, 2.0, "1/yr", "Informal innovation hazard (no formal R&D: doing, using, interacting) of a firm at the reference knowledge stock with no partners, no dynamic capability and nobody near it. Default: a non-R&D firm of 10-49 employees in a mature region innovates with a probability of about 30 % in three years (about half of European innovators do no in-house R&D).", per_year="hazard", source="seed 3.1; Jensen et al. 2007; Huang, Arundel & Hollanders 2010"),
+    _p("innovation.rd_rate", 0.1, 0.0, 5.0, "1/yr", "Innovation hazard that one minimum-scale R&D project adds (times the same multipliers as the informal route). Default: most R&D performers (about 80 %) innovate within three years.", per_year="hazard", source="Crepon, Duguet & Mairesse 1998; Huang, Arundel & Hollanders 2010"),
+    _p("innovation.rd_min_team", 1.0, 0.1, 10.0, "researchers (FTE)", "Smallest R&D project: full-time researchers at the region's skilled wage; a firm whose R&D budget (own plus grant-funded) pays for less does no formal R&D (R&D is indivisible).", source="Cohen & Klepper 1996"),
+    _p("innovation.rd_elasticity", 0.3, 0.0, 1.0, "-", "Elasticity of the formal-R&D hazard to the number of minimum-scale projects funded: innovation output rises less than proportionally with R&D, and innovations per unit of R&D fall with firm size.", source="Griliches 1990; Cohen & Klepper 1996; Crepon, Duguet & Mairesse 1998"),
     _p("innovation.knowledge_ref", 20.0, 1.0, 500.0, "ku", "Reference knowledge stock."),
     _p("innovation.knowledge_elasticity", 0.5, 0.0, 2.0, "-", "Elasticity of the innovation hazard to the knowledge stock.", source="Griliches 1979"),
     _p("innovation.partner_weight", 1.0, 0.0, 5.0, "-", "Maximum relative rise of the hazard from novel partner knowledge.", source="seed 2.1; Nooteboom et al. 2007"),
@@ -205,6 +208,13 @@ REGISTRY.add(
     _p("innovation.dyncap_weight", 1.0, 0.0, 5.0, "-", "Relative rise of the hazard per unit of dynamic capability.", source="seed 3.6.1; Teece et al. 1997"),
     _p("innovation.product_share", 0.55, 0.0, 1.0, "-", "Probability that an innovation is a product (not a process) innovation."),
     _p("innovation.recent_years", 3.0, 1.0, 5.0, "yr", "Window for 'innovative firm' (the Community Innovation Survey uses 3 years).", uncertain=False),
+)
+
+# --- agglomeration: location effects (seed 3.6.2, 3.2.2; Marshall 1890) ----------------------------
+REGISTRY.add(
+    _p("agglomeration.decay_cells", 2.0, 0.25, 16.0, "cells", "Decay length of the location kernel exp(-d / L) at city-block grid distance d: knowledge spillovers and shared inputs reach about this far (a cell is some 5-10 km of a baseline region).", source="Rosenthal & Strange 2003; Jaffe, Trajtenberg & Henderson 1993"),
+    _p("agglomeration.spillover_elasticity", 0.1, 0.0, 0.6, "-", "Elasticity of the innovation hazard to 1 + the local knowledge pool a firm absorbs (absorptive capacity x kernel-weighted knowledge of the other firms and institutions nearby, in reference stocks).", source="Jaffe 1989; Audretsch & Feldman 1996; Anselin, Varga & Acs 1997; Cohen & Levinthal 1990"),
+    _p("agglomeration.sharing_elasticity", 0.05, 0.0, 0.15, "-", "Elasticity of a firm's overhead to 1 + the employment of its sector nearby (kernel-weighted persons): shared suppliers and inputs, at the size of the productivity elasticity to local industry size.", source="Marshall 1890; Duranton & Puga 2004; Rosenthal & Strange 2004 (0.02-0.08)"),
 )
 
 # --- eco-innovation (seed 3.2.3; De Marchi 2012) ----------------------------------------------------

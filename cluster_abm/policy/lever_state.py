@@ -9,7 +9,8 @@ region (``policy.lever_budget`` x intensity): policies cost money and budgets ar
 
 Money is in real euros (k€ of the real region, DESIGN 2.1). A model firm is a super-individual
 standing for ``real_firms[r]`` enterprises of its region (Scheffer et al. 1995), so a request of
-``unit_cost`` k€ per firm costs ``unit_cost x real_firms[r]`` of the budget: what the lever pays
+``unit_cost`` k€ per firm costs ``unit_cost x`` the real firms of its region and size class it stands
+for (:meth:`weight`): what the lever pays
 reaches model firms in proportion to what they represent, and 2,000 or 10,000 model firms spend
 the same real budget on the same share of the economy. Where the money left in a region does not
 cover a model firm's whole request, that request is granted with probability money left / cost
@@ -33,7 +34,7 @@ import numpy as np
 from cluster_abm.errors import closest
 from cluster_abm.numerics.keyed_random import PURPOSES, keyed_uniform
 from cluster_abm.policy.levers import BY_ID
-from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES
+from cluster_abm.state.firm_table import SIZE_CLASS_EDGES, SME_MAX_EMPLOYEES, size_class
 
 _SLACK = 1e-9  # k€: rounding slack when a request's cost meets a region's remaining budget
 
@@ -122,8 +123,8 @@ class PolicyState:
         self._manufacturing = np.array([s["manufacturing"] for s in world.sectors], dtype=bool)
         self._year_open = False
         self._now = None  # the step state firm groups read (begin_step)
-        self.real_firms = np.ones(R)
-        """Real enterprises each model firm of a region stands for (:meth:`set_real_firms`)."""
+        self.real_firms = np.ones((R, len(SIZE_CLASS_EDGES) + 1))
+        """Real enterprises a model firm stands for, by region and size class (:meth:`set_real_firms`)."""
         self.key: int | None = None
         """The run's key of keyed draws (:meth:`draw`); the model sets it."""
 
@@ -135,8 +136,13 @@ class PolicyState:
         return keyed_uniform(self.key, self.firms.uid[slots], self._now.t, PURPOSES["partial_grant"])
 
     def set_real_firms(self, weights: np.ndarray) -> None:
-        """Real enterprises per model firm, by region (NaN, unknown: 1, model units)."""
+        """Real enterprises per model firm, by region and size class (NaN, unknown: 1, model units)."""
         self.real_firms = np.where(np.isfinite(weights) & (weights > 0), weights, 1.0)
+
+    def weight(self, slots: np.ndarray) -> np.ndarray:
+        """Real enterprises each of firms ``slots`` stands for, by its region and current size class."""
+        ft = self.firms
+        return self.real_firms[ft.region[slots], size_class(ft.skilled[slots] + ft.unskilled[slots])]
 
     @staticmethod
     def _known(lid: str) -> None:
@@ -435,7 +441,7 @@ class PolicyState:
         if n == 0:
             return np.zeros(n, dtype=bool)
         regions = self.firms.region[slots].astype(np.intp)
-        cost = np.broadcast_to(np.asarray(unit_cost, dtype=float), (n,)) * self.real_firms[regions]
+        cost = np.broadcast_to(np.asarray(unit_cost, dtype=float), (n,)) * self.weight(slots)
         self.asked[lid] += np.bincount(regions, weights=cost, minlength=len(self.asked[lid]))
         cap = self.left(lid) if limit is None else np.minimum(self.left(lid), limit)
         granted, paid = fill_budget(cost, regions, cap, self.draw(slots))

@@ -49,11 +49,12 @@ def outputs_markdown() -> str:
              "runner (see the README) is documented here, so the Parquet files can be analysed without reading code.",
              "Money is in thousands of euros (k€), knowledge in knowledge units (ku: an abstract stock, comparable",
              "within a run), people in persons, rates per step unless the unit says /yr.", "",
-             "**Units of the real region.** Each model firm stands for `region_weight` real enterprises of its",
-             "region (published enterprises over model firms at policy year 0). *Public money* — budgets, grants,",
+             "**Units of the real region.** Each model firm stands for the real enterprises of its region and",
+             "size class (0-9, 10-49, 50-249, 250+ persons: published enterprises over model firms of the class",
+             "at policy year 0). *Public money* — budgets, grants,",
              "lever costs, every `public_*` series and KPI — is in real euros of the region (unit `k€ (real region)`):",
              "a transfer to a model firm costs the per-firm amount times the real firms it stands for. Counts of",
-             "firms, persons and events are model counts unless the name ends in `_real` (then times the weight);",
+             "firms, persons and events are model counts unless the name ends in `_real` (then weighted);",
              "firm-level money (revenue, cash, administrative and credit figures) is that of one real firm behind",
              "each model firm, summed over model firms.", "", "## Files of a run", ""]
     for name, what, cols in FILES:
@@ -69,15 +70,16 @@ def outputs_markdown() -> str:
               "the values at the recorded step and flows are summed over the k steps up to it (a yearly",
               "cadence of the quarterly model gives yearly flows).", ""]
     for fam, title in FAMILIES.items():
-        lines += [f"### {title}", "", "| series | unit | kind | meaning |", "|---|---|---|---|"]
-        lines += [f"| `{s.name}` | {s.unit} | {s.kind} | {s.doc} |" for s in SERIES_LIST if s.family == fam]
+        lines += [f"### {title}", "", "| series | label | unit | kind | meaning |", "|---|---|---|---|---|"]
+        lines += [f"| `{s.name}` | {s.label} | {s.unit} | {s.kind} | {s.doc} |" for s in SERIES_LIST if s.family == fam]
         lines.append("")
     lines += ["## KPIs (scalar, per run)", "",
               "Named post-processing functions of the series and the firm log (`cluster_abm.outputs.metrics.KPIS`);",
               "comparisons and sensitivity analyses use them. *better* says which direction a policy maker",
-              "would call an improvement (blank where there is no normative direction).", "",
-              "| KPI | unit | better | meaning |", "|---|---|---|---|"]
-    lines += [f"| `{k.name}` | {k.unit} | {k.better or ''} | {k.doc} |" for k in KPIS.values()]
+              "would call an improvement (blank where there is no normative direction). *label* is what",
+              "reports, charts and spreadsheets call it.", "",
+              "| KPI | label | unit | better | meaning |", "|---|---|---|---|---|"]
+    lines += [f"| `{k.name}` | {k.label} | {k.unit} | {k.better or ''} | {k.doc} |" for k in KPIS.values()]
     lines.append("")
     return "\n".join(lines)
 

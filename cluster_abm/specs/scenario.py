@@ -4,7 +4,8 @@ A scenario describes a world (sectors, regions with their clusters and knowledge
 parameter overrides (checked against :mod:`cluster_abm.params.registry`) and the policy levers that are on
 (checked against :mod:`cluster_abm.policy.levers`). Scenarios inherit with ``extends = "baseline"``:
 tables merge key by key, arrays (``regions``, ``sectors``) are replaced whole, and
-``[regions_patch.<id>]`` edits single fields of an inherited region.
+``[regions_patch.<id>]`` edits single fields of an inherited region and ``[[regions_add]]``
+appends regions to the inherited ones (``cluster-abm region build`` writes it).
 
 Every problem is raised as an :class:`~cluster_abm.errors.InputError` naming the file, the key and
 what is allowed, before anything runs.
@@ -46,8 +47,9 @@ from cluster_abm.specs.toml_spec import (
 )
 
 STAGES = ("mature", "middle", "early")
+SIZE_CLASS_NAMES = ("micro", "small", "medium", "large")  # 0-9, 10-49, 50-249, 250+ persons employed
 TOP_KEYS = ("name", "title", "description", "extends", "levers_from", "simulation", "params", "programme", "sectors",
-            "regions", "regions_patch", "levers")
+            "regions", "regions_add", "regions_patch", "levers")
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,11 @@ REGION_FIELDS = (
     Field("country", str, None, doc="ISO 3166 alpha-2 country code."),
     Field("stage", str, None, doc="Development stage of the region's clusters (seed 2.1).", choices=STAGES),
     Field("firm_share", float, None, 0.0, 1.0, "-", "Weight of the region in the initial firm population."),
-    Field("enterprises", float, 0.0, 0.0, 1e8, "enterprises", "Active enterprises of the real region's business economy (cluster_abm/data/enterprises.csv); each model firm of the region stands for enterprises / model firms at policy year 0 of them. 0: unknown, outputs stay in model units."),
+    Field("enterprises", float, 0.0, 0.0, 1e8, "enterprises", "Active enterprises of the real region's business economy (cluster_abm/data/enterprises.csv); each model firm of the region stands for enterprises / model firms at policy year 0 of them (by size class when the four class counts below are given). 0: unknown, outputs stay in model units."),
+    Field("enterprises_micro", float, 0.0, 0.0, 1e8, "enterprises", "Active enterprises with 0-9 persons employed (0 with the other classes: no size classes)."),
+    Field("enterprises_small", float, 0.0, 0.0, 1e8, "enterprises", "Active enterprises with 10-49 persons employed."),
+    Field("enterprises_medium", float, 0.0, 0.0, 1e8, "enterprises", "Active enterprises with 50-249 persons employed."),
+    Field("enterprises_large", float, 0.0, 0.0, 1e8, "enterprises", "Active enterprises with 250 or more persons employed."),
     Field("wage_skilled", float, None, 3.0, 200.0, "k€/yr", "Yearly labour cost of a skilled worker."),
     Field("wage_unskilled", float, None, 2.0, 150.0, "k€/yr", "Yearly labour cost of an unskilled worker."),
     Field("unemployment", float, None, 0.0, 0.6, "-", "Initial unemployment rate."),
@@ -275,7 +281,7 @@ def _load_raw(path: Path, seen: tuple[str, ...], roots: list[Path]) -> tuple[dic
     parent = raw.pop("extends", None)
     chain = seen + (str(path),)
     if parent is None:
-        return _with_levers_from(raw, path, chain, roots), chain
+        return _add_regions(_with_levers_from(raw, path, chain, roots), str(path)), chain
     if not isinstance(parent, str) or not parent:
         raise InputError(f"must be a scenario name or path, got {parent!r:.60}", source=str(path), key="extends")
     parent_path = _find_ref(parent, path, "extends", roots)
@@ -286,7 +292,30 @@ def _load_raw(path: Path, seen: tuple[str, ...], roots: list[Path]) -> tuple[dic
             raise
         raise InputError(f"scenario {parent!r} is invalid: {exc}", source=str(path), key="extends") from None
     base.pop("name", None)
-    return _merge(base, _with_levers_from(raw, path, chain, roots)), chain
+    added = raw.pop("regions_add", None)
+    merged = _merge(base, _with_levers_from(raw, path, chain, roots))
+    if added is not None:
+        merged["regions_add"] = added
+    return _add_regions(merged, str(path)), chain
+
+
+def _add_regions(raw: dict, source: str) -> dict:
+    """``[[regions_add]]``: region tables appended to the file's (or the inherited) regions, each
+    checked here so that an error names its own key (``regions_add[0].unemployment``)."""
+    added = raw.pop("regions_add", None)
+    if added is None:
+        return raw
+    if not isinstance(added, list) or not added:
+        raise InputError("must be an array of region tables ([[regions_add]])", source=source,
+                         key="regions_add")
+    tables = [_check_table(t, REGION_FIELDS, source, f"regions_add[{i}]") for i, t in enumerate(added)]
+    ids = [r.get("id") for r in raw.get("regions") or [] if isinstance(r, dict)]
+    for i, t in enumerate(tables):
+        if t["id"] in ids:
+            raise InputError(f"region {t['id']!r} exists already; use [regions_patch.{t['id']}] to "
+                             "change it", source=source, key=f"regions_add[{i}].id")
+        ids.append(t["id"])
+    return {**raw, "regions": list(raw.get("regions") or []) + tables}
 
 
 def _with_levers_from(raw: dict, path: Path, chain: tuple[str, ...], roots: list[Path]) -> dict:
@@ -375,6 +404,12 @@ def _validate_world(raw: dict, source: str, n_fields: int) -> tuple[tuple[dict, 
 
     for r in regions:
         rid = r["id"]
+        by_size = sum(r[f"enterprises_{c}"] for c in SIZE_CLASS_NAMES)
+        if by_size > 0 and r["enterprises"] > 0 and abs(by_size - r["enterprises"]) > 1.0:
+            raise InputError(f"the four size classes sum to {by_size:,.0f}, not {r['enterprises']:,.0f}; "
+                             "give consistent counts (or only the classes)", source=source, key=at(rid, "enterprises"))
+        if by_size > 0:
+            r["enterprises"] = by_size
         if r["wage_unskilled"] > r["wage_skilled"]:
             raise InputError("must not exceed wage_skilled", source=source, key=at(rid, "wage_unskilled"))
         if not isinstance(r["clusters"], list | tuple) or not r["clusters"]:
@@ -413,6 +448,7 @@ def _validate_levers(raw: Any, source: str, regions: tuple[dict, ...]) -> dict[s
 
 def scenario_from_dict(raw: dict, source: str = "<dict>", chain: tuple[str, ...] = ()) -> Scenario:
     """Validate an already-merged raw scenario table."""
+    raw = _add_regions(dict(raw), source)
     top = Table(raw, source, TOP_KEYS)
     name = top.str("name", Path(source).stem, what="a scenario name")
     sim = dict(top.table("simulation").raw)

@@ -62,6 +62,13 @@ NEVER = -(10**6)
 
 # EU definition used by the seed (footnote 1): an SME employs fewer than 250 persons.
 SME_MAX_EMPLOYEES = 250
+# Eurostat's size classes of enterprises by persons employed: 0-9, 10-49, 50-249, 250+.
+SIZE_CLASS_EDGES = np.array([10, 50, SME_MAX_EMPLOYEES])
+
+
+def size_class(employees: np.ndarray) -> np.ndarray:
+    """Size class (0: 0-9, 1: 10-49, 2: 50-249, 3: 250+ persons employed) of each entry."""
+    return np.searchsorted(SIZE_CLASS_EDGES, employees, side="right")
 # Values of the ``origin`` column.
 ORIGIN_INITIAL, ORIGIN_REPLICATIVE, ORIGIN_INNOVATIVE, ORIGIN_DENOVO = 0, 1, 2, 3
 

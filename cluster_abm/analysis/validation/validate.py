@@ -17,7 +17,11 @@ Facts (each function below says why and cites its source):
 * cohort survival follows the published 1-5-year curves (Eurostat, Statistik Austria, ...);
 * young firms create a larger share of jobs than they hold (Haltiwanger, Jarmin & Miranda 2013;
   Criscuolo, Gal & Menon 2014);
-* the share of innovating firms rises with firm size (Community Innovation Survey);
+* the share of innovating firms rises with firm size, the 250+ share at least 1.4 times the
+  10-49 one (Community Innovation Survey; reported by country too);
+* firms in clusters survive longer (ISTAT on Italian industrial districts; Wennberg &
+  Lindqvist 2010) and grow faster (Delgado, Porter & Stern 2014): premia that emerge from the
+  location effects, never parameters;
 * cooperation networks have skewed degrees, are local (denser within clusters than across) and
   clustered (Giuliani 2007; Watts & Strogatz 1998);
 * the published bands of the core issue: yearly birth and death rates 3-15 %, 1-year survival
@@ -45,6 +49,8 @@ from cluster_abm.analysis.validation.facts import (
     YOUNG_YEARS,
     Fact,
     bands_fact,
+    cluster_growth_fact,
+    cluster_survival_fact,
     exit_hazard,
     growth_fact,
     hazard_fact,
@@ -89,17 +95,23 @@ def collect(task: ValidationTask) -> dict[str, Any]:
             idx = ft.idx
             recent = (model.t - ft.last_innov[idx]) < window.setdefault(
                 "w", model.p.yearly.innovation.recent_years * model.p.steps_per_year)
-            snaps.append((ft.employees[idx].astype(np.int64), recent))
+            snaps.append((ft.employees[idx].astype(np.int64), recent,
+                          model.world.region_country[ft.region[idx]].astype(np.int64)))
 
     t0 = time.perf_counter()
     obs, model = observe(task.scenario, task.seed, task.years, keep_model=True, on_year=on_year)
     panel = model.log.panel()
     out: dict[str, Any] = {"seed": task.seed, "obs": obs}
     out.update(_panel_facts(panel, obs, task.from_year))
-    emp = np.concatenate([e for e, _ in snaps]) if snaps else np.zeros(0, np.int64)
-    rec = np.concatenate([r for _, r in snaps]) if snaps else np.zeros(0, bool)
+    emp = np.concatenate([e for e, _, _ in snaps]) if snaps else np.zeros(0, np.int64)
+    rec = np.concatenate([r for _, r, _ in snaps]) if snaps else np.zeros(0, bool)
+    cty = np.concatenate([c for _, _, c in snaps]) if snaps else np.zeros(0, np.int64)
     out["innov_by_class"] = [(int(_in_class(emp, c).sum()), int((_in_class(emp, c) & rec).sum()))
                              for c in SIZE_CLASSES]
+    out["countries"] = tuple(model.world.countries)
+    out["innov_by_country_class"] = [
+        [(int((_in_class(emp, c) & (cty == k)).sum()), int((_in_class(emp, c) & rec & (cty == k)).sum()))
+         for c in SIZE_CLASSES] for k in range(len(model.world.countries))]
     out.update(_network(model))
     out["wall"] = time.perf_counter() - t0
     return out
@@ -117,9 +129,10 @@ def _panel_facts(panel, obs: Observation, from_year: int) -> dict[str, Any]:
     emp = panel["employees"].to_numpy(np.int64)
     spy = obs.steps_per_year
     birth = dict(zip(obs.log_uid.tolist(), obs.log_birth.tolist(), strict=True))
+    in_cluster = dict(zip(obs.log_uid.tolist(), (obs.log_cluster >= 0).tolist(), strict=True))
     last = int(year.max()) if len(year) else 0
     out: dict[str, Any] = {"sizes_final": emp[year == last], "sizes_first": emp[year == 1]}
-    growth, base, gyear = [], [], []
+    growth, base, gyear, gcluster = [], [], [], []
     jc_young = jc_all = emp_young = emp_all = 0.0
     for y in range(max(from_year, 1), last):
         a, b = year == y, year == y + 1
@@ -132,6 +145,7 @@ def _panel_facts(panel, obs: Observation, from_year: int) -> dict[str, Any]:
         growth.append(np.log(s1[ok]) - np.log(s0[ok]))
         base.append(s0[ok])
         gyear.append(np.full(int(ok.sum()), y))
+        gcluster.append(np.array([in_cluster[u] for u in cur_u[cont].tolist()], dtype=bool)[ok])
         age = (y + 1) * spy - np.array([birth[u] for u in cur_u.tolist()], dtype=float)
         young = age <= YOUNG_YEARS * spy
         created = np.where(cont, 0.0, cur_e.astype(float))  # entrants' jobs
@@ -143,6 +157,7 @@ def _panel_facts(panel, obs: Observation, from_year: int) -> dict[str, Any]:
     out["growth"] = np.concatenate(growth) if growth else np.zeros(0)
     out["growth_base"] = np.concatenate(base) if base else np.zeros(0)
     out["growth_year"] = np.concatenate(gyear) if gyear else np.zeros(0, np.int64)
+    out["growth_cluster"] = np.concatenate(gcluster) if gcluster else np.zeros(0, bool)
     out["jobs"] = {"created": jc_all, "created_young": jc_young, "employment": emp_all,
                    "employment_young": emp_young}
     return out
@@ -244,7 +259,9 @@ def run_validation(scenario: str | Path | Scenario = "baseline", *, seeds: int =
     facts = [size_fact(runs, figdir, plt), growth_fact(runs, figdir, plt),
              hazard_fact(runs, targets, figdir, plt),
              survival_fact(runs, targets, from_year, figdir, plt), jobs_fact(runs, figdir, plt),
-             innovation_fact(runs, targets, figdir, plt), network_fact(runs, figdir, plt),
+             innovation_fact(runs, targets, figdir, plt),
+             cluster_survival_fact(runs, targets, from_year, figdir, plt),
+             cluster_growth_fact(runs, figdir, plt), network_fact(runs, figdir, plt),
              *bands_fact(runs, targets, from_year, figdir, plt)]
     result = ValidationResult(sc.name, seeds, n_years, facts, out, figdir,
                               time.perf_counter() - t0)
