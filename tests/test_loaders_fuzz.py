@@ -77,6 +77,11 @@ BASES = {
     },
     "levers_from": lambda: {"extends": "small_a", "levers_from": ["small_b"],
                             "title": "packages", "description": "x"},
+    "regions_add": lambda: {
+        "extends": "small_a",
+        "regions_add": [dict(_resolved("baseline")["regions"][0], id="new_region", name="New",
+                             enterprises=0.0, firm_share=0.2)],
+    },
     "programme": lambda: {
         "extends": "small_a",
         "programme": {"budget_keur_per_year": 2000, "years": 3, "regions": ["north_east_romania"],
