@@ -298,7 +298,8 @@ def test_a_changed_calibration_is_not_mixed_into_the_old_study(world):
 
 
 # --- outputs --------------------------------------------------------------------------------------
-def test_outputs_scenario_and_report(world):
+def test_outputs_scenario_and_report(world, monkeypatch):
+    monkeypatch.chdir(world)  # a project folder: scenarios/calibrated_out.toml extends ../small.toml
     spec = base_spec(name="out", trials=3, years=3, from_year=1, holdout=["survival_1y.EU"],
                      report={"check_seeds": 2, "oat": True})
     cal = calibration_from_dict(spec, source=str(world / "c.toml"), base_dir=world)
@@ -319,9 +320,10 @@ def test_outputs_scenario_and_report(world):
         assert (world / "results" / "out" / png).stat().st_size > 1000
 
 
-def test_a_parameter_that_does_not_move_the_loss_is_flagged(world):
+def test_a_parameter_that_does_not_move_the_loss_is_flagged(world, monkeypatch):
     """A parameter with no effect on the targets (the cost of a lever that is off) is reported
     as not identified; the one that drives the target is not."""
+    monkeypatch.chdir(world)  # a project folder: scenarios/ may refer to ../small.toml
     spec = base_spec(name="flat", trials=8, years=3, from_year=1,
                      params={"demography.spinoff_rate": {"low": 0.01, "high": 0.04},
                              "policy.platform_cost": {"low": 10.0, "high": 100.0}},
