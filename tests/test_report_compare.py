@@ -208,7 +208,7 @@ def test_every_lever_shows_its_own_outcome_or_why_it_has_none(report):
     levers = {r[1]: r for r in rows}
     assert {"Networked start-up incubators", "New-venture finance", "Business network contracts",
             "Inter-firm and intra-cluster cooperation across regions"} <= set(levers)
-    incubators = levers["Networked start-up incubators"]  # its outcome is a KPI
-    assert incubators[2] == "2-year survival of new firms in incubator-sized clusters"
+    incubators = levers["Networked start-up incubators"]  # its outcome: partners of new ventures
+    assert incubators[2] == "Partners per new venture in the last year"
     effect = incubators[header.index("effect (CI)")]
     assert re.match(r"[-+]?\d", effect) or effect.startswith("not defined"), effect

@@ -61,10 +61,10 @@ def test_replicates_grow_with_the_same_seeds_until_the_maximum(tmp_path, capsys)
     capsys.readouterr()
     # a target no experiment of this size meets: replicates grow to the maximum, then stop
     code = main(["compare", str(exp), "--results", str(res), "--quiet",
-                 "--precision", "employment_final_real=0.001", "--max-replicates", "5"])
+                 "--precision", "ties_total_final=0.001", "--max-replicates", "5"])
     assert code == 0
     err = capsys.readouterr().err
-    assert "precision after 2 replicates: employment_final_real ±" in err
+    assert "precision after 2 replicates: ties_total_final ±" in err
     assert "precision after 4 replicates" in err and "precision after 5 replicates" in err
     after = load_results(res / "prec").kpi_table()
     assert sorted(after["replicate"].unique()) == [0, 1, 2, 3, 4]

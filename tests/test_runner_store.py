@@ -192,9 +192,10 @@ def test_replay_matches_to_the_bit_and_reports_the_first_difference(tmp_path, ca
     path = write_experiment(tmp_path, text)
     res_dir = tmp_path / "res"
     sweep(path, res_dir)
-    assert cmd_replay(args(add_replay_arguments, ["green-r003", "--results", str(res_dir)])) == 0
+    replay_args = ["--results", str(res_dir), "--simulate", FAKE]  # not the project's model: named
+    assert cmd_replay(args(add_replay_arguments, ["green-r003", *replay_args])) == 0
     assert capsys.readouterr().out.startswith("match: green-r003")
-    assert replay("p0002-r001", res_dir, experiment=path).match
+    assert replay("p0002-r001", res_dir, experiment=path, simulate=FAKE).match
     # tamper with one stored KPI by one ulp: replay must notice
     kp = Store(res_dir / "cmp").consolidated_path("kpis")
     t = pq.read_table(kp)
@@ -203,7 +204,7 @@ def test_replay_matches_to_the_bit_and_reports_the_first_difference(tmp_path, ca
     values[row] = np.nextafter(values[row], np.inf)
     pq.write_table(t.set_column(t.schema.get_field_index("value"), "value", pa.array(values)),
                    kp)
-    assert cmd_replay(args(add_replay_arguments, ["green-r003", "--results", str(res_dir)])) == 1
+    assert cmd_replay(args(add_replay_arguments, ["green-r003", *replay_args])) == 1
     out = capsys.readouterr().out
     assert "green-r003: kpis differ: row 1" in out and "column value" in out
     assert main(["replay", "nope-r000", "--results", str(res_dir)]) == 2

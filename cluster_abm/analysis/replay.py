@@ -5,6 +5,11 @@ executor ran it), and replay is how a reader of a paper, or the lead after a ref
 for a single run: the run is rebuilt from the experiment file named in the store's manifest
 (scenarios, design point, seed), simulated in this process, and its KPI and time-series rows are
 compared with the stored ones, floats bit for bit. The first difference is reported.
+
+A results folder may come from someone else, so its manifest is data, never code: replay
+imports only the project's own simulate function (:data:`~.worker.DEFAULT_TARGET`, or a legacy
+name of it) or a target the user names with ``--simulate``. A store made with another target
+is refused in one line that says how to name it (:func:`replay_target`).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from cluster_abm.experiments.experiment_spec import (
 )
 from cluster_abm.experiments.runner import _first_difference
 from cluster_abm.experiments.store import EXPERIMENT_COPY, SPEC, TIMING_COLUMNS, Store
-from cluster_abm.experiments.worker import Task, execute
+from cluster_abm.experiments.worker import DEFAULT_TARGET, Task, canonical_target, execute
 from cluster_abm.specs.toml_spec import read_toml
 
 
@@ -116,7 +121,7 @@ def replay(run_id: str, results_dir: str | Path = "results",
     store, exp, warning = find_run(run_id, results_dir, experiment)
     run_id = run_id.rpartition("/")[2]
     run = exp.run(run_id)
-    target = simulate or store.read_manifest().get("simulate")
+    target = replay_target(simulate, store)
     stored_run = store.read_arrow("runs", filter=pc.field("run_id") == run_id).to_pylist()[0]
     outcome = execute(Task(run, exp.scenario_for(run), target, exp.years, exp.outputs))
 
@@ -144,6 +149,21 @@ def replay(run_id: str, results_dir: str | Path = "results",
     n_t = outcome_rows(outcome.timeseries)
     return result(True, f"match: {run_id} ({n_k} KPIs, {n_t} time-series rows identical to the "
                         "bit)")
+
+
+def replay_target(simulate: str | None, store: Store) -> str:
+    """The model function a replay imports: ``simulate`` when the user named one, else the
+    project's own; a store made with another target is refused (its manifest could name any
+    module, and importing a module runs its code)."""
+    if simulate is not None:
+        return simulate
+    stored = store.read_manifest().get("simulate") or DEFAULT_TARGET
+    if not isinstance(stored, str) or canonical_target(stored) != DEFAULT_TARGET:
+        raise InputError(f"{store.path} was made with simulate {stored!r:.80}, not the project's "
+                         f"own; replay imports another model function only when it is named on "
+                         f"the command line: pass --simulate MODULE:FUNCTION if you trust it",
+                         key="--simulate")
+    return DEFAULT_TARGET
 
 
 def outcome_rows(data: bytes | None) -> int:

@@ -16,8 +16,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from cluster_abm.cli.cmd_sweep import DEFAULT_RESULTS, _positive_int, add_execution_arguments
+from cluster_abm.cli.cmd_sweep import (
+    DEFAULT_RESULTS,
+    _positive_int,
+    add_execution_arguments,
+    check_file_scheduler,
+    check_scheduler,
+)
 
 DEFAULT_SCENARIOS = "scenarios"
 
@@ -55,9 +62,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from cluster_abm.analysis.calibration.fit import open_study, run_calibration
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    cal = load_calibration(args.calibration).with_overrides(
+    cal = load_calibration(args.calibration)
+    check_file_scheduler(cal.execution, args.scheduler, cal.source)
+    cal = cal.with_overrides(
         trials=args.trials, executor=args.executor, workers=args.workers,
-        scheduler=args.scheduler, storage=args.storage)
+        scheduler=check_scheduler(args.scheduler), storage=args.storage)
     if args.report_only:
         from cluster_abm.analysis.calibration.fit_report import write_outputs
 
@@ -81,8 +90,8 @@ def add_validate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="replicate runs (default: 20)")
     parser.add_argument("--years", type=_positive_int, default=None, metavar="N",
                         help="horizon (default: the scenario's)")
-    parser.add_argument("--seed", type=int, default=0, metavar="ROOT",
-                        help="root seed of the replicates (default: 0)")
+    parser.add_argument("--seed", default="0", metavar="ROOT",
+                        help="root seed of the replicates, 0 to 2**63 - 1 (default: 0)")
     parser.add_argument("--from-year", type=int, default=None, metavar="Y",
                         help="first year of the measurement window (default: 5, or less for "
                              "short runs)")
@@ -99,11 +108,18 @@ def add_validate_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from cluster_abm.analysis.validation.validate import run_validation
+    from cluster_abm.cli.cmd_run import check_writable_folder, parse_seed
 
+    root_seed = parse_seed(args.seed)
+    # the report and figures are written after every run: check they can be, first
+    out = Path(args.out)
+    check_writable_folder(out.parent, "--out")
+    check_writable_folder(args.figures or out.parent / "figures" / "validation",
+                          "--figures" if args.figures else "--out")
     result = run_validation(args.scenario, seeds=args.seeds, years=args.years,
-                            root_seed=args.seed, from_year=args.from_year,
+                            root_seed=root_seed, from_year=args.from_year,
                             executor=args.executor, workers=args.workers,
-                            scheduler=args.scheduler, out=args.out, figures=args.figures,
+                            scheduler=check_scheduler(args.scheduler), out=args.out, figures=args.figures,
                             quiet=args.quiet)
     print(result.format())
     if args.strict and result.failed:

@@ -12,6 +12,7 @@ from pathlib import Path
 from cluster_abm.cli.cmd_sweep import (
     _positive_int,
     add_sweep_arguments,
+    check_file_scheduler,
     print_dry_run,
     runner_options,
 )
@@ -70,6 +71,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise InputError(f"{maximum} is below the {exp.replicates} replicates already asked for",
                          key="--max-replicates")
     options = runner_options(args)
+    check_file_scheduler(exp.execution, options["scheduler"], exp.source)
     if args.dry_run:
         return print_dry_run(exp, **options)
     store = Path(args.results_dir) / exp.name

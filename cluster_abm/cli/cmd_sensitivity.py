@@ -17,6 +17,7 @@ import sys
 from cluster_abm.cli.cmd_sweep import (
     DEFAULT_RESULTS,
     add_execution_arguments,
+    check_file_scheduler,
     print_dry_run,
     runner_options,
 )
@@ -50,8 +51,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     quiet = getattr(args, "quiet", False)
     options = runner_options(args, simulate=STUDY_TARGET)
     results_dir = options["results_dir"]
-    study = load_study(args.study).with_execution(options["executor"], options["workers"],
-                                                  options["scheduler"])
+    study = load_study(args.study)
+    check_file_scheduler(study.execution, options["scheduler"], study.source)
+    study = study.with_execution(options["executor"], options["workers"], options["scheduler"])
     analysis = getattr(args, "analysis", True)
     if getattr(args, "analyze_only", False):
         if not analysis:

@@ -80,11 +80,49 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="print only the verdict")
 
 
+TLS_CLIENT = ("ca-file", "client.cert", "client.key")  # distributed.comm.tls.* a tls:// client needs
+
+
+def check_scheduler(address: str | None) -> str | None:
+    """``--scheduler``: a ``tls://`` address needs the client's certificate in Dask's
+    configuration (README, "Dask with an existing scheduler"); without it Dask fails with a
+    traceback, so say what to set instead."""
+    if address is None or not address.startswith("tls://"):
+        return address
+    import dask.config
+
+    missing = [k for k in TLS_CLIENT if not dask.config.get(f"distributed.comm.tls.{k}", None)]
+    if missing:
+        names = ", ".join("DASK_DISTRIBUTED__COMM__TLS__" + k.upper().replace("-", "_").replace(".", "__")
+                          for k in missing)
+        raise InputError(f"a tls:// scheduler needs the client's certificate: set {names} "
+                         "(see the README's Dask recipe)", key="--scheduler")
+    return address
+
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def check_file_scheduler(execution, cli_scheduler: str | None, source: str) -> None:
+    """A Dask scheduler named in a file is used only if it runs on this machine, or if the
+    command line names one (``--scheduler``, which then wins): a Dask client unpickles what the
+    scheduler and its workers send back, so a file someone sends must not pick the machine
+    that answers."""
+    address = getattr(execution, "scheduler", None)
+    if address is None or cli_scheduler is not None:
+        return
+    host = address.split("://", 1)[-1].rsplit(":", 1)[0]
+    if host not in LOCAL_HOSTS:
+        raise InputError(f"names the Dask scheduler {address!r} on another machine; a scheduler "
+                         f"elsewhere is used only when the command line names it: add "
+                         f"--scheduler {address}", source=source, key="execution.scheduler")
+
+
 def runner_options(args: argparse.Namespace, simulate: str | None = None) -> dict:
     """The runner's keyword arguments from the options of sweep, compare and sensitivity."""
     return dict(results_dir=getattr(args, "results_dir", DEFAULT_RESULTS),
                 executor=getattr(args, "executor", None), workers=getattr(args, "workers", None),
-                scheduler=getattr(args, "scheduler", None),
+                scheduler=check_scheduler(getattr(args, "scheduler", None)),
                 simulate=simulate or getattr(args, "simulate", None) or DEFAULT_TARGET,
                 overwrite=getattr(args, "overwrite", False))
 
@@ -109,6 +147,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise InputError("--resume and --overwrite contradict each other; choose one",
                          key="--resume")
     exp = load_experiment(args.experiment)
+    check_file_scheduler(exp.execution, options["scheduler"], exp.source)
     held = None if options["overwrite"] else stored_replicates(exp, options["results_dir"])
     if held is not None and held > exp.replicates:  # grown by `compare --precision`
         if not quiet:

@@ -9,6 +9,8 @@ statuses for them:
 * an OS error about a path the user gave (missing, not permitted, a folder, a full disk: any
   ``OSError`` that names a file) -> one line ``cluster-abm <command>: error: <path>: <reason>``,
   status 2;
+* a bad option or argument (argparse) -> one line ``cluster-abm <command>: error: ...``,
+  status 2;
 * Ctrl-C, or SIGTERM (``kill``, ``scancel``, a batch system's time limit), which is turned into
   the same ``KeyboardInterrupt`` so sweeps stop cleanly and stay resumable -> one line
   ``cluster-abm <command>: interrupted``, status 130;
@@ -62,8 +64,16 @@ def _module(name: str):
         raise
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, like the commands' own (status 2)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {' '.join(message.split())} "
+                              f"(see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="cluster-abm",
         description="Agent-based simulator of industrial clusters under policy (ClusterPoliSEE, South-East Europe).",
     )

@@ -9,6 +9,13 @@ appends regions to the inherited ones (``cluster-abm region build`` writes it).
 
 Every problem is raised as an :class:`~cluster_abm.errors.InputError` naming the file, the key and
 what is allowed, before anything runs.
+
+References written in a file (``extends``, ``levers_from``, an experiment's ``scenarios``) resolve
+only inside the *scenario search path* (:func:`search_roots`): the folder of the file given on
+the command line (and its sub-folders; the whole working folder when the file lies in it),
+``./scenarios`` and the project's scenarios. A path that
+leads elsewhere (``/etc/passwd``, ``../../secret.toml``) is refused naming the referring file and
+key; any path may still be given on the command line itself.
 """
 
 from __future__ import annotations
@@ -23,15 +30,18 @@ from cluster_abm.params import registry as P
 from cluster_abm.policy.levers import BY_ID, LeverSetting, validate_lever
 from cluster_abm.policy.programme import Programme, programme_to_dict, validate_programme
 from cluster_abm.specs.toml_spec import (
+    OutsideSearchPath,
     Table,
     check_bool,
     check_choice,
     check_int,
     check_keys,
+    check_name,
     check_number,
     check_str,
     find_spec_file,
     flatten,
+    inside,
     read_toml,
     spec_names,
 )
@@ -189,9 +199,23 @@ def scenario_dirs() -> list[Path]:
     return [Path.cwd() / "scenarios", here]
 
 
-def find_scenario(ref: str | Path, relative_to: Path | None = None) -> Path:
-    """Resolve a scenario reference (a path, or a name such as ``baseline``) to a file."""
-    return find_spec_file(ref, scenario_dirs(), "scenario", relative_to)
+def search_roots(base_dir: Path | None) -> list[Path]:
+    """The scenario search path of a file in ``base_dir`` (the folder of the file named on the
+    command line): that folder, the working folder if the file lies inside it (a project's
+    files refer to each other: ``scenarios/calibrated_x.toml`` extends ``../study/x.toml``),
+    then :func:`scenario_dirs`. A file from elsewhere (a download) reaches only its own folder
+    and the scenarios."""
+    if base_dir is None:
+        return scenario_dirs()
+    cwd = [Path.cwd()] if inside(Path(base_dir), [Path.cwd()]) else []
+    return [Path(base_dir), *cwd, *scenario_dirs()]
+
+
+def find_scenario(ref: str | Path, relative_to: Path | None = None,
+                  roots: list[Path] | None = None) -> Path:
+    """Resolve a scenario reference (a path, or a name such as ``baseline``) to a file;
+    ``roots``: the reference was written in a file and must stay inside these folders."""
+    return find_spec_file(ref, scenario_dirs(), "scenario", relative_to, roots)
 
 
 def known_scenarios() -> list[str]:
@@ -206,14 +230,17 @@ def load_scenario_ref(ref: Any, source: str, key: str, base_dir: Path | None = N
     own problem inside, so the user sees which line of which file to fix.
     """
     check_str(ref, source, key, "a scenario name or path")
+    roots = search_roots(base_dir)
     try:
-        path = find_scenario(ref, relative_to=base_dir)
+        path = find_scenario(ref, relative_to=base_dir, roots=roots)
+    except OutsideSearchPath as exc:
+        raise InputError(_reason(exc), source=source, key=key) from None
     except InputError:
         raise InputError(f"unknown scenario {ref!r} (no such file next to this file or in "
                          f"./scenarios); {closest(Path(ref).stem, known_scenarios())}",
                          source=source, key=key) from None
     try:
-        return load_scenario(path)
+        return _load_file(path, roots)
     except InputError as exc:
         raise InputError(f"scenario {ref!r} is invalid: {exc}", source=source, key=key) from None
 
@@ -228,24 +255,46 @@ def _merge(base: dict, child: dict) -> dict:
     return out
 
 
-def _load_raw(path: Path, seen: tuple[str, ...]) -> tuple[dict, tuple[str, ...]]:
+def _reason(exc: InputError) -> str:
+    """An error's message without the file it was about (the caller names its own file)."""
+    text = str(exc)
+    return text.removeprefix(f"{exc.source}: ") if exc.source else text
+
+
+def _find_ref(ref: str, path: Path, key: str, roots: list[Path]) -> Path:
+    """The file a reference ``ref`` at ``key`` of the scenario file ``path`` names, inside the
+    search path ``roots``; any problem is an error about ``path`` and ``key``."""
+    try:
+        return find_scenario(ref, relative_to=path.parent, roots=roots)
+    except OutsideSearchPath as exc:
+        raise InputError(_reason(exc), source=str(path), key=key) from None
+    except InputError as exc:
+        raise InputError(f"cannot find {ref!r} ({exc})", source=str(path), key=key) from None
+
+
+def _load_raw(path: Path, seen: tuple[str, ...], roots: list[Path]) -> tuple[dict, tuple[str, ...]]:
     if str(path) in seen:
         raise InputError(f"extends forms a cycle: {' -> '.join(seen + (str(path),))}", source=str(path), key="extends")
     raw = check_keys(read_toml(path), TOP_KEYS, str(path))
+    if "name" in raw:  # a name the file gives must be safe; a file name is made safe where it
+        # names a folder (cluster-abm run), and experiments check it as a run id
+        check_name(raw["name"], str(path), "name", "output folders and run ids")
     parent = raw.pop("extends", None)
     chain = seen + (str(path),)
     if parent is None:
-        return _add_regions(_with_levers_from(raw, path, chain), str(path)), chain
-    if not isinstance(parent, str):
-        raise InputError("must be a scenario name or path", source=str(path), key="extends")
+        return _add_regions(_with_levers_from(raw, path, chain, roots), str(path)), chain
+    if not isinstance(parent, str) or not parent:
+        raise InputError(f"must be a scenario name or path, got {parent!r:.60}", source=str(path), key="extends")
+    parent_path = _find_ref(parent, path, "extends", roots)
     try:
-        parent_path = find_scenario(parent, relative_to=path.parent)
+        base, chain = _load_raw(parent_path, chain, roots)
     except InputError as exc:
-        raise InputError(f"cannot find {parent!r} ({exc})", source=str(path), key="extends") from None
-    base, chain = _load_raw(parent_path, chain)
+        if "extends forms a cycle" in str(exc):
+            raise
+        raise InputError(f"scenario {parent!r} is invalid: {exc}", source=str(path), key="extends") from None
     base.pop("name", None)
     added = raw.pop("regions_add", None)
-    merged = _merge(base, _with_levers_from(raw, path, chain))
+    merged = _merge(base, _with_levers_from(raw, path, chain, roots))
     if added is not None:
         merged["regions_add"] = added
     return _add_regions(merged, str(path)), chain
@@ -270,24 +319,30 @@ def _add_regions(raw: dict, source: str) -> dict:
     return {**raw, "regions": list(raw.get("regions") or []) + tables}
 
 
-def _with_levers_from(raw: dict, path: Path, chain: tuple[str, ...]) -> dict:
+def _with_levers_from(raw: dict, path: Path, chain: tuple[str, ...], roots: list[Path]) -> dict:
     """``levers_from = ["wg1_innovation", ...]``: the levers (with their settings) of the named
     scenarios, in order, then the file's own ``[levers]`` (which win), so a package of packages
     follows its parts when a lever is added to one of them."""
     names = raw.pop("levers_from", None)
     if names is None:
         return raw
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
         raise InputError("must be a list of scenario names", source=str(path), key="levers_from")
     levers: dict = {}
     for name in names:
+        part_path = _find_ref(name, path, "levers_from", roots)
         try:
-            part, _ = _load_raw(find_scenario(name, relative_to=path.parent), (str(path),))
+            part, _ = _load_raw(part_path, (str(path),), roots)
+            levers.update(copy.deepcopy(_a_table(part.get("levers", {}), str(part_path), "levers")))
         except InputError as exc:
             raise InputError(f"cannot use {name!r} ({exc})", source=str(path), key="levers_from") from None
-        levers.update(copy.deepcopy(part.get("levers") or {}))
-    levers.update(raw.get("levers") or {})
+    levers.update(_a_table(raw.get("levers", {}), str(path), "levers"))
     return {**raw, "levers": levers}
+
+
+def _a_table(value: Any, source: str, key: str) -> dict:
+    """``value`` if it is a table (any keys), else a one-line error."""
+    return check_keys(value, value if isinstance(value, dict) else (), source, key)
 
 
 def _check_table(table: Any, fields: tuple[Field, ...], source: str, where: str) -> dict:
@@ -317,7 +372,8 @@ def _check_tables(raw: dict, name: str, fields: tuple[Field, ...], source: str) 
     return tables
 
 
-def _validate_world(raw: dict, source: str, n_fields: int) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
+def _validate_world(raw: dict, source: str, n_fields: int) -> tuple[tuple[dict, ...], tuple[dict, ...], dict[str, str]]:
+    """Sectors and regions, checked; and the dotted key of each region's firm_share (for messages)."""
     sectors = _check_tables(raw, "sectors", SECTOR_FIELDS, source)
     sector_ids = [s["id"] for s in sectors]
     for i, s in enumerate(sectors):
@@ -330,36 +386,48 @@ def _validate_world(raw: dict, source: str, n_fields: int) -> tuple[tuple[dict, 
     patches = raw.get("regions_patch", {})
     if not isinstance(patches, dict):
         raise InputError("must be a table of region ids", source=source, key="regions_patch")
+    where = {r["id"]: f"regions[{i}]" for i, r in enumerate(regions)}  # for messages
+
+    def at(rid: str, key: str) -> str:
+        """The dotted key of a region's field: its patch's, if the patch set it."""
+        return f"regions_patch.{rid}.{key}" if key in patches.get(rid, {}) else f"{where[rid]}.{key}"
     for rid, patch in patches.items():
         if rid not in ids:
             raise InputError(f"names no region; {closest(rid, ids)}", source=source, key=f"regions_patch.{rid}")
+        if not isinstance(patch, dict):
+            raise InputError(f"must be a table of the region's fields (regions_patch.{rid}.<field> = ...), "
+                             f"got {patch!r:.60}", source=source, key=f"regions_patch.{rid}")
+        if "id" in patch and patch["id"] != rid:
+            raise InputError("a patch cannot change a region's id", source=source, key=f"regions_patch.{rid}.id")
         region = regions[ids.index(rid)]
         merged = dict(region) | patch
         regions[ids.index(rid)] = _check_table(merged, REGION_FIELDS, source, f"regions_patch.{rid}")
 
-    for i, r in enumerate(regions):
+    for r in regions:
+        rid = r["id"]
         by_size = sum(r[f"enterprises_{c}"] for c in SIZE_CLASS_NAMES)
         if by_size > 0 and r["enterprises"] > 0 and abs(by_size - r["enterprises"]) > 1.0:
             raise InputError(f"the four size classes sum to {by_size:,.0f}, not {r['enterprises']:,.0f}; "
-                             "give consistent counts (or only the classes)", source=source, key=f"regions[{i}].enterprises")
+                             "give consistent counts (or only the classes)", source=source, key=at(rid, "enterprises"))
         if by_size > 0:
             r["enterprises"] = by_size
         if r["wage_unskilled"] > r["wage_skilled"]:
-            raise InputError("must not exceed wage_skilled", source=source, key=f"regions[{i}].wage_unskilled")
-        if not isinstance(r["clusters"], list | tuple):
-            raise InputError("must be an array of tables", source=source, key=f"regions[{i}].clusters")
-        clusters = [_check_table(c, CLUSTER_FIELDS, source, f"regions[{i}].clusters[{j}]") for j, c in enumerate(r["clusters"])]
+            raise InputError("must not exceed wage_skilled", source=source, key=at(rid, "wage_unskilled"))
+        if not isinstance(r["clusters"], list | tuple) or not r["clusters"]:
+            raise InputError("needs at least one cluster: an array of tables { sector = ..., firm_share = ... }",
+                             source=source, key=at(rid, "clusters"))
+        clusters = [_check_table(c, CLUSTER_FIELDS, source, f"{at(rid, 'clusters')}[{j}]") for j, c in enumerate(r["clusters"])]
         for j, c in enumerate(clusters):
             if c["sector"] not in sector_ids:
-                raise InputError(f"unknown sector; {closest(c['sector'], sector_ids)}", source=source, key=f"regions[{i}].clusters[{j}].sector")
+                raise InputError(f"unknown sector; {closest(c['sector'], sector_ids)}", source=source, key=f"{at(rid, 'clusters')}[{j}].sector")
         if len({c["sector"] for c in clusters}) != len(clusters):
-            raise InputError("a region has at most one cluster per sector", source=source, key=f"regions[{i}].clusters")
+            raise InputError("a region has at most one cluster per sector", source=source, key=at(rid, "clusters"))
         if sum(c["firm_share"] for c in clusters) > 1.0 + 1e-9:
-            raise InputError("cluster firm_share values sum above 1", source=source, key=f"regions[{i}].clusters")
+            raise InputError("cluster firm_share values sum above 1", source=source, key=at(rid, "clusters"))
         r["clusters"] = tuple(clusters)
     if sum(r["firm_share"] for r in regions) <= 0:
         raise InputError("firm_share values must not all be 0", source=source, key="regions")
-    return tuple(sectors), tuple(regions)
+    return tuple(sectors), tuple(regions), {r["id"]: at(r["id"], "firm_share") for r in regions}
 
 
 def _validate_levers(raw: Any, source: str, regions: tuple[dict, ...]) -> dict[str, LeverSetting]:
@@ -395,7 +463,7 @@ def scenario_from_dict(raw: dict, source: str = "<dict>", chain: tuple[str, ...]
             raise InputError(f"unknown parameter; {closest(k, P.REGISTRY.params)}", source=source, key=key)
     params = P.validate(flat, source=source)
     n_fields = params.get("sim.knowledge_fields", P.REGISTRY["sim.knowledge_fields"].default)
-    sectors, regions = _validate_world(raw, source, n_fields)
+    sectors, regions, share_key = _validate_world(raw, source, n_fields)
     if include is not None:
         ids = [r["id"] for r in regions]
         if not isinstance(include, list) or not include:
@@ -404,12 +472,16 @@ def scenario_from_dict(raw: dict, source: str = "<dict>", chain: tuple[str, ...]
             if rid not in ids:
                 raise InputError(f"names no region; {closest(str(rid), ids)}", source=source, key="simulation.regions")
         regions = tuple(r for r in regions if r["id"] in include)
+    for r in regions:  # every region that takes part gets firms
+        if r["firm_share"] <= 0:
+            raise InputError("must be above 0 for a region the run includes (leave the region out "
+                             "with [simulation] regions instead)", source=source, key=share_key[r["id"]])
     levers = _validate_levers(raw.get("levers"), source, regions)
     programme = validate_programme(raw.get("programme"), source, [r["id"] for r in regions], list(levers))
     return Scenario(
         name=name,
-        title=str(raw.get("title", name)),
-        description=str(raw.get("description", "")).strip(),
+        title=top.text("title", name) or name,
+        description=top.text("description"),
         source=source,
         params=params,
         sectors=sectors,
@@ -421,8 +493,16 @@ def scenario_from_dict(raw: dict, source: str = "<dict>", chain: tuple[str, ...]
 
 
 def load_scenario(ref: str | Path = "baseline") -> Scenario:
-    """Load, merge (``extends``) and validate a scenario file or a scenario name."""
+    """Load, merge (``extends``) and validate a scenario file or a scenario name.
+
+    ``ref`` is the user's own choice (a command-line argument): any path. The references inside
+    the file resolve in its search path (:func:`search_roots` of its folder).
+    """
     path = find_scenario(ref)
-    raw, chain = _load_raw(path, ())
+    return _load_file(path, search_roots(path.parent))
+
+
+def _load_file(path: Path, roots: list[Path]) -> Scenario:
+    raw, chain = _load_raw(path, (), roots)
     raw.setdefault("name", path.stem)
     return scenario_from_dict(raw, source=str(path), chain=chain)

@@ -7,10 +7,14 @@ allowed, so a typo is found before a run starts, and reads the same in every kin
 
 * :func:`find_spec_file`: a file given by path or by name (``baseline``).
 * :func:`read_toml`: a file's tables; a missing file, a folder, an unreadable file, bytes that
-  are not UTF-8 and malformed TOML are each one line.
+  are not UTF-8, malformed TOML and tables or arrays nested deeper than :data:`MAX_DEPTH` are
+  each one line.
+* :func:`find_spec_file`: with ``roots``, a reference written *in* a file resolves only inside
+  those folders (:func:`inside`), so a file cannot make the program read ``/etc/passwd``.
 * :func:`check_keys`: a table whose keys must be among the allowed ones ("did you mean ...").
 * ``check_int``, ``check_number``, ``check_bool``, ``check_str``, ``check_str_list``,
   ``check_choice``, ``check_name``, ``check_bounds``: one value, with its bounds or choices.
+* :func:`safe_name`: a name turned into one safe folder name (output folders of ``run``).
 * :class:`Table`: a table of a file with typed getters that know the file, the table's place
   and each key's default (:data:`REQUIRED` for none), for the loaders' straight-line code.
 * :func:`flatten`: dotted names from nested tables (``[params.coop] max_partners = 3``).
@@ -31,6 +35,14 @@ from cluster_abm.errors import InputError, closest
 
 # Names end up in folder names and run ids, so keep them to characters every filesystem accepts.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+MAX_NAME = 100
+"""Longest name (scenario, experiment): with a time stamp or run id it stays a legal file name."""
+MAX_DEPTH = 32
+"""Deepest nesting of tables and arrays a spec file may have (the project's files use 4)."""
+
+
+class OutsideSearchPath(InputError):
+    """A reference written in a file that leads outside the folders it may refer to."""
 
 
 class _Required:
@@ -64,9 +76,37 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise InputError(f"is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
                          "save it as UTF-8", source=source) from None
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"malformed TOML: {exc}", source=source) from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays or inline tables
+        raise InputError(f"tables or arrays are nested too deeply; at most {MAX_DEPTH} levels "
+                         "are allowed", source=source) from None
+    check_depth(data, source)
+    return data
+
+
+def check_depth(data: dict, source: str | None, limit: int = MAX_DEPTH) -> None:
+    """A one-line error naming the first key nested more than ``limit`` levels deep.
+
+    Walked without recursion: the loaders' own recursive helpers (merging ``extends``,
+    dotted parameter names) then never meet a table deep enough to overflow the stack.
+    """
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > limit:
+            raise InputError(f"is nested {depth} levels deep; at most {limit} levels of tables "
+                             "and arrays are allowed", source=source, key=_short_key(where))
+        if isinstance(value, dict):
+            stack += [(v, join(where, str(k)), depth + 1) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
+
+
+def _short_key(key: str, width: int = 80) -> str:
+    """A dotted key for a message, its middle cut when it is longer than ``width``."""
+    return key if len(key) <= width else f"{key[:width // 2]}...{key[-(width // 2):]}"
 
 
 def spec_names(folders: Iterable[Path]) -> list[str]:
@@ -74,12 +114,30 @@ def spec_names(folders: Iterable[Path]) -> list[str]:
     return sorted({f.stem for d in folders if d.is_dir() for f in d.glob("*.toml")})
 
 
+def _exists(path: Path, kind: str) -> bool:
+    """``path.is_file()`` / ``is_dir()``, False for a name the system cannot even look up (too
+    long, a NUL byte) instead of an exception."""
+    try:
+        return path.is_file() if kind == "file" else path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def inside(path: Path, roots: Iterable[Path]) -> bool:
+    """Whether ``path`` (symbolic links and ``..`` resolved) lies in one of ``roots``."""
+    real = path.resolve()
+    return any(real.is_relative_to(r.resolve()) for r in roots)
+
+
 def find_spec_file(ref: str | Path, folders: list[Path], what: str,
-                   relative_to: Path | None = None) -> Path:
+                   relative_to: Path | None = None, roots: list[Path] | None = None) -> Path:
     """Resolve a reference to a spec file: a path (tried next to ``relative_to`` first), or a
     bare name such as ``baseline`` looked up as ``<name>.toml`` in ``folders``.
 
     ``what`` names the kind of file in the error (``"scenario"``, ``"experiment"``).
+    ``roots``: the reference was written in a file, and may only lead to a file inside these
+    folders (an absolute path or ``..`` that leaves them is an error saying so); ``None``: the
+    path was given on the command line, where any path is the user's own choice.
     """
     ref = str(ref)
     p = Path(ref)
@@ -91,10 +149,18 @@ def find_spec_file(ref: str | Path, folders: list[Path], what: str,
     candidates.append(p)
     if p.suffix != ".toml" and "/" not in ref and os.sep not in ref:
         candidates += [d / f"{ref}.toml" for d in folders]
+    outside = None
     for c in candidates:
-        if c.is_file():
-            return c.resolve()
-    if p.is_dir():
+        if _exists(c, "file"):
+            if roots is None or inside(c, roots):
+                return c.resolve()
+            outside = outside or c
+    if outside is not None:
+        shown = ", ".join(str(r) for r in dict.fromkeys(roots))
+        raise OutsideSearchPath(f"{ref!r} leads outside the folders a file may refer to ({shown}); "
+                         f"copy the {what} file into one of them, or give its path on the "
+                         "command line", source=ref)
+    if _exists(p, "dir"):
         raise InputError(f"is a folder; give the {what} file (TOML) in it", source=ref)
     raise InputError(f"{what} file not found; {closest(p.stem, spec_names(folders))}",
                      source=ref)
@@ -256,11 +322,20 @@ def check_str_list(value: Any, source: str | None, key: str, what: str, *,
 
 def check_name(value: Any, source: str | None, key: str = "name",
                names: str = "folders and run ids") -> str:
-    """A name that can name folders and run ids (:data:`SAFE_NAME`), else a one-line error."""
-    if not isinstance(value, str) or not SAFE_NAME.match(value):
-        raise InputError(f"must be a name of letters, digits, '_', '.', '+' or '-' (it names "
-                         f"{names}), got {_got(value)}", source=source, key=key)
+    """A name that can name folders and run ids (:data:`SAFE_NAME`, at most :data:`MAX_NAME`
+    characters), else a one-line error."""
+    if not isinstance(value, str) or not SAFE_NAME.match(value) or len(value) > MAX_NAME:
+        raise InputError(f"must be a name of at most {MAX_NAME} letters, digits, '_', '.', '+' "
+                         f"or '-' (it names {names}), got {_got(value)}", source=source, key=key)
     return value
+
+
+def safe_name(text: str, width: int = MAX_NAME) -> str:
+    """``text`` as one folder name: runs of characters outside :data:`SAFE_NAME` (path
+    separators, spaces, ``..``) become ``_``, cut to ``width`` characters. A name that is
+    safe already comes back unchanged."""
+    name = re.sub(r"[^A-Za-z0-9_.+-]+", "_", text).lstrip("._+-")[:width]
+    return name or "scenario"
 
 
 def check_bounds(low: Any, high: Any, source: str | None, key: str, *,

@@ -48,6 +48,7 @@ from cluster_abm.ui.controls import (
     build_run_scenarios,
     check_seed,
     explain,
+    picked_scenario,
 )
 from cluster_abm.ui.exports import setup_toml
 from cluster_abm.ui.narrative import MAX_EVENTS, Event, Narrator, year_text
@@ -159,7 +160,7 @@ class AppState:
         if not fresh and self._base is not None and self._base[0] == ref:
             return self._base[1]
         self._base = None
-        base = load_scenario(ref)
+        base = load_scenario(picked_scenario(ref))  # only the picker's files
         self._base = (ref, base)
         self.names = Names.of(base, *(() if self.policy is None else (self.policy,)))
         for rid, name in self._names_seen.items():

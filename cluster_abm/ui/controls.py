@@ -11,17 +11,23 @@ on-screen banner (:func:`explain`): :class:`LeverChoice` is one lever as the use
 :func:`effective_levers` merges the user's choices over a scenario's own levers and validates
 them against that scenario (a region it does not have, an intensity out of range, ...), and
 :func:`build_run_scenarios` gives the policy scenario and its no-lever reference.
+
+The app is a server other people's browsers talk to, so it opens only the scenario files of its
+folders (:func:`picked_scenario`: a picker label or the path of one of those files; anything a
+client sends beyond that is refused) and its banner never shows a server path
+(:func:`hide_paths`: files of its folders by their label, any other path by its last part).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cluster_abm.errors import InputError
+from cluster_abm.errors import InputError, closest
 from cluster_abm.experiments import seeds
 from cluster_abm.params import registry as params_mod
 from cluster_abm.policy import levers as policies
@@ -285,7 +291,7 @@ def build_run_scenarios(settings: Settings, base: Scenario | None = None) -> tup
     The reference is the same scenario (same world, same parameters) with every lever off, so
     the side-by-side difference is the effect of the levers alone. Raises :class:`InputError`.
     """
-    base = load_scenario(settings.scenario) if base is None else base
+    base = load_scenario(picked_scenario(settings.scenario)) if base is None else base
     if settings.params:
         try:
             base = base.with_params(dict(settings.params), source="app")
@@ -351,6 +357,43 @@ def scenario_title(path: str) -> str:
     return _TITLES[key]
 
 
+def picked_scenario(ref: Any) -> str:
+    """The file of the scenario ``ref`` names: a picker label (``baseline``, ``pkg/mine``) or
+    the path of a file the picker lists. Anything else (another path on the server, a name
+    with ``..``) is refused: a browser may send any value, the app opens only its own files."""
+    known = list_scenarios()
+    if isinstance(ref, str) and ref in known:
+        return known[ref]
+    if isinstance(ref, str) and ref:
+        try:
+            resolved = str(Path(ref).resolve())
+        except (OSError, ValueError):  # pragma: no cover - a path the OS cannot even resolve
+            resolved = ""
+        if resolved in known.values():
+            return resolved
+    shown = ref if isinstance(ref, str) else repr(ref)
+    raise InputError(f"scenario file not found among the app's scenarios: "
+                     f"'{Path(shown).name[:60]}'; {closest(Path(shown).stem, known)}")
+
+
+_PATH_CHARS = r"[^\s'\"`:,;()\[\]{}<>|]"
+_ABS_PATH = re.compile(rf"(?<![\w.~-])(?:/|[A-Za-z]:\\){_PATH_CHARS}*")
+
+
+def hide_paths(text: str) -> str:
+    """``text`` without server paths: a file of the app's scenario folders by its label
+    (``pkg/mine.toml``), any other absolute path by its last part (``x.toml``)."""
+    folders = sorted({str(f.resolve()) for f in scenario_folders()}, key=len, reverse=True)
+    for folder in folders:
+        text = text.replace(folder.rstrip(os.sep) + os.sep, "")
+
+    def last_part(m: re.Match) -> str:
+        parts = [p for p in re.split(r"[\\/]", m.group(0)) if p]
+        return parts[-1] if parts else m.group(0)
+
+    return _ABS_PATH.sub(last_part, text)
+
+
 def scenario_label(ref: str, known: dict[str, str]) -> str:
     """The picker label of a scenario reference (a label already, or a path)."""
     if ref in known:
@@ -377,9 +420,9 @@ def explain(exc: BaseException, names: Names | None = None) -> str:
     exception is a bug, shown by its type and first line (the server log has the rest).
     """
     if isinstance(exc, InputError):
-        text = humanise(str(exc), names)
+        text = humanise(hide_paths(str(exc)), names)
     else:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        first = hide_paths(str(exc).strip().splitlines()[0]) if str(exc).strip() else ""
         text = f"Unexpected error ({type(exc).__name__}){': ' + first if first else ''}"
     text = " ".join(text.split())
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"

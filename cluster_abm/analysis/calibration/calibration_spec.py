@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from cluster_abm.specs.toml_spec import (
     check_int,
     check_number,
     flatten,
+    inside,
     read_toml,
 )
 
@@ -55,6 +57,8 @@ OPTIMIZER_KEYS = ("sampler", "startup_trials")
 SAMPLERS = ("tpe", "random")
 REPORT_KEYS = ("check_seeds", "oat", "oat_step", "importance_threshold")
 STORAGE_KEYS = ("url",)
+STORAGE_FORMS = ("sqlite:///PATH.db", "journal", "journal:PATH", "postgresql://...", "mysql://...")
+NETWORK_DATABASE = re.compile(r"^(postgresql|mysql|mariadb)(\+[a-z0-9_]+)?://\S+$")
 DEFAULT_SCALE_FLOOR = 0.01
 CHECK_KEY = 1  # spawn key of the fit report's check seeds: independent of the fitting seeds
 SAMPLER_KEY = 2**32 - 2  # spawn key of the sampler's seed (one element, as seeds.DESIGN_KEY)
@@ -172,6 +176,8 @@ class Calibration:
         if trials is not None:
             cal = dataclasses.replace(cal, trials=check_int(trials, "command line", "--trials",
                                                              1, MAX_TRIALS))
+        if storage is not None:
+            storage = check_storage_url(storage, "command line", "--storage", in_file=False)
         return dataclasses.replace(cal, execution=cal.execution.overridden(executor, workers,
                                                                            scheduler),
                                    storage=storage if storage is not None else cal.storage)
@@ -320,9 +326,49 @@ def calibration_from_dict(raw: dict[str, Any], source: str = "<dict>",
     execution = check_execution_table(top.table("execution", EXECUTION_KEYS))
     url = top.table("storage", STORAGE_KEYS).optional_str(
         "url", "a database URL (sqlite:///path.db, postgresql://...) or 'journal'")
+    if url is not None:
+        url = check_storage_url(url, source, "storage.url", in_file=True)
     return Calibration(name, description, source, scenario, params, tuple(fit),
                        tuple(holdout), seed, replicates, trials, years, from_year, floor,
                        sampler, startup, check_seeds, oat, oat_step, threshold, execution, url)
+
+
+def check_storage_url(url: str, source: str, key: str, *, in_file: bool) -> str:
+    """A study storage Optuna can keep trials in: ``sqlite:///PATH``, ``journal``,
+    ``journal:PATH``, or (on the command line only) a PostgreSQL or MySQL URL.
+
+    ``in_file``: the URL is written in a calibration file, whose SQLite or journal path must
+    then be relative and stay inside the working folder; other schemes, in-memory SQLite (the
+    study would vanish) and anything with spaces or control characters are refused everywhere.
+    """
+    allowed = f"allowed: {', '.join(STORAGE_FORMS)}"
+    if url != url.strip() or any(c.isspace() or not c.isprintable() for c in url):
+        raise InputError(f"must be a storage URL without spaces; {allowed}", source=source, key=key)
+    if url == "journal":
+        return url
+    path = None
+    if url.startswith("journal:"):
+        path = url.removeprefix("journal:")
+    elif url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if path.startswith(":memory:") or "?" in path:
+            raise InputError("an in-memory or parametrised SQLite database keeps nothing; give a "
+                             "file, sqlite:///PATH.db", source=source, key=key)
+    elif NETWORK_DATABASE.match(url):
+        if in_file:
+            raise InputError("a network database is named on the command line only (--storage "
+                             f"{url.split('://')[0]}://...), so that a calibration file cannot "
+                             "send its study to another machine", source=source, key=key)
+        return url
+    else:
+        raise InputError(f"unknown storage {url[:60]!r}; {allowed}", source=source, key=key)
+    if not path:
+        raise InputError(f"names no file; {allowed}", source=source, key=key)
+    if in_file and (Path(path).is_absolute() or ".." in Path(path).parts):
+        raise InputError(f"{path!r} leaves the working folder; a file may name a storage path "
+                         "relative to it (results/...), or give another path with --storage on "
+                         "the command line", source=source, key=key)
+    return url
 
 
 def _target_table(top: Table, base_dir: Path | None) -> dict[str, Target]:
@@ -334,6 +380,9 @@ def _target_table(top: Table, base_dir: Path | None) -> dict[str, Target]:
     tpath = Path(tfile)
     if not tpath.is_absolute() and base_dir is not None:
         tpath = base_dir / tpath
+    if base_dir is not None and not inside(tpath, [base_dir]):
+        raise top.error("targets_file", f"{tfile!r} leads outside the calibration file's folder; "
+                                        "put the targets CSV next to the file (or in a sub-folder)")
     try:
         return load_targets(tpath)
     except InputError as exc:
