@@ -289,7 +289,7 @@ def test_a_record_written_before_a_kill_leaves_the_previous_file_valid(reference
     real_replace = os.replace
 
     def dies_before_rename(src, dst):
-        if str(dst).endswith("kpis.parquet"):
+        if str(dst).endswith(("kpis.parquet", "r099.parquet")):
             raise KeyboardInterrupt  # as a kill at this very moment
         real_replace(src, dst)
 
@@ -299,6 +299,16 @@ def test_a_record_written_before_a_kill_leaves_the_previous_file_valid(reference
             store.consolidate()
     assert store.consolidated_path("kpis").read_bytes() == old
     assert store.verify().ok
+    # the same for a run's shards: recorded, never renamed into place -- a write that did not
+    # finish, not a run that was lost
+    shard = store.shard_path("kpis", "baseline-r000")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(store_mod.os, "replace", dies_before_rename)
+        with pytest.raises(KeyboardInterrupt):
+            store.write_run("baseline-r099", b"runs", b"kpis", None)
+    assert not store.shard_path("runs", "baseline-r099").exists() and shard.exists()
+    assert store.verify().ok and not list(store.path.rglob("*.tmp"))
+    assert "runs/part-baseline-r099.parquet" not in store.settled_checksums()
 
 
 # --- a full disk ------------------------------------------------------------------------------

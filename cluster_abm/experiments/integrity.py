@@ -19,10 +19,13 @@ Records (``path`` relative to the store, with ``/``)::
     {"put": path, "sha256": hex, "bytes": n}                 a shard
     {"put": path, "sha256": hex, "bytes": n, "groups": [[offset, length, sha256, first_run_id,
      last_run_id], ...], "frame": hex}                        a consolidated table
+    {"placed": [path, ...]}                                   renamed into place
     {"drop": path}                                            merged into a table, or deleted
 
-A ``put`` keeps the record it replaces as ``alt``: a process killed between writing the record
-and renaming the file leaves the previous file in place, which is as good as before. A dropped
+A file is recorded (``put``) before it is renamed into place and marked ``placed`` after, so a
+process killed in between leaves a record of a file that never arrived -- a write that was not
+finished, not a file that was lost -- or the previous file in place, which the new record keeps
+as its ``alt`` and which is as good as before. A dropped
 record is kept (``dropped``) while its file is still on disk: a shard merged into a table but not
 yet deleted when the process died is identical to rows in the table, so it is left over, not
 damage.
@@ -74,7 +77,8 @@ def journal_lines(path: Path) -> list[dict[str, Any]]:
         except ValueError:
             continue
         if isinstance(entry, dict) and (isinstance(entry.get("put"), str)
-                                        or isinstance(entry.get("drop"), str)):
+                                        or isinstance(entry.get("drop"), str)
+                                        or isinstance(entry.get("placed"), list)):
             out.append(entry)
     return out
 
@@ -92,10 +96,17 @@ def fold(records: dict[str, Any] | None, lines: Iterable[dict[str, Any]]) -> dic
             rec = {k: v for k, v in entry.items() if k != "put"}
             old = out.get(path)
             if old is not None and not old.get("dropped"):
-                prev = {k: v for k, v in old.items() if k != "alt"}
-                if prev.get("sha256") != rec.get("sha256"):
+                # the file on disk now: the old record's if it was placed, else its alternative
+                prev = ({k: v for k, v in old.items() if k != "alt"} if old.get("placed")
+                        else old.get("alt"))
+                if prev and prev.get("sha256") != rec.get("sha256"):
                     rec["alt"] = prev
             out[path] = rec
+        elif "placed" in entry:
+            for path in entry["placed"]:
+                if isinstance(path, str) and path in out and not out[path].get("dropped"):
+                    out[path] = {k: v for k, v in out[path].items() if k != "alt"}
+                    out[path]["placed"] = True
         else:
             old = out.get(entry["drop"])
             if old is not None:
@@ -105,9 +116,10 @@ def fold(records: dict[str, Any] | None, lines: Iterable[dict[str, Any]]) -> dic
 
 
 def settled(records: dict[str, Any], root: Path) -> dict[str, Any]:
-    """Records to keep in a manifest: dropped ones whose file is gone are forgotten."""
+    """Records to keep in a manifest: dropped ones, and unfinished writes, whose file is not
+    on disk are forgotten."""
     return {k: v for k, v in records.items()
-            if not (v.get("dropped") and not (root / k).exists())}
+            if (v.get("placed") and not v.get("dropped")) or (root / k).exists()}
 
 
 def parquet_record(path: Path, group_runs: list[tuple[str, str]]) -> dict[str, Any]:
@@ -279,8 +291,9 @@ def verify(store: Any, committed: set[str] | None = None) -> Verification:
         what = ("differs from its checksum" if size == rec.get("bytes") else
                 f"differs from its checksum ({size} bytes, {rec.get('bytes')} written)")
         report.problems.append(_lost(rel, what, table, run_id, rec, path))
+    # a record never marked placed is a write that did not finish: nothing arrived, nothing lost
     missing = [rel for rel, rec in records.items()
-               if rel not in files and not rec.get("dropped")]
+               if rel not in files and rec.get("placed") and not rec.get("dropped")]
     for rel in missing:
         table, run_id = _parse(rel)
         if run_id is not None and table != "runs":

@@ -287,18 +287,23 @@ class Store:
         with _open_write(self.journal_path, "ab") as fh:
             fh.write(data)
 
-    def _commit(self, path: Path, data: bytes) -> None:
-        """Write a table file: a temporary file, its record, then the rename into place."""
-        tmp = _temp_path(path)
+    def _commit(self, files: list[tuple[Path, bytes]]) -> None:
+        """Write table files: temporary files, their records, the renames into place (in the
+        order given), then the mark that they are in place."""
+        tmps = [(_temp_path(path), path, data) for path, data in files]
         try:
-            with _open_write(tmp) as fh:
-                fh.write(data)
-            self._journal({"put": self.relpath(path), "sha256": integrity.sha256_bytes(data),
-                           "bytes": len(data)})
-            os.replace(tmp, path)
+            for tmp, _, data in tmps:
+                with _open_write(tmp) as fh:
+                    fh.write(data)
+            self._journal(*({"put": self.relpath(path), "sha256": integrity.sha256_bytes(data),
+                             "bytes": len(data)} for _, path, data in tmps))
+            for tmp, path, _ in tmps:
+                os.replace(tmp, path)
         except BaseException:
-            _remove(tmp)
+            for tmp, _, _ in tmps:
+                _remove(tmp)
             raise
+        self._journal({"placed": [self.relpath(path) for path, _ in files]})
 
     def verify(self, committed: set[str] | None = None) -> Verification:
         """Check every table file against its checksum (:func:`.integrity.verify`)."""
@@ -373,6 +378,7 @@ class Store:
         except BaseException:
             _remove(tmp)
             raise
+        self._journal({"placed": [self.relpath(cons)]})
 
     # --- space for the last word ----------------------------------------------------------------
     def reserve(self, size: int) -> None:
@@ -402,13 +408,13 @@ class Store:
                   timeseries: bytes | None, lever_costs: bytes | None = None) -> None:
         """Store one finished run: its KPI, series and lever-cost shards first, its ``runs`` row
         last (the commit mark); each file recorded before it is renamed into place."""
+        files = []
         for table, data in (("kpis", kpis), ("timeseries", timeseries),
-                            ("lever_costs", lever_costs)):
+                            ("lever_costs", lever_costs), ("runs", runs)):
             if data is not None:
                 self.shard_dir(table).mkdir(parents=True, exist_ok=True)
-                self._commit(self.shard_path(table, run_id), data)
-        self.shard_dir("runs").mkdir(parents=True, exist_ok=True)
-        self._commit(self.shard_path("runs", run_id), runs)
+                files.append((self.shard_path(table, run_id), data))
+        self._commit(files)
 
     # --- reading ----------------------------------------------------------------------------
     def _effective_runs(self, columns: list[str] | None = None) -> pa.Table:
