@@ -9,9 +9,12 @@ from __future__ import annotations
 import errno
 import json
 import os
+import random
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -417,3 +420,67 @@ def test_manifest_lists_a_checksum_for_every_table_file(reference):
     for rel, rec in checksums.items():
         assert rec["bytes"] == (ref / rel).stat().st_size
         assert rec["groups"] and json.dumps(rec)
+
+
+# --- campaigns: random flips, kills during consolidation ---------------------------------------
+FLIPS = int(os.environ.get("CLUSTER_ABM_FLIPS", "10"))
+KILLS = int(os.environ.get("CLUSTER_ABM_KILLS", "3"))
+CAMPAIGN_SEED = int(os.environ.get("CLUSTER_ABM_CAMPAIGN_SEED", "0"))
+
+
+@pytest.mark.slow
+def test_random_flipped_bytes_are_all_found_and_repaired(reference, tmp_path):
+    """One byte flipped at a random place of a random table file, in a consolidated store and in
+    a store of shards (CLUSTER_ABM_FLIPS of them; CLUSTER_ABM_CAMPAIGN_SEED picks the places)."""
+    rng = random.Random(CAMPAIGN_SEED)
+    path, ref = reference
+    sweep(path, tmp_path / "consolidated")
+    sweep(path, tmp_path / "shards", consolidate=False)
+    for i in range(FLIPS):
+        work = tmp_path / f"flip{i}"
+        shutil.copytree(tmp_path / ("consolidated", "shards")[i % 2], work)
+        store = Store(work / "intact")
+        target = rng.choice(sorted(store.table_files().values()))
+        offset = rng.randrange(target.stat().st_size)
+        flip(target, offset)
+        report = store.verify()
+        assert not report.ok, (target, offset)
+        summary = sweep(path, work)
+        assert summary.exit_code == 0 and summary.repaired, (target, offset)
+        assert summary.repaired == report.lost_among(summary.repaired)
+        assert_same_tables(store.path, ref)
+        assert store.verify().ok
+
+
+@pytest.mark.slow
+def test_kills_during_consolidation_leave_a_store_that_verifies_and_resumes(tmp_path):
+    """SIGKILL at a random moment while the tables are being merged (CLUSTER_ABM_KILLS times):
+    the store verifies intact (nothing lost, nothing falsely called damaged) and resumes to the
+    tables of an uninterrupted sweep."""
+    rng = random.Random(CAMPAIGN_SEED)
+    path = write_experiment(tmp_path, EXP.replace("replicates = 6", "replicates = 100"))
+    hit = 0
+    sweep(path, tmp_path / "ref")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    for i in range(KILLS):
+        results = tmp_path / f"kill{i}"
+        store = Store(results / "intact")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cluster_abm.cli.main", "sweep", str(path), "--results",
+             str(results), "--simulate", FAKE, "--quiet"], cwd=ROOT, env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while proc.poll() is None and not list(store.path.glob(".*.parquet.*.tmp")):
+                time.sleep(0.001)  # until the first consolidated table is being written
+            time.sleep(rng.uniform(0.0, 0.2))
+            proc.kill()
+        finally:
+            proc.wait(timeout=60)
+        hit += proc.returncode == -signal.SIGKILL
+        report = store.verify()
+        assert report.ok, report.summary()
+        summary = sweep(path, results)
+        assert summary.exit_code == 0 and not summary.repaired
+        assert_same_tables(store.path, tmp_path / "ref" / "intact")
+        assert store.verify().ok and store.layout() == "consolidated"
+    print(f"{hit} of {KILLS} sweeps killed while merging their tables")
