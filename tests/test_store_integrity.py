@@ -148,6 +148,30 @@ def test_an_uncommitted_edit_and_a_changed_default_are_refused_on_resume(tmp_pat
     assert store.read("runs").equals(runs_before)  # refused before touching anything
 
 
+def test_a_store_written_before_checksums_is_read_but_not_resumed(reference, tmp_path, capsys):
+    """A store of the previous format (no defaults or code in its spec, no checksums): readable,
+    `verify` says it has nothing to check against, a resume is refused once (other code)."""
+    path, ref = reference
+    old = tmp_path / "old" / "intact"
+    shutil.copytree(ref, old)
+    spec = json.loads((old / "spec.json").read_text())
+    del spec["defaults"], spec["code"]
+    text = experiment_spec.canonical_json(spec)
+    (old / "spec.json").write_text(text + "\n")
+    manifest = json.loads((old / "manifest.json").read_text())
+    del manifest["checksums"], manifest["code"]
+    manifest["format"], manifest["spec_hash"] = 1, experiment_spec.hashlib.sha256(
+        text.encode()).hexdigest()
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    assert len(load_results(old).kpi_table()) == N_RUNS
+    assert main(["verify", str(old)]) == 0
+    assert "no checksums" in capsys.readouterr().out
+    argv = ["sweep", str(path), "--results", str(old.parent), "--simulate", FAKE, "--quiet"]
+    assert main(argv) == 2
+    one_line(capsys.readouterr().err, "other model code (code older than the stores that record "
+                                      "it", "--overwrite")
+
+
 # --- checksums: a flipped byte, a deleted shard, a deleted table ------------------------------
 @pytest.mark.parametrize("table", ["kpis", "timeseries", "runs"])
 def test_a_flipped_byte_in_a_table_is_found_named_and_rerun(reference, tmp_path, table, capsys):

@@ -377,10 +377,11 @@ def _repair(store: Store, exp: Experiment, quiet: bool) -> dict[str, Any] | None
     report = store.verify()
     if report.ok:
         return None
-    lost = report.lost_among(run.run_id for run in exp.runs)
+    ids = [run.run_id for run in exp.runs]
+    lost = report.lost_among(ids)
     if not quiet:
-        print(f"note: {store.path}: {report.summary()}; running {report.describe_lost(r.run_id for r in exp.runs)} again",
-              file=sys.stderr)
+        print(f"note: {store.path}: {report.summary()}; running {report.describe_lost(ids)} "
+              "again", file=sys.stderr)
     store.repair(report)
     return {"files": [f"{p.path} {p.what}" for p in report.problems], "runs": lost}
 
@@ -405,13 +406,17 @@ def _sweep(exp: Experiment, results_dir: str | Path, simulate: str, *, overwrite
             session["repaired"] = repaired
         manifest["checksums"] = store.settled_checksums()
     text = _manifest_bytes(manifest)
-    store.reserve(len(text) + RESERVE_MIN)  # room to record a full disk, taken before anything
-    store.write_manifest(manifest)
-    store.clear_journal()  # its records are in the manifest now
-    if previous is None or previous.get("spec_hash") != exp.spec_hash:  # new, or grown
-        store.write_text(SPEC, canonical_json(exp.to_dict()) + "\n")
-        if Path(exp.source).is_file():
-            store.write_text(EXPERIMENT_COPY, Path(exp.source).read_text(encoding="utf-8"))
+    try:
+        store.reserve(len(text) + RESERVE_MIN)  # room to record a full disk, taken first
+        store.write_manifest(manifest)
+        store.clear_journal()  # its records are in the manifest now
+        if previous is None or previous.get("spec_hash") != exp.spec_hash:  # new, or grown
+            store.write_text(SPEC, canonical_json(exp.to_dict()) + "\n")
+            if Path(exp.source).is_file():
+                store.write_text(EXPERIMENT_COPY, Path(exp.source).read_text(encoding="utf-8"))
+    except OSError:  # a disk already full: nothing was run; the CLI says so in one line
+        store.release_reserve()
+        raise
 
     status = store.run_status()
     todo = [run for run in exp.runs if status.get(run.run_id) != "ok"]
