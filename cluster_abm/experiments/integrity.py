@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,15 +63,21 @@ def sha256_file(path: Path) -> str:
 
 
 # --- records ----------------------------------------------------------------------------------
-def journal_lines(path: Path) -> list[dict[str, Any]]:
-    """The journal's records in order; a line that is not a whole record (a kill mid-append,
-    damage) is skipped."""
+def open_journal(path: Path):
+    """The journal opened for reading, or None. Open it *before* reading the manifest: a writer
+    folds the journal into the manifest and then deletes it, and an open file stays readable."""
     try:
-        raw = path.read_bytes()
+        return open(path, "rb")
     except FileNotFoundError:
-        return []
-    out = []
-    for line in raw.splitlines():
+        return None
+
+
+def journal_lines(fh) -> Iterator[dict[str, Any]]:
+    """The records of an open journal in order, read as they are needed; a line that is not a
+    whole record (a kill mid-append, damage) is skipped."""
+    if fh is None:
+        return
+    for line in fh:
         try:
             entry = json.loads(line)
         except ValueError:
@@ -79,8 +85,7 @@ def journal_lines(path: Path) -> list[dict[str, Any]]:
         if isinstance(entry, dict) and (isinstance(entry.get("put"), str)
                                         or isinstance(entry.get("drop"), str)
                                         or isinstance(entry.get("placed"), list)):
-            out.append(entry)
-    return out
+            yield entry
 
 
 def fold(records: dict[str, Any] | None, lines: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -92,8 +97,8 @@ def fold(records: dict[str, Any] | None, lines: Iterable[dict[str, Any]]) -> dic
     out = {k: v for k, v in (records or {}).items() if isinstance(v, dict)}
     for entry in lines:
         if "put" in entry:
-            path = entry["put"]
-            rec = {k: v for k, v in entry.items() if k != "put"}
+            path = entry.pop("put")
+            rec = entry
             old = out.get(path)
             if old is not None and not old.get("dropped"):
                 # the file on disk now: the old record's if it was placed, else its alternative
@@ -104,9 +109,10 @@ def fold(records: dict[str, Any] | None, lines: Iterable[dict[str, Any]]) -> dic
             out[path] = rec
         elif "placed" in entry:
             for path in entry["placed"]:
-                if isinstance(path, str) and path in out and not out[path].get("dropped"):
-                    out[path] = {k: v for k, v in out[path].items() if k != "alt"}
-                    out[path]["placed"] = True
+                rec = out.get(path) if isinstance(path, str) else None
+                if rec is not None and not rec.get("dropped"):
+                    rec.pop("alt", None)
+                    rec["placed"] = True
         else:
             old = out.get(entry["drop"])
             if old is not None:

@@ -268,11 +268,15 @@ class Store:
         """Every file's record: the journal applied over the manifest's ``checksums`` (the
         journal is read first, see :func:`.integrity.fold`); None for a store written before
         checksums were kept."""
-        lines = integrity.journal_lines(self.journal_path)
-        manifest = self.read_manifest() if self.exists() else {}
-        if "checksums" not in manifest and not lines:
-            return None
-        return integrity.fold(manifest.get("checksums"), lines)
+        journal = integrity.open_journal(self.journal_path)  # before the manifest: see there
+        try:
+            manifest = self.read_manifest() if self.exists() else {}
+            if "checksums" not in manifest and journal is None:
+                return None
+            return integrity.fold(manifest.get("checksums"), integrity.journal_lines(journal))
+        finally:
+            if journal is not None:
+                journal.close()
 
     def settled_checksums(self) -> dict[str, Any]:
         """The records to write into the manifest (then :meth:`clear_journal`)."""
