@@ -327,7 +327,7 @@ class FrontierSpec:
         for name, value in values.items():
             if name.startswith("levers."):
                 lid, fld = name[len("levers."):].rsplit(".", 1)
-                levers[lid][fld] = value
+                levers[lid][fld] = round(value, 3) if fld == "intensity" else value
         for table in levers.values():  # a sampled end not after the start: one year
             if "end_year" in table and table["end_year"] <= table.get("start_year", 0):
                 table["end_year"] = table.get("start_year", 0) + 1
@@ -335,8 +335,9 @@ class FrontierSpec:
         if self.programme is not None:
             programme = dict(self.programme)
             for name, value in values.items():
-                if name.startswith("programme."):
-                    programme[name[len("programme."):]] = value
+                if name.startswith("programme."):  # money to the nearest hundred euros
+                    key = name[len("programme."):]
+                    programme[key] = round(value, 1) if key.startswith("budget") else value
             if self.shares_searched:
                 weights = {lid: float(values[SHARE + lid]) for lid in levers}
                 shares = _shares(weights, self.min_share)

@@ -549,6 +549,9 @@ def _region_name(spec: FrontierSpec, rid: str) -> str:
 
 
 def outcome_text(o: Outcome, mean: float, se: float) -> str:
+    if o.unit.startswith("k€"):
+        noise = f" (± {_money(se)} replicate standard error)" if math.isfinite(se) else ""
+        return f"{o.label} {'changes by' if o.effect else 'is'} {_money(mean)}{noise}"
     what = "changes" if o.effect else "reaches"
     return (f"{o.label} {what} by {_num(mean, signed=True)}" if o.effect
             else f"{o.label} {what} {_num(mean)}") + (
@@ -672,6 +675,78 @@ def frontier_files(results_dir: str | Path, name: str) -> list[Path]:
     """The scenario files of a search's frontier (written by :func:`write_frontier`)."""
     folder = Path(results_dir) / name / FRONTIER_DIR
     return sorted(folder.glob(f"{name}_p*.toml"))
+
+
+# --- dry run --------------------------------------------------------------------------------------
+@dataclass
+class SearchDryRun:
+    """What a search would do, from one timed pilot evaluation (nothing is written)."""
+
+    name: str
+    storage: str
+    trials: int
+    stored: int
+    replicates: int
+    reference: int  # evaluations of the reference still to run
+    executor: str
+    workers: int | None
+    pilot_time: float = 0.0
+    pilot_error: str = ""
+    startup_time: float = 0.0
+
+    @property
+    def evaluations(self) -> int:
+        return max(0, self.trials - self.stored) * self.replicates + self.reference
+
+    def format(self) -> str:
+        from cluster_abm.experiments.runner import _human_time
+
+        lines = [f"{self.name}: {self.trials} trials ({self.stored} already stored) x "
+                 f"{self.replicates} replicates + {self.reference} reference runs = "
+                 f"{self.evaluations} evaluations to run; study in {self.storage}",
+                 f"executor: {self.executor}, "
+                 f"{self.workers if self.workers else 'as many as the scheduler has'} worker(s)"]
+        if self.pilot_error:
+            lines.append(f"pilot evaluation FAILED: {self.pilot_error}")
+        else:
+            lines.append(f"pilot evaluation (the package in the middle of every range): "
+                         f"{self.pilot_time:.2f} s")
+            if self.workers:
+                est = self.startup_time + self.pilot_time * self.evaluations / self.workers
+                lines.append(f"estimated wall time: {_human_time(est)} ({self.evaluations} "
+                             f"evaluations x {self.pilot_time:.2f} s / {self.workers} workers"
+                             f" + {self.startup_time:.1f} s to start a worker); the search "
+                             "itself adds about 0.1 s a trial")
+        lines.append("dry run: nothing was written")
+        return "\n".join(lines)
+
+
+def dry_run_search(spec: FrontierSpec, results_dir: str | Path = "results") -> SearchDryRun:
+    """Count what is left to run and time one evaluation in this process."""
+    from cluster_abm.experiments.runner import _import_time
+
+    url = storage_url(spec, results_dir)
+    stored, has_ref = 0, False
+    path = url.removeprefix("sqlite:///").removeprefix("journal:")
+    if path != url and Path(path).is_file():
+        study, _ = open_search(spec, results_dir, create=False)
+        stored, has_ref = counted_trials(study), REFERENCE in study.user_attrs
+    ex = spec.execution
+    workers = 1 if ex.executor == "serial" else (ex.workers or (None if ex.scheduler
+                                                                else default_workers()))
+    ref = spec.replicates if spec.needs_reference and not has_ref else 0
+    report = SearchDryRun(spec.name, url, spec.trials, stored, spec.replicates, ref,
+                          ex.executor, workers)
+    from cluster_abm.analysis.decisions.decision_spec import corner_values
+
+    try:
+        task = tasks_for(spec, "pilot", corner_values(spec, 0.5))[0]
+        report.pilot_time = evaluate_task(task)["wall"]
+    except Exception as exc:  # noqa: BLE001 - the pilot's failure is the finding
+        report.pilot_error = f"{type(exc).__name__}: {exc}"
+    if ex.executor != "serial":
+        report.startup_time = _import_time(spec.target)
+    return report
 
 
 __all__ = ["REFERENCE", "SearchSummary", "SHARE", "decode", "directed", "frontier_files",
