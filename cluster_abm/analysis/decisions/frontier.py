@@ -690,7 +690,8 @@ class SearchDryRun:
     reference: int  # evaluations of the reference still to run
     executor: str
     workers: int | None
-    pilot_time: float = 0.0
+    pilot_time: float = 0.0  # s, a warm evaluation (the world spun up already)
+    spinup_time: float = 0.0  # s, what the first evaluation of a seed adds (its spin-up)
     pilot_error: str = ""
     startup_time: float = 0.0
 
@@ -710,13 +711,16 @@ class SearchDryRun:
             lines.append(f"pilot evaluation FAILED: {self.pilot_error}")
         else:
             lines.append(f"pilot evaluation (the package in the middle of every range): "
-                         f"{self.pilot_time:.2f} s")
+                         f"{self.pilot_time:.2f} s, and {self.spinup_time:.2f} s more the first "
+                         "time a seed's world is spun up")
             if self.workers:
-                est = self.startup_time + self.pilot_time * self.evaluations / self.workers
+                work = self.pilot_time * self.evaluations + self.spinup_time * self.replicates
+                est = self.startup_time + work / self.workers
                 lines.append(f"estimated wall time: {_human_time(est)} ({self.evaluations} "
-                             f"evaluations x {self.pilot_time:.2f} s / {self.workers} workers"
-                             f" + {self.startup_time:.1f} s to start a worker); the search "
-                             "itself adds about 0.1 s a trial")
+                             f"evaluations x {self.pilot_time:.2f} s + {self.replicates} spin-ups"
+                             f" x {self.spinup_time:.2f} s, over {self.workers} workers, + "
+                             f"{self.startup_time:.1f} s to start a worker); the search itself "
+                             "adds about 0.1 s a trial")
         lines.append("dry run: nothing was written")
         return "\n".join(lines)
 
@@ -741,7 +745,9 @@ def dry_run_search(spec: FrontierSpec, results_dir: str | Path = "results") -> S
 
     try:
         task = tasks_for(spec, "pilot", corner_values(spec, 0.5))[0]
+        first = evaluate_task(task)["wall"]  # spins the seed's world up unless cached
         report.pilot_time = evaluate_task(task)["wall"]
+        report.spinup_time = max(0.0, first - report.pilot_time)
     except Exception as exc:  # noqa: BLE001 - the pilot's failure is the finding
         report.pilot_error = f"{type(exc).__name__}: {exc}"
     if ex.executor != "serial":
