@@ -399,3 +399,32 @@ def test_optimize_robustness_and_discover_end_to_end(tmp_path, monkeypatch, caps
     out = capsys.readouterr().out
     assert out.startswith("pkg misses jobs at least 0 in ") and "Report:" in out
     assert math.isfinite(len(out))
+
+
+# --- the documentation ----------------------------------------------------------------------------
+def test_experiments_page_documents_the_decision_files(tmp_path):
+    """docs/experiments.md names every key the two loaders accept, and its examples load."""
+    import tomllib
+
+    from cluster_abm.analysis.decisions import decision_spec as ds
+    from cluster_abm.analysis.decisions import ensemble_spec as es
+    from cluster_abm.analysis.decisions.decision_spec import frontier_spec_from_dict
+    from cluster_abm.analysis.decisions.ensemble_spec import ensemble_spec_from_dict
+    from tests.test_docs import DOCS, _toml_blocks
+
+    text = (DOCS / "experiments.md").read_text()
+    keys = {*ds.TOP_KEYS, *ds.OUTCOME_KEYS, *ds.OPTIMIZER_KEYS, *ds.STORAGE_KEYS,
+            *es.TOP_KEYS, *es.UNCERTAINTY_KEYS, *es.DRIVER_KEYS, *es.TARGET_KEYS,
+            *es.DISCOVERY_KEYS}
+    missing = sorted(k for k in keys if f"`{k}`" not in text and f"`[{k}]`" not in text
+                     and f"`[{k}.<name>]`" not in text and f"`[[{k}]]`" not in text
+                     and f"`[{k}.<id>]`" not in text)
+    assert not missing, f"docs/experiments.md does not document: {missing}"
+    blocks = _toml_blocks(text)
+    for section, load in (("Search files", frontier_spec_from_dict),
+                          ("Robustness files",
+                           ensemble_spec_from_dict)):
+        assert blocks.get(section), section
+        for block in blocks[section]:
+            load(tomllib.loads(block), source=str(tmp_path / "example.toml"),
+                 base_dir=DOCS.parent / "experiments")

@@ -158,7 +158,11 @@ def check_outcomes(table: Table, scenario: Scenario | None, *, analytic: bool,
         region = t.get("region", "ALL")
         ids = ["ALL", *(scenario.region_ids if scenario is not None else [])]
         check_choice(region, ids, table.source, t.key("region"), "region")
-        unit = series[s].unit + ("/yr" if stat == "per_year" else "")
+        unit = series[s].unit  # a flow is per step; its total is not, its yearly rate per year
+        if stat == "total":
+            unit = unit.replace("/step", "")
+        elif stat == "per_year":
+            unit = unit.replace("/step", "/yr") if "/step" in unit else unit + "/yr"
         out.append(Outcome(name, label, direction, series=s, region=region, stat=stat,
                            effect=effect, unit=unit))
     return tuple(out)
@@ -291,7 +295,8 @@ class FrontierSpec:
         """Everything that changes results (hashed): not the execution or the storage."""
         return {"format": FORMAT_VERSION, "name": self.name, "target": self.target,
                 "variables": [v.to_dict() for v in self.variables],
-                "objectives": [o.to_dict() for o in self.objectives],
+                "objectives": [{k: v for k, v in o.to_dict().items()  # words do not count
+                                if k not in ("label", "unit")} for o in self.objectives],
                 "replicates": self.replicates, "seed": self.seed, "years": self.years,
                 "base": scenario_dict(self.base) if self.base else None,
                 "reference": scenario_dict(self.reference) if self.reference else None,
