@@ -350,8 +350,7 @@ def test_frontier_package_files_round_trip(tmp_path):
 
 def test_optimize_robustness_and_discover_end_to_end(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CLUSTER_ABM_SPINUP_CACHE", str(tmp_path / "cache"))
-    raw = _patched(GOOD_SEARCH, "trials", 5)
-    lines = [f'name = "tiny_frontier"', 'base = "baseline"', "replicates = 2", "trials = 5",
+    lines = ['name = "tiny_frontier"', 'base = "baseline"', "replicates = 2", "trials = 5",
              "years = 2", "seed = 3", "", "[params]", '"sim.n_firms" = 300',
              '"sim.spinup_years" = 2', "", "[programme]",
              "budget_keur = { low = 1000.0, high = 5000.0 }", "years = 2",
@@ -361,7 +360,6 @@ def test_optimize_robustness_and_discover_end_to_end(tmp_path, monkeypatch, caps
              "[objectives.jobs]", 'series = "employment_real"', 'region = "north_east_romania"',
              'direction = "max"', "", "[objectives.cost]", 'kpi = "public_cost_total"',
              "effect = false", 'direction = "min"', "", "[execution]", 'executor = "serial"']
-    del raw
     search = _write(tmp_path, "tiny_frontier", "\n".join(lines) + "\n")
     res = tmp_path / "res"
     assert main(["optimize", str(search), "--results", str(res), "--dry-run"]) == 0

@@ -93,11 +93,11 @@ def frontier_plot(spec: FrontierSpec, trials: pd.DataFrame, front: pd.DataFrame,
         ax = fig.add_subplot(max(1, len(ys)), 1, i + 1)
         ax.scatter(trials[x], trials[y], s=10, color="#bbbbbb", label="every package tried")
         f = front.sort_values(x)
-        xe = f[f"{x}_se"] if f"{x}_se" in f else None
-        ye = f[f"{y}_se"] if f"{y}_se" in f else None
+        xe = f.get(f"{x}_se")
+        ye = f.get(f"{y}_se")
         ax.errorbar(f[x], f[y], xerr=xe, yerr=ye, fmt="o-", color="#1f77b4", ms=4, lw=1,
                     capsize=2, label="frontier (± replicate s.e.)")
-        for k, (_, r) in enumerate(f.iterrows()):
+        for _, r in f.iterrows():
             ax.annotate(str(r["package"]).rsplit("_p", 1)[-1], (r[x], r[y]), fontsize=6,
                         xytext=(3, 3), textcoords="offset points")
         ax.set_xlabel(textwrap.fill(labels.get(x, x), 60), fontsize=8)
@@ -132,7 +132,6 @@ def write_frontier_report(spec: FrontierSpec, trials: pd.DataFrame, front: pd.Da
                         "standard error of that mean over the replicates (sd / sqrt(R))")]
     cols.append(Column(SPENT, "lever spending", "k€ (real region)", "what the levers spent "
                        "over the run, mean over replicates"))
-    view_cols = ["package", *(o.name for o in outs)]
     view = pd.DataFrame({"package": front["package"]}) if len(front) else pd.DataFrame()
     for o in outs:
         if len(front):
@@ -398,7 +397,7 @@ def write_robustness_report(res: EnsembleResult, discoveries: list[tuple[Any, Di
         o = spec.outcome(name)
         choice += (f"<p class='sc'>On <b>{html.escape(o.label)}</b>, the minimax-regret choice is "
                    f"<b>{html.escape(best['package'])}</b>: in its worst world it falls "
-                   f"{_n(best['max_regret'])} ({html.escape(o.unit)}) short of the best package "
+                   f"{_n(best['max_regret'])} {html.escape(o.unit)} short of the best package "
                    f"there; it is the best package in {numbers.percent(best['best_share'])} "
                    f"of the worlds.</p>")
     if len(res.satisficing):
@@ -428,8 +427,8 @@ minimax-regret package has the smallest worst case. Rankings and regret use repl
 differences smaller than about twice the replicate standard error are not reliable.</p>
 {missing}<h2>The choice</h2>{choice or '<p>No outcome with a direction: no regret.</p>'}
 <h2>Outcomes across the worlds</h2>{tables[0].html()}<div class='grid'>{''.join(imgs)}</div>
-<h2>Regret and ranking stability</h2>{''.join(t.html() for t in tables
-                                               if t.name.startswith('regret_'))}
+<h2>Regret and ranking stability</h2>{''.join(f"<h3>{html.escape(t.title)}</h3>{t.html()}"
+                                               for t in tables if t.name.startswith('regret_'))}
 <p class='note'>Kendall's W is 1 when every world ranks the packages alike and 0 when rankings
 share nothing.</p>
 <h2>Targets (satisficing)</h2>{next((t.html() for t in tables if t.name == 'satisficing'),
