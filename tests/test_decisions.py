@@ -426,3 +426,39 @@ def test_experiments_page_documents_the_decision_files(tmp_path):
         for block in blocks[section]:
             load(tomllib.loads(block), source=str(tmp_path / "example.toml"),
                  base_dir=DOCS.parent / "experiments")
+
+
+def test_worlds_from_a_calibration_spread(tmp_path):
+    """``[uncertainty] calibration``: each fitted parameter over its best trials' range."""
+    import optuna
+
+    from cluster_abm.analysis.calibration.calibration_spec import load_calibration
+    from cluster_abm.analysis.calibration.fit import open_study
+
+    cal = load_calibration("calibrate_see")
+    study, _ = open_study(cal, tmp_path / "res")
+    dists = {p.name: p.distribution() for p in cal.params}
+    rng = np.random.default_rng(0)
+    for i in range(20):  # loss rises with the trial number: the best two are trials 0 and 1
+        params = {p.name: float(rng.uniform(p.low, p.high)) for p in cal.params}
+        study.add_trial(optuna.trial.create_trial(params=params, distributions=dists,
+                                                  value=float(i)))
+    best = [t.params for t in sorted(study.get_trials(states=(
+        optuna.trial.TrialState.COMPLETE,)), key=lambda t: t.value)[:3]]
+    pkg = _write(tmp_path, "pkg", 'extends = "baseline"\n[levers.incubators]\nregions = '
+                                  '["north_east_romania"]\n')
+    text = ROBUST.format(package=pkg, name="pkg").replace(
+        "[drivers.external_demand]", '[uncertainty]\ncalibration = "calibrate_see"\n'
+                                     'calibration_share = 0.1\n\n[drivers.external_demand]')
+    spec = load_ensemble_spec(_write(tmp_path, "r", text), tmp_path / "res")
+    factors = {f.name: f for f in spec.factors}
+    for p in cal.params:
+        xs = [b[p.name] for b in best]
+        assert factors[p.name].low == pytest.approx(min(xs))
+        assert factors[p.name].high == pytest.approx(max(xs))
+    worlds = pd.DataFrame(spec.world_table())
+    assert worlds["migration.max_rate"].between(factors["migration.max_rate"].low,
+                                                factors["migration.max_rate"].high).all()
+    one = spec.in_world(spec.packages["pkg"], spec.world_table()[0], "w000")
+    assert one.param("migration.max_rate") == pytest.approx(worlds["migration.max_rate"][0])
+    assert one.sectors[0]["demand_growth"] == pytest.approx(worlds["external_demand"][0])
