@@ -462,3 +462,21 @@ def test_worlds_from_a_calibration_spread(tmp_path):
     one = spec.in_world(spec.packages["pkg"], spec.world_table()[0], "w000")
     assert one.param("migration.max_rate") == pytest.approx(worlds["migration.max_rate"][0])
     assert one.sectors[0]["demand_growth"] == pytest.approx(worlds["external_demand"][0])
+
+
+def test_shipped_examples_load(tmp_path):
+    import tomllib
+
+    from cluster_abm.analysis.decisions.ensemble_spec import ensemble_spec_from_dict
+
+    spec = load_frontier_spec("frontier_ne_romania")
+    assert {v.name for v in spec.variables} >= {"programme.budget_keur",
+                                                "levers.employment_incentives.start_year"}
+    with pytest.raises(InputError, match=r"robustness_ne_romania.toml: frontier: no frontier "
+                                         r"packages in .*run `cluster-abm optimize`"):
+        load_ensemble_spec("robustness_ne_romania", tmp_path)
+    path = Path(spec.source).parent / "robustness_ne_romania.toml"
+    raw = tomllib.loads(path.read_text())
+    raw.pop("frontier")
+    robust = ensemble_spec_from_dict(raw, str(path), path.parent, tmp_path)
+    assert list(robust.packages) == ["ne_romania_programme"] and len(robust.factors) == 6
