@@ -171,7 +171,8 @@ def cmd_discover(args: argparse.Namespace) -> int:
         cov = (f" (coverage {d.coverage:.2f}, density {d.density:.2f}, box {d.chosen})"
                if d.chosen is not None else "")
         print(f"{q.package} misses {q.target.outcome} {q.target.text()} in {d.n_cases} of "
-              f"{d.n_worlds} worlds: {what}{cov}")
+              f"{d.n_worlds} worlds: {what}{cov}" + (f"; note: {d.note}"
+                                                     if d.chosen is not None and d.note else ""))
     path = write_discovery_report(result, answers,
                                   Path(args.results_dir) / spec.name / "discovery")
     print(f"Report: {path}")

@@ -279,7 +279,7 @@ def _discovery_tables(res: EnsembleResult, discoveries: list[tuple[Any, Discover
                 f"It misses it {d.rule}: this box holds {numbers.percent(d.coverage)} of the "
                 f"failing worlds (coverage), and {numbers.percent(d.density)} of the worlds in "
                 f"it fail (density), against {numbers.percent(d.n_cases / d.n_worlds)} "
-                "overall.")
+                "overall." + (f" Note: {d.note}." if d.note else ""))
         traj = d.trajectory.assign(chosen=d.trajectory["box"] == d.chosen)
         name = f"discovery_{i + 1}"
         tables.append(ReportTable(f"{name}_trajectory", f"Peeling trajectory: {q.package}",

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+SIGNIFICANT = 0.05  # a restriction whose quasi-p-value is below this is unlikely to be chance
+
 
 @dataclass
 class Discovery:
@@ -94,9 +96,14 @@ def discover(x: pd.DataFrame, cases: np.ndarray, *, labels: dict[str, tuple[str,
     found.select(chosen)
     limits = _limits(found, p, chosen)
     rule = rule_text(limits, labels or {})
+    note = ""
+    if len(limits) and not (limits["qp"] < SIGNIFICANT).any():
+        note = (f"no restriction of this box is significant (every quasi-p-value is at least "
+                f"{SIGNIFICANT:g}): with {n} worlds it may be chance; add worlds or pick a box "
+                "with fewer restrictions")
     return Discovery(n, k, trajectory, chosen, limits, rule,
                      float(trajectory["coverage"].iloc[chosen]),
-                     float(trajectory["density"].iloc[chosen]))
+                     float(trajectory["density"].iloc[chosen]), note)
 
 
 def _empty() -> pd.DataFrame:
