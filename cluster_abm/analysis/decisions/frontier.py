@@ -573,7 +573,8 @@ def paragraph(spec: FrontierSpec, values: dict[str, Any], row: pd.Series, index:
     funds = funds_text(spec, values)
     ref = spec.reference.title if spec.reference is not None else "the reference"
     buys = "; ".join(outcome_text(o, row[o.name], row.get(f"{o.name}_se", float("nan")))
-                     for o in spec.objectives)
+                     for o in spec.objectives  # the levers' spending is said below
+                     if not (o.kpi == "public_cost_total" and not o.effect))
     spent = row.get(SPENT, float("nan"))
     money, _ = budget_keur(spec, values)
     cost = f"Its levers spend {_money(spent)} over the run"
