@@ -279,7 +279,8 @@ def _packages(top: Table, base_dir: Path | None, results_dir: str | Path,
             raise top.error("frontier", f"no frontier packages in "
                                         f"{Path(results_dir) / fname / 'frontier'}; run "
                                         f"`cluster-abm optimize` for {fname!r} first")
-        entries += [(str(f.resolve()), "frontier", None) for f in files]
+        # Found by the program in the results folder: each may be read from its own folder.
+        entries += [(f.name, "frontier", f.parent.resolve()) for f in files]
     if not entries:
         raise top.error("packages", "name at least one package (packages = [...] or "
                                     "frontier = 'search name')")
