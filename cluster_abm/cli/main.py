@@ -51,6 +51,9 @@ COMMANDS = {
     "sensitivity": ("cmd_sensitivity", "add_sensitivity_arguments", "cmd_sensitivity", "global sensitivity analysis (SALib)"),
     "calibrate": ("cmd_calibrate", "add_calibrate_arguments", "cmd_calibrate", "fit parameters to published statistics"),
     "validate": ("cmd_calibrate", "add_validate_arguments", "cmd_validate", "check stylized facts over many seeds"),
+    "optimize": ("cmd_decisions", "add_optimize_arguments", "cmd_optimize", "search the best packages for a budget (Pareto frontier)"),
+    "robustness": ("cmd_decisions", "add_robustness_arguments", "cmd_robustness", "test packages across an ensemble of plausible worlds"),
+    "discover": ("cmd_decisions", "add_discover_arguments", "cmd_discover", "find the worlds where a package misses its target (PRIM)"),
     "ui": ("cmd_ui", "add_ui_arguments", "cmd_ui", "start the workshop app in the browser"),
 }
 
