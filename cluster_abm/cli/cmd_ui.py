@@ -111,6 +111,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
                   "access.", file=sys.stderr)
         shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
         print(f"cluster-abm workshop app: http://{shown}:{args.port}", flush=True)
+        from cluster_abm.ui.warm import cold_note  # the model's code: after the server started
+
+        if (note := cold_note()) is not None:  # the first page would spin up 8 worlds
+            print(note, file=sys.stderr, flush=True)
         return process.wait()
     except KeyboardInterrupt:
         # Ctrl-C reaches the server directly (same process group); a SIGTERM to this process
