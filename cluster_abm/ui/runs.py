@@ -78,6 +78,17 @@ class Track:
             self.regional[name].append(np.array([v[name][:-1] for v in latest], dtype=float))
         self._cache.clear()
 
+    def add(self, name: str, models: list) -> None:
+        """Track ``name`` from now on, its past filled in from the models' history."""
+        if name in self.rows:
+            return
+        past = np.column_stack([model_view.totals_so_far(m, name) for m in models])
+        if len(past) != len(self):  # pragma: no cover - a model whose history is not the run's
+            raise RuntimeError(f"{name}: {len(past)} steps in the models, {len(self)} tracked")
+        self.rows[name] = list(past)
+        self.names = (*self.names, name)
+        self._cache.clear()
+
     def __len__(self) -> int:
         return len(self.rows[self.names[0]])
 
@@ -417,6 +428,7 @@ class RunSet:
         for model in self.models["policy"]:
             model.switch_levers(levers)
         self.scenarios["policy"] = policy
+        self._show_direct(policy)
         timed = first.cluster_scenario.levers
         before = len(self.marks)
         # told at once, where the change takes effect: now, or (a lever switched off in the
@@ -434,6 +446,19 @@ class RunSet:
                 self._told_start.add(lid)
         self._observe_levers(t)  # what took effect at once is told already
         return self.marks[before:]
+
+    def _show_direct(self, policy: Scenario) -> None:
+        """The direct outcomes of levers switched on mid-run join the tiles (their past filled
+        in); those of levers switched off stay (the effect so far)."""
+        known = {m.key for m in self.direct}
+        new = [m for m in lever_measures(policy) if m.key not in known]
+        if not new:
+            return
+        for run, track in self.tracks.items():
+            for m in new:
+                track.add(m.series, self.models[run])
+        order = {lever.outcome: k for k, lever in enumerate(policies.LEVERS)}
+        self.direct = sorted([*self.direct, *new], key=lambda m: order.get(m.series, 0))
 
     def _switchable(self, policy: Scenario) -> dict:
         """``policy``'s levers as ``ClusterModel.switch_levers`` takes them (see

@@ -45,6 +45,13 @@ def test_a_switched_lever_is_marked_when_it_starts_and_ends(small):
     (mark,) = runs.switch_levers(_on(small, network_contracts={"intensity": 2.0}))
     assert (mark.step, mark.lever, mark.kind, mark.how) == (9, CONTRACTS, "start", "switch")
     assert mark.name == "Business network contracts"
+    # its direct outcome joins the tiles, its past (the baseline's, to the bit) filled in
+    (direct,) = runs.direct
+    assert direct.series == "firms_in_contracts" and direct.note == "Business network contracts"
+    past = runs.tracks["policy"].matrix("firms_in_contracts")
+    assert past.shape == (10, 2)
+    assert np.array_equal(past, runs.tracks["reference"].matrix("firms_in_contracts"))
+    assert "firms_in_contracts" in [o.key for o in runs.outcomes()]
     (event,) = [e for e in narrator.look() if e.kind == "lever"]
     assert event.text == ("Year 2¼: Business network contracts started in the policy run "
                           "(switched on now; the baseline runs without it).")
