@@ -91,6 +91,7 @@ def _port_free(host: str, port: int) -> bool:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from cluster_abm.ui.offline import CdnCacheError, ensure_cdn_cache
+    from cluster_abm.ui.warm import note_when_serving
 
     for d in getattr(args, "scenarios", []) or []:
         if not Path(d).is_dir():
@@ -111,10 +112,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
                   "access.", file=sys.stderr)
         shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
         print(f"cluster-abm workshop app: http://{shown}:{args.port}", flush=True)
-        from cluster_abm.ui.warm import cold_note  # the model's code: after the server started
-
-        if (note := cold_note()) is not None:  # the first page would spin up 8 worlds
-            print(note, file=sys.stderr, flush=True)
+        note_when_serving(args.host, args.port)  # cold spin-up cache? said once it serves
         return process.wait()
     except KeyboardInterrupt:
         # Ctrl-C reaches the server directly (same process group); a SIGTERM to this process

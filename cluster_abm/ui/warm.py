@@ -26,13 +26,13 @@ import argparse
 import logging
 import os
 import pickle
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
-from cluster_abm.model import snapshot
-from cluster_abm.model.cluster_model import DEFAULT_CACHE, ClusterModel, spinup_cache_folder
 from cluster_abm.specs.scenario import Scenario
 
 log = logging.getLogger(__name__)
@@ -40,10 +40,22 @@ log = logging.getLogger(__name__)
 WORKER_TIMEOUT_S = 600.0  # a worker spinning up a few worlds; beyond this something is wrong
 
 
-def missing(scenario: Scenario, seeds, cache: str | Path | None | object = DEFAULT_CACHE) -> list[int]:
-    """The seeds whose spun-up world of ``scenario`` is not in the cache (none without a cache
-    or without a spin-up)."""
-    folder = spinup_cache_folder(cache)
+DEFAULT = object()  # the model's own cache (``ClusterModel``'s default): read when used
+
+
+def _folder(cache) -> Path | None:
+    """The cache folder ``ClusterModel(..., spinup_cache=cache)`` uses (None: no cache)."""
+    from cluster_abm.model.cluster_model import DEFAULT_CACHE, spinup_cache_folder
+
+    return spinup_cache_folder(DEFAULT_CACHE if cache is DEFAULT else cache)
+
+
+def missing(scenario: Scenario, seeds, cache: str | Path | None | object = DEFAULT) -> list[int]:
+    """The seeds whose spun-up world of ``scenario`` is not in the cache (default: the model's;
+    none without a cache or without a spin-up)."""
+    from cluster_abm.model import snapshot
+
+    folder = _folder(cache)
     if folder is None or int(scenario.param("sim.spinup_years")) == 0:
         return []
     return [int(s) for s in seeds
@@ -56,7 +68,7 @@ def _package_root() -> str:
     return str(Path(cluster_abm.__file__).resolve().parents[1])
 
 
-def prepare(scenario: Scenario, seeds, cache: str | Path | None | object = DEFAULT_CACHE,
+def prepare(scenario: Scenario, seeds, cache: str | Path | None | object = DEFAULT,
             jobs: int | None = None) -> list[int]:
     """Spin up the worlds of ``seeds`` missing from the cache, in up to ``jobs`` worker
     processes at once (default: the machine's CPUs); returns the seeds spun up.
@@ -70,7 +82,7 @@ def prepare(scenario: Scenario, seeds, cache: str | Path | None | object = DEFAU
     jobs = min(jobs, len(todo))
     if jobs < 2:
         return []
-    folder = spinup_cache_folder(cache)
+    folder = _folder(cache)
     data = pickle.dumps(scenario)
     env = dict(os.environ)
     # the workers import this very package (the cache key includes its code)
@@ -97,6 +109,8 @@ def prepare(scenario: Scenario, seeds, cache: str | Path | None | object = DEFAU
 
 
 def _worker(folder: str, seeds: list[int]) -> int:
+    from cluster_abm.model.cluster_model import ClusterModel
+
     scenario = pickle.loads(sys.stdin.buffer.read())
     for seed in seeds:
         ClusterModel(scenario, seed=seed, spinup_cache=folder)  # spins up and saves the snapshot
@@ -116,6 +130,31 @@ def cold_note() -> str | None:
     return (f"note: {len(todo)} of the app's {len(seeds)} default worlds are not spun up yet, so "
             "the first page takes longer; `python -m cluster_abm.ui.warm` (or `make ui-assets`) "
             "once prepares them")
+
+
+def note_when_serving(host: str, port: int, timeout: float = 60.0) -> threading.Thread:
+    """Print :func:`cold_note` (if any) once the server at ``host:port`` accepts connections:
+    in a daemon thread, so that reading the model's code never delays the server's start (a
+    restart must serve within seconds)."""
+
+    def run() -> None:
+        deadline = time.monotonic() + timeout
+        target = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((target, port), timeout=1.0):
+                    break
+            except OSError:
+                time.sleep(0.25)
+        else:
+            return
+        note = cold_note()
+        if note is not None:
+            print(note, file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=run, name="cluster-abm-warm-note", daemon=True)
+    thread.start()
+    return thread
 
 
 def default_setup() -> tuple[Scenario, list[int]]:
@@ -139,7 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.worker:
         return _worker(args.cache, [int(s) for s in args.seed_list.split(",") if s])
-    folder = spinup_cache_folder()
+    from cluster_abm.model.cluster_model import ClusterModel
+
+    folder = _folder(DEFAULT)
     if folder is None:
         print("the spin-up cache is off (CLUSTER_ABM_SPINUP_CACHE): nothing to prepare")
         return 0

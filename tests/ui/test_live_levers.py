@@ -236,3 +236,22 @@ def test_the_app_starts_from_the_spinup_cache(tmp_path, monkeypatch):
     # the command line: nothing to do for a warm cache, one line either way
     monkeypatch.setenv("CLUSTER_ABM_SPINUP_CACHE", "off")
     assert warm.missing(policy, [1]) == [] and warm.prepare(policy, [1, 2]) == []
+
+
+def test_cluster_abm_ui_says_when_the_default_worlds_are_cold(tmp_path, monkeypatch, capsys):
+    """``cluster-abm ui`` says, once the server answers, that the first page will spin up the
+    default worlds (and how to prepare them); nothing when they are ready."""
+    import socket
+
+    from cluster_abm.ui import warm
+
+    monkeypatch.setenv("CLUSTER_ABM_SPINUP_CACHE", str(tmp_path))
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        warm.note_when_serving("127.0.0.1", server.getsockname()[1]).join(timeout=30)
+    err = capsys.readouterr().err
+    assert err.startswith("note: 8 of the app's 8 default worlds are not spun up yet")
+    assert "python -m cluster_abm.ui.warm" in err and "\n" == err[-1] and err.count("\n") == 1
+    monkeypatch.setattr(warm, "missing", lambda *a, **k: [])
+    assert warm.cold_note() is None
