@@ -474,12 +474,21 @@ def _drive_switch_at_year_5(page, tmp_path):
         assert np.min(np.abs(lines - x)) <= 3, (x, lines.tolist())
     assert all(np.min(np.abs(np.array(expected) - x)) <= 3 for x in lines), lines.tolist()
 
+    # on the projector: the marker's legend and the narrative at 18 px or more too
+    page.get_by_role("button", name="Present").click()
+    expect(page.locator(".cpl-panel")).to_have_count(0, timeout=UPDATE_MS)
+    page.wait_for_timeout(500)
+    expect(page.locator(".cpl-mark")).to_be_visible()
+    small = page.evaluate(SMALL_TEXT_JS, MIN_FONT_PX)
+    assert not small, "text below 18 px in presentation mode:\n" + "\n".join(small)
+
     # a year on, then the data: nothing changed before year 5, something after
     _pick(page, page.locator(".cpl-pause-at"), "year 6")
     page.get_by_role("button", name="Play").click()
     expect(page.locator(".cpl-clock-step")).to_have_text("step 24 / 80", timeout=60_000)
     expect(page.get_by_role("button", name="Play")).to_be_visible(timeout=UPDATE_MS)
     expect(page.locator(".cpl-tile", has_text="Firms in contracts now")).to_have_count(1)
+    page.get_by_role("button", name="Exit presentation").click()
     with page.expect_download(timeout=UPDATE_MS) as download:
         page.get_by_role("button", name="Data (CSV)").click()
     path = tmp_path / "data.csv"
