@@ -163,6 +163,10 @@ def LeverRow(state: AppState, lc: LeverControl, names: Names):
         solara.Text(lc.help, classes=["cpl-help"])
         if not choice.on:
             return
+        if choice.start_year or choice.end_year is not None:  # the scenario file's years
+            solara.Text(f"Runs from year {choice.start_year}"
+                        + (f" to year {choice.end_year}" if choice.end_year is not None else "")
+                        + " (the scenario's years)", classes=["cpl-help", "cpl-lever-years"])
         LiveSlider(f"Intensity {choice.intensity:.1f}", choice.intensity, 0.0, lc.intensity_max,
                    lc.intensity_step, on_change=lambda v: set_(intensity=v))
         if "regions" in lc.targets:

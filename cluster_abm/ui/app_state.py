@@ -283,9 +283,16 @@ class AppState:
         self._apply(settings, note=note)
 
     def set_param(self, name: str, value: Any) -> bool:
+        """A parameter changed: the runs restart at year 0 (a parameter may shape the world
+        itself), and the narrative says so when they had started."""
         params = dict(self.settings.value.params)
         params[name] = value
-        return self.update(params=params)
+        runs = self.runs
+        note = None if runs is None or runs.t == 0 else (
+            f"A parameter changed at {year_text(runs.t, runs.steps_per_year)}: the runs "
+            "restarted at year 0.")
+        return self._guard(self._apply, dataclasses.replace(self.settings.value, params=params),
+                           False, note)
 
     def clear_choices(self) -> bool:
         """Forget the user's lever and parameter changes: back to the scenario as written."""

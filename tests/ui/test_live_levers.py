@@ -255,3 +255,15 @@ def test_cluster_abm_ui_says_when_the_default_worlds_are_cold(tmp_path, monkeypa
     assert "python -m cluster_abm.ui.warm" in err and "\n" == err[-1] and err.count("\n") == 1
     monkeypatch.setattr(warm, "missing", lambda *a, **k: [])
     assert warm.cold_note() is None
+
+
+def test_a_parameter_changed_mid_run_restarts_and_says_so():
+    from cluster_abm.ui.app_state import AppState
+
+    state = AppState(Settings(params={"sim.years": 1, **SMALL}, seeds=1))
+    state.step()
+    assert state.set_param("policy.qh_rate", 0.05)
+    frame = state.frame.value
+    assert frame.step == 0
+    assert frame.events[0].text == "A parameter changed at year ¼: the runs restarted at year 0."
+    state.close()
