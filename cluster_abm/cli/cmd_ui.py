@@ -25,7 +25,7 @@ from cluster_abm.ui.controls import SCENARIOS_ENV  # extra scenario folders for 
 APP = "cluster_abm.ui.app"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
-STOP_GRACE_S = 1.5  # after Ctrl-C: the server's time to stop by itself before it is killed
+STOP_GRACE_S = 0.5  # after Ctrl-C: the server's time to stop by itself before it is killed
 
 
 def _port(text: str) -> int:
