@@ -214,13 +214,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from playwright.sync_api import sync_playwright
 
-    from cluster_abm.ui.app_state import DEFAULT_SPEED, FRAME_INTERVAL
+    from cluster_abm.ui.app_state import DEFAULT_SPEED, FRAME_INTERVAL, MAX_SPEED_FRAME_INTERVAL
 
     speeds = args.speeds or [DEFAULT_SPEED, "max"]
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
           f"{os.cpu_count()} CPUs")
     print(f"set-up: policy and baseline, 8 common seeds each; pictures every "
-          f"{FRAME_INTERVAL:.2f} s at most")
+          f"{FRAME_INTERVAL:.2f} s at most (at speed max: every {MAX_SPEED_FRAME_INTERVAL:.2f} s)")
     from cluster_abm.ui import warm
 
     scenario, seeds = warm.default_setup()
