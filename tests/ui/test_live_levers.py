@@ -252,7 +252,7 @@ def test_cluster_abm_ui_says_when_the_default_worlds_are_cold(tmp_path, monkeypa
         warm.note_when_serving("127.0.0.1", server.getsockname()[1]).join(timeout=30)
     err = capsys.readouterr().err
     assert err.startswith("note: 8 of the app's 8 default worlds are not spun up yet")
-    assert "python -m cluster_abm.ui.warm" in err and "\n" == err[-1] and err.count("\n") == 1
+    assert "python -m cluster_abm.ui.warm" in err and err[-1] == "\n" and err.count("\n") == 1
     monkeypatch.setattr(warm, "missing", lambda *a, **k: [])
     assert warm.cold_note() is None
 
