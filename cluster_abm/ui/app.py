@@ -436,11 +436,15 @@ def Tile(o, frame: Frame, picker=None):
                             f"{_fmt(o.policy.hi, digits)}", classes=["cpl-tile-ci"])
                 solara.Text(f"mean of {frame.n_seeds} seeds", classes=["cpl-tile-sub"])
         else:
-            solara.HTML(tag="div", unsafe_innerHTML=_value_html(_signed(d.mean, digits), unit,
+            # the effect's own decimals: a small effect of a large total is not shown as ±0
+            # with an interval "±0 to ±0" (a neutral tile says the interval spans zero)
+            size = max(abs(d.mean), abs(d.lo), abs(d.hi)) if d.has_interval else abs(d.mean)
+            dd = max(digits, _digits(size)) if size > 0 else digits
+            solara.HTML(tag="div", unsafe_innerHTML=_value_html(_signed(d.mean, dd), unit,
                                                                 f"cpl-{o.tone}"))
             if d.has_interval:
-                solara.Text(f"{int(LEVEL * 100)} % interval {_signed(d.lo, digits)} to "
-                            f"{_signed(d.hi, digits)}", classes=["cpl-tile-ci"])
+                solara.Text(f"{int(LEVEL * 100)} % interval {_signed(d.lo, dd)} to "
+                            f"{_signed(d.hi, dd)}", classes=["cpl-tile-ci"])
                 if not d.excludes_zero:
                     solara.Text(NO_CHANCE, classes=["cpl-tile-chance"])
             else:

@@ -267,3 +267,27 @@ def test_a_parameter_changed_mid_run_restarts_and_says_so():
     assert frame.step == 0
     assert frame.events[0].text == "A parameter changed at year ¼: the runs restarted at year 0."
     state.close()
+
+
+def test_a_small_effect_of_a_large_total_keeps_its_decimals():
+    """Innovations so far: 199 in both runs, the effect −0.125 (interval −0.4 to +0.15) is shown
+    as such, not as "±0" with an interval "±0 to ±0"."""
+    import ipyvuetify as v
+    import solara
+    from solara.widgets.widgets import HTML
+
+    from cluster_abm.ui.app import Tile
+    from cluster_abm.ui.app_state import Frame
+    from cluster_abm.ui.intervals import Estimate
+    from cluster_abm.ui.runs import Outcome
+
+    o = Outcome("innovations", "Innovations so far", "innovations", "higher",
+                Estimate(199.0, 190.0, 208.0, 8), Estimate(199.125, 190.0, 208.0, 8),
+                Estimate(-0.125, -0.4, 0.15, 8))
+    frame = Frame(1, 8, 80, 4, True, "policy", b"", b"", (o,), 8)
+    _, rc = solara.render(Tile(o, frame), handle_error=False)
+    value = [w.unsafe_innerHTML for w in rc.find(HTML).widgets]
+    (ci,) = ["".join(map(str, w.children)) for w in rc.find(v.Html, class_="cpl-tile-ci").widgets]
+    assert ">−0.125<" in value[0], value
+    assert ci == "95 % interval −0.400 to +0.150", ci
+    rc.close()
