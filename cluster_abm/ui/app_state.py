@@ -390,8 +390,9 @@ class AppState:
         machine, several sessions on one server), pictures come less often (up to
         :data:`MAX_FRAME_INTERVAL` apart) and the model keeps its pace; they come back to
         :data:`FRAME_INTERVAL` once it keeps up again. At speed "max" the runs are always
-        "behind": pictures come every :data:`MAX_SPEED_FRAME_INTERVAL` (each costs about as much
-        as a step, so at 4 a second "max" stepped slower than speed 4).
+        "behind": pictures come every :data:`MAX_SPEED_FRAME_INTERVAL` (a picture costs about
+        as much as a step, so at the 4 a second of :data:`FRAME_INTERVAL` "max" stepped slower
+        than speed 4; ``benchmarks/PERFORMANCE.md``).
         """
         next_due = time.monotonic()
         last_frame = 0.0

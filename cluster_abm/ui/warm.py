@@ -5,19 +5,19 @@ the model keeps each spun-up world in its cache of snapshots (``ClusterModel(...
 spinup_cache=...)``, default ``$CLUSTER_ABM_SPINUP_CACHE`` or ``~/.cache/cluster_abm/spinup``)
 and later models of the same world and seed restore it, identical to the bit (DESIGN 2.1). The
 app's default set-up needs 8 worlds (seeds 1-8 of the baseline; policy and baseline share them,
-since they differ only in levers): spun up one after the other they cost about 12 s on this
-2-core machine, restored about 1 s for all 16 models.
+since they differ only in levers): spinning them up costs several times what restoring the 16
+models does (figures in ``benchmarks/PERFORMANCE.md``).
 
 ``python -m cluster_abm.ui.warm`` (run by ``make ui-assets``) spins up the worlds of the app's
 default set-up that are missing from the cache ahead of time, in worker processes (one per CPU,
 :func:`prepare`), so the first page renders from a warm cache. ``cluster-abm ui`` says so when
-they are missing (:func:`cold_note`). The app does not spin up in parallel itself: while the
-machine is busy (measured under a load of 2-3 on 2 cores: 14-21 s either way) parallel workers
-gain nothing, and a workshop machine that is idle is the one that ran ``make ui-assets``.
+they are missing (:func:`cold_note`). The app does not spin up in parallel itself: on a busy
+machine parallel workers gained nothing (``benchmarks/PERFORMANCE.md``), and a workshop machine
+that is idle is the one that ran ``make ui-assets``.
 
 Snapshots are keyed by the model's code (:func:`cluster_abm.model.snapshot.spinup_key`), so one
-shipped with the package would be stale after any change of the model (and the 8 weigh about
-20 MB): they are built on the machine instead.
+shipped with the package would be stale after any change of the model (and the 8 weigh tens of
+MB): they are built on the machine instead.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def _worker(folder: str, seeds: list[int]) -> int:
 
 def cold_note() -> str | None:
     """A line for ``cluster-abm ui`` when the app's default worlds are not in the cache (the
-    first page then spins them up: about 12 s on 2 cores), else None."""
+    first page then spins them up), else None."""
     try:
         scenario, seeds = default_setup()
         todo = missing(scenario, seeds)
