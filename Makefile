@@ -23,9 +23,11 @@ demo: install
 browser:
 	bash scripts/install_browser.sh
 
-# Solara's front-end files from the npm registry, so the app renders offline.
+# Solara's front-end files from the npm registry, so the app renders offline; the app's default
+# worlds spun up into the model's cache, so its first page renders warm.
 ui-assets: install
 	$(PY) -m cluster_abm.ui.offline
+	$(PY) -m cluster_abm.ui.warm
 
 # The whole suite, browser tests included.
 test: install browser ui-assets

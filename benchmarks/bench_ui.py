@@ -7,7 +7,9 @@ Prints, for the app's default set-up (policy and baseline over 8 common seeds, t
 world), with targets from issue 19:
 
 - **first render**: from starting ``cluster-abm ui`` to the page showing its charts in a fresh
-  browser (target: within 10 s);
+  browser (target: within 10 s), from the spin-up cache as it is (``make ui-assets`` fills it:
+  ``python -m cluster_abm.ui.warm``; the script says whether it was warm) and, with ``--cold``,
+  also from an empty cache (every world spun up by the first page);
 - **steps/s**: Play -> the step counter showing step N, per session, with one or two sessions
   playing at once (target: at least 4 with 8 seeds x 2 scenarios);
 - **page refreshes/s**: how often the chart picture changes in the browser while playing
@@ -29,6 +31,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -74,12 +77,15 @@ def _env() -> dict[str, str]:
     return env
 
 
-def start_server(port: int, log_path: Path) -> tuple[subprocess.Popen, float]:
-    """``cluster-abm ui`` on ``port`` (offline); returns the process and its start time."""
+def start_server(port: int, log_path: Path, cache: str | None = None
+                 ) -> tuple[subprocess.Popen, float]:
+    """``cluster-abm ui`` on ``port`` (offline; ``cache``: another spin-up cache); returns the
+    process and its start time."""
     log = open(log_path, "wb")  # noqa: SIM115 - the server writes to it until stopped
+    env = _env() | ({} if cache is None else {"CLUSTER_ABM_SPINUP_CACHE": cache})
     t0 = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "cluster_abm.cli.cmd_ui", "--port", str(port)],
-                            cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT,
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     deadline = time.monotonic() + 90
@@ -202,19 +208,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--no-in-process", action="store_true")
+    parser.add_argument("--cold", action="store_true",
+                        help="also time a first render from an empty spin-up cache")
     args = parser.parse_args(argv)
 
     from playwright.sync_api import sync_playwright
 
-    from cluster_abm.ui.app_state import DEFAULT_SPEED, FRAME_INTERVAL
+    from cluster_abm.ui.app_state import DEFAULT_SPEED, FRAME_INTERVAL, MAX_SPEED_FRAME_INTERVAL
 
     speeds = args.speeds or [DEFAULT_SPEED, "max"]
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
           f"{os.cpu_count()} CPUs")
     print(f"set-up: policy and baseline, 8 common seeds each; pictures every "
-          f"{FRAME_INTERVAL:.2f} s at most")
+          f"{FRAME_INTERVAL:.2f} s at most (at speed max: every {MAX_SPEED_FRAME_INTERVAL:.2f} s)")
+    from cluster_abm.ui import warm
+
+    scenario, seeds = warm.default_setup()
+    cold = warm.missing(scenario, seeds)
+    print(f"spin-up cache: {len(seeds) - len(cold)} of the default {len(seeds)} worlds ready"
+          + (" (run `python -m cluster_abm.ui.warm` first to time a warm start)" if cold else ""))
     if not args.no_in_process:
         in_process(args.steps)
+    if args.cold:
+        with tempfile.TemporaryDirectory() as empty, sync_playwright() as pw:
+            port = free_port()
+            server, t0 = start_server(port, Path("/tmp") / f"bench_ui_cold_{port}.log", empty)
+            try:
+                browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=CHROMIUM_ARGS)
+                print(f"  first render, empty spin-up cache: "
+                      f"{first_render(browser, f'http://127.0.0.1:{port}/', t0):.1f} s")
+                browser.close()
+            finally:
+                stop_server(server)
     port = free_port()
     log_path = Path("/tmp") / f"bench_ui_{port}.log"
     server, t0 = start_server(port, log_path)

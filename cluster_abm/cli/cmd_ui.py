@@ -25,7 +25,7 @@ from cluster_abm.ui.controls import SCENARIOS_ENV  # extra scenario folders for 
 APP = "cluster_abm.ui.app"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
-STOP_GRACE_S = 1.5  # after Ctrl-C: the server's time to stop by itself before it is killed
+STOP_GRACE_S = 0.5  # after Ctrl-C: the server's time to stop by itself before it is killed
 
 
 def _port(text: str) -> int:
@@ -91,6 +91,7 @@ def _port_free(host: str, port: int) -> bool:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from cluster_abm.ui.offline import CdnCacheError, ensure_cdn_cache
+    from cluster_abm.ui.warm import note_when_serving
 
     for d in getattr(args, "scenarios", []) or []:
         if not Path(d).is_dir():
@@ -111,6 +112,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
                   "access.", file=sys.stderr)
         shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
         print(f"cluster-abm workshop app: http://{shown}:{args.port}", flush=True)
+        note_when_serving(args.host, args.port)  # cold spin-up cache? said once it serves
         return process.wait()
     except KeyboardInterrupt:
         # Ctrl-C reaches the server directly (same process group); a SIGTERM to this process

@@ -57,7 +57,7 @@ from cluster_abm.ui.controls import (
     scenario_title,
 )
 from cluster_abm.ui.intervals import LEVEL
-from cluster_abm.ui.wording import Names, fmt_number, humanise, lever_tip
+from cluster_abm.ui.wording import Names, fmt_number, humanise, lever_tip, money
 
 if TYPE_CHECKING:
     from cluster_abm.ui.app_state import AppState, Frame
@@ -163,6 +163,10 @@ def LeverRow(state: AppState, lc: LeverControl, names: Names):
         solara.Text(lc.help, classes=["cpl-help"])
         if not choice.on:
             return
+        if choice.start_year or choice.end_year is not None:  # the scenario file's years
+            solara.Text(f"Runs from year {choice.start_year}"
+                        + (f" to year {choice.end_year}" if choice.end_year is not None else "")
+                        + " (the scenario's years)", classes=["cpl-help", "cpl-lever-years"])
         LiveSlider(f"Intensity {choice.intensity:.1f}", choice.intensity, 0.0, lc.intensity_max,
                    lc.intensity_step, on_change=lambda v: set_(intensity=v))
         if "regions" in lc.targets:
@@ -244,12 +248,9 @@ def LeverPanel(state: AppState):
             solara.Text("Policy levers", classes=["cpl-h2"])
             solara.Button("Undo my changes", text=True, on_click=state.clear_choices,
                           disabled=not (s.levers or s.params), classes=["cpl-small-btn"])
-        live = state.runs is not None and state.runs.supports_live_levers
-        solara.Switch(label="Apply lever changes from the current year", value=live,
-                      disabled=True, classes=["cpl-live-levers"])
-        solara.Text("Needs the model's lever timing (coming): for now a lever change restarts "
-                    "the runs at year 0." if not live else
-                    "A lever change applies from the year reached.", classes=["cpl-help"])
+        solara.Text("A lever switched while the runs go on acts from the year reached (the "
+                    "past stays as it was) and is marked on every chart; Reset starts again at "
+                    "year 0.", classes=["cpl-help", "cpl-live-help"])
         for group in groups:
             n_on = sum(state.lever_choice(lc.id).on for lc in group.levers)
             summary = f"{group.wg} {group.title}" + (f"  ·  {n_on} on" if n_on else "")
@@ -346,6 +347,16 @@ def _lever_phrase(setting, names: Names) -> str:
     return text + extra + (f" ({'; '.join(where)})" if where else "")
 
 
+def _started_since(runs) -> dict[str, str]:
+    """Levers of the policy run that started after year 0: id -> "year 5¼" (the latest start)."""
+    from cluster_abm.ui.narrative import year_text
+
+    if runs is None:
+        return {}
+    return {m.lever: year_text(m.step, runs.steps_per_year) for m in runs.marks
+            if m.kind == "start"}
+
+
 @solara.component
 def LeverStrip(state: AppState):
     """The levers the policy run has on: always on screen, also with the lever panel hidden."""
@@ -358,8 +369,12 @@ def LeverStrip(state: AppState):
         if policy.levers:
             solara.Text(f"Policy run — levers on ({len(policy.levers)}):",
                         classes=["cpl-strip-head"])
+            since = _started_since(state.runs)
             for setting in policy.levers.values():
-                solara.Text(_lever_phrase(setting, names), classes=["cpl-strip-lever"])
+                phrase = _lever_phrase(setting, names)
+                if setting.id in since:
+                    phrase += f", from {since[setting.id]}"
+                solara.Text(phrase, classes=["cpl-strip-lever"])
         else:
             solara.Text("No lever on: the policy run is the baseline.", classes=["cpl-strip-head"])
         seeds = frame.n_seeds
@@ -381,6 +396,15 @@ def _legend_html(items: list[tuple[str, str, str]]) -> str:
     return '<div class="cpl-legend">' + "".join(parts) + "</div>"
 
 
+def _marks_html(marks) -> str:
+    """The charts' lever markers explained: a badge (the number on the charts) and the lever."""
+    if not marks:
+        return ""
+    rows = "".join(f'<div class="cpl-mark"><span class="cpl-mark-badge">{number}</span>'
+                   f"{html.escape(text)}</div>" for number, text in marks)
+    return f'<div class="cpl-marks">{rows}</div>'
+
+
 def _value_html(value: str, unit: str, tone: str = "") -> str:
     cls = f"cpl-tile-value {tone}".strip()
     return (f'<div class="{cls}"><span class="cpl-tile-num">{html.escape(value)}</span>'
@@ -392,8 +416,7 @@ def _value_html(value: str, unit: str, tone: str = "") -> str:
 def Tile(o, frame: Frame, picker=None):
     scale = max(abs(o.policy.mean), abs(o.reference.mean) if o.reference else 0.0)
     cost = o.better is None
-    digits = (0 if scale >= 100 or scale == 0 else _digits(scale)) if not cost else \
-        (0 if scale >= 10 or scale == 0 else 1)
+    digits = 0 if scale >= 100 or scale == 0 else _digits(scale)
     unit = o.unit
     with solara.Column(gap="0px", classes=["cpl-tile", f"cpl-tone-{o.tone}"]
                        + (["cpl-direct"] if o.note else []) + (["cpl-cost"] if cost else [])):
@@ -402,20 +425,26 @@ def Tile(o, frame: Frame, picker=None):
         else:
             solara.Text(o.label, classes=["cpl-tile-label"])
         d = o.difference
-        if d is None or cost:
+        if cost:  # public money, in euros of the real regions
+            solara.HTML(tag="div", unsafe_innerHTML=_value_html(*money(o.policy.mean)))
+            solara.Text(f"levers' spending in euros of the real regions, policy run"
+                        f"{_mean_of(frame)}", classes=["cpl-tile-sub"])
+        elif d is None:
             solara.HTML(tag="div", unsafe_innerHTML=_value_html(_fmt(o.policy.mean, digits), unit))
-            if cost:
-                solara.Text(f"public money, policy run{_mean_of(frame)}", classes=["cpl-tile-sub"])
-            elif frame.n_seeds > 1:
+            if frame.n_seeds > 1:
                 solara.Text(f"{int(LEVEL * 100)} % interval {_fmt(o.policy.lo, digits)} to "
                             f"{_fmt(o.policy.hi, digits)}", classes=["cpl-tile-ci"])
                 solara.Text(f"mean of {frame.n_seeds} seeds", classes=["cpl-tile-sub"])
         else:
-            solara.HTML(tag="div", unsafe_innerHTML=_value_html(_signed(d.mean, digits), unit,
+            # the effect's own decimals: a small effect of a large total is not shown as ±0
+            # with an interval "±0 to ±0" (a neutral tile says the interval spans zero)
+            size = max(abs(d.mean), abs(d.lo), abs(d.hi)) if d.has_interval else abs(d.mean)
+            dd = max(digits, _digits(size)) if size > 0 else digits
+            solara.HTML(tag="div", unsafe_innerHTML=_value_html(_signed(d.mean, dd), unit,
                                                                 f"cpl-{o.tone}"))
             if d.has_interval:
-                solara.Text(f"{int(LEVEL * 100)} % interval {_signed(d.lo, digits)} to "
-                            f"{_signed(d.hi, digits)}", classes=["cpl-tile-ci"])
+                solara.Text(f"{int(LEVEL * 100)} % interval {_signed(d.lo, dd)} to "
+                            f"{_signed(d.hi, dd)}", classes=["cpl-tile-ci"])
                 if not d.excludes_zero:
                     solara.Text(NO_CHANCE, classes=["cpl-tile-chance"])
             else:
@@ -459,8 +488,9 @@ def Narrative(frame: Frame):
     with solara.Column(gap="2px", classes=["cpl-narrative"]):
         solara.Text("What happened", classes=["cpl-figure-title"])
         if not frame.events:
-            solara.Text("Nothing notable yet: funding freezes, large firms closing and effects "
-                        "that become distinguishable from chance will be told here.",
+            solara.Text("Nothing notable yet: levers starting or ending, funding freezes, "
+                        "large firms closing and effects that become distinguishable from "
+                        "chance will be told here.",
                         classes=["cpl-event", "cpl-event-none"])
         for event in frame.events[:12]:
             solara.Text(event.text, classes=["cpl-event", f"cpl-event-{event.kind}"])
@@ -526,7 +556,8 @@ def LiveView(state: AppState):
                 band = (f"lines: mean of {frame.n_seeds} seeds · shaded: {int(LEVEL * 100)} % "
                         "interval" if frame.n_seeds > 1 else "one seed: no interval")
                 solara.HTML(tag="div", unsafe_innerHTML=_legend_html(items)
-                            + f'<div class="cpl-caption">{html.escape(band)}</div>')
+                            + f'<div class="cpl-caption">{html.escape(band)}</div>'
+                            + _marks_html(frame.marks))
 
 
 def _new_state() -> AppState:

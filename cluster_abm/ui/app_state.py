@@ -19,10 +19,12 @@ does not limit how fast the model runs. It stops by itself at the horizon and at
 trainer chose to pause at.
 
 The runs are an ensemble (:class:`~cluster_abm.ui.runs.RunSet`): the policy and its baseline over
-``Settings.seeds`` common seeds. A lever change goes through :meth:`AppState.set_lever`, which
-applies it from the current year when the runs support it (:attr:`RunSet.supports_live_levers`,
-once the model has lever timing) and otherwise restarts the runs at year 0 and says so in the
-narrative.
+``Settings.seeds`` common seeds. A lever change goes through :meth:`AppState.set_lever`: once
+the runs have started it applies from the current year (``RunSet.switch_levers``; the past stays
+as it was), is marked on every chart (a vertical line and a numbered badge, explained under the
+charts) and told in the narrative; before the first step the runs are simply rebuilt. Only a
+change the model cannot say from the current year (a lever the scenario plans for later,
+switched off before it starts) restarts the runs at year 0, and the narrative says so.
 """
 
 from __future__ import annotations
@@ -38,9 +40,10 @@ from typing import Any
 import solara
 
 from cluster_abm.errors import InputError
+from cluster_abm.model.cluster_model import DEFAULT_CACHE
 from cluster_abm.specs.scenario import Scenario, load_scenario
 from cluster_abm.ui import model_view
-from cluster_abm.ui.charts import MAX_TIES_DRAWN, ChartPlot, ChartSpec, MapPlot
+from cluster_abm.ui.charts import MAX_TIES_DRAWN, ChartMark, ChartPlot, ChartSpec, MapPlot
 from cluster_abm.ui.controls import (
     SEED_CHOICES,
     LeverChoice,
@@ -52,7 +55,7 @@ from cluster_abm.ui.controls import (
 )
 from cluster_abm.ui.exports import setup_toml
 from cluster_abm.ui.narrative import MAX_EVENTS, Event, Narrator, year_text
-from cluster_abm.ui.runs import HEADLINES, Outcome, RunSet
+from cluster_abm.ui.runs import HEADLINES, LeverMark, LeverTimingError, Outcome, RunSet
 from cluster_abm.ui.wording import Names
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,7 @@ SPEEDS = ("1", "2", "4", "8", "16", "max")  # steps per second ("max": as fast a
 DEFAULT_SPEED = "4"  # one simulated year a second: a 20-year run takes 20 s
 FRAME_INTERVAL = 0.25  # s between pictures while playing (<= 4 frames/s)...
 MAX_FRAME_INTERVAL = 1.0  # ...or up to this when the machine cannot keep the chosen speed
+MAX_SPEED_FRAME_INTERVAL = 0.3  # at speed "max": stepping first, the page refreshed twice a second
 HORIZONS = (5, 10, 15, 20, 25, 30)  # years the horizon control offers (plus the scenario's)
 MAP_WIDTH_PX = 560  # pictures made for a 1600x1000 screen with the lever panel hidden
 CHART_SIZE_PX = (1000, 560)  # policy vs baseline: levels and effects
@@ -87,6 +91,7 @@ class Frame:
     outcomes: tuple[Outcome, ...]
     n_seeds: int = 1
     events: tuple[Event, ...] = ()  # newest first
+    marks: tuple[tuple[int, str], ...] = ()  # the charts' lever badges: (number, what happened)
 
     @property
     def year(self) -> float:
@@ -97,11 +102,31 @@ class Frame:
         return self.step >= self.horizon
 
 
+MARK_VERBS = {"start": "on", "end": "off"}
+
+
+def mark_label(mark: LeverMark) -> str:
+    """What a chart's marker legend says of a lever mark: "Business network contracts on"."""
+    if mark.kind == "change":
+        return f"{mark.name}: {mark.detail or 'changed'}"
+    return f"{mark.name} {MARK_VERBS[mark.kind]}"
+
+
+def mark_words(mark: LeverMark, steps_per_year: int) -> str:
+    """A mark for the saved set-up's comments: "year 5¼: Business network contracts on"."""
+    return f"{year_text(mark.step, steps_per_year)}: {mark_label(mark)}"
+
+
+def chart_marks(marks: list[LeverMark], steps_per_year: int) -> list[ChartMark]:
+    return [ChartMark(m.step / steps_per_year, mark_label(m), m.kind) for m in marks]
+
+
 class AppState:
     """One session's state. ``settings`` defaults to the baseline scenario, policy vs baseline
     over 8 seeds."""
 
-    def __init__(self, settings: Settings | None = None, *, build: bool = True):
+    def __init__(self, settings: Settings | None = None, *, build: bool = True,
+                 spinup_cache: Any = DEFAULT_CACHE):
         self.lock = threading.RLock()
         self.settings = solara.reactive(settings or Settings())
         self.scenario: solara.Reactive[Scenario | None] = solara.reactive(None)
@@ -116,6 +141,7 @@ class AppState:
         self.pause_at: solara.Reactive[int | None] = solara.reactive(None)  # a year, or None
         self.frame: solara.Reactive[Frame | None] = solara.reactive(None)
         self.runs: RunSet | None = None
+        self.spinup_cache = spinup_cache  # the runs start from spun-up worlds kept here
         self.narrator: Narrator | None = None
         self.events: list[Event] = []
         self.names = Names()  # display names of every scenario seen (for messages)
@@ -190,7 +216,8 @@ class AppState:
             self.invalid.set(True)
             raise
         runs = RunSet(policy, reference, settings.seed_list(), horizon,
-                      watch=(self.map_run.value if settings.compare else "policy", 0))
+                      watch=(self.map_run.value if settings.compare else "policy", 0),
+                      spinup_cache=self.spinup_cache)
         with self.lock:
             self.runs = runs
             self.policy = policy
@@ -238,27 +265,36 @@ class AppState:
     def _change_levers(self, levers: dict[str, LeverChoice]) -> None:
         settings = dataclasses.replace(self.settings.value, levers=levers)
         runs = self.runs
+        note = None
         if runs is not None and runs.supports_live_levers and runs.t > 0 and not self.invalid.value:
             base = self._load_base(settings.scenario, False)
             policy, _ = build_run_scenarios(settings, base)
-            with self.lock:
-                runs.switch_levers(policy)  # from this year on, marked on the charts
-                self.settings.set(settings)
-                self.policy = policy
-                self.events.insert(0, Event(runs.t, "app", f"{year_text(runs.t, runs.steps_per_year).capitalize()}: levers changed from this year on."))
-                self._publish()
-            return
-        note = None
-        if runs is not None and runs.t > 0:
-            note = (f"Levers changed at {year_text(runs.t, runs.steps_per_year)}: the runs "
-                    "restarted at year 0 (switching levers mid-run comes with the model's lever "
-                    "timing).")
+            with self.lock:  # between two steps of a playing run
+                try:
+                    runs.switch_levers(policy)  # from now on; marked on the charts
+                except LeverTimingError as exc:
+                    note = (f"{exc} ({year_text(runs.t, runs.steps_per_year)}): the runs "
+                            "restarted at year 0.")
+                else:
+                    self.settings.set(settings)
+                    self.policy = policy
+                    for event in self.narrator.look():  # "lever started", "lever ended"
+                        self.events.insert(0, event)
+                    self._publish()
+                    return
         self._apply(settings, note=note)
 
     def set_param(self, name: str, value: Any) -> bool:
+        """A parameter changed: the runs restart at year 0 (a parameter may shape the world
+        itself), and the narrative says so when they had started."""
         params = dict(self.settings.value.params)
         params[name] = value
-        return self.update(params=params)
+        runs = self.runs
+        note = None if runs is None or runs.t == 0 else (
+            f"A parameter changed at {year_text(runs.t, runs.steps_per_year)}: the runs "
+            "restarted at year 0.")
+        return self._guard(self._apply, dataclasses.replace(self.settings.value, params=params),
+                           False, note)
 
     def clear_choices(self) -> bool:
         """Forget the user's lever and parameter changes: back to the scenario as written."""
@@ -354,7 +390,10 @@ class AppState:
         Stepping has priority over drawing: when the runs fall behind the chosen speed (a busy
         machine, several sessions on one server), pictures come less often (up to
         :data:`MAX_FRAME_INTERVAL` apart) and the model keeps its pace; they come back to
-        :data:`FRAME_INTERVAL` once it keeps up again.
+        :data:`FRAME_INTERVAL` once it keeps up again. At speed "max" the runs are always
+        "behind": pictures come every :data:`MAX_SPEED_FRAME_INTERVAL` (a picture costs about
+        as much as a step, so at the 4 a second of :data:`FRAME_INTERVAL` "max" stepped slower
+        than speed 4; ``benchmarks/PERFORMANCE.md``).
         """
         next_due = time.monotonic()
         last_frame = 0.0
@@ -377,7 +416,8 @@ class AppState:
                 if paused:
                     break
             speed = self.speed.value
-            if speed == "max":
+            if speed == "max":  # as fast as it goes: pictures twice a second, no more
+                interval = MAX_SPEED_FRAME_INTERVAL
                 stop.wait(0.001)  # let the user's clicks in
                 continue
             next_due += 1.0 / float(speed)
@@ -469,11 +509,13 @@ class AppState:
             self._charts = ChartPlot(runs.horizon / runs.steps_per_year, CHART_SPECS,
                                      runs.compare, w, h)
             self._chart_key = chart_key
+        self._charts.set_marks(chart_marks(runs.marks, runs.steps_per_year))
         ties = model_view.tie_segments(model, MAX_TIES_DRAWN) if self.show_ties.value else None
         map_image = self._map.render(runs.firm_view(), runs.innovated_last_year(),
                                      model_view.static_sites(model), ties, fmt=fmt)
         bands = {m.key: runs.bands(m) for m in HEADLINES}
-        charts_image = self._charts.render(bands, fmt=fmt)
+        charts_image = (self._charts.render_export(bands) if fmt == "png" else
+                        self._charts.render(bands, fmt=fmt))
         return map_image, charts_image
 
     def _publish(self) -> None:
@@ -483,7 +525,7 @@ class AppState:
         self._serial += 1
         frame = Frame(self._serial, runs.t, runs.horizon, runs.steps_per_year, runs.compare,
                       runs.watch[0], map_image, charts_image, tuple(runs.outcomes()),
-                      runs.n_seeds, tuple(self.events))
+                      runs.n_seeds, tuple(self.events), tuple(self._charts.legend()))
         with self.render_context or contextlib.nullcontext():  # one render for all subscribers
             self.frame.set(frame)
 
@@ -511,8 +553,10 @@ class AppState:
             if base is None or self.policy is None or self.runs is None:
                 return ""
             s = self.settings.value
-            return setup_toml(base, self.policy, dict(s.params),
-                              self.runs.horizon / self.runs.steps_per_year)
+            runs = self.runs
+            return setup_toml(base, runs.timed_policy, dict(s.params),
+                              runs.horizon / runs.steps_per_year,
+                              history=[mark_words(m, runs.steps_per_year) for m in runs.marks])
 
     def close(self) -> None:
         """The session ended: stop playing and drop the models."""

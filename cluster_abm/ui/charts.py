@@ -10,7 +10,10 @@ rare) — the x-axis spans the whole horizon from the start, so the lines grow l
 
 The charts show, per headline outcome, the policy and baseline means over the seeds with their
 95 % bands (top row) and the paired difference *policy − baseline* with its 95 % interval (bottom
-row, the effect the tiles report). Colours: the runs use vermillion (policy), blue (baseline) and
+row, the effect the tiles report). A lever switched on, off or changed in the policy run (by the
+trainer mid-run, or as the scenario plans) is marked on every chart by a vertical line at that
+year with the lever's name beside it (:class:`ChartMark`; solid: on, dashed: off, dotted: changed),
+in dark olive, a colour no run and no map category uses. Colours: the runs use vermillion (policy), blue (baseline) and
 purple (the difference); the map's categories use none of them (firm states in orange, pink,
 green, sky blue and grey; ties in greys), so "orange-red" always means the policy run. Text in
 the pictures is at least 18 px at the size they are made for (1600x1000 presentation).
@@ -85,6 +88,10 @@ FONT = 18  # px in the image (at DPI 100 a point is 100/72 px): tick and axis la
 TITLE_FONT = 20
 LABEL_FONT = 18  # px: region labels on the map
 BAND_ALPHA = 0.22
+MARK_COLOUR = "#6B6B1F"  # lever markers: dark olive, no run's or map category's colour
+MARK_STYLES = {"start": "solid", "end": (0, (6, 4)), "change": (0, (1.5, 3))}
+MARK_WIDTH = 2.6
+MARK_BADGE_PX = 28  # height of a marker's numbered badge; close badges stack downwards
 
 
 _STATE_RGBA = to_rgba_array([sw.colour for sw in FIRM_STATES])
@@ -262,6 +269,34 @@ class ChartSpec:
     floor_zero: bool = True
 
 
+@dataclass(frozen=True)
+class ChartMark:
+    """A vertical marker on every chart: ``year`` (policy years), ``label`` (the lever's name and
+    what happened, e.g. "Networked start-up incubators on"), ``kind`` "start", "end" or "change"
+    (the line style)."""
+
+    year: float
+    label: str
+    kind: str = "start"
+
+
+def mark_groups(marks) -> list[tuple[float, list[ChartMark]]]:
+    """Marks by year, in time order: each year's marks share one line and one numbered badge
+    (1, 2, ...), which the legend under the charts explains."""
+    by_year: dict[float, list[ChartMark]] = {}
+    for mark in marks:
+        by_year.setdefault(float(mark.year), []).append(mark)
+    return sorted(by_year.items())
+
+
+def _year_words(year: float) -> str:
+    """5.0 -> "5", 5.25 -> "5¼", 0.5 -> "½" (quarters), else 2 decimals."""
+    whole, part = divmod(round(year * 4), 4)
+    if abs(year * 4 - round(year * 4)) < 1e-9:
+        return f"{whole or ''}{'¼½¾'[part - 1]}" if part else f"{whole}"
+    return f"{year:.2f}"
+
+
 def _compact(v: float, _pos=None) -> str:
     """Tick label: 10 500 -> "10.5k", 12 000 -> "12k", 250 -> "250", -3 -> "−3"."""
     text = f"{v / 1000:.2f}".rstrip("0").rstrip(".") + "k" if abs(v) >= 1000 else f"{v:g}"
@@ -357,7 +392,81 @@ class ChartPlot:
                 if row == "effect":
                     ax.axhline(0.0, color="#111111", linewidth=1.4, linestyle=(0, (4, 3)))
             (axes[-1, col]).set_xlabel("year", fontsize=_pt(FONT), color="#222222", labelpad=1)
+        self.horizon_years = max(horizon_years, 0.25)
+        self.marks: tuple[ChartMark, ...] = ()
+        self._mark_artists: list = []
         self._bg = None
+
+    def set_marks(self, marks) -> None:
+        """Draw these lever marks (replacing the previous ones) from the next frame on: on every
+        chart a vertical line at the mark's year and, at its top, the mark's number (the legend
+        under the charts, :meth:`legend`, gives the lever's name)."""
+        marks = tuple(marks)
+        if marks == self.marks:
+            return
+        for artist in self._mark_artists:
+            artist.remove()
+        self._mark_artists = []
+        self.marks = marks
+        for ax in self.axes.values():
+            width_px = ax.get_position().width * self.fig.bbox.width
+            height_px = ax.get_position().height * self.fig.bbox.height
+            placed: list[tuple[float, int]] = []  # (x px, stack level) of badges drawn
+            for number, (year, group) in enumerate(mark_groups(marks), start=1):
+                style = MARK_STYLES.get(group[-1].kind, "solid")
+                self._mark_artists.append(ax.axvline(year, color=MARK_COLOUR, linewidth=MARK_WIDTH,
+                                                     linestyle=style, zorder=1.8))
+                x_px = year / self.horizon_years * width_px
+                level = 0
+                while any(abs(x_px - x) < MARK_BADGE_PX and lv == level for x, lv in placed):
+                    level += 1
+                placed.append((x_px, level))
+                self._mark_artists.append(ax.text(
+                    year, 1.0 - (4 + level * MARK_BADGE_PX) / height_px, str(number),
+                    transform=ax.get_xaxis_transform(), ha="center", va="top",
+                    fontsize=_pt(FONT), fontweight="bold", color="white", zorder=1.9,
+                    clip_on=False, bbox={"boxstyle": "round,pad=0.2", "facecolor": MARK_COLOUR,
+                                         "edgecolor": "none"}))
+        self._bg = None  # the marks belong to the background: redraw it
+
+    def legend(self) -> list[tuple[int, str]]:
+        """(number, text) per badge: "year 5: Business network contracts on"."""
+        return [(k, f"year {_year_words(year)}: " + "; ".join(m.label for m in group))
+                for k, (year, group) in enumerate(mark_groups(self.marks), start=1)]
+
+    def render_export(self, bands: dict) -> bytes:
+        """The charts as PNG, with the markers' legend drawn beneath them (an exported picture
+        explains itself)."""
+        with DRAW_LOCK:
+            canvas = self.draw(bands)
+            w, h = canvas.get_width_height()
+            img = Image.frombuffer("RGBA", (w, h), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+            img = img.convert("RGB")
+            lines = self.legend()
+            if lines:
+                line_px = FONT + 10
+                fig = Figure(figsize=(w / DPI, (len(lines) * line_px + 12) / DPI), dpi=DPI,
+                             facecolor="white")
+                FigureCanvasAgg(fig)
+                for k, (number, text) in enumerate(lines):
+                    y = 1.0 - (6 + (k + 0.5) * line_px) / (len(lines) * line_px + 12)
+                    fig.text(12 / w, y, str(number), fontsize=_pt(FONT), fontweight="bold",
+                             color="white", va="center", ha="left",
+                             bbox={"boxstyle": "round,pad=0.2", "facecolor": MARK_COLOUR,
+                                   "edgecolor": "none"})
+                    fig.text(44 / w, y, text, fontsize=_pt(FONT), color="#111111", va="center",
+                             ha="left")
+                fig.canvas.draw()
+                lw, lh = fig.canvas.get_width_height()
+                band = Image.frombuffer("RGBA", (lw, lh), fig.canvas.buffer_rgba(), "raw", "RGBA",
+                                        0, 1).convert("RGB")
+                out = Image.new("RGB", (w, h + lh), "white")
+                out.paste(img, (0, 0))
+                out.paste(band, (0, h))
+                img = out
+            buf = io.BytesIO()
+            img.save(buf, format="png", optimize=False)
+            return buf.getvalue()
 
     def _fit(self, key: tuple[str, str], lo_d: float, hi_d: float, floor_zero: bool) -> bool:
         """Grow (never shrink) the y-range to hold [lo_d, hi_d]; True if it changed."""

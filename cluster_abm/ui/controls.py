@@ -193,10 +193,12 @@ class LeverChoice:
     regions: tuple[str, ...] | None = None  # None = every region
     clusters: tuple[str, ...] | None = None  # None = every cluster
     firms: str | None = None  # None = the lever's default group
+    start_year: int = 0  # the policy years the scenario file gives it (kept, not set in the app:
+    end_year: int | None = None  # the app switches levers from the year reached instead)
 
     @classmethod
     def from_setting(cls, s: policies.LeverSetting) -> LeverChoice:
-        return cls(True, s.intensity, s.regions, s.clusters, s.firms)
+        return cls(True, s.intensity, s.regions, s.clusters, s.firms, s.start_year, s.end_year)
 
 
 @dataclass(frozen=True)
@@ -268,6 +270,10 @@ def effective_levers(scenario: Scenario, choices: dict[str, LeverChoice]) -> dic
             table["clusters"] = list(choice.clusters)
         if choice.firms is not None and "firms" in lever.targets:
             table["firms"] = choice.firms
+        if choice.start_year:
+            table["start_year"] = int(choice.start_year)
+        if choice.end_year is not None:
+            table["end_year"] = int(choice.end_year)
         try:
             out[lid] = policies.validate_lever(lid, table, "app", scenario.region_ids,
                                                scenario.cluster_ids)

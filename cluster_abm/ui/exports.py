@@ -3,7 +3,10 @@
 :func:`setup_toml` writes what is on screen as a scenario file that ``cluster-abm scenario check``
 accepts: it ``extends`` the scenario the app started from and adds the horizon, the parameter
 changes and the levers (a lever the base switches on and the user switched off is written as
-``false``), so the file stays short and reads like the project's own packages. The charts and
+``false``), so the file stays short and reads like the project's own packages. Levers switched
+while the runs went on keep their years (``start_year``, ``end_year``); a scenario file says
+whole policy years and one period per lever, so the comments list what the app did, quarter by
+quarter, when that is more than the file can say. The charts and
 the map are exported as PNG by :class:`~cluster_abm.ui.app_state.AppState`.
 """
 
@@ -31,19 +34,23 @@ def extends_ref(base: Scenario) -> str:
 
 
 def setup_toml(base: Scenario, policy: Scenario, params: dict[str, Any], horizon_years: float,
-               title: str | None = None) -> str:
+               title: str | None = None, history: list[str] | None = None) -> str:
     """The app's set-up as a scenario file (TOML text).
 
     Args:
         base: the scenario file the set-up starts from.
-        policy: the policy scenario as run (its levers are written).
+        policy: the policy scenario as run (its levers are written, with their years).
         params: the parameter overrides the app applied on top of ``base``.
         horizon_years: the run length shown.
+        history: the levers switched in the app, in words ("year 5¼: Incubators on"), written
+            as comments.
     """
     today = _dt.date.today().isoformat()
     lines = [
         f"# Saved from the workshop app (cluster-abm ui) on {today}.",
         f"# Starts from {base.title or base.name} and adds the horizon, parameters and levers below.",
+        *(["# Levers switched during the run in the app (a file says whole years, one period "
+           "per lever):"] + [f"#   {h}" for h in history] if history else []),
         f"extends = {toml_value(extends_ref(base))}",
         f"title = {toml_value(title or (base.title or base.name) + ' (workshop set-up)')}",
         "",
@@ -67,4 +74,8 @@ def setup_toml(base: Scenario, policy: Scenario, params: dict[str, Any], horizon
         lever = policies.BY_ID.get(lid)
         if lever is not None and "firms" in lever.targets:
             lines.append(f"firms = {toml_value(s.firms)}")
+        if s.start_year:
+            lines.append(f"start_year = {toml_value(int(s.start_year))}")
+        if s.end_year is not None:
+            lines.append(f"end_year = {toml_value(int(s.end_year))}")
     return "\n".join(lines) + "\n"

@@ -27,9 +27,11 @@ def t_quantile(n: int, level: float = LEVEL) -> float:
     """The two-sided ``level`` quantile of Student's t for a mean of ``n`` values (n - 1 df)."""
     if n < 2:
         return math.nan
-    from scipy.stats import t
+    # the inverse of Student's t distribution function (the same numbers as scipy.stats.t.ppf;
+    # scipy.special comes with the model, scipy.stats would slow the first page down)
+    from scipy.special import stdtrit
 
-    return float(t.ppf(0.5 + level / 2.0, n - 1))
+    return float(stdtrit(n - 1, 0.5 + level / 2.0))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,15 @@ def latest(model, names) -> dict[str, np.ndarray]:
     return {n: np.asarray(wide[n][-1], dtype=float) for n in names}
 
 
+def totals_so_far(model, name: str) -> np.ndarray:
+    """A series' total (over regions) at every step so far, step 0 first (a series the app
+    starts showing mid-run: a lever switched on brings its direct outcome)."""
+    history = getattr(model, "history", None)
+    if history:
+        return np.array([float(np.asarray(row[name])[-1]) for row in history])
+    return np.asarray(model.series_wide()[name], dtype=float)[:, -1]
+
+
 @dataclass(frozen=True)
 class FirmView:
     """The living firms of one model at one step, as the map draws them."""

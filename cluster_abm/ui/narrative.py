@@ -6,10 +6,12 @@
   the run on the map (no calls, no CMO funding that year; seed 3.4.1);
 - a **large firm closing** (250 or more employees) in the run on the map;
 - an **effect becoming distinguishable from chance**: the 95 % interval of a headline outcome's
-  policy − baseline difference stops spanning zero (and, later, when it spans zero again).
+  policy − baseline difference stops spanning zero (and, later, when it spans zero again);
+- a **lever starting or ending** in the policy run (or its intensity or targets changing):
+  switched by the trainer while the runs go on, or planned by the scenario's years
+  (:attr:`~cluster_abm.ui.runs.RunSet.marks`, the same marks the charts draw).
 
-The app adds its own events (a restart after a lever change, a pause at the chosen year). Lever
-starts and ends join when the model offers lever timing.
+The app adds its own events (a restart, a pause at the chosen year).
 """
 
 from __future__ import annotations
@@ -27,17 +29,17 @@ MAX_EVENTS = 60
 @dataclass(frozen=True)
 class Event:
     step: int
-    kind: str  # "freeze", "closure", "effect", "app"
+    kind: str  # "freeze", "closure", "effect", "lever", "app"
     text: str
 
 
 def year_text(step: int, steps_per_year: int) -> str:
-    """Step 13 of a quarterly model -> "year 3¼"."""
+    """Step 13 of a quarterly model -> "year 3¼" (step 2: "year ½")."""
     whole, part = divmod(int(step), int(steps_per_year))
     if part == 0:
         return f"year {whole}"
     if steps_per_year == 4:
-        return f"year {whole}{'¼½¾'[part - 1]}"
+        return f"year {whole or ''}{'¼½¾'[part - 1]}"
     return f"year {step / steps_per_year:.2f}".rstrip("0")
 
 
@@ -47,6 +49,21 @@ def signed(v: float, digits: int | None = None) -> str:
     return ("+" if v > 0 else "−") + fmt_number(abs(v), digits)
 
 
+def mark_text(mark, steps_per_year: int) -> str:
+    """A :class:`~cluster_abm.ui.runs.LeverMark` in words: "Year 5: Business network contracts
+    started in the policy run (switched on now; the baseline runs without it)."."""
+    when = year_text(mark.step, steps_per_year).capitalize()
+    verb = {"start": "started", "end": "ended", "change": "changed"}[mark.kind]
+    if mark.kind == "change":
+        verb += f" ({mark.detail})" if mark.detail else ""
+    if mark.how == "switch":
+        why = {"start": "switched on now; the baseline runs without it",
+               "end": "switched off", "change": "changed now"}[mark.kind]
+    else:
+        why = "as the scenario plans"
+    return f"{when}: {mark.name} {verb} in the policy run ({why})."
+
+
 class Narrator:
     """Turns what happened in a :class:`RunSet` since the last look into :class:`Event` s."""
 
@@ -54,6 +71,7 @@ class Narrator:
         self.runs = runs
         self._step_seen = 0
         self._closures_seen = 0
+        self._marks_seen = 0
         self._sign: dict[str, int] = {}
         self._regions = runs.region_names()
 
@@ -80,6 +98,9 @@ class Narrator:
                              f"firm ({fmt_number(c.employees, 0)} jobs, {self._sector(c.sector)}) "
                              f"closed in {self._region(c.region)} {where}."))
         self._closures_seen = len(runs.closures)
+        for mark in runs.marks[self._marks_seen:]:
+            out.append(Event(mark.step, "lever", mark_text(mark, spy)))
+        self._marks_seen = len(runs.marks)
         if runs.compare and runs.n_seeds >= 2:
             for m in runs.measures()[:4]:
                 o = runs.outcome(m)

@@ -12,6 +12,19 @@ per step instead of re-reading each model's history. The model on the map (one r
 also looked at firm by firm every step (:func:`~cluster_abm.ui.model_view.firm_view`) to spot large
 firms closing and to colour firms that innovated in the last year.
 
+Levers can be switched while the runs go on (:meth:`RunSet.switch_levers`, through
+``ClusterModel.switch_levers``: a lever starts in the current policy year, the past stays as it
+was, the baseline is untouched). Which levers run in the policy run is looked at after every step
+and every switch, so :attr:`RunSet.marks` records when each lever really started or ended —
+switched by the trainer, or planned by the scenario's ``start_year`` / ``end_year`` — for the
+charts' markers and the narrative.
+
+Models start warm: each restores its spun-up world from the model's spin-up cache
+(``ClusterModel(..., spinup_cache=...)``, the default cache unless told otherwise); a world not
+in the cache is spun up once and saved there (policy and baseline share it: they differ only in
+levers). ``python -m cluster_abm.ui.warm`` (``make ui-assets``) fills the cache for the app's
+default set-up ahead of time.
+
 Nothing here imports Solara or matplotlib: the ensemble is tested and benchmarked on its own.
 """
 
@@ -19,10 +32,11 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from cluster_abm.model.cluster_model import ClusterModel
+from cluster_abm.model.cluster_model import DEFAULT_CACHE, ClusterModel
 from cluster_abm.outputs.metrics import SERIES
 from cluster_abm.policy import levers as policies
 from cluster_abm.specs.scenario import Scenario
@@ -62,6 +76,17 @@ class Track:
             self.rows[name].append(np.array([v[name][-1] for v in latest], dtype=float))
         for name in REGIONAL:
             self.regional[name].append(np.array([v[name][:-1] for v in latest], dtype=float))
+        self._cache.clear()
+
+    def add(self, name: str, models: list) -> None:
+        """Track ``name`` from now on, its past filled in from the models' history."""
+        if name in self.rows:
+            return
+        past = np.column_stack([model_view.totals_so_far(m, name) for m in models])
+        if len(past) != len(self):  # pragma: no cover - a model whose history is not the run's
+            raise RuntimeError(f"{name}: {len(past)} steps in the models, {len(self)} tracked")
+        self.rows[name] = list(past)
+        self.names = (*self.names, name)
         self._cache.clear()
 
     def __len__(self) -> int:
@@ -138,8 +163,10 @@ HEADLINES = (
             "skilled_emigrants_cum", "level", "Brain drain", "skilled emigrants", "level"),
     Measure("firms", "Firms now", "firms", "higher", "firms", "level", "Firms", "firms", "level"),
 )
-COST = Measure("public_cost", "Lever spending so far", "k€", None, "public_cost", "cumulative",
-               "Lever spending so far", "k€", "cumulative")
+# the levers' public money, in euros of the real regions (the model books it where it is spent,
+# as the real programme would pay it: each model firm stands for the real firms it represents)
+COST = Measure("public_cost", "Public cost so far", "k€", None, "public_cost", "cumulative",
+               "Public cost so far", "k€", "cumulative")
 
 
 def lever_measures(scenario: Scenario) -> list[Measure]:
@@ -198,6 +225,43 @@ class Closure:
 
 
 @dataclass(frozen=True)
+class LeverMark:
+    """A lever of the policy run starting, ending or changing.
+
+    ``step``: steps since policy year 0 after which it happened (the lever acts, or stops, from
+    the next step on: up to ``step`` the policy run is what it would have been without the
+    change). ``kind``: "start", "end" or "change" (intensity or targets); ``how``: "switch" (the
+    trainer, in the app) or "scenario" (the scenario's years or its programme's).
+    """
+
+    step: int
+    lever: str  # id
+    name: str  # the lever's human name
+    kind: str
+    how: str
+    detail: str = ""  # a change: what changed, in words ("intensity 1 → 2")
+
+
+class LeverTimingError(ValueError):
+    """A lever change the model's ``switch_levers`` cannot express from the current year (a lever
+    the scenario plans for a later year, switched off or changed before it starts)."""
+
+
+def _running(model: ClusterModel) -> dict:
+    """The levers running in a model now: id -> setting."""
+    return dict(model.policy.settings)
+
+
+def _change_words(old, new) -> str:
+    parts = []
+    if old.intensity != new.intensity:
+        parts.append(f"intensity {old.intensity:g} → {new.intensity:g}")
+    if (old.regions, old.clusters, old.firms) != (new.regions, new.clusters, new.firms):
+        parts.append("targets changed")
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True)
 class Band:
     """A chart line: the mean over seeds and its 95 % interval, per step."""
 
@@ -216,17 +280,21 @@ class RunSet:
         seeds: the seeds of both runs (the same for both: common random numbers).
         horizon: steps to run (default: the policy scenario's ``sim.years`` in steps).
         watch: (run, seed index) of the model on the map.
+        spinup_cache: where the models find and keep their spun-up worlds (default: the
+            model's cache; None: every model spins up itself).
     """
 
     supports_live_levers = True  # levers switched mid-run apply from the current year (switch_levers)
 
     def __init__(self, policy: Scenario, reference: Scenario | None, seeds, horizon: int | None = None,
-                 watch: tuple[str, int] = ("policy", 0)):
+                 watch: tuple[str, int] = ("policy", 0), *,
+                 spinup_cache: str | Path | None | object = DEFAULT_CACHE):
         self.seeds = tuple(int(s) for s in seeds)
         if not self.seeds:
             raise ValueError("at least one seed")
         self.scenarios = {"policy": policy} | ({} if reference is None else {"reference": reference})
-        self.models = {run: [ClusterModel(sc, seed=s) for s in self.seeds]
+        self.spinup_cache = spinup_cache
+        self.models = {run: [ClusterModel(sc, seed=s, spinup_cache=spinup_cache) for s in self.seeds]
                        for run, sc in self.scenarios.items()}
         spy = self.models["policy"][0].p.steps_per_year
         if any(m.p.steps_per_year != spy for ms in self.models.values() for m in ms):
@@ -240,6 +308,12 @@ class RunSet:
         for run, track in self.tracks.items():
             track.append(self.models[run])
         self.closures: list[Closure] = []
+        self.marks: list[LeverMark] = []  # levers starting, ending, changing in the policy run
+        # what runs now (nothing before the first step opens year 0: the levers of year 0 are
+        # on from the start, no marks)
+        self._running = _running(self.models["policy"][0])
+        self._told_start: set[str] = set()  # switched by the trainer, told before taking effect
+        self._told_end: set[str] = set()
         self._views: dict[tuple[str, int], deque] = {}
         for run in self.models:
             self.set_watch(run, 0)
@@ -335,17 +409,114 @@ class RunSet:
         if any(m.t - m.t0 != t for m in self.all_models()):  # pragma: no cover - a model bug
             raise RuntimeError("the runs fell out of step")
         self._look()
+        self._observe_levers(t - 1)  # a year opened in this step: the levers acted in it
         return True
 
-    def switch_levers(self, policy: Scenario) -> list[str]:
+    def switch_levers(self, policy: Scenario) -> list[LeverMark]:
         """Apply ``policy``'s levers to every policy model from the current step on (levers that
         start run from the current policy year; the past stays as it was), the baseline untouched.
-        Returns the levers that started."""
-        started: list[str] = []
+        Returns the marks of what started, ended or changed now.
+
+        A lever the scenario plans for a later year stays planned when ``policy`` has it
+        unchanged; switching it off or changing it before it starts cannot be said from the
+        current year (``ClusterModel.switch_levers`` would start it now) and raises
+        :class:`LeverTimingError` before any model is touched.
+        """
+        levers = self._switchable(policy)
+        first = self.models["policy"][0]
+        running, t, spy = _running(first), self.t, self.steps_per_year
         for model in self.models["policy"]:
-            started = model.switch_levers(dict(policy.levers))
+            model.switch_levers(levers)
         self.scenarios["policy"] = policy
-        return started
+        self._show_direct(policy)
+        timed = first.cluster_scenario.levers
+        before = len(self.marks)
+        # told at once, where the change takes effect: now, or (a lever switched off in the
+        # year it started runs to that year's end) at its end year
+        for lid, old in running.items():
+            if lid not in policy.levers:
+                end = timed[lid].end_year
+                self._mark(max(t, (end or 0) * spy), lid, "end", "switch")
+                self._told_end.add(lid)
+            elif (words := _change_words(old, timed[lid])):
+                self._mark(t, lid, "change", "switch", words)
+        for lid in levers:
+            if lid not in running:
+                self._mark(max(t, timed[lid].start_year * spy), lid, "start", "switch")
+                self._told_start.add(lid)
+        self._observe_levers(t)  # what took effect at once is told already
+        return self.marks[before:]
+
+    def _show_direct(self, policy: Scenario) -> None:
+        """The direct outcomes of levers switched on mid-run join the tiles (their past filled
+        in); those of levers switched off stay (the effect so far)."""
+        known = {m.key for m in self.direct}
+        new = [m for m in lever_measures(policy) if m.key not in known]
+        if not new:
+            return
+        for run, track in self.tracks.items():
+            for m in new:
+                track.add(m.series, self.models[run])
+        order = {lever.outcome: k for k, lever in enumerate(policies.LEVERS)}
+        self.direct = sorted([*self.direct, *new], key=lambda m: order.get(m.series, 0))
+
+    def _switchable(self, policy: Scenario) -> dict:
+        """``policy``'s levers as ``ClusterModel.switch_levers`` takes them (see
+        :meth:`switch_levers`)."""
+        model = self.models["policy"][0]
+        configured = model.cluster_scenario.levers
+        running = _running(model)
+        year = max(model.policy_year, 0)
+        out = {}
+        for lid, s in policy.levers.items():
+            old = configured.get(lid)
+            if lid in running or old is None:
+                out[lid] = s
+            elif old == s:
+                continue  # planned for later, or ended: stays as it is
+            elif old.start_year > year:
+                raise LeverTimingError(f"{policies.BY_ID[lid].name} is planned for year "
+                                       f"{old.start_year} and cannot be changed before it starts")
+            else:
+                out[lid] = s  # an ended lever switched on again: from now on
+        for lid, old in configured.items():
+            if lid not in policy.levers and lid not in running and old.start_year > year:
+                raise LeverTimingError(f"{policies.BY_ID[lid].name} is planned for year "
+                                       f"{old.start_year} and cannot be switched off before it "
+                                       "starts")
+        return out
+
+    def _observe_levers(self, step: int) -> None:
+        """Record the levers that started or ended in the policy run since the last look, as
+        the scenario plans them (what a switch told already is not told again when it takes
+        effect)."""
+        now = _running(self.models["policy"][0])
+        for lid in self._running:
+            if lid not in now and not self._told(self._told_end, lid):
+                self._mark(step, lid, "end", "scenario")
+        for lid in now:
+            if lid not in self._running and not self._told(self._told_start, lid):
+                self._mark(step, lid, "start", "scenario")
+        self._running = now
+
+    @staticmethod
+    def _told(told: set[str], lid: str) -> bool:
+        if lid in told:
+            told.discard(lid)
+            return True
+        return False
+
+    def _mark(self, step: int, lid: str, kind: str, how: str, detail: str = "") -> None:
+        if step <= 0 and how == "scenario":
+            return  # year 0 opening: the scenario's levers are on from the start, no mark
+        lever = policies.BY_ID.get(lid)
+        self.marks.append(LeverMark(max(step, 0), lid, lever.name if lever else lid, kind, how,
+                                    detail))
+
+    @property
+    def timed_policy(self) -> Scenario:
+        """The policy scenario as it runs, with each lever's years (switches included)."""
+        return self.models["policy"][0].cluster_scenario
 
     # --- what the page shows -------------------------------------------------------------------
     def measures(self) -> list[Measure]:

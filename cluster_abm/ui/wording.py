@@ -43,6 +43,16 @@ def fmt_number(v: float, digits: int | None = None) -> str:
     return f"{v:,.{digits}f}".replace(",", "\u202f")
 
 
+def money(k_eur: float) -> tuple[str, str]:
+    """An amount in k€ as a room reads it: 850 -> ("850", "k€"), 12 345 -> ("12.3", "M€"),
+    2.5e6 -> ("2.50", "bn €") (three significant figures, at least)."""
+    a = abs(k_eur)
+    value, unit = (k_eur / 1e6, "bn €") if a >= 1e6 else (k_eur / 1e3, "M€") if a >= 1e3 else (k_eur, "k€")
+    b = abs(value)
+    digits = 0 if b >= 100 or b == 0 else 1 if b >= 10 else 2
+    return fmt_number(value, digits), unit
+
+
 def unit_words(unit: str) -> str:
     """A registry or series unit as words for a room: "k€/yr" -> "k€ a year", "-" -> ""."""
     u = (unit or "").strip()

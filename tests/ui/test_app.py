@@ -11,6 +11,11 @@ way a trainer would, on a 1600x1000 projector-like screen:
   with the lever panel open and a lever's tooltip showing;
 - exports: the charts and the map (PNG), the data (CSV, read with pandas) and the set-up as a
   scenario file (``cluster-abm scenario check`` accepts it), downloaded by the browser;
+- a lever switched on at year 5 while the runs go on: nothing changes before year 5 (in the
+  downloaded data every series of the policy run equals the baseline's, seed by seed, up to the
+  switch: the difference series is zero), the runs carry on from year 5 (no restart), and the
+  marker is drawn on every chart at year 5 (pixels of the marker colour where an in-process
+  chart puts year 5), named beneath the charts and told in the narrative;
 - invalid input gets one line on screen; two tabs keep their own runs; every request stays on
   this machine; no JavaScript error, no traceback in the server log.
 
@@ -82,6 +87,23 @@ COLOUR_PIXELS_JS = """([sel, rgb, tol, half]) => {
             && Math.abs(data[i + 2] - rgb[2]) <= tol) n++;
     }
     return n;
+}"""
+
+
+# per column of the chart image: pixels near a colour (the lever markers' vertical lines)
+COLOUR_COLUMNS_JS = """([sel, rgb, tol]) => {
+    const img = document.querySelector(sel);
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth; c.height = img.naturalHeight;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const data = ctx.getImageData(0, 0, c.width, c.height).data;
+    const cols = new Array(c.width).fill(0);
+    for (let i = 0; i < data.length; i += 4) {
+        if (Math.abs(data[i] - rgb[0]) <= tol && Math.abs(data[i + 1] - rgb[1]) <= tol
+            && Math.abs(data[i + 2] - rgb[2]) <= tol) cols[(i / 4) % c.width]++;
+    }
+    return cols;
 }"""
 
 
@@ -254,7 +276,9 @@ def _drive_ensemble(page, tmp_path):
         assert lo <= 0 <= hi, ci  # neutral exactly while the interval spans zero
         colour = tile.locator(".cpl-tile-value").evaluate("e => getComputedStyle(e).color")
         assert colour == "rgb(51, 51, 51)", colour
-    expect(page.locator(".cpl-tile", has_text="Lever spending so far")).to_contain_text("k€")
+    cost = page.locator(".cpl-tile", has_text="Public cost so far")  # real euros
+    expect(cost).to_contain_text(re.compile(r"\d (k€|M€|bn €)"))
+    expect(cost).to_contain_text("euros of the real regions")
     _screenshot(page, tmp_path, "app_1600x1000_panel")
 
     # fonts with the panel open and a lever's tooltip showing
@@ -390,3 +414,93 @@ def test_play_pause_at_year_and_horizon(open_page, app_server, tmp_path):
     expect(page.locator(".cpl-clock-step")).to_have_text("step 4 / 120", timeout=UPDATE_MS)
     expect(page.locator(".cpl-clock-year")).to_have_text("Year 1 of 30")
     _assert_clean(server, [(page, record)])
+
+
+def test_a_lever_switched_on_at_year_5_changes_nothing_before_it(open_page, app_server, tmp_path):
+    server = app_server
+    page, record = _open(open_page, server)
+    try:
+        _drive_switch_at_year_5(page, tmp_path)
+    except Exception:
+        _screenshot(page, tmp_path, "app_switch_failure")
+        raise
+    _assert_clean(server, [(page, record)])
+
+
+def _drive_switch_at_year_5(page, tmp_path):
+    import numpy as np
+    import pandas as pd
+    from playwright.sync_api import expect
+
+    from cluster_abm.ui.app_state import CHART_SIZE_PX, CHART_SPECS
+    from cluster_abm.ui.charts import MARK_COLOUR, ChartPlot
+
+    charts = "img.cpl-charts-img"
+    olive = _blend(MARK_COLOUR, 1.0)
+    # play to year 5 and stop there by itself
+    _pick(page, page.locator(".cpl-pause-at"), "year 5")
+    page.locator(".cpl-speed").get_by_role("button", name="max", exact=True).click()
+    page.get_by_role("button", name="Play").click()
+    expect(page.locator(".cpl-clock-step")).to_have_text("step 20 / 80", timeout=120_000)
+    expect(page.get_by_role("button", name="Play")).to_be_visible(timeout=UPDATE_MS)
+    _wait_images(page)
+    assert sum(page.evaluate(COLOUR_COLUMNS_JS, [charts, olive, 16])) < 20  # no marker yet
+    expect(page.locator(".cpl-mark")).to_have_count(0)
+
+    # "now we introduce network contracts": the lever panel, a switch, from year 5 on
+    before = _sources(page)
+    page.get_by_text("WG4 Financing").click()
+    _lever_switch(page, "Business network contracts").click(force=True)
+    expect(page.locator(".cpl-strip-lever")).to_have_text(
+        "Business network contracts ×1, from year 5", timeout=UPDATE_MS)
+    expect(page.locator(".cpl-event").first).to_have_text(
+        "Year 5: Business network contracts started in the policy run (switched on now; the "
+        "baseline runs without it).")
+    expect(page.locator(".cpl-mark")).to_contain_text("year 5: Business network contracts on")
+    page.wait_for_function("([sel, src]) => { const i = document.querySelector(sel); "
+                           "return i.complete && i.src !== src; }", arg=[charts, before[1]],
+                           timeout=UPDATE_MS)  # the charts redrawn (the map: the same world)
+    expect(page.locator(".cpl-clock-step")).to_have_text("step 20 / 80")  # no restart
+
+    # the marker: a vertical line at year 5 on every chart (both rows, four columns)
+    cols = np.array(page.evaluate(COLOUR_COLUMNS_JS, [charts, olive, 16]))
+    plot = ChartPlot(20, CHART_SPECS, True, *CHART_SIZE_PX)
+    expected = sorted({round(float(ax.transData.transform((5.0, 0.0))[0]))
+                       for ax in plot.axes.values()})
+    assert len(expected) == 4, expected
+    lines = np.flatnonzero(cols >= 150)  # a line spans both rows of a column (> 2 x 150 px)
+    assert lines.size, f"no marker line in the charts (max {cols.max()} pixels in a column)"
+    for x in expected:
+        assert np.min(np.abs(lines - x)) <= 3, (x, lines.tolist())
+    assert all(np.min(np.abs(np.array(expected) - x)) <= 3 for x in lines), lines.tolist()
+
+    # on the projector: the marker's legend and the narrative at 18 px or more too
+    page.get_by_role("button", name="Present").click()
+    expect(page.locator(".cpl-panel")).to_have_count(0, timeout=UPDATE_MS)
+    page.wait_for_timeout(500)
+    expect(page.locator(".cpl-mark")).to_be_visible()
+    small = page.evaluate(SMALL_TEXT_JS, MIN_FONT_PX)
+    assert not small, "text below 18 px in presentation mode:\n" + "\n".join(small)
+
+    # a year on, then the data: nothing changed before year 5, something after
+    _pick(page, page.locator(".cpl-pause-at"), "year 6")
+    page.get_by_role("button", name="Play").click()
+    expect(page.locator(".cpl-clock-step")).to_have_text("step 24 / 80", timeout=60_000)
+    expect(page.get_by_role("button", name="Play")).to_be_visible(timeout=UPDATE_MS)
+    expect(page.locator(".cpl-tile", has_text="Firms in contracts now")).to_have_count(1)
+    page.get_by_role("button", name="Exit presentation").click()
+    with page.expect_download(timeout=UPDATE_MS) as download:
+        page.get_by_role("button", name="Data (CSV)").click()
+    path = tmp_path / "data.csv"
+    download.value.save_as(path)
+    df = pd.read_csv(path)
+    assert df["step"].max() == 24 and df["seed"].nunique() == 8
+    series = [c for c in df.columns if c not in ("step", "year", "run", "seed")]
+    assert "firms_in_contracts" in series and "public_cost" in series
+    wide = df.set_index(["run", "seed", "step"])[series]
+    diff = wide.loc["policy"] - wide.loc["baseline"]  # the difference series, seed by seed
+    steps = diff.index.get_level_values("step")
+    assert (diff[steps <= 20] == 0).all().all(), diff[steps <= 20].abs().max()
+    after = diff[steps > 20]
+    assert (after["public_cost"] > 0).any() and (after["firms_in_contracts"] != 0).any()
+    _screenshot(page, tmp_path, "app_1600x1000_switch_year5")

@@ -356,7 +356,8 @@ def test_a_lever_switched_on_mid_run_changes_nothing_before_it(small):
     for _ in range(8):  # two years
         runs.step()
     switched = small.with_levers({"network_contracts": LeverSetting("network_contracts", intensity=2.0)})
-    assert runs.switch_levers(switched) == ["network_contracts"]
+    (mark,) = runs.switch_levers(switched)
+    assert (mark.lever, mark.kind, mark.how, mark.step) == ("network_contracts", "start", "switch", 8)
     while runs.step():
         pass
     for pol_model, ref_model in zip(runs.models["policy"], runs.models["reference"], strict=True):
@@ -462,7 +463,10 @@ def test_lever_change_mid_run_applies_from_this_year_and_says_so():
     state.step()
     assert state.set_lever("incubators", LeverChoice())
     frame = state.frame.value
-    assert frame.step == 2 and "levers changed from this year on" in frame.events[0].text
+    assert frame.step == 2 and frame.events[0].kind == "lever"
+    assert frame.events[0].text == ("Year ½: Networked start-up incubators started in the policy "
+                                    "run (switched on now; the baseline runs without it).")
+    assert frame.marks == ((1, "year ½: Networked start-up incubators on"),)
     assert "incubators" in state.runs.models["policy"][0].policy.configured
     state.close()
 

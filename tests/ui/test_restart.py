@@ -103,6 +103,9 @@ def test_restart_within_seconds_after_ctrl_c_with_a_tab_open(browser, cdn_cache,
             if second is not None:
                 _stop(second)
     text = log_path.read_text(errors="replace")
+    if up is not None:
+        print(f"restart: serving again {since_ctrl_c:.1f} s after Ctrl-C (stopping {stopped:.1f} s, "
+              f"starting {up:.1f} s)")
     assert "is in use" not in text, text[-2000:]
     assert up is not None, f"the restarted app did not serve:\n{text[-2000:]}"
     assert since_ctrl_c <= RESTART_WITHIN_S, (
