@@ -114,3 +114,25 @@ class RunSummary(ABC):
                 self.stopped = str(exc)
             else:
                 self.interrupted = True
+
+
+class TrialSummary(RunSummary):
+    """A study of trials (a calibration, a policy search): trials are counted run, ok or failed,
+    failures are named ``trial N``, and a failed trial is a finding (the optimiser avoids its
+    region) unless every trial failed. Subclasses are dataclasses with a ``completed`` count."""
+
+    max_failures_shown: ClassVar[int] = 10
+
+    @property
+    def run(self) -> int:
+        return self.completed + len(self.failed)
+
+    @property
+    def failures_fatal(self) -> bool:
+        return bool(self.failed) and not self.completed
+
+    def failure_label(self, key: Any) -> str:
+        return f"trial {key}"
+
+    def stored_note(self) -> str:
+        return "the stored trials are kept"

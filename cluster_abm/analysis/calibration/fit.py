@@ -42,7 +42,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +70,7 @@ from cluster_abm.experiments.experiment_spec import (
     canonical_json,
     default_workers,
 )
-from cluster_abm.experiments.run_summary import RunSummary
+from cluster_abm.experiments.run_summary import TrialSummary
 
 
 # --- storage and the study ------------------------------------------------------------------------
@@ -311,7 +311,7 @@ def counted_trials(study) -> int:
 
 # --- the calibration loop -------------------------------------------------------------------------
 @dataclass
-class CalibrationSummary(RunSummary):
+class CalibrationSummary(TrialSummary):
     """What a calibration call did; :attr:`exit_code` is what the command returns (see
     :class:`~cluster_abm.experiments.run_summary.RunSummary`)."""
 
@@ -328,29 +328,12 @@ class CalibrationSummary(RunSummary):
     load_start: tuple[float, float, float] | None = None
     load_end: tuple[float, float, float] | None = None
 
-    max_failures_shown: ClassVar[int] = 10
-
-    @property
-    def run(self) -> int:
-        return self.completed + len(self.failed)
-
-    @property
-    def failures_fatal(self) -> bool:
-        """A failed trial is a finding (the optimiser avoids its region); all failing is not."""
-        return bool(self.failed) and not self.completed
-
     def headline(self) -> str:
         rate = self.run / (self.wall_time / 60) if self.wall_time > 0 and self.run else 0.0
         return (f"{self.name}: {self.run} trials run ({self.completed} ok, {len(self.failed)} "
                 f"failed) after {self.before} stored, of {self.requested} requested, in "
                 f"{self.wall_time:.1f} s ({rate:.1f} trials/min) on {self.executor}; study in "
                 f"{self.storage}")
-
-    def failure_label(self, key: Any) -> str:
-        return f"trial {key}"
-
-    def stored_note(self) -> str:
-        return "the stored trials are kept"
 
     def detail_lines(self) -> list[str]:
         if self.best_loss is None:

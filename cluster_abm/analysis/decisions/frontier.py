@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,7 +64,7 @@ from cluster_abm.errors import InputError
 from cluster_abm.experiments import seeds
 from cluster_abm.experiments.executors import make_executor
 from cluster_abm.experiments.experiment_spec import canonical_json, default_workers
-from cluster_abm.experiments.run_summary import RunSummary
+from cluster_abm.experiments.run_summary import TrialSummary
 from cluster_abm.specs.toml_spec import toml_key, toml_value
 
 REFERENCE = "reference"
@@ -224,7 +224,7 @@ def summarise(spec: FrontierSpec, values: list[dict[str, float]],
 
 # --- the search loop ------------------------------------------------------------------------------
 @dataclass
-class SearchSummary(RunSummary):
+class SearchSummary(TrialSummary):
     """What a search call did; :attr:`exit_code` is what the command returns."""
 
     name: str
@@ -237,16 +237,6 @@ class SearchSummary(RunSummary):
     sim_time: float = 0.0  # s, summed over evaluations
     outputs: list[Path] = field(default_factory=list)
 
-    max_failures_shown: ClassVar[int] = 10
-
-    @property
-    def run(self) -> int:
-        return self.completed + len(self.failed)
-
-    @property
-    def failures_fatal(self) -> bool:
-        return bool(self.failed) and not self.completed
-
     def headline(self) -> str:
         rate = self.run / (self.wall_time / 3600) if self.wall_time > 0 and self.run else 0.0
         return (f"{self.name}: {self.run} trials evaluated ({self.completed} ok, "
@@ -254,12 +244,6 @@ class SearchSummary(RunSummary):
                 f"{self.simulations} evaluations in {self.wall_time:.1f} s ({rate:.0f} trials/h) "
                 f"on {self.executor}; {self.pareto} packages on the frontier; study in "
                 f"{self.storage}")
-
-    def failure_label(self, key: Any) -> str:
-        return f"trial {key}"
-
-    def stored_note(self) -> str:
-        return "the stored trials are kept"
 
     def closing_lines(self) -> list[str]:
         return [f"  wrote {p}" for p in self.outputs]
