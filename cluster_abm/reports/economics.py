@@ -145,8 +145,20 @@ def paired(measures: pd.DataFrame, baseline: str, level: float,
     low, high (``level`` t interval), mde (80 % power, 5 % two-sided).
     """
     columns = columns or [c for c in MEASURES if c in measures.columns]
-    base = measures[measures["arm"] == baseline].set_index(["seed", "region"])
     rows = []
+    for arm, region, a, b in _pairs(measures, baseline):
+        for col in columns:
+            x, y = a[col].to_numpy(dtype=float), b[col].to_numpy(dtype=float)
+            ok = np.isfinite(x) & np.isfinite(y)
+            rows.append(_summary(arm, region, col, x[ok] - y[ok], y[ok], x[ok], level))
+    return pd.DataFrame(rows, columns=["arm", "region", "measure", "n", "baseline_mean",
+                                       "arm_mean", "mean", "sd", "low", "high", "mde"])
+
+
+def _pairs(measures: pd.DataFrame, baseline: str):
+    """Per arm (not the baseline) and region: (arm, region, arm rows, baseline rows), the rows
+    of the seeds both ran, aligned by seed (common random numbers pair them)."""
+    base = measures[measures["arm"] == baseline].set_index(["seed", "region"])
     for arm in dict.fromkeys(measures["arm"]):
         if arm == baseline:
             continue
@@ -154,14 +166,7 @@ def paired(measures: pd.DataFrame, baseline: str, level: float,
         common = a.index.intersection(base.index)
         for region in dict.fromkeys(common.get_level_values("region")):
             idx = common[common.get_level_values("region") == region]
-            for col in columns:
-                x = a.loc[idx, col].to_numpy(dtype=float)
-                b = base.loc[idx, col].to_numpy(dtype=float)
-                ok = np.isfinite(x) & np.isfinite(b)
-                d = x[ok] - b[ok]
-                rows.append(_summary(arm, region, col, d, b[ok], x[ok], level))
-    return pd.DataFrame(rows, columns=["arm", "region", "measure", "n", "baseline_mean",
-                                       "arm_mean", "mean", "sd", "low", "high", "mde"])
+            yield arm, region, a.loc[idx], base.loc[idx]
 
 
 def _summary(arm, region, measure, d, b, x, level) -> dict:
@@ -181,24 +186,17 @@ def cost_per_result(measures: pd.DataFrame, baseline: str, level: float, seed: i
     and the cost per result with a bootstrap interval, or a ``note`` saying why there is none."""
     rng = np.random.default_rng(seed)
     units = units or {}
-    base = measures[measures["arm"] == baseline].set_index(["seed", "region"])
     rows = []
-    for arm in dict.fromkeys(measures["arm"]):
-        if arm == baseline:
-            continue
-        a = measures[measures["arm"] == arm].set_index(["seed", "region"])
-        common = a.index.intersection(base.index)
-        for region in dict.fromkeys(common.get_level_values("region")):
-            idx = common[common.get_level_values("region") == region]
-            money = (a.loc[idx, "money_pv"] - base.loc[idx, "money_pv"]).to_numpy(dtype=float)
-            for result, (measure, sign, one, plural) in RESULTS.items():
-                if measure not in a.columns:
-                    continue
-                d = sign * (a.loc[idx, measure] - base.loc[idx, measure]).to_numpy(dtype=float)
-                ok = np.isfinite(d) & np.isfinite(money)
-                unit = units.get(MEASURES[measure][2], "")
-                rows.append(_ratio_row(arm, region, result, one, plural, unit, money[ok], d[ok],
-                                       level, rng, n_boot))
+    for arm, region, a, b in _pairs(measures, baseline):
+        money = (a["money_pv"] - b["money_pv"]).to_numpy(dtype=float)
+        for result, (measure, sign, one, plural) in RESULTS.items():
+            if measure not in a.columns:
+                continue
+            d = sign * (a[measure] - b[measure]).to_numpy(dtype=float)
+            ok = np.isfinite(d) & np.isfinite(money)
+            unit = units.get(MEASURES[measure][2], "")
+            rows.append(_ratio_row(arm, region, result, one, plural, unit, money[ok], d[ok],
+                                   level, rng, n_boot))
     return pd.DataFrame(rows, columns=[
         "arm", "region", "result", "what", "units", "n", "extra_money_pv", "extra_money_low",
         "extra_money_high", "extra_result", "extra_result_low", "extra_result_high",

@@ -287,6 +287,20 @@ def recover_stale_trials(study) -> list[int]:
     return [t.number for t in stale]
 
 
+def release_in_flight(study, pending: dict[int, dict[str, Any]], owner: str) -> None:
+    """Trials in flight when a session stops (and one asked for but not yet handed out, if the
+    stop came in between): fail them as interrupted, queue their points again, empty ``pending``."""
+    import optuna
+
+    stopped = [(n, rec["params"]) for n, rec in pending.items()]
+    stopped += [(t.number, dict(t.params)) for t in study.get_trials(
+        deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        if t.user_attrs.get("owner") == owner and t.number not in pending]
+    if stopped:
+        _mark_interrupted(study, stopped)
+    pending.clear()
+
+
 def _mark_interrupted(study, trials: list[tuple[int, dict[str, Any]]]) -> None:
     """Fail trials (number, params) that were stopped, not evaluated, and enqueue them again."""
     import optuna
@@ -377,7 +391,6 @@ def run_calibration(
     ``report`` is true, writes the calibrated scenario and the fit report.
     """
 
-    import optuna
 
     cal = calibration if isinstance(calibration, Calibration) else load_calibration(calibration)
     cal = cal.with_overrides(trials=trials, executor=executor, workers=workers,
@@ -452,15 +465,7 @@ def run_calibration(
     finally:
         if bar is not None:
             bar.close()
-        # Trials in flight when stopped (and one asked for but not yet handed out, if the stop
-        # came in between): fail them as interrupted and queue their points again.
-        stopped = [(n, rec["params"]) for n, rec in pending.items()]
-        stopped += [(t.number, dict(t.params)) for t in study.get_trials(
-            deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-            if t.user_attrs.get("owner") == owner and t.number not in pending]
-        if stopped:
-            _mark_interrupted(study, stopped)
-        pending.clear()
+        release_in_flight(study, pending, owner)
         summary.wall_time = time.perf_counter() - t0
         summary.load_end = _loadavg()
         session.update(finished=_now(), wall_time=round(summary.wall_time, 3),

@@ -99,7 +99,9 @@ def run_points(cal: Calibration, points: dict[Any, dict[str, Any]], seed_list: l
 
 
 def storage_url(cal: Calibration, results_dir: str | Path) -> str:
-    """The study's storage: the file's ``[storage] url``, else SQLite in results/<name>/."""
+    """The study's storage: the file's ``[storage] url``, else SQLite in results/<name>/.
+
+    Any study spec with ``name`` and ``storage`` will do (the policy search's too)."""
     if cal.storage and cal.storage != "journal":
         return cal.storage
     folder = (Path(results_dir) / cal.name).resolve()

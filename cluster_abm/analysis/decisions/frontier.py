@@ -40,13 +40,14 @@ import pandas as pd
 
 from cluster_abm.analysis.calibration.fit import (  # the calibration's storage and recovery
     _interrupts_deferred,
-    _mark_interrupted,
     _owner,
     _study_lock,
     counted_trials,
     make_storage,
     recover_stale_trials,
+    release_in_flight,
 )
+from cluster_abm.analysis.calibration.trials import storage_url
 from cluster_abm.analysis.decisions.decision_spec import (
     SAMPLER_KEY,
     SHARE,
@@ -72,16 +73,6 @@ FRONTIER_DIR = "frontier"
 
 
 # --- the study ------------------------------------------------------------------------------------
-def storage_url(spec: FrontierSpec, results_dir: str | Path) -> str:
-    """The file's ``[storage] url``, else SQLite in ``results/<name>/optuna.db``."""
-    if spec.storage and spec.storage != "journal":
-        return spec.storage
-    folder = (Path(results_dir) / spec.name).resolve()
-    if spec.storage == "journal":
-        return f"journal:{folder / 'optuna.journal'}"
-    return f"sqlite:///{folder / 'optuna.db'}"
-
-
 def directed(spec: FrontierSpec) -> list[Outcome]:
     """The objectives the search optimises (those with a direction), in the file's order."""
     return [o for o in spec.objectives if o.direction]
@@ -255,7 +246,6 @@ def run_search(spec: FrontierSpec | str | Path, *, results_dir: str | Path = "re
                storage: str | None = None, overwrite: bool = False,
                quiet: bool = False) -> SearchSummary:
     """Run the search until its study holds ``trials`` trials (resuming what it holds)."""
-    import optuna
 
     spec = spec if isinstance(spec, FrontierSpec) else load_frontier_spec(spec)
     spec = spec.with_overrides(trials=trials, executor=executor, workers=workers,
@@ -345,13 +335,7 @@ def run_search(spec: FrontierSpec | str | Path, *, results_dir: str | Path = "re
     finally:
         if bar is not None:
             bar.close()
-        stopped = [(n, rec["params"]) for n, rec in pending.items()]
-        stopped += [(t.number, dict(t.params)) for t in study.get_trials(
-            deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-            if t.user_attrs.get("owner") == owner and t.number not in pending]
-        if stopped:
-            _mark_interrupted(study, stopped)
-        pending.clear()
+        release_in_flight(study, pending, owner)
         summary.wall_time = time.perf_counter() - t0
         session.update(finished=_now(), wall_time=round(summary.wall_time, 3),
                        trials_run=summary.run, trials_ok=summary.completed,
