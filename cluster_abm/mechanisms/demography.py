@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from cluster_abm.agents.firm import Firm
-from cluster_abm.mechanisms import cooperation
+from cluster_abm.mechanisms import cooperation, production
 from cluster_abm.mechanisms.common import hazard
 from cluster_abm.numerics.rounding import stochastic_round
 from cluster_abm.state.firm_table import ORIGIN_DENOVO, ORIGIN_INNOVATIVE, ORIGIN_REPLICATIVE
@@ -277,11 +277,17 @@ def create_firms(m, step) -> None:
     member_draw = rng.random(n_new) < p.init.cmo_membership
     has_cmo = np.array([c.has_cmo for c in w.clusters] + [False])[attrs["cluster"]]
     attrs["member"] = member_draw & has_cmo & (attrs["cluster"] >= 0)
-    # Initial market share: as big as the firm's expected revenue (diluting the incumbents).
+    # Initial market share: as big as the firm's expected revenue (diluting the incumbents). The
+    # entrant reaches market.initial_reach of its customers (customer capital,
+    # production.accumulate_customers): its share is scaled up so that what it reaches, against
+    # the incumbents' mean reach, is its expected revenue; it grows into the rest as it sells.
     market = attrs["sector"].astype(np.int64) * R + region
     capacity = (attrs["skilled"] + attrs["unskilled"]) * attrs["productivity"] * attrs["quality"]
     expected = capacity * np.exp(d.entry_demand_mean + d.entry_demand_sd * rng.standard_normal(n_new))
-    attrs["share_reg"] = expected / np.maximum(m.demand_reg.ravel()[market], 1e-9)
+    r0 = p.market.initial_reach
+    base = production.mean_reach(ft.share_reg[idx], ft.reach[idx], ft.sector[idx] * R + ft.region[idx], w.n_sectors * R)
+    attrs["share_reg"] = expected / np.maximum(m.demand_reg.ravel()[market], 1e-9) * (base[market] / r0)
+    attrs["reach"] = np.full(n_new, r0)
     attrs["revenue"] = expected
     slots = spawn(m, attrs, knowledge)
     if len(step.degree) < ft.n:

@@ -5,7 +5,11 @@ in each market a firm's share grows in proportion to how far its competitiveness
 productivity / unit labour cost, lowered by the demand it left unfilled last step) lies above the
 share-weighted market mean, plus idiosyncratic demand shocks whose size falls with firm size
 (Stanley et al. 1996). Each firm sells in its (sector, region) market and, if it exports, in its
-sector's export market; demand grows with the sector and the region.
+sector's export market; demand grows with the sector and the region. A firm reaches only part of
+the customers its shares would warrant while its customer base is young, and builds the base up
+each year it sells (customer capital: Foster, Haltiwanger & Syverson 2016; Gourio & Rudanko 2014;
+Arkolakis 2010): new firms start small in demand, not only in productivity, and the survivors
+grow into their shares (:func:`accumulate_customers`).
 
 Labour is an input (issue 21). A firm's output capacity is its productivity x quality x a CES
 composite of its skilled and unskilled staff (elasticity of substitution
@@ -156,6 +160,44 @@ def _replicate(m, idx, share, market, n_markets, fitness, sigma, shocks) -> np.n
     return np.divide(grown, total[market], out=np.zeros_like(grown), where=total[market] > 0)
 
 
+def mean_reach(share, reach, market, n_markets) -> np.ndarray:
+    """Per market: the share-weighted mean customer base, sum(share x reach) / sum(share)
+    (1 for a market without shares: a lone firm reaches its whole market)."""
+    w = np.bincount(market, weights=share, minlength=n_markets)
+    r = np.bincount(market, weights=share * reach, minlength=n_markets)
+    return np.divide(r, w, out=np.ones(n_markets), where=w > 0)
+
+
+def reached_share(share, reach, market, n_markets) -> np.ndarray:
+    """Per firm: the share of its market's demand it faces, share x reach over its market's
+    mean reach (:func:`mean_reach`). The demand a young firm does not reach goes to the other
+    firms of its market in proportion to what they reach, so the market's demand is conserved:
+    the sum over a market is the sum of its shares (1 after the replicator). Equal to ``share``
+    where every firm has full reach."""
+    return share * reach / mean_reach(share, reach, market, n_markets)[market]
+
+
+def accumulate_customers(m, idx: np.ndarray) -> None:
+    """Customer capital (seed 2.6, 3.1.4): a firm's customer base grows while it sells.
+
+    Demand is a firm's market share times the share of its potential customers it reaches
+    (``reach``): a new firm starts at ``market.initial_reach`` (customers must first learn of
+    it) and each year closes ``market.reach_growth`` of the gap to full reach, in proportion to
+    the share of last step's demand it served: customers it serves stay and bring others, while
+    demand it cannot deliver builds no base. This is the demand accumulation through past sales
+    of Foster, Haltiwanger & Syverson (2016, "The slow growth of new plants: learning about
+    demand?"), who find it, not a productivity gap, behind new plants' slow convergence in size
+    (also Gourio & Rudanko 2014's customer capital; Arkolakis 2010's market penetration). With
+    selection on competitiveness (the replicator) it makes young firms' growth "up or out"
+    (Haltiwanger, Jarmin & Miranda 2013): the fit grow into their shares, the unfit exit before.
+    A firm without a demand record (an entrant before its first sale) does not accumulate.
+    """
+    ft = m.firms
+    served = np.where(ft.demand[idx] > 0, 1.0 - unfilled_share(m, idx), 0.0)
+    r = ft.reach[idx]
+    ft.reach[idx] = r + m.p.market.reach_growth * served * (1.0 - r)
+
+
 def _mean_quality(m, idx, share, market, n_markets) -> np.ndarray:
     w = np.bincount(market, weights=share, minlength=n_markets)
     q = np.bincount(market, weights=share * m.firms.quality[idx], minlength=n_markets)
@@ -260,6 +302,12 @@ def compete(m, step) -> None:
     (:func:`_against_outside`; the scale effect of labour demand: Armington 1969; Hamermesh
     1993). Revenue is what the firm sells, set by :func:`produce` once staff are known.
 
+    A firm faces its shares of the customers it reaches (customer capital,
+    :func:`accumulate_customers`; Foster, Haltiwanger & Syverson 2016): its share times its
+    ``reach`` over the market's share-weighted mean reach (:func:`reached_share`), so the
+    demand a young firm does not reach goes to its market's other firms and the market's total
+    is unchanged.
+
     Step state: reads ``has_transnational`` (export entry), ``subsidy_rate`` (effective wages).
     """
     ft, p, w = m.firms, m.p, m.world
@@ -287,22 +335,32 @@ def compete(m, step) -> None:
     new_exp = ~ft.exporter[idx] & step.has_transnational[idx] & hazard(m.uniform("export_entry", idx), np.full(len(idx), p.market.export_entry_rate))
     if new_exp.any():
         entrants = idx[new_exp]
+        # A new exporter's orders start at its export propensity times its revenue: its share
+        # is scaled up for the customers it does not yet reach (:func:`reached_share`).
+        was = ft.exporter[idx]
+        base = mean_reach(np.where(was, ft.share_exp[idx], 0.0), ft.reach[idx], sector, w.n_sectors)
         ft.exporter[entrants] = True
         x = m.sector_export[ft.sector[entrants]]
-        ft.share_exp[entrants] = ft.revenue[entrants] * x / np.maximum(m.demand_exp[ft.sector[entrants]], 1e-9)
+        ft.share_exp[entrants] = (ft.revenue[entrants] * x / np.maximum(m.demand_exp[ft.sector[entrants]], 1e-9)
+                                  * (base[ft.sector[entrants]] / ft.reach[entrants]))
         m.ledger.add("export_entries", ft.region[entrants])
     exp = ft.exporter[idx]
     ex_idx = idx[exp]
     if len(ex_idx):
         ft.share_exp[ex_idx] = _replicate(m, ex_idx, ft.share_exp[ex_idx], sector[exp], w.n_sectors, fit[exp], sigma[exp], shocks[exp])
+    # Customer capital: each firm faces its share of the customers it reaches.
+    accumulate_customers(m, idx)
+    reach = ft.reach[idx]
+    eff_reg = reached_share(ft.share_reg[idx], reach, market, w.n_sectors * R)
+    eff_exp = reached_share(np.where(exp, ft.share_exp[idx], 0.0), reach, sector, w.n_sectors)
     demand_reg = m.demand_reg.ravel()[market]
     demand_exp = m.demand_exp[sector]
     wedge = cost_wedge(m, idx, step.subsidy_rate) * m.wage_drift[ft.region[idx]]
     eta = p.production.demand_elasticity
-    demand_reg = demand_reg * _against_outside(ft.share_reg[idx], market, w.n_sectors * R, wedge, eta)[market]
-    demand_exp = demand_exp * _against_outside(np.where(exp, ft.share_exp[idx], 0.0), sector, w.n_sectors, wedge, eta)[sector]
-    rev_reg = ft.share_reg[idx] * demand_reg
-    rev_exp = np.where(exp, ft.share_exp[idx] * demand_exp, 0.0)
+    demand_reg = demand_reg * _against_outside(eff_reg, market, w.n_sectors * R, wedge, eta)[market]
+    demand_exp = demand_exp * _against_outside(eff_exp, sector, w.n_sectors, wedge, eta)[sector]
+    rev_reg = eff_reg * demand_reg
+    rev_exp = np.where(exp, eff_exp * demand_exp, 0.0)
     ft.demand[idx] = rev_reg + rev_exp
     ft.revenue_exp[idx] = rev_exp  # orders for now; produce() scales them to what is sold
 

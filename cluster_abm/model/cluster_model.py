@@ -379,13 +379,21 @@ class ClusterModel(mesa.Model):
         cod = np.clip(ip.codification * np.sqrt(level) + sd * rng.standard_normal(n), 0.0, 1.0)
         dyn = np.clip(ip.dyncap + sd * rng.standard_normal(n), 0.0, 1.0)
         age_steps = np.round(rng.exponential(ip.mean_age, n) * spy).astype(np.int64) + 1
+        # Customer bases built over the firms' ages at full service (customer capital,
+        # production.accumulate_customers); shares are scaled up for the customers not yet
+        # reached, so that each firm's demand is its revenue.
+        mp = p.yearly.market
+        reach = 1.0 - (1.0 - mp.initial_reach) * (1.0 - mp.reach_growth) ** (age_steps / spy)
+        pot_reg, pot_exp = revenue * (1 - x) / reach, revenue * x / reach
+        M = np.bincount(market, weights=pot_reg, minlength=S * R)
+        X = np.bincount(sector, weights=pot_exp, minlength=S)
         has_cmo = np.array([c.has_cmo for c in w.clusters] + [False])[cluster]
         attrs = {
             "region": region, "cluster": cluster, "sector": sector,
             "skilled": skilled, "unskilled": size - skilled, "skill_share": share,
             "productivity": productivity, "quality": np.ones(n),
-            "share_reg": revenue * (1 - x) / self.demand_reg.ravel()[market],
-            "share_exp": np.where(exporter, revenue * x / np.maximum(self.demand_exp[sector], 1e-9), 0.0),
+            "share_reg": pot_reg / M[market], "reach": reach,
+            "share_exp": np.where(exporter, pot_exp / np.maximum(X[sector], 1e-9), 0.0),
             "exporter": exporter, "revenue": revenue, "revenue_exp": revenue * x,
             "cash": ip.cash_to_revenue * revenue, "rd_intensity": rd,
             "codification": cod, "dyncap": dyn, "glocal": glocal,

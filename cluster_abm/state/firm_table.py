@@ -24,6 +24,9 @@ productivity       float64  revenue per employee at quality 1 (k€/yr per perso
 quality            float64  product quality (relative; product innovations raise it)
 share_reg          float64  share of its (sector, region) market
 share_exp          float64  share of its sector's export market (0 for non-exporters)
+reach              float64  customer base: share of the customers its market shares would
+                            warrant that the firm reaches, in (0, 1] (Foster, Haltiwanger &
+                            Syverson 2016; production.accumulate_customers)
 exporter           bool     sells abroad
 revenue            float64  annualised revenue this step (k€/yr)
 revenue_exp        float64  of which export revenue (k€/yr)
@@ -98,6 +101,7 @@ COLUMNS: dict[str, tuple[type, object]] = {
     "quality": (np.float64, 1.0),
     "share_reg": (np.float64, 0.0),
     "share_exp": (np.float64, 0.0),
+    "reach": (np.float64, 1.0),
     "exporter": (np.bool_, False),
     "revenue": (np.float64, 0.0),
     "revenue_exp": (np.float64, 0.0),
