@@ -360,12 +360,16 @@ def test_a_lever_switched_on_mid_run_changes_nothing_before_it(small):
     assert (mark.lever, mark.kind, mark.how, mark.step) == ("network_contracts", "start", "switch", 8)
     while runs.step():
         pass
+    moved = []
     for pol_model, ref_model in zip(runs.models["policy"], runs.models["reference"], strict=True):
         pol, ref = pol_model.series_wide(), ref_model.series_wide()
         for name in pol:  # steps 0-8: before the switch, to the bit
             assert np.array_equal(pol[name][:9], ref[name][:9], equal_nan=True), name
         assert pol["public_cost"][9:, -1].sum() > 0
-        assert not np.array_equal(pol["firms_in_contracts"], ref["firms_in_contracts"])
+        moved.append(not np.array_equal(pol["firms_in_contracts"], ref["firms_in_contracts"]))
+    # The lever pays for every contract founded, also those that would have been founded anyway
+    # (deadweight): in a 300-firm world one seed's members may not change in three years.
+    assert any(moved)
     model = runs.models["policy"][0]
     assert model.cluster_scenario.levers["network_contracts"].start_year == 2
 

@@ -68,11 +68,16 @@ def test_a_switched_lever_is_marked_when_it_starts_and_ends(small):
         pass
     assert len(runs.marks) == 3  # nothing more: the lever stays off
     # the policy runs were the baseline to the bit up to the switch, and the lever acted after
+    spent_on = 0.0
     for pol, ref in zip(runs.models["policy"], runs.models["reference"], strict=True):
         p, r = pol.series_wide(), ref.series_wide()
         for name in p:
             assert np.array_equal(p[name][:10], r[name][:10], equal_nan=True), name
-        assert p["public_cost"][10:14, -1].sum() > 0 and p["public_cost"][14:, -1].sum() == 0
+        assert p["public_cost"][14:, -1].sum() == 0
+        spent_on += p["public_cost"][10:14, -1].sum()
+    # A contract is paid when one is founded: in a 300-firm world a seed may found none in a
+    # year, so the spending is checked over the two seeds (when it stops is checked per seed).
+    assert spent_on > 0
 
 
 def test_a_switch_is_told_at_once_and_marked_where_it_takes_effect(small):
@@ -84,15 +89,20 @@ def test_a_switch_is_told_at_once_and_marked_where_it_takes_effect(small):
         runs.step()
     (start,) = runs.switch_levers(_on(small, network_contracts={}))
     assert (start.step, start.kind, start.how) == (8, "start", "switch")
-    runs.step()
-    runs.step()
+    policy = runs.models["policy"][0]
+    acting = []  # per step taken (9, 10, ...): whether the policy run had the lever on in it
+    for _ in range(2):
+        runs.step()
+        acting.append(policy.policy.on(CONTRACTS))
     (end,) = runs.switch_levers(small.with_levers({}))  # at year 2½, in the year it started
     assert (end.step, end.kind, end.how) == (12, "end", "switch")
     while runs.step():
-        pass
+        acting.append(policy.policy.on(CONTRACTS))
     assert len(runs.marks) == 2  # told once each
-    p = runs.models["policy"][0].series_wide()
-    assert p["public_cost"][9:13, -1].sum() > 0 and p["public_cost"][13:, -1].sum() == 0
+    # the lever acts in steps 9-12 (the rest of its budget year), not after
+    assert acting[:4] == [True] * 4 and not any(acting[4:8])
+    p = policy.series_wide()
+    assert p["public_cost"][13:, -1].sum() == 0
 
 
 def test_a_scenarios_lever_years_are_marked_as_planned(small):
