@@ -31,6 +31,8 @@ from cluster_abm.analysis.validation.targets import (
     TARGET_COLUMNS,
     default_targets_path,
     load_targets,
+    measure,
+    observe,
     targets_from_see,
     write_targets_csv,
 )
@@ -398,6 +400,23 @@ def test_survival_targets_need_a_long_enough_horizon(world):
     spec = base_spec(years=5, from_year=2, targets={"survival_5y.EU": 1.0})
     with pytest.raises(InputError, match=r"years >= from_year \+ 5"):
         calibration_from_dict(spec, source=str(world / "c.toml"), base_dir=world)
+
+
+def test_survival_counts_policy_years_after_a_spin_up(world):
+    """The firm log counts steps from policy year 0 (the end of the spin-up), so the end of the
+    observation must too: else every cohort of the run looks followable for any horizon and
+    firms born in the last year count as 1-year survivors (issue 21)."""
+    scenario = load_scenario(str(world / "small.toml")).with_params({"sim.spinup_years": 2})
+    years = 3
+    obs = observe(scenario, 3, years, spinup_cache=None)
+    spy = obs.steps_per_year
+    assert obs.t_end == years * spy
+    born = obs.log_birth >= 0
+    followable = born & (obs.log_birth + spy <= years * spy)
+    assert followable.sum() < born.sum()  # the last year's entrants cannot be followed a year
+    dead = (obs.log_death >= 0) & (obs.log_death < obs.log_birth + spy)
+    expected = 1.0 - dead[followable].mean()
+    assert measure(obs, "survival_1y", "EU", 0) == pytest.approx(expected)
 
 
 def test_docs_describe_every_measure_and_the_shipped_targets():
