@@ -87,6 +87,8 @@ def test_command_runs_end_to_end_and_writes_report(tiny_study):
     # the runs went through the experiment runner's store, next to the report
     res = load_results(results / "tiny")
     assert res.manifest["status"] == "complete" and res.manifest["run_count"] == 24
+    # every design point spun up its own world; a complete study keeps none of them
+    assert not (results / "tiny" / runner.SNAPSHOTS).exists()
 
 
 def test_ignored_parameter_has_exactly_zero_effect(tiny_study):
