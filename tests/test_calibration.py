@@ -31,6 +31,8 @@ from cluster_abm.analysis.validation.targets import (
     TARGET_COLUMNS,
     default_targets_path,
     load_targets,
+    measure,
+    observe,
     targets_from_see,
     write_targets_csv,
 )
@@ -346,8 +348,14 @@ SHIPPED = ROOT / "experiments" / "calibrate_see.toml"
 
 def test_the_shipped_calibration_is_valid():
     cal = load_calibration(SHIPPED)
-    assert cal.trials == 200 and cal.replicates == 4 and len(cal.params) >= 5
+    assert cal.replicates >= 3 and len(cal.params) >= 5
+    # sized to about 20 minutes on two cores (the file's comment): trials x replicates runs
+    assert cal.trials * cal.replicates <= 800
+    assert cal.from_year == 0  # the model's spin-up is the burn-in
     assert {"survival_5y.EU", "sme_employment_share.EU"} <= {t.id for t in cal.holdout}
+    fitted = {t.id for t in cal.targets}
+    assert {"innovative_share_10_49.EU", "innovative_share_250plus.EU"} <= fitted  # CIS sizes
+    assert not fitted & {t.id for t in cal.holdout}
     for p in cal.params:
         assert p.param.low <= p.low < p.high <= p.param.high
 
@@ -401,6 +409,23 @@ def test_survival_targets_need_a_long_enough_horizon(world):
     spec = base_spec(years=5, from_year=2, targets={"survival_5y.EU": 1.0})
     with pytest.raises(InputError, match=r"years >= from_year \+ 5"):
         calibration_from_dict(spec, source=str(world / "c.toml"), base_dir=world)
+
+
+def test_survival_counts_policy_years_after_a_spin_up(world):
+    """The firm log counts steps from policy year 0 (the end of the spin-up), so the end of the
+    observation must too: else every cohort of the run looks followable for any horizon and
+    firms born in the last year count as 1-year survivors (issue 21)."""
+    scenario = load_scenario(str(world / "small.toml")).with_params({"sim.spinup_years": 2})
+    years = 3
+    obs = observe(scenario, 3, years, spinup_cache=None)
+    spy = obs.steps_per_year
+    assert obs.t_end == years * spy
+    born = obs.log_birth >= 0
+    followable = born & (obs.log_birth + spy <= years * spy)
+    assert followable.sum() < born.sum()  # the last year's entrants cannot be followed a year
+    dead = (obs.log_death >= 0) & (obs.log_death < obs.log_birth + spy)
+    expected = 1.0 - dead[followable].mean()
+    assert measure(obs, "survival_1y", "EU", 0) == pytest.approx(expected)
 
 
 def test_docs_describe_every_measure_and_the_shipped_targets():

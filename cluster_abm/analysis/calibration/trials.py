@@ -40,7 +40,7 @@ def evaluate(task: EvalTask) -> dict[str, Any]:
     from cluster_abm.analysis.validation.targets import measure
 
     t0, c0 = time.perf_counter(), time.process_time()
-    obs = observe(task.scenario, task.seed, task.years)
+    obs = observe(task.scenario, task.seed, task.years, spinup_cache=None)  # a world per trial
     values = {tid: measure(obs, meas, scope, task.from_year) for tid, meas, scope in task.targets}
     return {"values": values, "wall": time.perf_counter() - t0,
             "cpu": time.process_time() - c0, "pid": os.getpid()}

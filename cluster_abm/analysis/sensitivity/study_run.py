@@ -15,6 +15,7 @@ import dataclasses
 import io
 import json
 import math
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -68,10 +69,27 @@ def run_study(study: Study | str | Path, *, results_dir: str | Path = "results",
     study = study.with_execution(executor, workers, scheduler)
     summary = run_experiment(study.experiment, results_dir=results_dir, overwrite=overwrite,
                              quiet=quiet, window=window, simulate=STUDY_TARGET)
+    if not summary.interrupted and not summary.worker_lost and not summary.failed:
+        drop_spinup_snapshots(summary.store)
     report = None
     if analyze_results and not summary.interrupted and not summary.worker_lost:
         report = analyze_study(study, results_dir=results_dir, quiet=quiet)
     return summary, report
+
+
+def drop_spinup_snapshots(store: Path) -> None:
+    """Delete the spun-up worlds a complete study kept in its store (``snapshots/``).
+
+    The runner keeps each run's spun-up world so that a run tried again starts warm, but every
+    design point of a study has its own parameters, hence its own world, which no later run
+    reuses (stored runs are skipped on resume); at about 2 MB each, a study of a few thousand
+    runs would leave gigabytes behind. Kept while runs are missing or failed (they are retried).
+    """
+    from cluster_abm.experiments.runner import SNAPSHOTS
+
+    folder = Path(store) / SNAPSHOTS
+    if folder.is_dir():
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- analysis ---------------------------------------------------------------------------------

@@ -118,6 +118,7 @@ def scope_regions(scope: str, scenario: Scenario) -> list[str]:
 def observe(scenario: Scenario, seed: int, years: int | None = None, *,
             keep_model: bool = False,
             on_year: Callable[[Any, int], None] | None = None,
+            spinup_cache: Any = "default",
             ) -> Observation | tuple[Observation, Any]:
     """Run one model year by year and collect an :class:`Observation`.
 
@@ -126,12 +127,17 @@ def observe(scenario: Scenario, seed: int, years: int | None = None, *,
     their innovators) and the skilled diaspora are read from the model state. ``on_year(model,
     year)`` is called at every year end (validation reads firm-level state there); with
     ``keep_model`` the finished model is returned too (validation reads its ties).
+    ``spinup_cache``: where the spun-up world is found and kept (``ClusterModel``'s argument;
+    "default": the model's default cache; None spins up afresh and keeps nothing, as a
+    calibration trial does: its parameters make a world no later run reuses).
     """
     from cluster_abm.model.cluster_model import (
         ClusterModel,  # the model is imported by workers, not by `import targets`
     )
 
-    model = ClusterModel(scenario, seed=seed)
+    warm = {} if isinstance(spinup_cache, str) and spinup_cache == "default" else {
+        "spinup_cache": spinup_cache}
+    model = ClusterModel(scenario, seed=seed, **warm)
     spy = model.p.steps_per_year
     n_years = int(model.p.yearly.sim.years if years is None else years)
     if n_years < 1:
@@ -180,7 +186,7 @@ def observe(scenario: Scenario, seed: int, years: int | None = None, *,
         countries=tuple(r.country for r in w.regions),
         stages=tuple(r.stage for r in w.regions),
         steps_per_year=spy,
-        t_end=model.t,
+        t_end=model.t - model.t0,  # the firm log's steps count from policy year 0, not the spin-up
         firms_start=wide["firms"][starts, :R],
         births=flow("births"),
         deaths=flow("deaths"),
