@@ -272,7 +272,7 @@ def update_wages(m) -> None:
     emp = ft.skilled[idx] + ft.unskilled[idx]
     R = m.world.n_regions
     prod = np.bincount(ft.region[idx], weights=ft.productivity[idx] * ft.quality[idx] * emp, minlength=R)
-    prod /= np.maximum(np.bincount(ft.region[idx], weights=emp, minlength=R), 1.0)
+    prod = prod / np.maximum(np.bincount(ft.region[idx], weights=emp, minlength=R), 1.0)
     growth = np.where(m.last_productivity > 0, prod / np.maximum(m.last_productivity, 1e-9) - 1.0, 0.0)
     m.last_productivity = prod
     u = (m.unemployed_s() + m.unemployed_u()) / np.maximum(m.lf_s + m.lf_u, 1.0)

@@ -382,6 +382,8 @@ def plan_labour(m, step) -> None:
     """
     ft, p = m.firms, m.p
     idx = ft.idx
+    for flow in ("hires", "hires_skilled", "hires_unskilled", "separations"):
+        m.ledger.record(flow)  # zero when no firm is left to hire (an extinct world)
     if len(idx) == 0:
         return
     s, pi = technology(m, idx)

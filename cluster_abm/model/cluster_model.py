@@ -405,14 +405,17 @@ class ClusterModel(mesa.Model):
 
     def _update_region_reference(self) -> None:
         """Regional medians that de novo entrants start from (updated yearly); a region without
-        firms takes the median of all firms."""
+        firms takes the median of all firms; with no firm left anywhere the last reference stays
+        (founders still know what firms were like)."""
         ft, R = self.firms, self.world.n_regions
         idx = ft.idx
+        if len(idx) == 0 and hasattr(self, "region_reference"):
+            return
         reg = ft.region[idx]
         home = self.sector_field[ft.sector[idx]]
         names = ("quality", "productivity", "skill_share", "rd_intensity", "codification", "dyncap")
         cols = np.vstack([getattr(ft, name)[idx] for name in names] + [ft.knowledge[idx, home]])
-        med = metrics.medians_by_region(reg, cols, R)  # no firms left at all: NaN, no reference
+        med = metrics.medians_by_region(reg, cols, R)
         empty = np.bincount(reg, minlength=R) == 0
         med[:, :R][:, empty] = med[:, R:]
         self.region_reference = dict(zip((*names, "knowledge"), med[:, :R], strict=True))

@@ -372,7 +372,7 @@ def step_metrics(m) -> dict[str, np.ndarray]:
     S_ = w.n_sectors
     by = np.bincount(reg * S_ + sec, weights=emp, minlength=R * S_).reshape(R, S_)
     tot = by.sum(axis=1, keepdims=True)
-    shares = np.divide(by, tot, out=np.zeros_like(by), where=tot > 0)
+    shares = np.divide(by, tot, out=np.zeros(by.shape), where=tot > 0)  # by is int when no firm is left
     all_sh = by.sum(axis=0) / max(by.sum(), 1.0)
     out["sector_concentration"] = np.append((shares**2).sum(axis=1), (all_sh**2).sum())
     out["meta_clusters"] = np.append(np.zeros(R), float(m.n_meta_clusters))

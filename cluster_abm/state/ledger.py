@@ -31,6 +31,11 @@ class Ledger:
         else:
             self._flows[name] += np.bincount(regions, weights=values, minlength=self.n_regions)
 
+    def record(self, name: str) -> None:
+        """Record flow ``name`` for this step even if no event happens (zero in every region),
+        so a reader can tell "nothing happened" from "not yet recorded"."""
+        self._flows[name] += 0.0
+
     def add_region(self, name: str, region: int, value: float) -> None:
         self._flows[name][region] += value
 
