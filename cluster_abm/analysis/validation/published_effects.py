@@ -117,15 +117,18 @@ def model_fingerprints() -> dict[str, str]:
 
 
 def git_revision(root: Path | None = None) -> str:
-    """Short commit of the source tree (``+dirty`` if model code or scenarios differ from it),
-    or ``unknown`` outside a git checkout."""
+    """Short commit of the source tree (``+dirty`` if the model code, the scenarios or the
+    measuring script differ from it), or ``unknown`` outside a git checkout."""
     root = root or Path(__file__).resolve().parents[3]
     try:
         rev = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=root,
                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "cluster_abm", "scenarios",
-                                "scripts"], cwd=root, capture_output=True, text=True,
-                               check=True).stdout.strip()
+        from cluster_abm.model.snapshot import FINGERPRINT_DIRS, FINGERPRINT_FILES
+
+        paths = [f"cluster_abm/{p}" for p in (*FINGERPRINT_DIRS, *FINGERPRINT_FILES)]
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", *paths, "scenarios",
+                                "scripts/measure_policy_effects.py"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return rev + ("+dirty" if dirty else "")
