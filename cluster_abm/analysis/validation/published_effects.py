@@ -259,7 +259,7 @@ def policy_section(path: Path | None = None, current: dict[str, str] | None = No
         else:
             e = eff.get((t, o, p.horizon))
             v = sign_verdict(e, p.direction)
-            v = f"{v} (year {p.horizon})" if v != "n/a" else "n/a (not measured)"
+            v = f"{v} (year {p.horizon})" if v != "n/a" else f"n/a (no model value at year {p.horizon})"
             note = f"; {p.note}" if p.note else ""
             tail = f"{p.effect} ({p.programme}) | {p.source} | {v}{note}"
         L.append(f"| `{t}` | {o} | " + " | ".join(cells) + f" | {tail} |")
