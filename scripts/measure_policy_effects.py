@@ -12,8 +12,12 @@ averaged over seeds and printed with a 95 % t-interval at horizons of 1, 2, 3 an
     .venv/bin/python scripts/measure_policy_effects.py --seeds 20 --treatments network_contracts
     .venv/bin/python scripts/measure_policy_effects.py --markdown /tmp/effects.md
 
-The published figures the effects are set beside are in ``docs/policy_effects.md`` (sources in
-``docs/policy_evidence.md``).
+Every run writes ``docs/figures/policy_effects.csv`` (``--csv`` elsewhere): treatment, outcome,
+horizon, mean, 95 % interval, seeds, and on every row when it was measured, the git revision and
+the fingerprints of the model code and the baseline scenario. ``cluster-abm validate`` renders it
+beside the published effects (``cluster_abm/analysis/validation/published_effects.py``, the one
+table of published figures; sources in ``docs/policy_evidence.md``) and flags it when the model
+has changed since; ``docs/policy_effects.md`` discusses them.
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from cluster_abm.analysis.validation.published_effects import (  # noqa: E402
+    default_csv_path,
+    write_effects_csv,
+)
 from cluster_abm.mechanisms.learning import rd_spend  # noqa: E402
 from cluster_abm.model.cluster_model import ClusterModel  # noqa: E402
 from cluster_abm.policy.levers import LeverSetting  # noqa: E402
@@ -223,6 +231,9 @@ def main(argv=None) -> int:
     ap.add_argument("--treatments", nargs="+", choices=sorted(TREATMENTS), default=list(TREATMENTS))
     ap.add_argument("--horizons", type=int, nargs="+", default=list(HORIZONS), help="policy years (default 1 2 3 5)")
     ap.add_argument("--markdown", type=Path, help="also write the table as markdown to this file")
+    ap.add_argument("--csv", type=Path, default=default_csv_path(),
+                    help="machine-readable effects for `cluster-abm validate` (default: "
+                         "docs/figures/policy_effects.csv)")
     args = ap.parse_args(argv)
     years = max(args.horizons)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
@@ -252,6 +263,8 @@ def main(argv=None) -> int:
     print(text)
     if args.markdown:
         args.markdown.write_text(text + "\n")
+    write_effects_csv(args.csv, {k: interval(v) for k, v in results.items()}, args.first_seed)
+    print(f"wrote {args.csv}", file=sys.stderr)
     return 0
 
 

@@ -7,22 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cluster_abm.analysis.validation.facts_runs import drift_per_decade, yearly_means
 from cluster_abm.model.cluster_model import ClusterModel
 
 SEEDS = range(101, 111)
 YEARS = 20
-
-
-def drift_per_decade(yearly: np.ndarray) -> float:
-    """Slope of the least-squares line through yearly values, times 10 years."""
-    years = np.arange(len(yearly), dtype=float)
-    return 10.0 * float(np.polyfit(years, yearly, 1)[0])
-
-
-def yearly_means(series: np.ndarray, spy: int) -> np.ndarray:
-    """Steps 1..T of a per-step series (row 0 is the state at year 0) averaged by year."""
-    body = series[1:]
-    return body[: len(body) // spy * spy].reshape(-1, spy).mean(axis=1)
 
 
 def test_drift_per_decade_of_a_straight_line():

@@ -25,7 +25,17 @@ Facts (each function below says why and cites its source):
 * cooperation networks have skewed degrees, are local (denser within clusters than across) and
   clustered (Giuliani 2007; Watts & Strogatz 1998);
 * the published bands of the core issue: yearly birth and death rates 3-15 %, 1-year survival
-  70-95 %, mean firm size above the median, SME share of employment 50-90 %.
+  70-95 %, mean firm size above the median, SME share of employment 50-90 %;
+* young firms' levels: about a fifth of employment and half of gross job creation (OECD
+  DynEmp: Criscuolo, Gal & Menon 2014);
+* the firm-size tail exponent near Zipf's 1 (Axtell 2001; Fujiwara et al. 2004), band 0.9-1.3;
+* the share of innovating 10+ firms by country within 15 points of the CIS, ranking preserved;
+* early-stage regions against mature ones (seed 2.1): birth, death, innovation and emigration
+  ratios on the data's side of 1 and within a factor 1.5 (Eurostat, CIS);
+* the run itself: stationary after the spin-up (issue 16) and a small spread across seeds;
+
+and a section (not a fact) with the policy effects that ``scripts/measure_policy_effects.py``
+measured, beside published evaluations (:mod:`cluster_abm.analysis.validation.published_effects`).
 
 Runs execute on the runner's executors with the runner's seeds (:mod:`cluster_abm.experiments.seeds`:
 replicate ``r`` gets the common-random-numbers seed ``(0, r)`` of the root seed), so a
@@ -38,7 +48,7 @@ import datetime as _dt
 import math
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +70,16 @@ from cluster_abm.analysis.validation.facts import (
     pareto_alpha,
     size_fact,
     survival_fact,
+    tail_fact,
+    young_fact,
 )
+from cluster_abm.analysis.validation.facts_regions import innovation_country_fact, stage_fact
+from cluster_abm.analysis.validation.facts_runs import (
+    stationarity_fact,
+    variability_fact,
+    yearly_series,
+)
+from cluster_abm.analysis.validation.published_effects import policy_section
 from cluster_abm.analysis.validation.targets import (
     DEFAULT_FROM_YEAR,
     SME_MAX,
@@ -113,6 +132,7 @@ def collect(task: ValidationTask) -> dict[str, Any]:
         [(int((_in_class(emp, c) & (cty == k)).sum()), int((_in_class(emp, c) & rec & (cty == k)).sum()))
          for c in SIZE_CLASSES] for k in range(len(model.world.countries))]
     out.update(_network(model))
+    out["yearly"] = yearly_series(model.series_wide(), model.p.steps_per_year)
     out["wall"] = time.perf_counter() - t0
     return out
 
@@ -196,6 +216,7 @@ class ValidationResult:
     out: Path
     figures: Path
     wall_time: float
+    policy: list[str] = field(default_factory=list)  # markdown of the policy-effects section
 
     @property
     def failed(self) -> list[Fact]:
@@ -213,8 +234,13 @@ def run_validation(scenario: str | Path | Scenario = "baseline", *, seeds: int =
                    years: int | None = None, root_seed: int = 0, from_year: int | None = None,
                    executor: str | None = None, workers: int | None = None,
                    scheduler: str | None = None, out: str | Path = "docs/validation.md",
-                   figures: str | Path | None = None, quiet: bool = False) -> ValidationResult:
-    """Run ``seeds`` replicates of a scenario, check every fact, write the markdown report."""
+                   figures: str | Path | None = None, quiet: bool = False,
+                   policy_effects: str | Path | None = None) -> ValidationResult:
+    """Run ``seeds`` replicates of a scenario, check every fact, write the markdown report.
+
+    ``policy_effects``: the file ``scripts/measure_policy_effects.py`` wrote (default
+    ``docs/figures/policy_effects.csv`` of the source tree), rendered beside the published
+    evaluations; validation runs no policy experiment itself."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -262,9 +288,13 @@ def run_validation(scenario: str | Path | Scenario = "baseline", *, seeds: int =
              innovation_fact(runs, targets, figdir, plt),
              cluster_survival_fact(runs, targets, from_year, figdir, plt),
              cluster_growth_fact(runs, figdir, plt), network_fact(runs, figdir, plt),
-             *bands_fact(runs, targets, from_year, figdir, plt)]
+             *bands_fact(runs, targets, from_year, figdir, plt),
+             young_fact(runs), tail_fact(runs), innovation_country_fact(runs, targets),
+             stage_fact(runs, targets, from_year),
+             stationarity_fact(runs, from_year, figdir, plt), variability_fact(runs, from_year)]
     result = ValidationResult(sc.name, seeds, n_years, facts, out, figdir,
-                              time.perf_counter() - t0)
+                              time.perf_counter() - t0,
+                              policy_section(Path(policy_effects) if policy_effects else None))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(markdown(result, sc, root, from_year, wall), encoding="utf-8")
     return result
@@ -285,7 +315,7 @@ def markdown(res: ValidationResult, sc: Scenario, root: int, from_year: int,
          f"years {from_year + 1}-{res.years:g}. Generated {today} by `cluster-abm validate "
          f"{sc.name} --seeds {res.seeds}` in {run_wall:.0f} s of simulation.", "",
          f"**{n_pass} of {len(res.facts)} facts pass.** The criteria are fixed in "
-         "`cluster_abm/analysis/validation/facts.py`; a failing fact is a finding about the model, reported "
+         "`cluster_abm/analysis/validation/facts.py`, `facts_regions.py` and `facts_runs.py`; a failing fact is a finding about the model, reported "
          "as such. A pass says the qualitative fact or the broad band holds, not that levels "
          "match: read the model's figures against the published ones beside them (fitting "
          "levels is the calibration's job, [calibration.md](calibration.md)); each section "
@@ -307,6 +337,7 @@ def markdown(res: ValidationResult, sc: Scenario, root: int, from_year: int,
         if f.figure:
             L += ["", f"![{f.title}]({(rel / f.figure).as_posix()})"]
         L.append("")
+    L += res.policy
     return "\n".join(L)
 
 
