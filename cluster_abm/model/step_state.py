@@ -83,8 +83,8 @@ class StepState:
     (innovation.innovation_rate: innovation.innovate, finance.award_grants' merit)."""
     local_industry: np.ndarray | None = None
     """(n,) persons per firm: kernel-weighted employees of the other firms of its sector near it
-    on the grid, at the start of phase 3. Written by agglomeration.local_pools (which turns it
-    into ``sharing_gain``)."""
+    on the grid, at the start of phase 3. Written by agglomeration.local_pools; read by
+    agglomeration.sharing_gain (within local_pools: the ``sharing_gain`` field)."""
     sharing_gain: np.ndarray | None = None
     """(n,) factor per firm (1 in dead slots): its effective productivity over its technology from
     shared suppliers and inputs nearby, ((1 + local industry) / economy reference)^elasticity.
