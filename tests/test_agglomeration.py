@@ -1,6 +1,7 @@
 """Location effects (cluster_abm/mechanisms/agglomeration.py) and the innovation routes
 (cluster_abm/mechanisms/innovation.py): where a firm sits on the grid changes its innovation
-hazard and its overhead; formal R&D needs an indivisible minimum budget; the cluster premia are
+hazard and its effective productivity (capacity, competitiveness, demand against outside
+suppliers); formal R&D needs an indivisible minimum budget; the cluster premia are
 measured, never set."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from cluster_abm.analysis.validation import facts as F  # noqa: E402
-from cluster_abm.mechanisms import agglomeration, innovation  # noqa: E402
+from cluster_abm.mechanisms import agglomeration, innovation, production  # noqa: E402
 from cluster_abm.model.cluster_model import ClusterModel  # noqa: E402
 from cluster_abm.model.step_state import StepState  # noqa: E402
 
@@ -70,37 +71,110 @@ def _core_firm(m):
     return firm, far
 
 
-def test_moving_a_firm_out_of_its_cluster_lowers_its_hazard_and_raises_its_overhead(model):
+def test_moving_a_firm_out_of_its_cluster_lowers_its_hazard_and_its_productivity(model):
     """Location matters: the same firm, moved from its cluster's core to the emptiest corner of
     its region, absorbs less local knowledge (lower innovation hazard) and shares fewer
-    suppliers (higher overhead). Nothing else about it changes."""
+    suppliers: its effective productivity, hence its output capacity with the same staff and
+    its competitiveness, fall, and it needs more people for the same demand (Duranton & Puga
+    2004; Rosenthal & Strange 2004). Nothing else about it changes."""
     m = model
     ft = m.firms
     firm, (fx, fy) = _core_firm(m)
     one = np.array([firm])
-    s = _fresh_state(m)
-    rate_in = innovation.innovation_rate(m, s, one)[0]
-    overhead_in = agglomeration.input_sharing(m, s, one)[0]
-    pool_in, industry_in = s.knowledge_pool[firm], s.local_industry[firm]
+
+    def measure():
+        s = _fresh_state(m)
+        return (innovation.innovation_rate(m, s, one)[0], s.sharing_gain[firm],
+                production.capacity(m, s, one)[0], production.competitiveness(m, s, one)[0],
+                s.knowledge_pool[firm], s.local_industry[firm])
+
+    rate_in, gain_in, cap_in, fit_in, pool_in, industry_in = measure()
     x0, y0 = ft.x[firm], ft.y[firm]
     try:
         ft.x[firm], ft.y[firm] = fx, fy
-        s = _fresh_state(m)
-        rate_out = innovation.innovation_rate(m, s, one)[0]
-        overhead_out = agglomeration.input_sharing(m, s, one)[0]
-        pool_out, industry_out = s.knowledge_pool[firm], s.local_industry[firm]
+        rate_out, gain_out, cap_out, fit_out, pool_out, industry_out = measure()
     finally:
         ft.x[firm], ft.y[firm] = x0, y0
     assert pool_out < 0.5 * pool_in and industry_out < 0.5 * industry_in
     assert rate_out < rate_in
-    assert overhead_out > overhead_in
+    e = m.p.agglomeration.sharing_elasticity
+    expected = ((1.0 + industry_out) / (1.0 + industry_in)) ** e
+    assert gain_out < gain_in
+    assert cap_out / cap_in == pytest.approx(expected, rel=0.02)  # the reference moves a little
+    assert fit_out / fit_in == pytest.approx(expected, rel=0.02)
     # The effect is the declared elasticity at work: with both set to 0, location is irrelevant.
     flat = ClusterModel("baseline", seed=7, params={"sim.spinup_years": 0,
                                                     "agglomeration.spillover_elasticity": 0.0,
                                                     "agglomeration.sharing_elasticity": 0.0})
     s = _fresh_state_for(flat)
     assert np.all(agglomeration.spillover_factor(flat, s, flat.firms.idx) == 1.0)
-    assert np.all(agglomeration.input_sharing(flat, s, flat.firms.idx) == 1.0)
+    assert np.all(s.sharing_gain == 1.0)
+
+
+def test_sharing_gain_is_relative_to_the_typical_job_of_the_economy(model):
+    """The gain compares a firm's local industry with the employment-weighted geometric mean
+    (the outside suppliers' location): its employment-weighted mean log is 0, firms in dense
+    local industries gain, isolated ones lose; dead slots carry 1."""
+    m = model
+    ft = m.firms
+    idx = ft.idx
+    s = _fresh_state(m)
+    g = s.sharing_gain
+    emp = ft.employees[idx].astype(float)
+    assert (emp @ np.log(g[idx])) / emp.sum() == pytest.approx(0.0, abs=1e-12)
+    dense = s.local_industry[idx] > np.quantile(s.local_industry[idx], 0.9)
+    sparse = s.local_industry[idx] < np.quantile(s.local_industry[idx], 0.1)
+    assert (g[idx][dense] > 1).all() and (g[idx][sparse] < 1).all()
+    dead = np.setdiff1d(np.arange(ft.n), idx)
+    assert (g[dead] == 1.0).all()
+
+
+def _compete(m):
+    """Phase 3 up to the markets, on a fresh step state: the demand each firm faces."""
+    s = StepState(t=m.t)
+    m.step_in_year = m.t % m.p.steps_per_year
+    m.policy.begin_step(s)
+    m._observe_firms(s)
+    agglomeration.local_pools(m, s)
+    production.wage_subsidy(m, s)
+    production.compete(m, s)
+    return s
+
+
+@pytest.mark.parametrize("elasticity", [0.05, 0.0])
+def test_a_market_whose_firms_crowd_together_wins_demand_from_outside_suppliers(elasticity):
+    """Paired seeds: the firms of one (sector, region) market are moved onto one cell. Outside
+    suppliers share their technology but not their location (Armington 1969; Delgado, Porter &
+    Stern 2014), so the market's demand for the model's firms rises with their shared-inputs
+    gain, by (share-weighted mean cost wedge)^-demand_elasticity; at elasticity 0 location is
+    irrelevant and the market's demand is unchanged."""
+    params = {"sim.spinup_years": 0, "sim.n_firms": 600, "agglomeration.sharing_elasticity": elasticity}
+    runs = [ClusterModel("baseline", seed=11, params=params) for _ in range(2)]
+    ft0 = runs[0].firms
+    idx = ft0.idx
+    R = runs[0].world.n_regions
+    market = ft0.sector[idx] * R + ft0.region[idx]
+    outside = ft0.cluster[idx] < 0
+    counts = np.bincount(market[outside], minlength=runs[0].world.n_sectors * R)
+    target = int(counts.argmax())  # the largest market of firms outside clusters
+    members = idx[market == target]
+    assert len(members) >= 5
+    moved = runs[1].firms
+    moved.x[members], moved.y[members] = moved.x[members[0]], moved.y[members[0]]
+    states = [_compete(m) for m in runs]
+    home = [(m.firms.demand[members] - m.firms.revenue_exp[members]).sum() for m in runs]
+    if elasticity == 0.0:
+        assert home[1] == pytest.approx(home[0], rel=1e-12)
+        return
+    assert (states[1].local_industry[members] > states[0].local_industry[members]).all()
+    assert (states[1].sharing_gain[members] > states[0].sharing_gain[members]).all()
+    assert home[1] > home[0]
+    # By the Armington factor: the market's (reached-share-weighted) mean gain.
+    eta = runs[0].p.production.demand_elasticity
+    ratio = home[1] / home[0]
+    g0, g1 = states[0].sharing_gain[members], states[1].sharing_gain[members]
+    lo, hi = (g1 / g0).min() ** eta, (g1 / g0).max() ** eta
+    assert lo * (1 - 1e-9) <= ratio <= hi * (1 + 1e-9)
 
 
 def _fresh_state_for(m) -> StepState:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from cluster_abm.mechanisms import production
+from cluster_abm.mechanisms import agglomeration, production
 from cluster_abm.mechanisms.labour import match_vacancies, pool_thickness
 from cluster_abm.model.cluster_model import ClusterModel
 from cluster_abm.model.step_state import StepState
@@ -54,9 +54,11 @@ def test_sales_are_capped_by_output_capacity(built):
     """A firm sells the demand it faces up to productivity x quality x its labour composite: a
     firm that loses its skilled staff sells less (before issue 21 revenue ignored staff)."""
     m = ClusterModel("baseline", seed=5, params=BUILT).run(1)
-    production.produce(m)  # sales with the staff as they are now (after this step's retirements)
+    s = StepState(t=m.t)
+    agglomeration.local_pools(m, s)  # the shared-inputs gain of the firms alive now
+    production.produce(m, s)  # sales with the staff as they are now (after this step's retirements)
     ft, idx = m.firms, m.firms.idx
-    cap = production.capacity(m, idx)
+    cap = production.capacity(m, s, idx)
     assert (ft.revenue[idx] <= cap * (1 + 1e-9)).all()
     assert (ft.revenue[idx] <= ft.demand[idx] * (1 + 1e-9)).all()
     assert (ft.revenue[idx] < ft.demand[idx] * (1 - 1e-6)).any(), "some firm is short of staff"
@@ -64,12 +66,12 @@ def test_sales_are_capped_by_output_capacity(built):
     big = idx[np.argsort(-ft.employees[idx], kind="stable")]
     big = big[ft.skilled[big] > 1][:10]
     before = ft.revenue[big].copy()
-    ft.demand[big] = np.maximum(ft.demand[big], 10 * production.capacity(m, big))  # demand is not the limit
-    production.produce(m)
+    ft.demand[big] = np.maximum(ft.demand[big], 10 * production.capacity(m, s, big))  # demand is not the limit
+    production.produce(m, s)
     full = ft.revenue[big].copy()
     ft.unskilled[big] += ft.skilled[big] - 1
     ft.skilled[big] = 1
-    production.produce(m)
+    production.produce(m, s)
     assert (ft.revenue[big] < 0.9 * full).all(), (before, full, ft.revenue[big])
 
 
@@ -124,6 +126,7 @@ def test_subsidy_lowers_the_wage_cost_of_the_jobs_it_pays_for():
     s = StepState(t=m.t)  # the next step's start: the scheme decides whom it reaches
     m.step_in_year = m.t % m.p.steps_per_year
     m.policy.begin_step(s)
+    agglomeration.local_pools(m, s)
     production.wage_subsidy(m, s)
     ft, idx = m.firms, m.firms.idx
     rate = s.subsidy_rate[idx]

@@ -15,8 +15,10 @@ Two Marshallian externalities (Marshall 1890, book IV ch. X), both decaying with
   suppliers, services and indivisible facilities (Duranton & Puga 2004, "sharing"; seed 3.2.2:
   co-located firms tackle common problems at lower cost, seed 3.6.1: clusters are "rich mines of
   skills and competences"); productivity rises with the size of the local industry with an
-  elasticity of about 0.02-0.08 (Rosenthal & Strange 2004). Here the saving lowers the firm's
-  overhead (``production.fixed_cost``, charged in :func:`cluster_abm.mechanisms.finance.settle_accounts`).
+  elasticity of about 0.02-0.08 (Rosenthal & Strange 2004; Ciccone & Hall 1996 for density).
+  Here it is a factor on the firm's effective productivity (:func:`sharing_gain`), so it
+  reaches output capacity, labour demand, competitiveness in the replicator and its market's
+  demand against outside suppliers (:mod:`cluster_abm.mechanisms.production`).
 
 Nothing here knows about cluster ids: a firm in a dense cluster gains because its neighbours are
 many and knowledgeable, so the cluster premium in survival and growth is an outcome (measured in
@@ -64,9 +66,10 @@ def local_pools(m, step) -> None:
     Knowledge pool (ku): the kernel-weighted total knowledge of the other firms and of the
     knowledge institutions of its region block (Jaffe, Trajtenberg & Henderson 1993; Audretsch &
     Feldman 1996). Local industry (persons): the kernel-weighted employees of the other firms of
-    its sector (Rosenthal & Strange 2004). Both as at the start of phase 3.
+    its sector (Rosenthal & Strange 2004). Both as at the start of phase 3; from the local
+    industry, each firm's productivity gain from shared inputs (:func:`sharing_gain`).
 
-    Step state: writes ``knowledge_pool``, ``local_industry``.
+    Step state: writes ``knowledge_pool``, ``local_industry``, ``sharing_gain``.
     """
     ft, w, p = m.firms, m.world, m.p.agglomeration
     n = ft.n
@@ -91,6 +94,7 @@ def local_pools(m, step) -> None:
         industry[idx] = np.maximum(by_sector[sector, x, y] - emp, 0.0)
     step.knowledge_pool = pool
     step.local_industry = industry
+    step.sharing_gain = sharing_gain(m, industry, idx)
 
 
 def spillover_factor(m, step, idx: np.ndarray) -> np.ndarray:
@@ -108,11 +112,38 @@ def spillover_factor(m, step, idx: np.ndarray) -> np.ndarray:
     return (1.0 + absorbed) ** p.agglomeration.spillover_elasticity
 
 
-def input_sharing(m, step, idx: np.ndarray) -> np.ndarray:
-    """Factor on a firm's overhead from shared suppliers and inputs (Duranton & Puga 2004):
-    (1 + local industry in persons) ^ -agglomeration.sharing_elasticity, 1 for a firm with no
-    other firm of its sector near it (Rosenthal & Strange 2004 for the elasticity).
+def sharing_gain(m, industry: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Factor on each firm's effective productivity from shared suppliers and inputs
+    (Marshall 1890; Duranton & Puga 2004, "sharing"; seed 3.2.2, 3.6.1), (n,) over the firm
+    table (1 in dead slots):
 
-    Step state: reads ``local_industry``.
+        gain_i = [(1 + L_i) / (1 + L_ref)] ^ agglomeration.sharing_elasticity
+
+    with L_i the local industry of firm i (kernel-weighted persons of its sector near it, the
+    firm left out: ``local_industry``) and 1 + L_ref the employment-weighted geometric mean of
+    1 + L over all firms. The elasticity is that of productivity to the size of the local
+    industry (Rosenthal & Strange 2004: 0.02-0.08; Ciccone & Hall 1996 for density).
+
+    The reference is the location of the outside suppliers the firms compete with
+    (:func:`cluster_abm.mechanisms.production.compete`): they share the firms' technology
+    (``productivity``) and its pass-through to wages, but not their location, and sit as dense
+    as the typical job of the economy. So a firm whose sector crowds around it produces more
+    per person than its technology alone says, and one alone in a corner less; the economy's
+    mean gain stays near 1 (levels of employment and demand are those the technology sets) and
+    the gain moves demand towards markets whose firms sit in dense local industries (Porter
+    1998; Delgado, Porter & Stern 2014: strong clusters' industries grow faster). Nothing here
+    reads cluster ids: a firm moved away from its neighbours loses the gain.
+
+    The gain replaces the earlier saving on overhead: the elasticity Rosenthal & Strange (2004)
+    report is of output per input, which already contains the shared overhead, so counting it
+    on overhead too would count it twice.
     """
-    return (1.0 + step.local_industry[idx]) ** -m.p.agglomeration.sharing_elasticity
+    gain = np.ones(m.firms.n)
+    if len(idx) == 0:
+        return gain
+    emp = m.firms.employees[idx].astype(float)
+    log_size = np.log1p(industry[idx])
+    weight = emp.sum()
+    ref = (emp @ log_size) / weight if weight > 0 else log_size.mean()
+    gain[idx] = np.exp(m.p.agglomeration.sharing_elasticity * (log_size - ref))
+    return gain

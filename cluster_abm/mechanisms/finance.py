@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from cluster_abm.mechanisms.agglomeration import input_sharing
 from cluster_abm.mechanisms.common import hazard
 from cluster_abm.mechanisms.innovation import innovation_rate
 from cluster_abm.mechanisms.knowledge_projects import project_costs
@@ -193,8 +192,7 @@ def settle_accounts(m, step) -> None:
     network-contract members get larger credit lines, larger still under dedicated credit lines
     (lever ``contract_credit_lines``, seed 3.4.3).
 
-    Step state: reads ``local_industry`` (overhead shared with nearby firms of the sector,
-    :func:`~cluster_abm.mechanisms.agglomeration.input_sharing`) and ``subsidy_paid``; writes
+    Step state: reads ``subsidy_paid``; writes
     ``insolvent``, ``owner_earnings``.
     """
     ft, p = m.firms, m.p
@@ -217,7 +215,7 @@ def settle_accounts(m, step) -> None:
     in_contract = ft.contract[idx] >= 0
     incubated = ft.incubated_until[idx] >= m.t
     fixed = (p.production.fixed_cost * wu * (1.0 - p.contract.cost_sharing * in_contract)
-             * (1.0 - p.policy.incubator_cost_cut * incubated) * input_sharing(m, step, idx))
+             * (1.0 - p.policy.incubator_cost_cut * incubated))
     debt = np.maximum(-ft.cash[idx], 0.0)
     interest = p.finance.interest_rate * debt
     surplus = (rev - wages - rd_own - grant_rd) / spy - fixed - interest - project_costs(m)

@@ -95,10 +95,24 @@ def labour_composite(m, idx: np.ndarray, skilled: np.ndarray, unskilled: np.ndar
     return np.where(n > 0, x, 0.0)
 
 
-def capacity(m, idx: np.ndarray) -> np.ndarray:
-    """Output capacity (k€/yr): productivity x quality x the labour composite of the current staff."""
+def effective_productivity(m, step, idx: np.ndarray) -> np.ndarray:
+    """Output per person of the composite at quality 1: the firm's technology (``productivity``)
+    times its gain from shared suppliers and inputs nearby (``sharing_gain``,
+    :func:`cluster_abm.mechanisms.agglomeration.sharing_gain`; Duranton & Puga 2004; Rosenthal
+    & Strange 2004).
+
+    Step state: reads ``sharing_gain``."""
+    return m.firms.productivity[idx] * step.sharing_gain[idx]
+
+
+def capacity(m, step, idx: np.ndarray) -> np.ndarray:
+    """Output capacity (k€/yr): effective productivity (technology x shared-inputs gain,
+    :func:`effective_productivity`) x quality x the labour composite of the current staff.
+
+    Step state: reads ``sharing_gain``."""
     ft = m.firms
-    return ft.productivity[idx] * ft.quality[idx] * labour_composite(m, idx, ft.skilled[idx], ft.unskilled[idx])
+    return (effective_productivity(m, step, idx) * ft.quality[idx]
+            * labour_composite(m, idx, ft.skilled[idx], ft.unskilled[idx]))
 
 
 def wage_ratio(m, idx: np.ndarray, subsidy_rate: np.ndarray | None) -> np.ndarray:
@@ -140,13 +154,16 @@ def cost_wedge(m, idx: np.ndarray, subsidy_rate: np.ndarray | None) -> np.ndarra
             / cost_factor(wage_ratio(m, idx, None), pi, sigma))
 
 
-def competitiveness(m, idx: np.ndarray, subsidy_rate: np.ndarray | None = None) -> np.ndarray:
-    """Quality x productivity / unit labour cost at the firm's effective wages, times
+def competitiveness(m, step, idx: np.ndarray, subsidy_rate: np.ndarray | None = None) -> np.ndarray:
+    """Quality x effective productivity (technology x shared-inputs gain,
+    :func:`effective_productivity`) / unit labour cost at the firm's effective wages, times
     (1 - unfilled share of last step's demand)^``production.unfilled_weight`` (Dosi, Fagiolo &
-    Roventini 2010: customers turn away from firms that cannot deliver)."""
+    Roventini 2010: customers turn away from firms that cannot deliver).
+
+    Step state: reads ``sharing_gain``."""
     ft = m.firms
     served = (1.0 - unfilled_share(m, idx)) ** m.p.production.unfilled_weight
-    return ft.quality[idx] * ft.productivity[idx] / unit_cost(m, idx, subsidy_rate) * served
+    return ft.quality[idx] * effective_productivity(m, step, idx) / unit_cost(m, idx, subsidy_rate) * served
 
 
 # --- markets --------------------------------------------------------------------------------------
@@ -206,8 +223,9 @@ def _mean_quality(m, idx, share, market, n_markets) -> np.ndarray:
 
 def _against_outside(share, market, n_markets, wedge, eta) -> np.ndarray:
     """Per market: the factor on the demand the model's firms win from outside suppliers,
-    (share-weighted mean cost wedge)^-eta (Armington 1969), with each firm's labour-cost wedge
-    against them (its region's wage drift times its subsidy wedge); 1 without one."""
+    (share-weighted mean cost wedge)^-eta (Armington 1969), with each firm's unit-cost wedge
+    against them (its region's wage drift times its subsidy wedge, over its shared-inputs
+    gain); 1 without one."""
     w = np.bincount(market, weights=share, minlength=n_markets)
     mean = np.bincount(market, weights=share * wedge, minlength=n_markets)
     mean = np.divide(mean, w, out=np.ones(n_markets), where=w > 0)
@@ -242,7 +260,7 @@ def wage_subsidy(m, step) -> None:
     employees, and small firms respond most), spreading what is left of the year's budget over
     its remaining steps; a firm is reached while budget is left when its turn comes.
 
-    Step state: writes ``subsidy_rate``, ``subsidy_paid``.
+    Step state: reads ``sharing_gain``; writes ``subsidy_rate``, ``subsidy_paid``.
     """
     ft, p = m.firms, m.p
     n = ft.n
@@ -283,7 +301,7 @@ def wage_subsidy(m, step) -> None:
     s, pi = technology(m, idx)
     sigma = p.production.skill_substitution
     r = wage_ratio(m, idx, None) * (1.0 - rate)
-    target = ft.demand[idx] / np.maximum(ft.productivity[idx] * ft.quality[idx], 1e-9)
+    target = ft.demand[idx] / np.maximum(effective_productivity(m, step, idx) * ft.quality[idx], 1e-9)
     want = s * target * (cost_factor(r, pi, sigma) / r) ** sigma
     margin = reached & (want >= ft.subsidy_base[idx])
     step.subsidy_rate[idx[margin]] = rate[margin]
@@ -300,7 +318,12 @@ def compete(m, step) -> None:
     :func:`cluster_abm.mechanisms.labour.update_wages`) or below (a wage subsidy), the markets'
     demand for the firms moves at the elasticity ``production.demand_elasticity``
     (:func:`_against_outside`; the scale effect of labour demand: Armington 1969; Hamermesh
-    1993). Revenue is what the firm sells, set by :func:`produce` once staff are known.
+    1993). The outside suppliers do not share the firms' location: a firm's gain from shared
+    inputs nearby (``sharing_gain``, :func:`cluster_abm.mechanisms.agglomeration.sharing_gain`)
+    lowers its unit cost against them, so a market whose firms sit in a dense local industry
+    wins demand from outside and one whose firms are scattered loses it (Armington 1969; Porter
+    1998; Delgado, Porter & Stern 2014). Revenue is what the firm sells, set by :func:`produce`
+    once staff are known.
 
     A firm faces its shares of the customers it reaches (customer capital,
     :func:`accumulate_customers`; Foster, Haltiwanger & Syverson 2016): its share times its
@@ -308,7 +331,8 @@ def compete(m, step) -> None:
     demand a young firm does not reach goes to its market's other firms and the market's total
     is unchanged.
 
-    Step state: reads ``has_transnational`` (export entry), ``subsidy_rate`` (effective wages).
+    Step state: reads ``has_transnational`` (export entry), ``subsidy_rate`` (effective wages),
+    ``sharing_gain`` (competitiveness, cost wedge against outside suppliers).
     """
     ft, p, w = m.firms, m.p, m.world
     idx = ft.idx
@@ -325,7 +349,7 @@ def compete(m, step) -> None:
     m.demand_exp *= m.demand_growth_exp * np.where(m.q_exp > 0, q_exp / np.where(m.q_exp > 0, m.q_exp, 1.0), 1.0)
     m.q_reg, m.q_exp = q_reg, q_exp
     imitate(m, idx, market, w.n_sectors * R)
-    fit = competitiveness(m, idx, step.subsidy_rate)
+    fit = competitiveness(m, step, idx, step.subsidy_rate)
     emp = np.maximum(ft.skilled[idx] + ft.unskilled[idx], 1)
     sigma = p.market.share_volatility * emp ** (-p.market.volatility_size_exponent)
     shocks = m.normal("share_shock", idx)
@@ -355,7 +379,7 @@ def compete(m, step) -> None:
     eff_exp = reached_share(np.where(exp, ft.share_exp[idx], 0.0), reach, sector, w.n_sectors)
     demand_reg = m.demand_reg.ravel()[market]
     demand_exp = m.demand_exp[sector]
-    wedge = cost_wedge(m, idx, step.subsidy_rate) * m.wage_drift[ft.region[idx]]
+    wedge = cost_wedge(m, idx, step.subsidy_rate) * m.wage_drift[ft.region[idx]] / step.sharing_gain[idx]
     eta = p.production.demand_elasticity
     demand_reg = demand_reg * _against_outside(eff_reg, market, w.n_sectors * R, wedge, eta)[market]
     demand_exp = demand_exp * _against_outside(eff_exp, sector, w.n_sectors, wedge, eta)[sector]
@@ -371,14 +395,16 @@ def plan_labour(m, step) -> None:
     Output target: the demand the firm faces (``demand``). Desired staff per skill minimise the
     wage cost of producing it with the CES of :func:`labour_composite` at the firm's wages (net of
     a wage subsidy at the margin): s X (kappa/r)^sigma skilled and (1 - s) X kappa^sigma unskilled
-    persons, X = demand / (productivity x quality); stored as ``desired_skilled`` and
+    persons, X = demand / (effective productivity x quality) (:func:`effective_productivity`:
+    technology x shared-inputs gain); stored as ``desired_skilled`` and
     ``desired_unskilled``. Staff above the desired level are shed at
     ``production.labour_adjust_rate`` a year (firing costs, labour hoarding); a firm keeps at
     least one person (its entrepreneur). Vacancies (desired minus actual staff) are filled from
     the region's unemployed through :func:`cluster_abm.mechanisms.labour.match_vacancies`: they
     persist where the pools are short (seed 2.6) and cost output (:func:`produce`).
 
-    Step state: reads ``subsidy_rate`` (the skilled wage at the margin).
+    Step state: reads ``subsidy_rate`` (the skilled wage at the margin), ``sharing_gain``
+    (effective productivity).
     """
     ft, p = m.firms, m.p
     idx = ft.idx
@@ -390,7 +416,7 @@ def plan_labour(m, step) -> None:
     sigma = p.production.skill_substitution
     r = wage_ratio(m, idx, step.subsidy_rate)
     kappa = cost_factor(r, pi, sigma)
-    target = ft.demand[idx] / np.maximum(ft.productivity[idx] * ft.quality[idx], 1e-9)
+    target = ft.demand[idx] / np.maximum(effective_productivity(m, step, idx) * ft.quality[idx], 1e-9)
     want_s = s * target * (kappa / r) ** sigma
     want_u = (1.0 - s) * target * kappa**sigma
     ft.desired_skilled[idx] = want_s
@@ -419,16 +445,19 @@ def plan_labour(m, step) -> None:
         m.ledger.add("hires_" + col, region, hire)  # skilled hires: recent graduates' first jobs (labour)
 
 
-def produce(m) -> None:
-    """Sales: a firm sells the demand it faces up to its output capacity (productivity x quality x
-    labour composite of its staff after this step's hiring); the rest of its demand is lost
-    (and lowers its competitiveness next step). Export sales are cut in the same proportion."""
+def produce(m, step) -> None:
+    """Sales: a firm sells the demand it faces up to its output capacity (effective productivity
+    x quality x labour composite of its staff after this step's hiring, :func:`capacity`); the
+    rest of its demand is lost (and lowers its competitiveness next step). Export sales are cut
+    in the same proportion.
+
+    Step state: reads ``sharing_gain``."""
     ft = m.firms
     idx = ft.idx
     if len(idx) == 0:
         return
     demand = ft.demand[idx]
-    sold = np.minimum(demand, capacity(m, idx))
+    sold = np.minimum(demand, capacity(m, step, idx))
     served = np.divide(sold, demand, out=np.ones(len(idx)), where=demand > 0)
     ft.revenue[idx] = sold
     ft.revenue_exp[idx] *= served

@@ -604,7 +604,7 @@ class ClusterModel(mesa.Model):
         production.wage_subsidy(self, s)
         production.compete(self, s)
         production.plan_labour(self, s)
-        production.produce(self)
+        production.produce(self, s)
         finance.settle_accounts(self, s)
 
     def _entry_and_exit(self, s: StepState) -> None:

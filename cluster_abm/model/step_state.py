@@ -84,7 +84,13 @@ class StepState:
     local_industry: np.ndarray | None = None
     """(n,) persons per firm: kernel-weighted employees of the other firms of its sector near it
     on the grid, at the start of phase 3. Written by agglomeration.local_pools; read by
-    agglomeration.input_sharing (finance.settle_accounts, overhead)."""
+    agglomeration.sharing_gain (within local_pools: the ``sharing_gain`` field)."""
+    sharing_gain: np.ndarray | None = None
+    """(n,) factor per firm (1 in dead slots): its effective productivity over its technology from
+    shared suppliers and inputs nearby, ((1 + local industry) / economy reference)^elasticity.
+    Written by agglomeration.local_pools (agglomeration.sharing_gain); read by
+    production.wage_subsidy, compete (competitiveness, cost wedge against outside suppliers),
+    plan_labour (output target in persons) and produce (capacity)."""
     subsidy_rate: np.ndarray | None = None
     """(n,) 0-1 per firm: share of the skilled wage the employment-incentives lever pays at the
     margin this step (0 where it does not reach or the firm is below its base). Written by

@@ -219,7 +219,7 @@ REGISTRY.add(
 REGISTRY.add(
     _p("agglomeration.decay_cells", 2.0, 0.25, 16.0, "cells", "Decay length of the location kernel exp(-d / L) at city-block grid distance d: knowledge spillovers and shared inputs reach about this far (a cell is some 5-10 km of a baseline region).", source="Rosenthal & Strange 2003; Jaffe, Trajtenberg & Henderson 1993"),
     _p("agglomeration.spillover_elasticity", 0.1, 0.0, 0.6, "-", "Elasticity of the innovation hazard to 1 + the local knowledge pool a firm absorbs (absorptive capacity x kernel-weighted knowledge of the other firms and institutions nearby, in reference stocks).", source="Jaffe 1989; Audretsch & Feldman 1996; Anselin, Varga & Acs 1997; Cohen & Levinthal 1990"),
-    _p("agglomeration.sharing_elasticity", 0.05, 0.0, 0.15, "-", "Elasticity of a firm's overhead to 1 + the employment of its sector nearby (kernel-weighted persons): shared suppliers and inputs, at the size of the productivity elasticity to local industry size.", source="Marshall 1890; Duranton & Puga 2004; Rosenthal & Strange 2004 (0.02-0.08)"),
+    _p("agglomeration.sharing_elasticity", 0.05, 0.0, 0.15, "-", "Elasticity of a firm's effective productivity to 1 + the employment of its sector nearby (kernel-weighted persons), relative to the economy's employment-weighted geometric mean: shared suppliers and inputs. Reaches capacity, labour demand, competitiveness and the cost wedge against outside suppliers.", source="Marshall 1890; Duranton & Puga 2004; Rosenthal & Strange 2004 (0.02-0.08); Ciccone & Hall 1996 (0.05 for density)"),
 )
 
 # --- eco-innovation (seed 3.2.3; De Marchi 2012) ----------------------------------------------------
