@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from cluster_abm.model import snapshot
+from cluster_abm.policy.lever_state import ALL
 from cluster_abm.policy.levers import LeverSetting
 from cluster_abm.specs.scenario import load_scenario
 from cluster_abm.ui.controls import LeverChoice, Settings, build_run_scenarios, effective_levers
-from cluster_abm.policy.lever_state import ALL
 from cluster_abm.ui.runs import LeverTimingError, RunSet
 
 # A small world, and a lever budget large enough that a model firm's contract (its cost times the
