@@ -37,9 +37,13 @@ def adopt(scenario: Path, registry: Path = REGISTRY) -> list[tuple[str, str, str
         end = text.index("\n", m.start())
         line = text[m.start():end]
         if note not in line:
+            # an earlier calibration's note gives way to this one
+            line = re.sub(r'(; )?default fitted by the calibration [^"(]*\(docs/calibration\.md\)', "", line)
+            line = line.replace(', source=""', "")
             src = re.search(r'source="([^"]*)"', line)
             if src:
-                line = line[:src.end(1)] + f"; {note}" + line[src.end(1):]
+                sep = "; " if src.group(1) else ""
+                line = line[:src.end(1)] + f"{sep}{note}" + line[src.end(1):]
             else:
                 line = line[:line.rindex(")")] + f', source="{note}"' + line[line.rindex(")"):]
             text = text[:m.start()] + line + text[end:]
