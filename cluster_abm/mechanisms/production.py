@@ -34,6 +34,7 @@ import numpy as np
 
 from cluster_abm.mechanisms.common import hazard
 from cluster_abm.mechanisms.labour import match_vacancies
+from cluster_abm.numerics.grouping import weighted_group_mean
 from cluster_abm.numerics.rounding import keyed_round
 
 # Numerical guard (not a behavioural constant): technology skill shares are kept inside (0, 1)
@@ -180,9 +181,7 @@ def _replicate(m, idx, share, market, n_markets, fitness, sigma, shocks) -> np.n
 def mean_reach(share, reach, market, n_markets) -> np.ndarray:
     """Per market: the share-weighted mean customer base, sum(share x reach) / sum(share)
     (1 for a market without shares: a lone firm reaches its whole market)."""
-    w = np.bincount(market, weights=share, minlength=n_markets)
-    r = np.bincount(market, weights=share * reach, minlength=n_markets)
-    return np.divide(r, w, out=np.ones(n_markets), where=w > 0)
+    return weighted_group_mean(reach, share, market, n_markets, empty=1.0)
 
 
 def reached_share(share, reach, market, n_markets) -> np.ndarray:
@@ -216,9 +215,7 @@ def accumulate_customers(m, idx: np.ndarray) -> None:
 
 
 def _mean_quality(m, idx, share, market, n_markets) -> np.ndarray:
-    w = np.bincount(market, weights=share, minlength=n_markets)
-    q = np.bincount(market, weights=share * m.firms.quality[idx], minlength=n_markets)
-    return np.divide(q, w, out=np.zeros(n_markets), where=w > 0)
+    return weighted_group_mean(m.firms.quality[idx], share, market, n_markets, empty=0.0)
 
 
 def _against_outside(share, market, n_markets, wedge, eta) -> np.ndarray:
@@ -226,10 +223,7 @@ def _against_outside(share, market, n_markets, wedge, eta) -> np.ndarray:
     (share-weighted mean cost wedge)^-eta (Armington 1969), with each firm's unit-cost wedge
     against them (its region's wage drift times its subsidy wedge, over its shared-inputs
     gain); 1 without one."""
-    w = np.bincount(market, weights=share, minlength=n_markets)
-    mean = np.bincount(market, weights=share * wedge, minlength=n_markets)
-    mean = np.divide(mean, w, out=np.ones(n_markets), where=w > 0)
-    return mean ** (-eta)
+    return weighted_group_mean(wedge, share, market, n_markets, empty=1.0) ** (-eta)
 
 
 def imitate(m, idx, market, n_markets) -> None:

@@ -1,5 +1,6 @@
-"""Ranks and top items within groups (regions, clusters, institutions): who gets a group's first
-places once items are sorted by group."""
+"""Ranks, top items and weighted means within groups (regions, clusters, markets): who gets a
+group's first places once items are sorted by group, and what a group's items are worth on
+average."""
 
 from __future__ import annotations
 
@@ -19,3 +20,11 @@ def top_per_group(groups: np.ndarray, priority: np.ndarray, k: np.ndarray) -> np
     order = np.lexsort((-priority, groups))
     g = groups[order]
     return order[rank_in_groups(g) < np.asarray(k)[g]]
+
+
+def weighted_group_mean(values: np.ndarray, weights: np.ndarray, groups: np.ndarray,
+                        n_groups: int, empty: float) -> np.ndarray:
+    """Per group: sum(weights x values) / sum(weights), ``empty`` for a group without weight."""
+    w = np.bincount(groups, weights=weights, minlength=n_groups)
+    v = np.bincount(groups, weights=weights * values, minlength=n_groups)
+    return np.divide(v, w, out=np.full(n_groups, float(empty)), where=w > 0)
