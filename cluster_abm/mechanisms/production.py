@@ -170,8 +170,7 @@ def competitiveness(m, step, idx: np.ndarray, subsidy_rate: np.ndarray | None = 
 # --- markets --------------------------------------------------------------------------------------
 def _replicate(m, idx, share, market, n_markets, fitness, sigma, shocks) -> np.ndarray:
     chi = m.p.market.selection_strength
-    w = np.bincount(market, weights=share, minlength=n_markets)
-    mean = np.bincount(market, weights=share * fitness, minlength=n_markets) / np.maximum(w, 1e-300)
+    mean = weighted_group_mean(fitness, share, market, n_markets, empty=0.0)
     grown = share * np.maximum(1.0 + chi * (fitness / np.maximum(mean[market], 1e-300) - 1.0), 0.0)
     grown *= np.exp(sigma * shocks - 0.5 * sigma**2)
     total = np.bincount(market, weights=grown, minlength=n_markets)
@@ -232,10 +231,9 @@ def imitate(m, idx, market, n_markets) -> None:
     selection and diffusion in balance: innovations spread as well as reward their makers."""
     ft = m.firms
     rate = m.p.production.imitation_rate * ft.absorptive[idx]
-    w = np.maximum(np.bincount(market, weights=ft.share_reg[idx], minlength=n_markets), 1e-300)
     for col in ("quality", "productivity"):
         v = getattr(ft, col)
-        mean = np.bincount(market, weights=ft.share_reg[idx] * v[idx], minlength=n_markets) / w
+        mean = weighted_group_mean(v[idx], ft.share_reg[idx], market, n_markets, empty=0.0)
         v[idx] += rate * np.maximum(mean[market] - v[idx], 0.0)
 
 
