@@ -354,7 +354,9 @@ def form_contracts(m, step) -> None:
     region whose law allows them founds a contract with up to ``contract.max_members`` - 1 of its
     SME partners (partners may be anywhere: the law admits foreign firms). The
     ``network_contracts`` lever makes them legal in targeted regions and supports formation
-    (a higher founding hazard). Members of a new contract tie with each other
+    (a founding hazard higher by ``policy.contract_support`` x its intensity) for the share of
+    the real foundings its budget pays for (:func:`_contract_cover`); where the law does not
+    allow contracts, only supported ones are founded. Members of a new contract tie with each other
     (:func:`_tie_co_members`), and their ties last while the contract does (:func:`decay_ties`).
 
     Step state: reads ``degree`` (only firms with partners found contracts); writes ``degree``
@@ -362,20 +364,19 @@ def form_contracts(m, step) -> None:
     """
     ft, p = m.firms, m.p
     idx = ft.idx
-    lever = m.policy.level("network_contracts", regions=ft.region[idx])
-    legal = m.contract_law[ft.region[idx]] | (lever > 0)
+    region = ft.region[idx]
+    lever = m.policy.level("network_contracts", regions=region)
+    law = m.contract_law[region].astype(bool)
     emp = ft.skilled[idx] + ft.unskilled[idx]
     sme = emp < SME_MAX_EMPLOYEES
-    eligible = legal & sme & (ft.contract[idx] < 0) & (step.degree[idx] > 0)
-    rate = p.contract.formation_rate * (1.0 + p.policy.contract_support * lever)
+    eligible = (law | (lever > 0)) & sme & (ft.contract[idx] < 0) & (step.degree[idx] > 0)
+    cover = _contract_cover(m, idx, eligible & (lever > 0), lever)
+    base = p.contract.formation_rate
+    rate = np.where(law, base * (1.0 + p.policy.contract_support * lever * cover),
+                    base * (1.0 + p.policy.contract_support * lever) * cover)
     founders = idx[eligible & hazard(m.uniform("contract", idx), rate)]
     if len(founders) == 0:
         return
-    supported = founders[lever[np.searchsorted(idx, founders)] > 0]
-    if len(supported):
-        granted = m.policy.grant("network_contracts", supported, p.yearly.policy.contract_cost)
-        drop = supported[~granted & (m.contract_law[ft.region[supported]] == 0)]
-        founders = np.setdiff1d(founders, drop)
     a, b = m.ties.ends()
     is_founder = np.zeros(ft.n, dtype=bool)
     is_founder[founders] = True
@@ -403,6 +404,56 @@ def form_contracts(m, step) -> None:
     ft.contract[dst] = ids[np.searchsorted(real, src)]
     m.ledger.add("contracts_formed", ft.region[real])
     _tie_co_members(m, step, np.concatenate([real, dst]))
+
+
+def _contract_cover(m, idx: np.ndarray, supported: np.ndarray, lever: np.ndarray) -> np.ndarray:
+    """Per firm of ``idx``: the share of its region's supported contract foundings this step that
+    the ``network_contracts`` budget pays for, and the money booked.
+
+    Each model firm stands for real firms (super-individuals, Scheffer et al. 1995), of which the
+    expected number founding a contract this step is the real firms behind it times the supported
+    founding hazard. The support costs ``policy.contract_cost`` per founded contract; a region's
+    budget, paced over the year's remaining steps, pays for as many of these real foundings as it
+    covers, the same share of each (the cover of :func:`cluster_abm.mechanisms.labour.return_rate`). Booking the expected
+    requests rather than the model's drawn foundings keeps spending independent of the number of
+    model firms: with few model firms, a region often draws no founding in a year, or one whose
+    cost (contract cost times some hundreds of real firms) exceeds the year's budget."""
+    p = m.p
+    region = m.firms.region[idx]
+    R = m.world.n_regions
+    rate = p.contract.formation_rate * (1.0 + p.policy.contract_support * lever)
+    expected = np.where(supported, m.policy.weight(idx) * -np.expm1(-rate), 0.0)
+    wanted = np.bincount(region, weights=expected, minlength=R) * p.yearly.policy.contract_cost
+    # The call paces the year's money over its remaining steps (first come within a step).
+    allowance = m.policy.left("network_contracts") / max(p.steps_per_year - m.step_in_year, 1)
+    cover = np.minimum(np.divide(allowance, wanted, out=np.zeros(R), where=wanted > 0), 1.0)
+    for r in np.flatnonzero(wanted > 0):
+        m.policy.charge("network_contracts", int(r), wanted[r] * cover[r], asked=wanted[r])
+    return cover[region]
+
+
+def export_access(m, has_transnational: np.ndarray) -> np.ndarray:
+    """Per firm slot: its access to foreign customers, the factor on its export-entry hazard
+    (:func:`cluster_abm.mechanisms.production.compete`). 1 for a firm with a transnational tie
+    (seed 2.3); for a member of a business network contract one of whose other members exports,
+    ``contract.export_pooling``: members commercialise abroad together under the contract's
+    programme and share the fixed costs of reaching foreign customers (seed 3.3.1; Cisi,
+    Devicienti, Manello & Vannoni 2020 find members' exports rise; export spillovers on the
+    decision to start exporting: Koenig, Mayneris & Poncet 2010); 0 otherwise.
+
+    ``has_transnational``: (n,) bool per slot. Vectorised over contract members (one
+    ``np.unique`` over their contract ids)."""
+    ft = m.firms
+    access = has_transnational.astype(float)
+    live = ft.idx
+    members = live[ft.contract[live] >= 0]
+    if len(members) == 0:
+        return access
+    _, contract = np.unique(ft.contract[members], return_inverse=True)
+    exports = ft.exporter[members].astype(float)
+    others_export = np.bincount(contract, weights=exports)[contract] - exports > 0
+    access[members] = np.maximum(access[members], m.p.contract.export_pooling * others_export)
+    return access
 
 
 def _tie_co_members(m, step, members: np.ndarray) -> None:

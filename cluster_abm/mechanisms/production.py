@@ -323,7 +323,7 @@ def compete(m, step) -> None:
     demand a young firm does not reach goes to its market's other firms and the market's total
     is unchanged.
 
-    Step state: reads ``has_transnational`` (export entry), ``subsidy_rate`` (effective wages),
+    Step state: reads ``export_access`` (export entry), ``subsidy_rate`` (effective wages),
     ``sharing_gain`` (competitiveness, cost wedge against outside suppliers).
     """
     ft, p, w = m.firms, m.p, m.world
@@ -347,8 +347,9 @@ def compete(m, step) -> None:
     shocks = m.normal("share_shock", idx)
     ft.share_reg[idx] = _replicate(m, idx, ft.share_reg[idx], market, w.n_sectors * R, fit, sigma, shocks)
 
-    # Export entry (seed 2.3): firms with transnational ties start exporting.
-    new_exp = ~ft.exporter[idx] & step.has_transnational[idx] & hazard(m.uniform("export_entry", idx), np.full(len(idx), p.market.export_entry_rate))
+    # Export entry (seed 2.3, 3.3.1): firms with transnational ties, or in a network contract
+    # with an exporter, start exporting.
+    new_exp = ~ft.exporter[idx] & hazard(m.uniform("export_entry", idx), p.market.export_entry_rate * step.export_access[idx])
     if new_exp.any():
         entrants = idx[new_exp]
         # A new exporter's orders start at its export propensity times its revenue: its share

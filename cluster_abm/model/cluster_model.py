@@ -703,12 +703,12 @@ class ClusterModel(mesa.Model):
 
     def _observe_firms(self, s: StepState) -> None:
         """Start of phase 3: the views of the firm table and the network this step's mechanisms
-        share. Writes ``s.buckets``, ``s.degree``, ``s.profiles``, ``s.has_transnational``."""
+        share. Writes ``s.buckets``, ``s.degree``, ``s.profiles``, ``s.export_access``."""
         ft = self.firms
         s.buckets = cooperation.Buckets(self)
         s.degree = self.ties.degree(ft.n)
         s.profiles = profiles(ft.knowledge[: ft.n])
-        s.has_transnational = self.ties.firms_with(TRANSNATIONAL, ft.n)
+        s.export_access = cooperation.export_access(self, self.ties.firms_with(TRANSNATIONAL, ft.n))
 
     def _cmo_services(self, s: StepState) -> None:
         """Phase 2, CMOs act: per-cluster service intensities reach member firms (seed 3.3.4,

@@ -71,9 +71,11 @@ class StepState:
     """(n, K) shares per firm: knowledge profiles (each firm's knowledge over fields, summing to
     1), at the start of phase 3 (before this step's learning). Read by innovation.partner_novelty
     and cooperation.search_partners (cognitive distance to partners and candidates)."""
-    has_transnational: np.ndarray | None = None
-    """(n,) bool per firm: has a transnational tie at the start of phase 3. Read by
-    production.compete (export entry)."""
+    export_access: np.ndarray | None = None
+    """(n,) factor in [0, 1] per firm: its access to foreign customers at the start of phase 3,
+    1 with a transnational tie, ``contract.export_pooling`` as a member of a network contract
+    whose co-member exports, else 0 (cooperation.export_access). Read by production.compete
+    (the export-entry hazard's factor)."""
 
     # --- phase 3, firms act ----------------------------------------------------------------------
     knowledge_pool: np.ndarray | None = None

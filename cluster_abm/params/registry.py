@@ -247,6 +247,7 @@ REGISTRY.add(
     _p("coop.max_partners", 12, 1, 100, "ties", "Most partners a firm maintains.", integer=True),
     _p("contract.formation_rate", 0.004, 0.0, 1.0, "1/yr", "Hazard that a networked SME founds a business network contract where the law allows them.", per_year="hazard", source="seed 3.3.1; Italian Law 99/2009"),
     _p("contract.max_members", 10, 2, 30, "firms", "Most members of a network contract.", integer=True, uncertain=False, source="see_targets: 87 % of Italian contracts have < 10 members"),
+    _p("contract.export_pooling", 1.0, 0.0, 1.0, "-", "Export-entry hazard of a network-contract member whose co-member exports, relative to a firm with a transnational tie of its own: members sell abroad through a joint commercial programme and share the fixed costs of reaching foreign customers.", source="Cisi, Devicienti, Manello & Vannoni 2020 (contract members' exports rise); Koenig, Mayneris & Poncet 2010 (export spillovers on the decision to start exporting); seed 3.3.1"),
     _p("contract.cost_sharing", 0.2, 0.0, 0.8, "-", "Share of fixed costs saved by pooling in a network contract.", source="seed 3.3.1"),
     _p("contract.dissolution_rate", 0.08, 0.0, 1.0, "1/yr", "Share of network contracts ending in a year.", per_year="fraction"),
 )

@@ -383,11 +383,13 @@ class PolicyState:
             return np.zeros(self.world.n_regions)
         return np.maximum(self._cap[lid] - self.spent[lid], 0.0)
 
-    def charge(self, lid: str, region: int, amount: float) -> float:
+    def charge(self, lid: str, region: int, amount: float, asked: float | None = None) -> float:
         """Spend up to ``amount`` of the lever's remaining yearly budget in ``region``; returns
-        what was actually spent (0 when the lever is off or its budget is used up)."""
+        what was actually spent (0 when the lever is off or its budget is used up). ``asked``:
+        what the requests behind it would have cost in full (default ``amount``), for
+        :meth:`budget_table`."""
         if lid in self.settings:
-            self.asked[lid][region] += max(float(amount), 0.0)
+            self.asked[lid][region] += max(float(amount if asked is None else asked), 0.0)
         amount = min(max(float(amount), 0.0), self.remaining(lid, region))
         if amount > 0:
             self.spent[lid][region] += amount
