@@ -162,7 +162,7 @@ LEVERS: tuple[Lever, ...] = (
     L("network_contracts", "Business network contracts", "WG4", "3.3.1, 3.4.3",
       "Network contracts become legal where they are not and their formation is supported.",
       "mechanisms.cooperation.form_contracts", ("policy.contract_support", "policy.contract_cost"),
-      "firms_in_contracts", "+", "policy.contract_cost per contract founded"),
+      "firms_in_contracts", "+", "policy.contract_cost per real contract founded (the expected real foundings, within the yearly budget paced over its steps)"),
     L("contract_credit_lines", "Network-contract credit lines", "WG4", "3.4.3",
       "Banks open dedicated, publicly guaranteed credit lines to network-contract members.",
       "mechanisms.finance.settle_accounts", ("policy.contract_credit_boost", "policy.guarantee_fee"),
