@@ -6,7 +6,12 @@ Workers are not agents: each region has a labour force per skill level (a stock)
 the sum of firms' staff and unemployment the rest. Skilled emigration (brain drain) follows a
 logistic hazard in the wage gap to abroad, the unemployment rate and the share of peers already
 abroad (Borjas 1987; Docquier & Rapoport 2012); employed skilled workers emigrate too, at a lower
-hazard, and their firms lose them. Part of the diaspora returns each year (Dustmann & Weiss 2007).
+hazard, and their firms lose them. Part of the diaspora returns each year (Dustmann & Weiss 2007),
+the fewer the wider the wage gap to abroad: emigrants from poorer origins stay abroad longer
+(Borjas & Bratsberg 1996; Dustmann 2003; Dustmann & Görlach 2016), see :func:`return_rate`. The
+diaspora share is the balance of the two flows (about outflow / (outflow + return) at rest), so
+the early-stage regions, with wider wage gaps, keep a larger share of their skilled abroad than
+the mature ones (seed 2.1, 2.6) through both flows, not only through emigration.
 
 Recent graduates (seed 3.6.4: educating more without jobs can intensify the drain, "as educated
 and skilled young people explore better opportunities and futures elsewhere"): each region keeps
@@ -74,21 +79,31 @@ def return_rate(m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     returnees the ``returnee_tax_relief`` lever's budget covers, and the relief's cost per covered
     returnee (k€).
 
-    The base rate ``migration.return_rate`` (Dustmann & Weiss 2007) responds to the net-of-tax
-    domestic wage with elasticity ``migration.return_wage_elasticity``: a relief that raises the
-    net wage of returnees by ``policy.returnee_tax_relief`` x intensity for
-    ``policy.returnee_relief_years`` raises the return probability of those it covers by
+    Return migration falls with the wage gap to abroad (seed 2.6, 3.6.4: brain circulation):
+    emigrants from poorer origins return less and later, as the gain of staying abroad is larger
+    (Borjas & Bratsberg 1996: outmigration of immigrants is higher for those from richer origin
+    countries; Dustmann 2003 and Dustmann & Weiss 2007: the optimal duration abroad falls with
+    the relative value of the home wage; Dustmann & Görlach 2016 review the evidence). The
+    probability is ``migration.return_rate`` x (net domestic skilled wage / foreign wage x
+    exp(``migration.return_reference_gap``))^``migration.return_wage_elasticity``: the base rate
+    (Dustmann & Weiss 2007) holds where ln(foreign / domestic wage) equals the reference gap and
+    changes with the net domestic wage relative to the foreign one with the elasticity of the
+    return probability to the net-of-tax domestic wage. A relief that raises the net wage of
+    returnees by ``policy.returnee_tax_relief`` x intensity for ``policy.returnee_relief_years``
+    is one such rise of the net wage and raises the return probability of those it covers by
     (1 + relief)^elasticity - 1 (Bassetto & Ippedico 2023: Italy's 2010 Controesodo exemption
     raised eligible graduates' return probability by about 27 %; Kleven et al. 2014: elasticity
     of migration to the net-of-tax rate 1.5-2 for foreigners). The scheme covers returnees while
     its yearly budget lasts (first come); its cost per returnee is the forgone tax, relief x the
-    skilled wage x the relief years, booked at return.
+    skilled wage x the relief years, booked at return. Probabilities are capped at 1 a step.
     """
     p = m.p
-    base = np.full(m.world.n_regions, p.migration.return_rate)
+    mp = p.migration
+    pull = (m.wage_s / m.foreign_wage * np.exp(mp.return_reference_gap)) ** mp.return_wage_elasticity
+    base = mp.return_rate * pull
     none = np.zeros(m.world.n_regions)
     if not m.policy.on("returnee_tax_relief"):
-        return base, none, none
+        return np.minimum(base, 1.0), none, none
     relief = p.policy.returnee_tax_relief * m.policy.level("returnee_tax_relief", regions=ALL)
     gain = (1.0 + relief) ** p.migration.return_wage_elasticity - 1.0
     unit = relief * m.wage_s * p.yearly.policy.returnee_relief_years
@@ -96,7 +111,7 @@ def return_rate(m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     cover = np.divide(m.policy.left("returnee_tax_relief"), wanted, out=np.zeros_like(wanted),
                       where=wanted > 0)
     cover = np.where(relief > 0, np.minimum(cover, 1.0), 0.0)
-    return base * (1.0 + cover * gain), cover, unit
+    return np.minimum(base * (1.0 + cover * gain), 1.0), cover, unit
 
 
 def _first_jobs(m) -> None:
