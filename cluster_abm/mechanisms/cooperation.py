@@ -29,6 +29,7 @@ from cluster_abm.mechanisms.common import (
 )
 from cluster_abm.numerics.grouping import rank_in_groups
 from cluster_abm.numerics.keyed_random import PURPOSES, keyed_uniform
+from cluster_abm.policy.lever_state import covered_share
 from cluster_abm.space import INTRA_CLUSTER, TRANSNATIONAL
 from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES
 
@@ -370,10 +371,10 @@ def form_contracts(m, step) -> None:
     emp = ft.skilled[idx] + ft.unskilled[idx]
     sme = emp < SME_MAX_EMPLOYEES
     eligible = (law | (lever > 0)) & sme & (ft.contract[idx] < 0) & (step.degree[idx] > 0)
-    cover = _contract_cover(m, idx, eligible & (lever > 0), lever)
     base = p.contract.formation_rate
-    rate = np.where(law, base * (1.0 + p.policy.contract_support * lever * cover),
-                    base * (1.0 + p.policy.contract_support * lever) * cover)
+    raised = base * (1.0 + p.policy.contract_support * lever)  # the supported founding hazard
+    cover = _contract_cover(m, idx, eligible & (lever > 0), raised)
+    rate = np.where(law, base * (1.0 + p.policy.contract_support * lever * cover), raised * cover)
     founders = idx[eligible & hazard(m.uniform("contract", idx), rate)]
     if len(founders) == 0:
         return
@@ -406,27 +407,28 @@ def form_contracts(m, step) -> None:
     _tie_co_members(m, step, np.concatenate([real, dst]))
 
 
-def _contract_cover(m, idx: np.ndarray, supported: np.ndarray, lever: np.ndarray) -> np.ndarray:
+def _contract_cover(m, idx: np.ndarray, supported: np.ndarray, rate: np.ndarray) -> np.ndarray:
     """Per firm of ``idx``: the share of its region's supported contract foundings this step that
-    the ``network_contracts`` budget pays for, and the money booked.
+    the ``network_contracts`` budget pays for (``rate``: the supported founding hazards); books
+    the money.
 
     Each model firm stands for real firms (super-individuals, Scheffer et al. 1995), of which the
     expected number founding a contract this step is the real firms behind it times the supported
     founding hazard. The support costs ``policy.contract_cost`` per founded contract; a region's
     budget, paced over the year's remaining steps, pays for as many of these real foundings as it
-    covers, the same share of each (the cover of :func:`cluster_abm.mechanisms.labour.return_rate`). Booking the expected
-    requests rather than the model's drawn foundings keeps spending independent of the number of
-    model firms: with few model firms, a region often draws no founding in a year, or one whose
-    cost (contract cost times some hundreds of real firms) exceeds the year's budget."""
+    covers, the same share of each (:func:`cluster_abm.policy.lever_state.covered_share`).
+    Booking the expected requests rather than the model's drawn foundings keeps spending
+    independent of the number of model firms: with few model firms, a region often draws no
+    founding in a year, or one whose cost (contract cost times some hundreds of real firms)
+    exceeds the year's budget."""
     p = m.p
     region = m.firms.region[idx]
     R = m.world.n_regions
-    rate = p.contract.formation_rate * (1.0 + p.policy.contract_support * lever)
     expected = np.where(supported, m.policy.weight(idx) * -np.expm1(-rate), 0.0)
     wanted = np.bincount(region, weights=expected, minlength=R) * p.yearly.policy.contract_cost
     # The call paces the year's money over its remaining steps (first come within a step).
     allowance = m.policy.left("network_contracts") / max(p.steps_per_year - m.step_in_year, 1)
-    cover = np.minimum(np.divide(allowance, wanted, out=np.zeros(R), where=wanted > 0), 1.0)
+    cover = covered_share(allowance, wanted)
     for r in np.flatnonzero(wanted > 0):
         m.policy.charge("network_contracts", int(r), wanted[r] * cover[r], asked=wanted[r])
     return cover[region]

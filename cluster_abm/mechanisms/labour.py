@@ -44,7 +44,7 @@ import numpy as np
 from cluster_abm.numerics.binomial import binomial_from_uniform
 from cluster_abm.numerics.keyed_random import PURPOSES, keyed_uniform
 from cluster_abm.numerics.rounding import keyed_round
-from cluster_abm.policy.lever_state import ALL
+from cluster_abm.policy.lever_state import ALL, covered_share
 
 # Sub-streams of the per-region keyed draws (purpose "region_labour").
 _RETIRE_S, _RETIRE_U, _GRADUATES, _SKILLED_IN, _UNSKILLED_IN = 0, 1, 2, 3, 4
@@ -108,9 +108,7 @@ def return_rate(m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     gain = (1.0 + relief) ** p.migration.return_wage_elasticity - 1.0
     unit = relief * m.wage_s * p.yearly.policy.returnee_relief_years
     wanted = m.diaspora * base * (1.0 + gain) * unit  # expected cost this step at full cover
-    cover = np.divide(m.policy.left("returnee_tax_relief"), wanted, out=np.zeros_like(wanted),
-                      where=wanted > 0)
-    cover = np.where(relief > 0, np.minimum(cover, 1.0), 0.0)
+    cover = np.where(relief > 0, covered_share(m.policy.left("returnee_tax_relief"), wanted), 0.0)
     return np.minimum(base * (1.0 + cover * gain), 1.0), cover, unit
 
 
@@ -134,9 +132,7 @@ def _first_jobs(m) -> None:
         boost = p.policy.first_job_boost * m.policy.level("graduate_first_jobs", regions=ALL)
         unit = p.policy.first_job_subsidy * m.wage_s  # k€ per supported first job
         wanted = m.grads_jobless * np.minimum(f * (1.0 + boost), 1.0) * unit
-        cover = np.divide(m.policy.left("graduate_first_jobs"), wanted, out=np.zeros_like(wanted),
-                          where=wanted > 0)
-        cover = np.where(boost > 0, np.minimum(cover, 1.0), 0.0)
+        cover = np.where(boost > 0, covered_share(m.policy.left("graduate_first_jobs"), wanted), 0.0)
         found = np.minimum(m.grads_jobless * np.minimum(f * (1.0 + boost * cover), 1.0), hires)
         for r in np.flatnonzero(cover > 0):
             m.policy.charge("graduate_first_jobs", int(r), found[r] * cover[r] * unit[r])

@@ -453,6 +453,13 @@ class PolicyState:
         return granted
 
 
+def covered_share(money: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Per region: the share of the requests ``wanted`` (k€) that ``money`` (k€) pays for, the
+    same share of each request, in [0, 1] (0 where nothing is wanted). For levers whose requests
+    are expected flows of real people or firms rather than model firms' discrete requests."""
+    return np.minimum(np.divide(money, wanted, out=np.zeros_like(wanted, dtype=float), where=wanted > 0), 1.0)
+
+
 def fill_budget(cost: np.ndarray, regions: np.ndarray, cap: np.ndarray,
                 draw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Serve requests in order while each region's money ``cap[r]`` lasts.
