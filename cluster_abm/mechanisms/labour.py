@@ -34,7 +34,10 @@ Firms hire the unemployed through a matching function per region and skill (Petr
 Pissarides 2001) with labour pooling: vacancies fill faster in thick local labour markets, the
 firm's sector in its region (Marshall 1890; Helsley & Strange 1990; Overman & Puga 2010; the
 market-size elasticity of job finding of Moretti & Yi 2025), see :func:`match_vacancies`. Wages
-follow regional productivity and labour-market tightness.
+follow regional productivity, unemployment (a wage curve; Blanchflower & Oswald 1994) and, per
+skill, the pool's vacancies over its unemployed (a V/U wage Phillips curve; Pissarides 2000;
+Barnichon & Shapiro 2022; Bernanke & Blanchard 2023), see :func:`update_wages`; a tight region's
+wage costs rise against outside suppliers, so its firms lose demand and post fewer vacancies.
 """
 
 from __future__ import annotations
@@ -268,31 +271,80 @@ def place_trainees(m, step) -> None:
     m.ledger.add("trainees_placed", ft.region[chosen])
 
 
+def tightness(m) -> tuple[np.ndarray, np.ndarray]:
+    """Labour-market tightness V/U per region, for skilled and for unskilled workers: the open
+    posts firms hold (desired minus actual staff, :func:`open_skilled_posts` for either skill:
+    ``desired_*`` of :func:`cluster_abm.mechanisms.production.plan_labour`) over the region's
+    unemployed of that skill (at least one person). The vacancy-unemployment ratio theta of
+    search and matching (Pissarides 2000), the slack measure of the V/U wage Phillips curves
+    (Barnichon & Shapiro 2022; Ball, Leigh & Mishra 2022; Bernanke & Blanchard 2023)."""
+    ft = m.firms
+    idx = ft.idx
+    region = ft.region[idx]
+    R = m.world.n_regions
+    out = []
+    for col, pool in (("skilled", m.unemployed_s()), ("unskilled", m.unemployed_u())):
+        open_posts = np.maximum(getattr(ft, "desired_" + col)[idx] - getattr(ft, col)[idx], 0.0)
+        V = np.bincount(region, weights=open_posts, minlength=R)
+        out.append(V / np.maximum(pool, 1.0))
+    return out[0], out[1]
+
+
 def update_wages(m) -> None:
-    """Yearly: wages pass through part of regional productivity growth and rise when
-    unemployment is below its initial level (and fall when above).
+    """Yearly: wages pass through part of regional productivity growth, rise when unemployment is
+    below its initial level (and fall when above), and rise with labour-market tightness V/U,
+    each skill's wage with its own pool's tightness.
+
+    Wage growth of skill k in a region, beyond the productivity pass-through
+    (``production.wage_pass_through``):
+
+        ``labour.wage_tightness`` x (u0 - u) + ``labour.wage_vu_slope`` x (V_k/U_k - ``labour.vu_reference``)
+
+    capped at ``labour.max_wage_change`` a year. The first term is the wage curve in
+    unemployment (Blanchflower & Oswald 1994), one rate for both skills. The second is the V/U
+    wage Phillips curve: in search and matching the bargained wage rises with tightness theta =
+    V/U, because a worker's outside option improves and a firm's cost of an unfilled post rises
+    (Pissarides 2000, ch. 1); empirically V/U is the better measure of wage pressure
+    (Barnichon & Shapiro 2022; Ball, Leigh & Mishra 2022; Bernanke & Blanchard 2023), steep
+    where V/U is above about 1 (Benigno & Eggertsson 2023), hence linear in V/U, not in its log.
+    It JOINS the unemployment term rather than replacing it: with a fixed matching efficiency
+    the two terms meet on the Beveridge curve, and the unemployment term is the one the
+    calibration (``calibrate_see``) fitted to unemployment; the V/U term is what stops labour
+    demand running above supply (vacancies, not unemployment, signal it when the pool is
+    nearly empty). Each skill follows its own pool's tightness (:func:`tightness`), so a
+    shortage of skilled workers raises the skill premium (Katz & Murphy 1992) and firms
+    substitute towards unskilled staff (cost minimisation in ``plan_labour``).
 
     Outside suppliers (:func:`cluster_abm.mechanisms.production.compete`) share the region's
     technology and the pass-through of its productivity growth, not its labour-market tightness:
-    ``m.wage_drift`` (per region) accumulates the wage change beyond the pass-through, the region's
-    wage cost over theirs, so a tight labour market raises the region's costs against them and
-    loses it demand (the scale effect of labour demand; Hamermesh 1993). Wage growth falls with
-    unemployment as in a wage curve (Blanchflower & Oswald 1994)."""
+    ``m.wage_drift`` (per region) accumulates the unit labour cost change beyond the
+    pass-through, the skills' wage changes weighted by their shares of the region's wage bill
+    (Shephard's lemma), the region's wage cost over theirs. A tight labour market thus raises
+    the region's costs against them and loses it demand (the scale effect of labour demand;
+    Hamermesh 1993), so its firms want fewer staff and post fewer vacancies: the loop closes."""
     ft, y = m.firms, m.p.yearly
     idx = ft.idx
     emp = ft.skilled[idx] + ft.unskilled[idx]
     R = m.world.n_regions
-    prod = np.bincount(ft.region[idx], weights=ft.productivity[idx] * ft.quality[idx] * emp, minlength=R)
-    prod = prod / np.maximum(np.bincount(ft.region[idx], weights=emp, minlength=R), 1.0)
+    region = ft.region[idx]
+    prod = np.bincount(region, weights=ft.productivity[idx] * ft.quality[idx] * emp, minlength=R)
+    prod = prod / np.maximum(np.bincount(region, weights=emp, minlength=R), 1.0)
     growth = np.where(m.last_productivity > 0, prod / np.maximum(m.last_productivity, 1e-9) - 1.0, 0.0)
     m.last_productivity = prod
     u = (m.unemployed_s() + m.unemployed_u()) / np.maximum(m.lf_s + m.lf_u, 1.0)
+    theta_s, theta_u = tightness(m)
     common = 1.0 + y.production.wage_pass_through * growth
     cap = y.labour.max_wage_change
-    factor = np.clip(common + y.labour.wage_tightness * (m.u0 - u), 1.0 - cap, 1.0 + cap)
-    m.wage_s *= factor
-    m.wage_u *= factor
-    m.wage_drift *= factor / common
+    curve = common + y.labour.wage_tightness * (m.u0 - u)
+    vu = y.labour.wage_vu_slope
+    factor_s = np.clip(curve + vu * (theta_s - y.labour.vu_reference), 1.0 - cap, 1.0 + cap)
+    factor_u = np.clip(curve + vu * (theta_u - y.labour.vu_reference), 1.0 - cap, 1.0 + cap)
+    bill_s = m.wage_s * np.bincount(region, weights=ft.skilled[idx], minlength=R)
+    bill = bill_s + m.wage_u * np.bincount(region, weights=ft.unskilled[idx], minlength=R)
+    share_s = np.divide(bill_s, bill, out=np.full(R, 0.5), where=bill > 0)
+    m.wage_s *= factor_s
+    m.wage_u *= factor_u
+    m.wage_drift *= (share_s * factor_s + (1.0 - share_s) * factor_u) / common
     m.foreign_wage *= 1.0 + y.labour.foreign_wage_growth
 
 
