@@ -25,7 +25,9 @@ faces (substitution at the CES elasticity); the target depends on unit costs thr
 competitiveness (the replicator) and, for the market as a whole, through competition with outside
 suppliers (scale effect; Armington 1969; Hamermesh 1993). Vacancies are filled through the
 regional matching function of :func:`cluster_abm.mechanisms.labour.match_vacancies` (labour
-pooling); excess staff are shed gradually (firing costs).
+pooling) and by employees of less productive firms who find them on the job and move up the job
+ladder (:func:`job_to_job`; Burdett & Mortensen 1998; Haltiwanger, Hyatt, Kahn & McEntarfer
+2018); excess staff are shed gradually (firing costs).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ import numpy as np
 from cluster_abm.mechanisms.common import hazard
 from cluster_abm.mechanisms.labour import match_vacancies
 from cluster_abm.numerics.grouping import weighted_group_mean
-from cluster_abm.numerics.rounding import keyed_round
+from cluster_abm.numerics.keyed_random import PURPOSES, keyed_uniform
+from cluster_abm.numerics.rounding import keyed_round, systematic_round
 
 # Numerical guard (not a behavioural constant): technology skill shares are kept inside (0, 1)
 # so that both CES terms stay finite.
@@ -394,7 +397,8 @@ def plan_labour(m, step) -> None:
     ``production.labour_adjust_rate`` a year (firing costs, labour hoarding); a firm keeps at
     least one person (its entrepreneur). Vacancies (desired minus actual staff) are filled from
     the region's unemployed through :func:`cluster_abm.mechanisms.labour.match_vacancies`: they
-    persist where the pools are short (seed 2.6) and cost output (:func:`produce`).
+    persist where the pools are short (seed 2.6) and cost output (:func:`produce`). Before that,
+    employees of less productive firms take some of them (:func:`job_to_job`, the job ladder).
 
     Step state: reads ``subsidy_rate`` (the skilled wage at the margin), ``sharing_gain``
     (effective productivity).
@@ -428,6 +432,7 @@ def plan_labour(m, step) -> None:
     ft.skilled[idx] -= fire_s.astype(np.int32)
     ft.unskilled[idx] -= fire_u.astype(np.int32)
     m.ledger.add("separations", region, fire_s + fire_u)
+    job_to_job(m, step, idx, want_s, want_u)
     for col, want, pool, skill in (("skilled", want_s, m.unemployed_s(), "skilled"),
                                    ("unskilled", want_u, m.unemployed_u(), "unskilled")):
         staff = getattr(ft, col)
@@ -436,6 +441,77 @@ def plan_labour(m, step) -> None:
         staff[idx] += hire.astype(np.int32)
         m.ledger.add("hires", region, hire)
         m.ledger.add("hires_" + col, region, hire)  # skilled hires: recent graduates' first jobs (labour)
+
+
+def job_to_job(m, step, idx: np.ndarray, want_s: np.ndarray, want_u: np.ndarray) -> None:
+    """On-the-job search up a job ladder: employees move to more productive firms' vacancies.
+
+    Each employee other than the owner-manager meets an open vacancy of its skill in its region
+    at the yearly rate ``labour.on_the_job_search``, the vacancy drawn in proportion to the
+    region's vacancies (random search), and takes it when the offering firm is more productive
+    than its own (quality x effective productivity, :func:`effective_productivity`): more
+    productive firms can pay more, so offers from them are accepted and offers from less
+    productive ones refused (the job ladder of Burdett & Mortensen 1998; Postel-Vinay & Robin
+    2002). A firm hires at most its open vacancies this way. So workers flow from less to more
+    productive firms (Haltiwanger, Hyatt & McEntarfer 2018), and firms that want to grow in a
+    tight labour market grow by poaching, not only from the trickle of the unemployed: small
+    young firms poach from all others (Haltiwanger, Hyatt, Kahn & McEntarfer 2018, "Cyclical job
+    ladders by firm size and firm wage"). The firms left behind refill the vacancies from the
+    unemployed (:func:`cluster_abm.mechanisms.labour.match_vacancies`), a vacancy chain.
+
+    Expected flows per region and skill: a firm j with vacancies v_j hires a v_j / V x (searching
+    employees of the less productive firms of its region), capped at v_j; a firm i loses
+    a e_i / V x (vacancies of the more productive firms, as filled) searching employees e_i.
+    Both sides add up to the same regional total, which is rounded with a keyed draw per region
+    and spread over firms by systematic rounding, so every move has a leaver and a joiner.
+
+    Step state: reads ``sharing_gain``.
+    """
+    ft, p = m.firms, m.p
+    a = -np.expm1(-p.labour.on_the_job_search)  # per step: chance an employee meets a vacancy
+    if a <= 0.0 or len(idx) == 0:
+        return
+    R = m.world.n_regions
+    region = ft.region[idx]
+    ladder = ft.quality[idx] * effective_productivity(m, step, idx)
+    order = np.lexsort((ladder, region))  # by region, then up the ladder
+    reg, rung = region[order], ladder[order]
+    # Firms at the same rung are no better than each other: group ties.
+    new_rung = np.ones(len(order), dtype=bool)
+    new_rung[1:] = (reg[1:] != reg[:-1]) | (rung[1:] != rung[:-1])
+    first = np.maximum.accumulate(np.where(new_rung, np.arange(len(order)), 0))
+    last = np.minimum.accumulate(np.where(np.r_[new_rung[1:], True], np.arange(len(order)), len(order))[::-1])[::-1]
+    reg_start = np.searchsorted(reg, np.arange(R + 1))
+    moved = np.zeros(len(idx), dtype=np.int64)
+    for sub, (col, want) in enumerate((("skilled", want_s), ("unskilled", want_u))):
+        staff = getattr(ft, col)
+        n = (ft.skilled[idx] + ft.unskilled[idx]).astype(float)
+        searching = np.divide(n - 1.0, n, out=np.zeros_like(n), where=n > 0)  # the owner stays
+        e = (staff[idx] * searching)[order]
+        v = np.maximum(want - staff[idx], 0.0)[order]
+        V = np.bincount(reg, weights=v, minlength=R)
+        share = np.divide(v, V[reg], out=np.zeros_like(v), where=V[reg] > 0)
+        # Searching employees of strictly lower rungs of the region, for each firm.
+        ce = np.concatenate([[0.0], np.cumsum(e)])
+        below = ce[first] - ce[reg_start[reg]]
+        hires = np.minimum(a * share * below, v)
+        # Vacancies of strictly higher rungs, weighted by how far they are filled.
+        filled = np.divide(hires, a * share * below, out=np.zeros_like(v), where=share * below > 0)
+        cv = np.concatenate([[0.0], np.cumsum(share * filled)])
+        above = cv[reg_start[reg + 1]] - cv[last + 1]
+        quits = a * e * above
+        total = np.bincount(reg, weights=hires, minlength=R)
+        u = keyed_uniform(m.rngs.key, np.arange(R), m.t, PURPOSES["job_to_job"], sub)
+        moves = keyed_round(u, total).astype(float)
+        scale = np.divide(moves, total, out=np.zeros(R), where=total > 0)
+        spread = [keyed_uniform(m.rngs.key, np.arange(R), m.t, PURPOSES["job_to_job"], 2 + 2 * sub + k) for k in (0, 1)]
+        hired = systematic_round(spread[0], hires * scale[reg], reg)
+        left = systematic_round(spread[1], quits * scale[reg], reg)
+        change = np.zeros(len(idx), dtype=np.int64)
+        change[order] = hired - left
+        staff[idx] += change.astype(staff.dtype)
+        moved[order] += hired
+    m.ledger.add("hires", region, moved)
 
 
 def produce(m, step) -> None:

@@ -29,6 +29,8 @@ PURPOSES = {name: i for i, name in enumerate((
     # its ends' uids): tie decay; per region (ids = region index): the labour pools' flows
     "candidates", "env_project", "green_project", "retire", "emigrate", "tie_decay",
     "region_labour", "introductions", "qh_candidates",
+    # per region (ids = region index): job-to-job moves (production.job_to_job)
+    "job_to_job",
 ))}
 FAMILIES = ("init", "finance", "knowledge", "capabilities", "innovation", "cooperation", "market",
             "labour", "demography", "policy")

@@ -108,7 +108,7 @@ SERIES_LIST = [
     S("graduate_unemployment_rate", "share", "Recent graduates (within migration.first_job_years of graduation) without a first job, over recent graduates in the labour force.", "WG6", "ratio"),
     S("first_jobs_graduates", "persons/step", "Recent graduates finding a first job.", "WG6", "flow"),
     S("skilled_emigrants_graduates", "persons/step", "Recent graduates without a first job emigrating (part of skilled_emigrants).", "WG6", "flow"),
-    S("hires", "persons/step", "Hires by firms.", "WG6", "flow"),
+    S("hires", "persons/step", "Hires by firms (from the unemployed and, job to job, from other firms).", "WG6", "flow"),
     S("separations", "persons/step", "Layoffs by firms.", "WG6", "flow"),
     S("tacit_knowledge_lost", "ku/step", "Tacit knowledge lost with closing firms (brain retirement).", "WG6", "flow"),
     S("trainings", "count/step", "Managerial training places filled.", "WG6", "flow"),
