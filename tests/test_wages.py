@@ -13,6 +13,7 @@ import pytest
 
 from cluster_abm.mechanisms import labour
 from cluster_abm.model.cluster_model import ClusterModel
+from cluster_abm.specs.scenario import load_scenario
 
 BUILT = {"sim.spinup_years": 0}
 
@@ -106,3 +107,17 @@ def test_vacancy_rate_after_spinup_within_eurostat_bound():
     m = ClusterModel("baseline", seed=1, params={"sim.spinup_years": 0})
     m.run(30)
     assert _vacancy_rate(m, 5) < 0.10
+
+
+def test_vacancy_rate_series_and_target_measure_count_open_posts():
+    """The job_vacancy_rate series (and the calibration's job_vacancy_rate measure) is open posts
+    over occupied plus open posts, Eurostat's definition, from the firms' desired staff."""
+    from cluster_abm.analysis.validation.targets import measure, observe
+    m = ClusterModel("baseline", seed=3, params={"sim.spinup_years": 0, "sim.n_firms": 300})
+    expected = _vacancy_rate(m, 1)
+    wide = m.series_wide()
+    assert wide["job_vacancy_rate"][-1, -1] == pytest.approx(expected, rel=1e-12)
+    assert 0.0 < expected < 1.0
+    obs = observe(load_scenario("baseline").with_params({"sim.spinup_years": 0, "sim.n_firms": 300},
+                                                        source="test"), 3, 1, spinup_cache=None)
+    assert measure(obs, "job_vacancy_rate", "EU", 0) == pytest.approx(expected, rel=1e-12)

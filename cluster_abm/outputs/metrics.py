@@ -99,6 +99,8 @@ SERIES_LIST = [
     S("employment_unskilled", "persons", "Unskilled employees.", "WG6", "stock"),
     S("labour_force", "persons", "Labour force (employed + unemployed).", "WG6", "stock"),
     S("unemployment_rate", "share", "Unemployed over labour force.", "WG6", "ratio"),
+    S("open_posts", "persons", "Open posts: staff firms want beyond the staff they have (desired minus actual, each skill, at least 0) after the step's hiring.", "WG6", "stock"),
+    S("job_vacancy_rate", "share", "Open posts over occupied plus open posts (Eurostat's job vacancy rate).", "WG6", "ratio"),
     S("skilled_unemployment_rate", "share", "Unemployed skilled over skilled labour force.", "WG6", "ratio"),
     S("skilled_emigrants", "persons/step", "Skilled workers emigrating (brain drain flow).", "WG6", "flow"),
     S("skilled_emigrants_cum", "persons", "Skilled emigrants since the start (brain drain stock).", "WG6", "stock"),
@@ -309,6 +311,8 @@ def step_metrics(m) -> dict[str, np.ndarray]:
         "contract_credit_line": ft.credit_line[idx] * in_c,
         "employment": emp,
         "employment_skilled": ft.skilled[idx],
+        "open_posts": (np.maximum(ft.desired_skilled[idx] - ft.skilled[idx], 0.0)
+                       + np.maximum(ft.desired_unskilled[idx] - ft.unskilled[idx], 0.0)),
         "dyncap": ft.dyncap[idx],
         "codification": ft.codification[idx],
         "young": (m.t - ft.birth_step[idx]) < 3 * m.p.steps_per_year,
@@ -385,6 +389,8 @@ def step_metrics(m) -> dict[str, np.ndarray]:
     out["labour_force"] = lf
     out["unemployment_rate"] = _ratio(lf - out["employment"], lf)
     out["skilled_unemployment_rate"] = _ratio(lfs - out["employment_skilled"], lfs)
+    out["open_posts"] = sums["open_posts"]
+    out["job_vacancy_rate"] = _ratio(out["open_posts"], out["employment"] + out["open_posts"])
     out["skilled_emigrants_cum"] = np.append(m.emigrants_cum, m.emigrants_cum.sum())
     dia = np.append(m.diaspora, m.diaspora.sum())
     out["diaspora_share"] = _ratio(dia, dia + lfs)
@@ -585,6 +591,7 @@ SERIES_LABELS: dict[str, str] = {
     "employment": "Employment", "employment_skilled": "Skilled employment",
     "employment_unskilled": "Unskilled employment", "labour_force": "Labour force",
     "unemployment_rate": "Unemployment rate", "skilled_unemployment_rate": "Skilled unemployment rate",
+    "open_posts": "Open posts", "job_vacancy_rate": "Job vacancy rate",
     "skilled_emigrants": "Skilled emigrants", "skilled_emigrants_cum": "Skilled emigrants so far",
     "graduate_unemployment_rate": "Recent graduates without a first job",
     "first_jobs_graduates": "First jobs of recent graduates",

@@ -837,6 +837,11 @@ def bands_fact(runs, targets, from_year: int, figdir: Path, plt) -> list[Fact]:
          per_run(lambda o: measure(o, "sme_employment_share", "EU", from_year)),
          ["sme_employment_share.EU", "sme_employment_share.AT", "sme_employment_share.HU",
           "sme_employment_share.SI", "sme_employment_share.EL"]),
+        # Eurostat's rates run from under 1 % (RO, BG) to about 4-5 % at most (AT, NL, BE in 2022-23).
+        ("vacancy", "Job vacancy rate within 0.5-5 %", (0.005, 0.05),
+         per_run(lambda o: measure(o, "job_vacancy_rate", "EU", from_year)),
+         ["job_vacancy_rate.EU", "job_vacancy_rate.EU.2019", "job_vacancy_rate.RO",
+          "job_vacancy_rate.BG"]),
     ]
     facts = []
     for key, title, (lo, hi), vals, cites in specs:

@@ -84,6 +84,7 @@ class Observation:
     log_birth: np.ndarray  # step of birth (negative for the initial population)
     log_death: np.ndarray  # step of death, -1 alive at the end
     log_size_birth: np.ndarray
+    open_posts: np.ndarray | None = None  # staff firms want beyond their staff, at the year end
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -146,7 +147,7 @@ def observe(scenario: Scenario, seed: int, years: int | None = None, *,
     R = model.world.n_regions
     keys = ("firms_micro", "firms_10plus", "innovative_10plus", "innovative", "diaspora",
             "skilled_labour_force", "firms_10_49", "innovative_10_49", "firms_250plus",
-            "innovative_250plus")
+            "innovative_250plus", "open_posts")
     snap = {k: np.zeros((n_years, R)) for k in keys}
     for y in range(n_years):
         model.run(1)
@@ -168,6 +169,9 @@ def observe(scenario: Scenario, seed: int, years: int | None = None, *,
         snap["innovative_250plus"][y] = np.bincount(reg, weights=large & recent, minlength=R)
         snap["diaspora"][y] = model.diaspora
         snap["skilled_labour_force"][y] = model.lf_s
+        snap["open_posts"][y] = np.bincount(reg, minlength=R, weights=(
+            np.maximum(ft.desired_skilled[idx] - ft.skilled[idx], 0.0)
+            + np.maximum(ft.desired_unskilled[idx] - ft.unskilled[idx], 0.0)))
         if on_year is not None:
             on_year(model, y + 1)
     wide = model.series_wide()  # (steps + 1) x (R + 1); index 0 is the initial state
@@ -239,6 +243,16 @@ def _unemployment(obs: Observation, regs: np.ndarray, from_year: int) -> float:
     emp = obs.employment[sl][:, regs].sum(axis=1)
     ok = lf > 0
     return float(np.mean((lf[ok] - emp[ok]) / lf[ok])) if ok.any() else math.nan
+
+
+def _vacancy_rate(obs: Observation, regs: np.ndarray, from_year: int) -> float:
+    if obs.open_posts is None:
+        return math.nan
+    sl = _years_from(obs, from_year)
+    v = obs.open_posts[sl][:, regs].sum(axis=1)
+    posts = v + obs.employment[sl][:, regs].sum(axis=1)
+    ok = posts > 0
+    return float(np.mean(v[ok] / posts[ok])) if ok.any() else math.nan
 
 
 def _emigrants(obs: Observation, regs: np.ndarray, from_year: int) -> float:
@@ -339,6 +353,12 @@ MEASURE_LIST = [
             "the workers its regions' cluster firms can hire. The baseline starts each region "
             "at its country's published rate, so this target checks that the labour market "
             "stays there, not that it gets there"),
+    Measure("job_vacancy_rate", "share", "Open posts (staff firms want beyond the staff they "
+            "have) over occupied plus open posts at each year end, pooled, mean over the window.",
+            _vacancy_rate,
+            "Eurostat counts posts employers are actively recruiting for (industry, construction "
+            "and services, firms of every size); the model's open posts are its firms' planned "
+            "staff not yet hired"),
     Measure("emigrant_share", "share", "Skilled citizens abroad over skilled citizens (abroad "
             "plus the skilled labour force) at each year end, pooled, mean over the window "
             "(the diaspora_share series).", _emigrants,
@@ -454,6 +474,7 @@ SEE_INDICATORS = {
     "innovation_active_enterprises_large": "innovative_share_250plus",
     "working_age_citizens_living_in_other_eu_state": "emigrant_share",
     "unemployment_rate": "unemployment_rate",
+    "job_vacancy_rate": "job_vacancy_rate",
     "newborn_enterprise_mean_size": "newborn_mean_size",
 }
 # Where one country has several figures for one measure, the *primary* one gets the plain id
