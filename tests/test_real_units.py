@@ -4,7 +4,9 @@ real firms they stand for, so the number of model firms is a speed/precision cho
 - a budget-bound lever spends its real budget whatever the number of model firms;
 - public money (funders' grants, lever costs) never exceeds a budget in real euros;
 - the same scenario at 2,000 and 10,000 model firms gives real-unit employment and public cost
-  within each other's 95 % intervals (slow).
+  within each other's 95 % intervals (slow);
+- real network-contract membership and credit-line requests do not depend on the model size, but
+  their budget-capped spending does (lumpier requests at few model firms; slow, strict xfail).
 """
 
 from __future__ import annotations
@@ -87,10 +89,14 @@ def _interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     "known gap (issue 16): real employment agrees at 2,000 and 10,000 model firms, and network "
     "contracts now spend the same (60.0 M€ at both, 8 seeds), but public cost is 224.0 M€ [220.8, 227.3] "
     "at 2,000 against 234.5 M€ [232.5, 236.4] at 10,000 (wg4_financing, 8 seeds, 10 years, measured "
-    "2026-12-05). The rest of the gap is contract credit lines (36.6 against 46.7 M€): at 2,000 model "
-    "firms 15 % of region-years have no contract member in the regions without a contract law, and their "
-    "members ask less (North-East Romania 388 against 1,028 k€ a year); why contract membership there is "
-    "lower in expectation, not only lumpier, is not yet found"))
+    "2026-12-05). The rest of the gap is contract credit lines (36.6 against 46.7 M€). Their real "
+    "members and requests do not depend on the model size (test below; 20 seeds, 4 years, regions "
+    "without a contract law: 697, 1,206, 1,667, 2,007 real members per region at the year-ends at 2,000 "
+    "model firms against 698, 1,223, 1,734, 2,022 at 10,000; asked 1,366 against 1,402 k€ a region-year) "
+    "but what they spend does (355 against 541 k€): each region's yearly budget caps its spending, and "
+    "at 2,000 model firms requests are lumpier (32 % of region-years ask nothing against 1 %, others "
+    "several budgets), so E[min(budget, asked)] is lower. Closing it needs contract membership as a "
+    "share of each model firm's real firms (see test_contract_credit_lines_spend_the_same_at_any_model_size)"))
 def test_two_thousand_and_ten_thousand_model_firms_describe_the_same_economy():
     """Real-unit employment and public cost at 2,000 and 10,000 model firms: each mean inside the
     other's 95 % interval (8 seeds, 10 policy years, a package with realistic budgets)."""
@@ -103,3 +109,67 @@ def test_two_thousand_and_ten_thousand_model_firms_describe_the_same_economy():
         lo_l, hi_l = _interval(large[name])
         assert lo_s <= large[name].mean() <= hi_s or lo_l <= small[name].mean() <= hi_l, (
             name, small[name].mean(), (lo_s, hi_s), large[name].mean(), (lo_l, hi_l))
+
+
+def _contract_credit(n_firms: int, seeds, years: int = 3) -> dict[str, np.ndarray]:
+    """Per seed, in the regions without a contract law (wg4_financing, 2-year spin-up): the real
+    contract members summed over year-ends, and what contract credit lines asked and spent (k€)."""
+    scenario = load_scenario("wg4_financing")
+    out = {"members": [], "asked": [], "spent": [], "idle": []}
+    for seed in seeds:
+        m = ClusterModel(scenario, seed=seed, params={"sim.n_firms": n_firms, "sim.spinup_years": 2})
+        no_law = ~m.contract_law
+        members = 0.0
+        for _ in range(years):
+            m.run(1)
+            ft = m.firms
+            idx = ft.idx[ft.contract[ft.idx] >= 0]
+            members += (m.firm_weight(idx) * no_law[ft.region[idx]]).sum()
+        bt = m.policy.budget_table()
+        bt = bt[(bt.lever == "contract_credit_lines")
+                & bt.region.isin([r.id for r, nl in zip(m.world.regions, no_law, strict=True) if nl])]
+        out["members"].append(members)
+        out["asked"].append(bt.asked_keur.sum())
+        out["spent"].append(bt.spent_keur.sum())
+        out["idle"].append((bt.asked_keur == 0).mean())  # region-years that asked nothing
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def _agree(a: np.ndarray, b: np.ndarray) -> bool:
+    lo_a, hi_a = _interval(a)
+    lo_b, hi_b = _interval(b)
+    return lo_a <= b.mean() <= hi_a or lo_b <= a.mean() <= hi_b
+
+
+@pytest.fixture(scope="module")
+def contract_credit_by_size():
+    seeds = range(1, 41)
+    return _contract_credit(1000, seeds), _contract_credit(4000, seeds)
+
+
+@pytest.mark.slow
+def test_real_contract_membership_and_credit_requests_do_not_depend_on_model_size(contract_credit_by_size):
+    """Issue 16: network-contract membership in real firms, and the credit lines its members ask
+    for, are the same in expectation at 1,000 and 4,000 model firms (regions without a contract
+    law, where only supported contracts are founded; 40 seeds, 3 years). Each founding model firm
+    stands for its real firms and its partners for theirs (super-individuals, Scheffer et al.
+    1995), so the rule is scale-free; only its lumpiness grows as model firms get fewer."""
+    small, large = contract_credit_by_size
+    assert _agree(small["members"], large["members"]), (small["members"].mean(), large["members"].mean())
+    assert _agree(small["asked"], large["asked"]), (small["asked"].mean(), large["asked"].mean())
+    assert small["idle"].mean() > 2 * large["idle"].mean()  # lumpier at 1,000
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "known gap (issue 16): contract credit lines ask the same at 1,000 and 4,000 model firms but "
+    "spend less at 1,000 (2.13 M€ [1.71, 2.55] against 3.70 [3.21, 4.20] over 3 years, 40 seeds; asked "
+    "5.15 against 4.78 M€; 60 % of region-years ask nothing against 18 %). A region's yearly "
+    "budget caps what it spends, E[min(budget, asked)] < min(budget, E[asked]), and at few model "
+    "firms a region's requests are far more dispersed: a handful of model contracts, each standing "
+    "for hundreds of real ones founded as one, so many region-years ask nothing and others several "
+    "budgets. Real foundings are independent; closing this needs membership as a share of each "
+    "model firm's real firms (or more model firms), not a change of the credit-line rule"))
+def test_contract_credit_lines_spend_the_same_at_any_model_size(contract_credit_by_size):
+    small, large = contract_credit_by_size
+    assert _agree(small["spent"], large["spent"]), (small["spent"].mean(), large["spent"].mean())
