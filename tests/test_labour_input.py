@@ -177,6 +177,13 @@ def _ci(d):
     return d.mean() - half, d.mean() + half
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "finding (issue 21, measured 2026-12-06): since the labour market was recalibrated to "
+    "Eurostat's job vacancy rate (posts fill within weeks, wages rise with V/U), the subsidy's "
+    "extra posts raise wages and are filled from other firms: 16 pairs, years 1-3, -11.4 jobs "
+    "[-43.1, +20.4]. Hiring subsidies' net effects are small where slack is small (the French "
+    "2009 subsidy worked in a recession, Cahuc, Carcillo & Le Barbanchon 2019); whether the "
+    "model's pools are too tight for SEE regions is open"))
 def test_employment_incentives_raise_employment(subsidy_pairs):
     """Seed 3.6.4: fiscal incentives facilitate employment. Over paired seeds the subsidy
     raises total employment in its first years (16 pairs; 95 % t-interval of the mean over years 1-3 above
