@@ -57,11 +57,14 @@ def test_without_pooling_only_transnational_ties_open_exports():
 def test_network_contracts_raise_exporting_among_small_firms():
     """Paired seeds (8), 3 policy years: supporting network contracts raises the number of
     exporting firms (members reach foreign customers through co-members); with the commercial
-    channel switched off (``contract.export_pooling`` 0) the lever no longer does."""
+    channel switched off (``contract.export_pooling`` 0) the lever no longer does. Built with
+    5,000 model firms, about 2,000 at policy year 0 after the spin-up's consolidation, so enough
+    firms join a contract for 8 pairs to resolve the effect."""
     lever = BASE.with_levers({"network_contracts": LeverSetting("network_contracts")})
 
     def exporters(scenario, seed, pooling):
-        m = ClusterModel(scenario, seed=seed, params={"contract.export_pooling": pooling}).run(3)
+        m = ClusterModel(scenario, seed=seed, params={"contract.export_pooling": pooling,
+                                                      "sim.n_firms": 5000}).run(3)
         return float(m.firms.exporter[m.firms.idx].sum())
 
     on = [exporters(lever, s, 1.0) - exporters(BASE, s, 1.0) for s in range(1, 9)]
