@@ -129,3 +129,17 @@ def test_a_cost_whose_interval_reaches_below_zero_is_read_by_its_upper_end():
     row = {"cost_per_result": 50.0, "cost_low": 40.0, "cost_high": math.inf, "note": ""}
     assert cost_text(row) == f"€50{nb}thousand (95 % CI €40{nb}thousand or more (no upper bound))"
     assert cost_text({"cost_per_result": math.nan, "note": "No cost per job: why."}) == "No cost per job: why."
+
+
+def test_jobs_in_the_total_come_from_the_kpi_the_headline_reads():
+    """The total's jobs in the last year are the runs' KPI (the last year's mean), not the stored
+    year-end value, so the cost per job and the headline effect agree; regions keep theirs."""
+    m, units = economics.run_measures(_two_arms(extra_jobs=40.0, extra_money=100.0), 0.03)
+    total = m["region"] == "ALL"
+    kpi = economics.JOBS_KPI[units["employment"]]
+    kpis = m.loc[total, ["arm", "seed"]].assign(**{kpi: m.loc[total, "jobs_end"].to_numpy() + 1000.0})
+    out = economics.jobs_from_kpis(m, kpis, units)
+    np.testing.assert_allclose(out.loc[total, "jobs_end"], m.loc[total, "jobs_end"] + 1000.0)
+    np.testing.assert_array_equal(out.loc[~total, "jobs_end"], m.loc[~total, "jobs_end"])
+    # without the KPI (an older store) the year-end values stay
+    assert economics.jobs_from_kpis(m, kpis.drop(columns=[kpi]), units).equals(m)

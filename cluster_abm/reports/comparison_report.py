@@ -265,6 +265,7 @@ def write_report(results, out_dir: Path, inputs: ReportInputs) -> Path:
     panel = yearly(ts, spy)
     years = int(panel["year"].max()) + 1 if len(panel) else int(round(inputs.years))
     measures, units = economics.run_measures(panel, rate)
+    measures = economics.jobs_from_kpis(measures, kt, units)
     pm = economics.paired(measures, inputs.baseline, level) if len(measures) else pd.DataFrame(
         columns=["arm", "region", "measure", "n", "baseline_mean", "arm_mean", "mean", "sd", "low", "high", "mde"])
     cost = (economics.cost_per_result(measures, inputs.baseline, level, inputs.seed, units)

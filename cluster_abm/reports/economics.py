@@ -51,7 +51,7 @@ MEASURES = {
     "money_pv": ("All public money, present value", "k€", "public_spent_total", "flow_pv"),
     "levers": ("Lever spending", "k€", "public_cost", "flow"),
     "levers_pv": ("Lever spending, present value", "k€", "public_cost", "flow_pv"),
-    "jobs_end": ("Jobs in the last year", "persons", "employment", "end"),
+    "jobs_end": ("Jobs in the last year", "persons", "employment", "end"),  # total: the KPI (jobs_from_kpis)
     "job_years": ("Job-years over the run", "job-years", "employment", "level"),
     "job_years_pv": ("Job-years, discounted", "job-years", "employment", "level_pv"),
     "innovations": ("Innovations over the run", "innovations", "innovations", "flow"),
@@ -114,6 +114,29 @@ def run_measures(panel: pd.DataFrame, rate: float) -> tuple[pd.DataFrame, dict[s
         out[measure] = col if col is not None else np.nan
     units = {c: u for c, (_, u) in choice.items()}
     return out.reset_index(), units
+
+
+# The KPI that is the same statistic as "jobs_end" in the total, in each unit of the counts.
+JOBS_KPI = {"real region": "employment_final_real", "model firms": "employment_final"}
+
+
+def jobs_from_kpis(measures: pd.DataFrame, kpis: pd.DataFrame, units: dict[str, str]) -> pd.DataFrame:
+    """``measures`` with the total's (region ``ALL``) jobs in the last year taken from the runs'
+    KPI (employment, mean over the last year's steps), so the cost per job and the headline
+    effect on jobs rest on one number. The stored time series is yearly (year-end values), and a
+    single quarter's employment in real units jumps when a model firm crosses a size class (its
+    weight changes), so the year-end value and the year's mean can differ widely. ``kpis``: arm,
+    seed and one column per KPI; regions keep their year-end values (KPIs are totals)."""
+    kpi = JOBS_KPI.get(units.get("employment", ""))
+    if kpi is None or kpi not in kpis.columns or measures.empty:
+        return measures
+    lookup = kpis.set_index(["arm", "seed"])[kpi]
+    total = measures["region"] == "ALL"
+    keys = pd.MultiIndex.from_frame(measures.loc[total, ["arm", "seed"]])
+    found = lookup.reindex(keys).to_numpy(dtype=float)
+    out = measures.copy()
+    out.loc[total, "jobs_end"] = np.where(np.isfinite(found), found, out.loc[total, "jobs_end"])
+    return out
 
 
 def mde(sd: float, n: int, alpha: float = MDE_ALPHA, power: float = MDE_POWER) -> float:
