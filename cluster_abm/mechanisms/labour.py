@@ -48,6 +48,7 @@ from cluster_abm.numerics.binomial import binomial_from_uniform
 from cluster_abm.numerics.keyed_random import PURPOSES, keyed_uniform
 from cluster_abm.numerics.rounding import keyed_round
 from cluster_abm.policy.lever_state import ALL, covered_share
+from cluster_abm.state.firm_table import open_posts
 
 # Sub-streams of the per-region keyed draws (purpose "region_labour").
 _RETIRE_S, _RETIRE_U, _GRADUATES, _SKILLED_IN, _UNSKILLED_IN = 0, 1, 2, 3, 4
@@ -273,8 +274,8 @@ def place_trainees(m, step) -> None:
 
 def tightness(m) -> tuple[np.ndarray, np.ndarray]:
     """Labour-market tightness V/U per region, for skilled and for unskilled workers: the open
-    posts firms hold (desired minus actual staff, :func:`open_skilled_posts` for either skill:
-    ``desired_*`` of :func:`cluster_abm.mechanisms.production.plan_labour`) over the region's
+    posts firms hold (:func:`cluster_abm.state.firm_table.open_posts`, from the ``desired_*`` staff
+    of :func:`cluster_abm.mechanisms.production.plan_labour`) over the region's
     unemployed of that skill (at least one person). The vacancy-unemployment ratio theta of
     search and matching (Pissarides 2000), the slack measure of the V/U wage Phillips curves
     (Barnichon & Shapiro 2022; Ball, Leigh & Mishra 2022; Bernanke & Blanchard 2023)."""
@@ -283,9 +284,8 @@ def tightness(m) -> tuple[np.ndarray, np.ndarray]:
     region = ft.region[idx]
     R = m.world.n_regions
     out = []
-    for col, pool in (("skilled", m.unemployed_s()), ("unskilled", m.unemployed_u())):
-        open_posts = np.maximum(getattr(ft, "desired_" + col)[idx] - getattr(ft, col)[idx], 0.0)
-        V = np.bincount(region, weights=open_posts, minlength=R)
+    for skill, pool in (("skilled", m.unemployed_s()), ("unskilled", m.unemployed_u())):
+        V = np.bincount(region, weights=open_posts(ft, idx, skill), minlength=R)
         out.append(V / np.maximum(pool, 1.0))
     return out[0], out[1]
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from cluster_abm.space import DISTANCE_CLASSES
-from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES, size_class
+from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES, open_posts, size_class
 
 
 @dataclass(frozen=True)
@@ -311,8 +311,7 @@ def step_metrics(m) -> dict[str, np.ndarray]:
         "contract_credit_line": ft.credit_line[idx] * in_c,
         "employment": emp,
         "employment_skilled": ft.skilled[idx],
-        "open_posts": (np.maximum(ft.desired_skilled[idx] - ft.skilled[idx], 0.0)
-                       + np.maximum(ft.desired_unskilled[idx] - ft.unskilled[idx], 0.0)),
+        "open_posts": open_posts(ft, idx, "skilled") + open_posts(ft, idx, "unskilled"),
         "dyncap": ft.dyncap[idx],
         "codification": ft.codification[idx],
         "young": (m.t - ft.birth_step[idx]) < 3 * m.p.steps_per_year,

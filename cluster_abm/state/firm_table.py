@@ -81,6 +81,15 @@ SIZE_CLASS_EDGES = np.array([10, 50, SME_MAX_EMPLOYEES])
 def size_class(employees: np.ndarray) -> np.ndarray:
     """Size class (0: 0-9, 1: 10-49, 2: 50-249, 3: 250+ persons employed) of each entry."""
     return np.searchsorted(SIZE_CLASS_EDGES, employees, side="right")
+
+
+def open_posts(ft, slots: np.ndarray, skill: str) -> np.ndarray:
+    """Posts of ``skill`` ("skilled" or "unskilled") firms ``slots`` plan for but have not filled:
+    the staff wanted at the last labour plan (``desired_<skill>``) minus the staff employed, at
+    least 0 (persons, not rounded)."""
+    return np.maximum(getattr(ft, "desired_" + skill)[slots] - getattr(ft, skill)[slots], 0.0)
+
+
 # Values of the ``origin`` column.
 ORIGIN_INITIAL, ORIGIN_REPLICATIVE, ORIGIN_INNOVATIVE, ORIGIN_DENOVO = 0, 1, 2, 3
 

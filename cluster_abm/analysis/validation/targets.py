@@ -147,7 +147,7 @@ def observe(scenario: Scenario, seed: int, years: int | None = None, *,
     R = model.world.n_regions
     keys = ("firms_micro", "firms_10plus", "innovative_10plus", "innovative", "diaspora",
             "skilled_labour_force", "firms_10_49", "innovative_10_49", "firms_250plus",
-            "innovative_250plus", "open_posts")
+            "innovative_250plus")
     snap = {k: np.zeros((n_years, R)) for k in keys}
     for y in range(n_years):
         model.run(1)
@@ -169,9 +169,6 @@ def observe(scenario: Scenario, seed: int, years: int | None = None, *,
         snap["innovative_250plus"][y] = np.bincount(reg, weights=large & recent, minlength=R)
         snap["diaspora"][y] = model.diaspora
         snap["skilled_labour_force"][y] = model.lf_s
-        snap["open_posts"][y] = np.bincount(reg, minlength=R, weights=(
-            np.maximum(ft.desired_skilled[idx] - ft.skilled[idx], 0.0)
-            + np.maximum(ft.desired_unskilled[idx] - ft.unskilled[idx], 0.0)))
         if on_year is not None:
             on_year(model, y + 1)
     wide = model.series_wide()  # (steps + 1) x (R + 1); index 0 is the initial state
@@ -198,6 +195,7 @@ def observe(scenario: Scenario, seed: int, years: int | None = None, *,
         employment=emp_end,
         sme_employment=emp_end * np.nan_to_num(wide["sme_employment_share"][ends, :R]),
         labour_force=wide["labour_force"][ends, :R],
+        open_posts=wide["open_posts"][ends, :R],
         log_uid=log["uid"].to_numpy(np.int64),
         log_region=log["region"].to_numpy(np.int64),
         log_cluster=log["cluster"].to_numpy(np.int64),
