@@ -63,7 +63,8 @@ from cluster_abm.policy.lever_state import ALL, PolicyState
 from cluster_abm.space import TRANSNATIONAL, World
 from cluster_abm.specs.scenario import SIZE_CLASS_NAMES, Scenario, load_scenario
 from cluster_abm.state.firm_log import FirmLog
-from cluster_abm.state.firm_table import FirmTable, size_class
+from cluster_abm.state import size_weights
+from cluster_abm.state.firm_table import FirmTable
 from cluster_abm.state.ledger import Ledger
 from cluster_abm.state.tie_table import TieTable
 
@@ -239,40 +240,30 @@ class ClusterModel(mesa.Model):
 
     def _set_region_weights(self) -> None:
         """Real-region units (DESIGN 2.1): each model firm is a super-individual (Scheffer et al.
-        1995) standing for real enterprises of its region and size class: ``size_weight[r, c]`` =
-        the region's published enterprises of class c (0-9, 10-49, 50-249, 250+ persons) over its
-        model firms of class c, fixed at policy year 0 and applied to a firm's current class
-        (post-stratification). A class with enterprises but no model firm lends them to the
-        nearest populated class, and takes that class's weight for firms that later grow into it.
-        A region that gives only its total has one weight for every class; one without
-        enterprises stays in model units (weight 1 for money, NaN for the ``_real`` outputs).
-        ``region_weight`` is the mean (enterprises over model firms) and ``person_weight`` real
-        persons employed per model person at that moment (for the labour stocks). Until policy
-        year 0 (the spin-up) the weights are those of the built world."""
+        1995) standing for real enterprises of its region, a smooth function of its size fitted
+        at policy year 0 so that each size class's model firms add up to the region's published
+        enterprises of that class (:mod:`cluster_abm.state.size_weights`), applied to a firm's
+        current size. A region that gives only its total has one weight for every size; one
+        without enterprises stays in model units (weight 1 for money, NaN for the ``_real``
+        outputs). ``size_weight[r, c]`` is the weight at class c's anchor, ``region_weight`` the
+        mean (enterprises over model firms) and ``person_weight`` real persons employed per model
+        person at that moment (for the labour stocks). Until policy year 0 (the spin-up) the
+        weights are those of the built world."""
         R = self.world.n_regions
         total = self.world.region_field("enterprises")
         real = np.column_stack([self.world.region_field(f"enterprises_{c}") for c in SIZE_CLASS_NAMES])
         idx = self.firms.idx
         reg, emp = self.firms.region[idx], self.firms.employees[idx]
-        count = np.zeros((R, len(SIZE_CLASS_NAMES)))
-        np.add.at(count, (reg, size_class(emp)), 1.0)
-        firms = count.sum(axis=1)
-        weight = np.ones_like(count)
-        for r in range(R):
-            if total[r] <= 0 or firms[r] == 0:
-                weight[r] = np.nan
-            elif real[r].sum() <= 0:  # only a total: one weight
-                weight[r] = total[r] / firms[r]
-            else:
-                weight[r] = _class_weights(real[r], count[r])
-        self.size_weight = weight
-        ok = np.isfinite(weight[:, 0])
+        self.size_anchor_x, self.size_anchor_y = size_weights.fit_anchors(reg, emp, real, total)
+        self.size_weight = size_weights.anchor_weights(self.size_anchor_x, self.size_anchor_y)
+        firms = np.bincount(reg, minlength=R)
+        ok = np.isfinite(self.size_weight[:, 0])
         self.region_weight = np.where(ok, total / np.maximum(firms, 1), np.nan)
-        w_firm = weight[reg, size_class(emp)]
+        w_firm = size_weights.weights(self.size_anchor_x, self.size_anchor_y, reg, emp)
         self.person_weight = (np.bincount(reg, weights=w_firm * emp, minlength=R)
                               / np.maximum(np.bincount(reg, weights=emp, minlength=R), 1.0))
         # Money: a transfer of x k€ to each real firm costs x times the firm's weight.
-        self.policy.set_real_firms(np.where(np.isfinite(weight), weight, 1.0))
+        self.policy.set_real_firms(self.size_anchor_x, self.size_anchor_y)
 
     def firm_weight(self, slots: np.ndarray) -> np.ndarray:
         """Real enterprises each of firms ``slots`` stands for now (1 where unknown)."""
@@ -842,19 +833,6 @@ class ClusterModel(mesa.Model):
     def __repr__(self) -> str:
         return (f"ClusterModel({self.cluster_scenario.name!r}, seed={self.seed}, year={self.years_run:.2f}, "
                 f"firms={self.n_firms}, regions={self.world.n_regions})")
-
-
-def _class_weights(real: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """Enterprises per model firm by size class; classes without model firms lend their
-    enterprises to the nearest populated class (smaller first) and share its weight."""
-    real = real.astype(float).copy()
-    populated = np.flatnonzero(count > 0)
-    nearest = populated[np.abs(np.arange(len(count))[:, None] - populated[None, :]).argmin(axis=1)]
-    for c in np.flatnonzero(count == 0):
-        real[nearest[c]] += real[c]
-        real[c] = 0.0
-    weight = np.divide(real, count, out=np.zeros_like(real), where=count > 0)
-    return weight[nearest]
 
 
 def steps_for(years: float, steps_per_year: int) -> int:

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from cluster_abm.space import DISTANCE_CLASSES
-from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES, open_posts, size_class
+from cluster_abm.state import size_weights
+from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES, open_posts
 
 
 @dataclass(frozen=True)
@@ -130,8 +131,8 @@ SERIES_LIST = [
     S("large_firms", "firms", "Firms with 250 or more employees.", "demography", "stock"),
 ]
 # Real-region units: each model firm is a super-individual (Scheffer et al. 1995) standing for
-# real enterprises of its region and size class (``m.size_weight``, fixed at policy year 0), so
-# counts of firms and persons scale by those weights (see real_series).
+# real enterprises of its region, a smooth function of its size fitted at policy year 0
+# (cluster_abm.state.size_weights), so counts of firms and persons scale by those weights.
 REAL_SERIES = ("firms", "employment", "employment_skilled", "labour_force", "births", "deaths",
                "innovations", "skilled_emigrants", "skilled_emigrants_cum")
 # Public money is booked in real euros where it is spent (cluster_abm.policy.lever_state): the
@@ -139,7 +140,7 @@ REAL_SERIES = ("firms", "employment", "employment_skilled", "labour_force", "bir
 _SERIES_BY_NAME = {s.name: s for s in SERIES_LIST}
 SERIES_LIST += [S(f"{name}_real", f"{_SERIES_BY_NAME[name].unit} (real region)",
                   f"{_SERIES_BY_NAME[name].doc} In real-region units: model firms weighted by the "
-                  "real enterprises of their region and size class they stand for (labour stocks by "
+                  "real enterprises of their region and size they stand for (labour stocks by "
                   "real persons per model person employed; NaN where a region gives no enterprises).",
                   _SERIES_BY_NAME[name].family, _SERIES_BY_NAME[name].kind) for name in REAL_SERIES]
 del S
@@ -412,13 +413,13 @@ def step_metrics(m) -> dict[str, np.ndarray]:
 
 def real_series(m, out: dict[str, np.ndarray], reg: np.ndarray, emp: np.ndarray, idx: np.ndarray) -> dict[str, np.ndarray]:
     """The ``_real`` series: model counts in units of the real region. Firms and their employment
-    add up each firm's weight (the real enterprises of its region and size class it stands for,
-    ``m.size_weight``); labour stocks and emigrants scale by real persons per model person
+    add up each firm's weight (the real enterprises of its region and size it stands for,
+    :mod:`cluster_abm.state.size_weights`); labour stocks and emigrants scale by real persons per model person
     employed (``m.person_weight``); births and deaths by the weight of micro firms (nearly all
     entrants and exits are micro); innovations by the region's mean weight per model firm."""
     R = m.world.n_regions
     known = np.isfinite(m.size_weight[:, 0])
-    w = np.where(known[:, None], m.size_weight, 0.0)[reg, size_class(emp)]
+    w = np.nan_to_num(size_weights.weights(m.size_anchor_x, m.size_anchor_y, reg, emp), nan=0.0)
     mask = np.where(known, 1.0, np.nan)
 
     def weighted(values: np.ndarray) -> np.ndarray:

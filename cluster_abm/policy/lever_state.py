@@ -34,7 +34,8 @@ import numpy as np
 from cluster_abm.errors import closest
 from cluster_abm.numerics.keyed_random import PURPOSES, keyed_uniform
 from cluster_abm.policy.levers import BY_ID
-from cluster_abm.state.firm_table import SIZE_CLASS_EDGES, SME_MAX_EMPLOYEES, size_class
+from cluster_abm.state import size_weights
+from cluster_abm.state.firm_table import SIZE_CLASS_EDGES, SME_MAX_EMPLOYEES
 
 _SLACK = 1e-9  # k€: rounding slack when a request's cost meets a region's remaining budget
 
@@ -125,6 +126,7 @@ class PolicyState:
         self._now = None  # the step state firm groups read (begin_step)
         self.real_firms = np.ones((R, len(SIZE_CLASS_EDGES) + 1))
         """Real enterprises a model firm stands for, by region and size class (:meth:`set_real_firms`)."""
+        self._size_anchors: tuple[np.ndarray, np.ndarray] | None = None
         self.key: int | None = None
         """The run's key of keyed draws (:meth:`draw`); the model sets it."""
 
@@ -135,14 +137,20 @@ class PolicyState:
             return np.zeros(len(slots))
         return keyed_uniform(self.key, self.firms.uid[slots], self._now.t, PURPOSES["partial_grant"])
 
-    def set_real_firms(self, weights: np.ndarray) -> None:
-        """Real enterprises per model firm, by region and size class (NaN, unknown: 1, model units)."""
+    def set_real_firms(self, anchor_x: np.ndarray, anchor_y: np.ndarray) -> None:
+        """Real enterprises per model firm as a function of its region and size: the anchors of
+        :func:`cluster_abm.state.size_weights.fit_anchors` (a region without them: 1, model units)."""
+        self._size_anchors = (anchor_x, anchor_y)
+        weights = size_weights.anchor_weights(anchor_x, anchor_y)
         self.real_firms = np.where(np.isfinite(weights) & (weights > 0), weights, 1.0)
 
     def weight(self, slots: np.ndarray) -> np.ndarray:
-        """Real enterprises each of firms ``slots`` stands for, by its region and current size class."""
+        """Real enterprises each of firms ``slots`` stands for, by its region and current size."""
         ft = self.firms
-        return self.real_firms[ft.region[slots], size_class(ft.skilled[slots] + ft.unskilled[slots])]
+        if self._size_anchors is None:
+            return np.ones(len(slots))
+        w = size_weights.weights(*self._size_anchors, ft.region[slots], ft.skilled[slots] + ft.unskilled[slots])
+        return np.where(np.isfinite(w) & (w > 0), w, 1.0)
 
     @staticmethod
     def _known(lid: str) -> None:
@@ -187,7 +195,7 @@ class PolicyState:
         self._records = [r for r in old._records if r[1] in self.configured]
         self.year_of_record = getattr(old, "year_of_record", 0)
         self._year_open = old._year_open
-        self.real_firms, self.key = old.real_firms, old.key
+        self.real_firms, self._size_anchors, self.key = old.real_firms, old._size_anchors, old.key
         self.set_year(old.year if old.year is not None else year)
 
     def start_clock(self) -> None:
