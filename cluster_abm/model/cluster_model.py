@@ -62,8 +62,8 @@ from cluster_abm.params.registry import per_step
 from cluster_abm.policy.lever_state import ALL, PolicyState
 from cluster_abm.space import TRANSNATIONAL, World
 from cluster_abm.specs.scenario import SIZE_CLASS_NAMES, Scenario, load_scenario
-from cluster_abm.state.firm_log import FirmLog
 from cluster_abm.state import size_weights
+from cluster_abm.state.firm_log import FirmLog
 from cluster_abm.state.firm_table import FirmTable
 from cluster_abm.state.ledger import Ledger
 from cluster_abm.state.tie_table import TieTable
