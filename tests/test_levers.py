@@ -203,9 +203,10 @@ def _identical(a: Run, b: Run) -> bool:
 
 @pytest.mark.slow
 def test_incubators_need_a_cluster_of_a_certain_size(baseline):
-    """Seed 3.1.4: incubators only in clusters of at least policy.incubator_min_cluster_firms."""
+    """Seed 3.1.4: incubators only in clusters of at least policy.incubator_min_cluster_enterprises
+    real enterprises."""
     seed, years = SEEDS[0], 3
-    too_big = (("policy.incubator_min_cluster_firms", 10_000),)
+    too_big = (("policy.incubator_min_cluster_enterprises", 1_000_000),)
     off = run(lever_on("incubators"), seed, years, too_big)
     assert off.totals["incubated"].sum() == 0
     assert off.lever_cost_total.get("incubators", 0.0) == 0.0
@@ -214,12 +215,11 @@ def test_incubators_need_a_cluster_of_a_certain_size(baseline):
     # A threshold in the widest gap between the initial cluster sizes: only the clusters above it
     # get an incubator, and the effect appears there.
     world = ClusterModel(BASE, seed=seed)
-    cl = world.firms.cluster[world.firms.idx]
-    sizes = np.sort(np.bincount(cl[cl >= 0]))
+    sizes = np.sort(world.cluster_enterprises())
     gap = int(np.argmax(np.diff(sizes)))
     threshold = int((sizes[gap] + sizes[gap + 1]) // 2)
     m = ClusterModel(BASE.with_levers(dict(lever_on("incubators"))).with_params(
-        {"policy.incubator_min_cluster_firms": threshold}), seed=seed).run(years)
+        {"policy.incubator_min_cluster_enterprises": threshold}), seed=seed).run(years)
     log = m.log.frame()
     incubated = log[log["incubated"]]
     assert len(incubated) > 0 and m.policy.spent_by_year("incubators").sum() > 0

@@ -322,7 +322,7 @@ def test_warm_start_from_another_scenarios_spinup_equals_spinning_up(tmp_path, s
 
     sc = load_scenario("full_strategy")
     if scenario.endswith("policy_params"):
-        sc = sc.with_params({"policy.lever_budget": 900.0, "policy.incubator_min_cluster_firms": 10})
+        sc = sc.with_params({"policy.lever_budget": 900.0, "policy.incubator_min_cluster_enterprises": 5000})
     small = {"sim.spinup_years": 3, "sim.n_firms": 400}
     ClusterModel(load_scenario("baseline").with_params(small), seed=4, spinup_cache=tmp_path)
     assert len(list(tmp_path.glob("*.json"))) == 1

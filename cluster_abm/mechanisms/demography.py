@@ -389,7 +389,8 @@ def _fit_to_pools(m, slots: np.ndarray, founder_skilled: np.ndarray) -> None:
 
 
 def incubate_new(m, step, slots: np.ndarray) -> None:
-    """Networked incubators (seed 3.1.4) take new ventures of large enough targeted clusters,
+    """Networked incubators (seed 3.1.4) take new ventures of targeted clusters of at least
+    ``policy.incubator_min_cluster_enterprises`` real enterprises (real-region units, issue 16),
     innovative ones first, while the lever's budget lasts, and introduce each to partners of its
     cluster, who accept by the ordinary rule (:func:`cooperation.introduce_partners`).
 
@@ -400,9 +401,8 @@ def incubate_new(m, step, slots: np.ndarray) -> None:
         return
     ft, p = m.firms, m.p
     cl = ft.cluster[slots]
-    living = ft.cluster[ft.idx]
-    size = np.bincount(living + 1, minlength=m.world.n_clusters + 1)[1:]  # living = -1: no cluster
-    big = (cl >= 0) & (size[np.maximum(cl, 0)] >= p.policy.incubator_min_cluster_firms)
+    size = m.cluster_enterprises()
+    big = (cl >= 0) & (size[np.maximum(cl, 0)] >= p.policy.incubator_min_cluster_enterprises)
     level = m.policy.level("incubators", firms=slots)
     cand = slots[big & (level > 0)]
     if len(cand) == 0:

@@ -223,10 +223,6 @@ class ClusterModel(mesa.Model):
     def _start_policy_clock(self) -> None:
         """Policy year 0 begins: outputs, KPIs, budgets and the firm log's cohorts count from here
         (DESIGN 2.1, spin-up and warm starts)."""
-        # Clusters of "a certain dimension" at the start (seed 3.1.4), for the incubator KPI.
-        cl = self.firms.cluster[self.firms.idx]
-        size0 = np.bincount(cl[cl >= 0], minlength=self.world.n_clusters)
-        self.incubator_clusters = np.flatnonzero(size0 >= self.p.policy.incubator_min_cluster_firms)
         self.employment0 = float(self.firms.employees[self.firms.idx].sum())
         if self.t > 0:  # after a spin-up: its history is not the run's; step 0 is the state now
             self._set_region_weights()
@@ -237,6 +233,9 @@ class ClusterModel(mesa.Model):
             self.history, self.lever_cost_history = [], []
             self.ledger.reset()
             self.collect()
+        # Clusters of "a certain dimension" at the start (seed 3.1.4), for the incubator KPI.
+        size0 = self.cluster_enterprises()
+        self.incubator_clusters = np.flatnonzero(size0 >= self.p.policy.incubator_min_cluster_enterprises)
 
     def _set_region_weights(self) -> None:
         """Real-region units (DESIGN 2.1): each model firm is a super-individual (Scheffer et al.
@@ -268,6 +267,13 @@ class ClusterModel(mesa.Model):
     def firm_weight(self, slots: np.ndarray) -> np.ndarray:
         """Real enterprises each of firms ``slots`` stands for now (1 where unknown)."""
         return self.policy.weight(slots)
+
+    def cluster_enterprises(self) -> np.ndarray:
+        """Real enterprises of each cluster now: its living model firms' weights summed."""
+        idx = self.firms.idx
+        cl = self.firms.cluster[idx]
+        inside = cl >= 0
+        return np.bincount(cl[inside], weights=self.firm_weight(idx[inside]), minlength=self.world.n_clusters)
 
     @property
     def policy_year(self) -> int:

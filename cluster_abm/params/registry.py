@@ -434,7 +434,7 @@ REGISTRY.add(
     _p("policy.qh_rate", 0.1, 0.0, 2.0, "1/yr", "Hazard that a targeted firm joins a demand-side (quadruple-helix) cross-cluster project.", per_year="hazard", source="seed 3.1.3"),
     _p("policy.qh_market_gain", 0.5, 0.0, 3.0, "-", "Relative rise of the quality gain of product innovations by demand-side project partners.", source="seed 3.1.3"),
     _p("policy.qh_cost", 10.0, 0.0, 500.0, "k€", "Public cost of one firm's participation in a demand-side project.", uncertain=False),
-    _p("policy.incubator_min_cluster_firms", 60, 0, 10_000, "firms", "Smallest cluster that gets a networked incubator ('clusters of a certain dimension').", integer=True, source="seed 3.1.4"),
+    _p("policy.incubator_min_cluster_enterprises", 40_000, 0, 1_000_000, "enterprises (real region)", "Smallest cluster, in real enterprises (its model firms' weights summed), that gets a networked incubator ('clusters of a certain dimension'); 40,000 lets the same three or so of the baseline's 13 clusters qualify as 60 model firms did before real-region units.", integer=True, source="seed 3.1.4"),
     _p("policy.incubator_years", 3.0, 0.25, 10.0, "yr", "Years a venture stays in the incubator.", source="Hansen et al. 2000"),
     _p("policy.incubator_cost_cut", 0.6, 0.0, 1.0, "-", "Share of fixed costs an incubated venture saves (shared services).", source="seed 3.1.4; Hansen et al. 2000"),
     _p("policy.incubator_ties", 2, 0, 10, "ties", "Partners an incubated venture is connected to (organised networking).", integer=True, source="Hansen et al. 2000"),

@@ -97,9 +97,9 @@ LEVERS: tuple[Lever, ...] = (
       "ties_cross_cluster", "+", "policy.qh_cost per participating firm", ("regions", "clusters", "firms"), ("all", "smes", "cmo_members", "promising")),
     L("incubators", "Networked start-up incubators", "WG1", "3.1.4",
       "Networked incubators in large clusters cut new ventures' costs and introduce them to partners of their cluster.",
-      "mechanisms.demography.incubate_new", ("policy.incubator_min_cluster_firms", "policy.incubator_years", "policy.incubator_cost_cut", "policy.incubator_ties", "policy.incubator_cost"),
+      "mechanisms.demography.incubate_new", ("policy.incubator_min_cluster_enterprises", "policy.incubator_years", "policy.incubator_cost_cut", "policy.incubator_ties", "policy.incubator_cost"),
       "new_venture_partners", "+", "policy.incubator_cost per incubated venture and year", ("regions", "clusters"),
-      condition="only clusters with at least policy.incubator_min_cluster_firms firms get an incubator"),
+      condition="only clusters of at least policy.incubator_min_cluster_enterprises real enterprises get an incubator"),
     # --- WG2 sustainability -----------------------------------------------------------------------
     L("collective_env_projects", "Collective environmental projects", "WG2", "3.2.2",
       "Clusters tackle shared environmental problems together: participants pool green knowledge and share the cost of cleaner processes, so they eco-innovate more often.",

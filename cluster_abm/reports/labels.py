@@ -122,8 +122,8 @@ def why_missing(kpi: str, years: float, base_missing: bool, package_missing: boo
         return ("not defined " + where + ": no incubated venture had reached 3 years by the end "
                 "of the run (no incubators run, or the run is too short)")
     if kpi == "incubator_cluster_survival_2y":
-        return (f"not defined {where}: no cluster had the policy.incubator_min_cluster_firms "
-                "firms an incubator needs at the start (a small world?), or no firm born in "
+        return (f"not defined {where}: no cluster had the policy.incubator_min_cluster_enterprises "
+                "real enterprises an incubator needs at the start (a small world?), or no firm born in "
                 "one reached 2 years by the end of the run")
     if kpi.endswith("_real"):
         return ("not defined " + where + ": a region gives no number of enterprises, so there "

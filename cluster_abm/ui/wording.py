@@ -1,7 +1,7 @@
 """Human wording for the workshop app: names instead of ids, numbers with units, no list syntax.
 
 A room reads "Automotive components, Upper Austria", not ``upper_austria.automotive``; "at least
-30 firms", not ``policy.incubator_min_cluster_firms``; "Veneto, Upper Austria", not
+30 firms", not ``policy.incubator_min_cluster_enterprises``; "Veneto, Upper Austria", not
 ``['veneto', 'upper_austria']``. :class:`Names` turns a scenario's ids into its display names and
 :func:`humanise` rewrites any text the app shows (lever conditions and costs, error messages) with
 them. :func:`lever_tip` is a lever's tooltip: seed section, mechanism, what to expect, cost.

@@ -435,7 +435,7 @@ def test_wording_has_no_ids_or_list_syntax(baseline):
 
     names = Names.of(baseline)
     text = humanise("clusters ['upper_austria.automotive', 'veneto.wood'] lie outside; "
-                    "policy.incubator_min_cluster_firms firms; region north_east_romania", names)
+                    "policy.incubator_min_cluster_enterprises firms; region north_east_romania", names)
     assert "[" not in text and "'" not in text and "_" not in text, text
     assert "Automotive components, Upper Austria (AT)" in text and "North-East Romania" in text
     for lever in policies.LEVERS:
