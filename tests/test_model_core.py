@@ -207,7 +207,7 @@ def test_real_region_units_scale_counts_by_the_enterprises_a_model_firm_stands_f
     idx = m.firms.idx
     emp = m.firms.employees[idx]
     weighted = np.bincount(m.firms.region[idx], weights=m.firm_weight(idx) * emp, minlength=m.world.n_regions)
-    assert wide["employment_real"][-1, :-1] == pytest.approx(weighted)
+    assert wide["employment_real"][-1, :-1] == pytest.approx(weighted * m.employment_scale)
     assert wide["employment_real"][-1, -1] == pytest.approx(wide["employment_real"][-1, :-1].sum())
     k = m.kpis()
     assert k["employment_final_real"] > 100 * k["employment_final"]

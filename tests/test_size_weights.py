@@ -66,3 +66,22 @@ def test_real_employment_does_not_jump_at_class_boundaries():
     w = size_weights.weights(m.size_anchor_x, m.size_anchor_y, ft.region[idx], ft.employees[idx])
     assert m.series_wide()["firms_real"][-1, -1] == pytest.approx(w.sum())
     assert w.sum() == pytest.approx(published.sum(), rel=1e-9)
+
+
+def test_real_employment_is_calibrated_to_the_published_persons_employed(tmp_path):
+    """Second margin (Deville & Särndal 1992): at policy year 0 each region's real employment is
+    its published persons employed, at any number of model firms; without the figure, the
+    weights times the staff."""
+    published = None
+    for n_firms in (600, 1500):
+        m = ClusterModel("baseline", seed=2, params={"sim.n_firms": n_firms, "sim.spinup_years": 2})
+        published = m.world.region_field("persons_employed")
+        np.testing.assert_allclose(m.series_wide()["employment_real"][0, :-1], published, rtol=1e-9)
+    assert (published > 0).all()
+    f = tmp_path / "no_persons.toml"
+    f.write_text('extends = "baseline"\n[simulation]\nregions = ["north_east_romania"]\nn_firms = 200\n'
+                 'spinup_years = 0\n[regions_patch.north_east_romania]\npersons_employed = 0\n')
+    m = ClusterModel(str(f), seed=1)
+    ft, idx = m.firms, m.firms.idx
+    assert m.employment_scale[0] == 1.0
+    assert m.series_wide()["employment_real"][0, 0] == pytest.approx((m.firm_weight(idx) * ft.employees[idx]).sum())

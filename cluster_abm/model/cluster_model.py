@@ -245,9 +245,17 @@ class ClusterModel(mesa.Model):
         current size. A region that gives only its total has one weight for every size; one
         without enterprises stays in model units (weight 1 for money, NaN for the ``_real``
         outputs). ``size_weight[r, c]`` is the weight at class c's anchor, ``region_weight`` the
-        mean (enterprises over model firms) and ``person_weight`` real persons employed per model
-        person at that moment (for the labour stocks). Until policy year 0 (the spin-up) the
-        weights are those of the built world."""
+        mean (enterprises over model firms).
+
+        Persons are calibrated on a second margin (calibration estimators, Deville & Särndal
+        1992): where a region publishes its persons employed, each model person stands for
+        ``employment_scale[r]`` times its firm's weight, the factor that makes real employment at
+        policy year 0 equal the published figure (1 elsewhere). The model's firm sizes within a
+        class differ from the real ones, and differently at different numbers of model firms, so
+        enterprise counts alone left real employment 7 % above the data at 2,000 model firms
+        and apart by 10 % between 2,000 and 10,000 (2026-12-06). ``person_weight`` is real persons
+        employed per model person at that moment (for the labour stocks). Until policy year 0 (the
+        spin-up) the weights are those of the built world."""
         R = self.world.n_regions
         total = self.world.region_field("enterprises")
         real = np.column_stack([self.world.region_field(f"enterprises_{c}") for c in SIZE_CLASS_NAMES])
@@ -259,7 +267,11 @@ class ClusterModel(mesa.Model):
         ok = np.isfinite(self.size_weight[:, 0])
         self.region_weight = np.where(ok, total / np.maximum(firms, 1), np.nan)
         w_firm = size_weights.weights(self.size_anchor_x, self.size_anchor_y, reg, emp)
-        self.person_weight = (np.bincount(reg, weights=w_firm * emp, minlength=R)
+        weighted_persons = np.bincount(reg, weights=w_firm * emp, minlength=R)
+        published = self.world.region_field("persons_employed")
+        calibrate = ok & (published > 0) & (weighted_persons > 0)
+        self.employment_scale = np.divide(published, weighted_persons, out=np.ones(R), where=calibrate)
+        self.person_weight = (self.employment_scale * weighted_persons
                               / np.maximum(np.bincount(reg, weights=emp, minlength=R), 1.0))
         # Money: a transfer of x k€ to each real firm costs x times the firm's weight.
         self.policy.set_real_firms(self.size_anchor_x, self.size_anchor_y)

@@ -412,9 +412,11 @@ def step_metrics(m) -> dict[str, np.ndarray]:
 
 
 def real_series(m, out: dict[str, np.ndarray], reg: np.ndarray, emp: np.ndarray, idx: np.ndarray) -> dict[str, np.ndarray]:
-    """The ``_real`` series: model counts in units of the real region. Firms and their employment
-    add up each firm's weight (the real enterprises of its region and size it stands for,
-    :mod:`cluster_abm.state.size_weights`); labour stocks and emigrants scale by real persons per model person
+    """The ``_real`` series: model counts in units of the real region. Firms add up each firm's
+    weight (the real enterprises of its region and size it stands for,
+    :mod:`cluster_abm.state.size_weights`), employment each firm's weight times its staff times
+    the region's ``m.employment_scale`` (calibrated to the published persons employed at policy
+    year 0); labour stocks and emigrants scale by real persons per model person
     employed (``m.person_weight``); births and deaths by the weight of micro firms (nearly all
     entrants and exits are micro); innovations by the region's mean weight per model firm."""
     R = m.world.n_regions
@@ -426,8 +428,9 @@ def real_series(m, out: dict[str, np.ndarray], reg: np.ndarray, emp: np.ndarray,
         by_region = np.bincount(reg, weights=w * values, minlength=R) * mask
         return np.append(by_region, np.nansum(by_region) if known.any() else np.nan)
 
-    real = {"firms_real": weighted(np.ones(len(idx))), "employment_real": weighted(emp),
-            "employment_skilled_real": weighted(m.firms.skilled[idx].astype(float))}
+    persons = m.employment_scale[reg]  # real persons per model person, over the firm's weight
+    real = {"firms_real": weighted(np.ones(len(idx))), "employment_real": weighted(emp * persons),
+            "employment_skilled_real": weighted(m.firms.skilled[idx] * persons)}
     mean_weight = np.divide(real["firms_real"][:-1], out["firms"][:-1], out=np.zeros(R), where=out["firms"][:-1] > 0)
     scale = {"labour_force": m.person_weight, "skilled_emigrants": m.person_weight,
              "skilled_emigrants_cum": m.person_weight, "births": m.size_weight[:, 0],

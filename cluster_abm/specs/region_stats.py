@@ -78,8 +78,9 @@ STATISTICS: tuple[Stat, ...] = (
          "`enterprises` = their sum; `firm_share` "
          "= enterprises x the parent's firm_share per enterprise (extends) or the region's share of "
          "the file's enterprises (replace).", categories="size", required=True),
-    Stat("persons_employed", "count", "persons", "Persons employed by size class (checked and "
-         "reported; the model draws firm sizes from init.size_pareto_alpha in every region).",
+    Stat("persons_employed", "count", "persons", "Persons employed by size class. Field "
+         "`persons_employed` = their sum, to which real-unit employment is calibrated at policy "
+         "year 0 (the model draws firm sizes from init.size_pareto_alpha in every region).",
          categories="size"),
     Stat("enterprises_by_sector", "count", "enterprises", "Enterprises by sector of the parent "
          "scenario (and `other`); must add up to the size classes. Checked and used to bound the "
@@ -606,6 +607,10 @@ def map_region(reg: RegionStats, parent: Scenario, firm_share: float, firm_share
     ent = reg.by_category("enterprises")
     for cls, name in zip(SIZE_CLASSES, SIZE_CLASS_NAMES, strict=True):
         put(f"enterprises_{name}", ent[cls].value, f"enterprises[{cls}]", ent[cls].where)
+    persons = {c: f for c, f in reg.by_category("persons_employed").items() if c in SIZE_CLASSES}
+    if persons:
+        put("persons_employed", sum(f.value for f in persons.values()),
+            "persons employed, sum of the size classes", f"{reg.id}.persons_employed")
 
     # Labour: skilled share first (the wage formula uses it).
     if reg.has("tertiary_share"):

@@ -106,6 +106,7 @@ REGION_FIELDS = (
     Field("enterprises_small", float, 0.0, 0.0, 1e8, "enterprises", "Active enterprises with 10-49 persons employed."),
     Field("enterprises_medium", float, 0.0, 0.0, 1e8, "enterprises", "Active enterprises with 50-249 persons employed."),
     Field("enterprises_large", float, 0.0, 0.0, 1e8, "enterprises", "Active enterprises with 250 or more persons employed."),
+    Field("persons_employed", float, 0.0, 0.0, 1e9, "persons", "Persons employed by the real region's enterprises (the sum of the size classes in cluster_abm/data/enterprises.csv). Real-unit employment is calibrated to it at policy year 0 (one factor per region on the persons each model person stands for). 0: unknown, real employment is the model firms' weights times their staff."),
     Field("wage_skilled", float, None, 3.0, 200.0, "k€/yr", "Yearly labour cost of a skilled worker."),
     Field("wage_unskilled", float, None, 2.0, 150.0, "k€/yr", "Yearly labour cost of an unskilled worker."),
     Field("unemployment", float, None, 0.0, 0.6, "-", "Initial unemployment rate."),
