@@ -194,3 +194,32 @@ def test_grant_equals_the_allocation_it_replaces(model):
         got = ps.grant(lid, slots, cost, asking=asking, level=level)
         assert got.tolist() == expected.tolist(), trial
         assert ps.spent[lid].tolist() == spent_expected.tolist(), trial
+
+
+def test_unspent_money_stays_available_for_the_carry_years_oldest_first():
+    """The n+2 rule (policy.budget_carry_years = 2): a lever on its own yearly budget may spend
+    this year's money plus what it left unspent in the two years before, oldest money first."""
+    m = ClusterModel("full_strategy", seed=2, params={"sim.spinup_years": 0})
+    ps = m.policy
+    planned, R = np.array([100.0, 100.0]), 2
+    none = np.zeros((0, R))
+    # Year 1 spends nothing, year 2 spends 150 (the 50 beyond its own money come from year 1).
+    after1 = ps._carry_over(none, planned, np.zeros(R))
+    np.testing.assert_allclose(after1, [[100.0, 100.0]])
+    after2 = ps._carry_over(after1, planned, np.array([150.0, 0.0]))  # year 1's 100 first
+    np.testing.assert_allclose(after2, [[50.0, 100.0], [0.0, 100.0]])
+    # Year 3 spends 20 in region 0, from year 2's rest; year 1's money has run out (region 1:
+    # its 100 expire unspent after two years).
+    after3 = ps._carry_over(after2, planned, np.array([20.0, 0.0]))
+    np.testing.assert_allclose(after3, [[100.0, 100.0], [30.0, 100.0]])
+    # In a run: a lever's committed money is its plan plus what earlier years left.
+    m.run(3)
+    bt = m.policy.budget_table()
+    row = bt.groupby(["lever", "year"])[["planned_keur", "committed_keur", "spent_keur"]].sum()
+    for lid in m.policy.settings:
+        if m.policy.programme is not None and lid in m.policy.programme.levers:
+            continue
+        p = row.loc[lid]
+        np.testing.assert_allclose(p.committed_keur[0], p.planned_keur[0])
+        left0 = p.planned_keur[0] - p.spent_keur[0]
+        np.testing.assert_allclose(p.committed_keur[1], p.planned_keur[1] + left0, rtol=1e-9)

@@ -426,6 +426,7 @@ def per_step(values: dict[str, Any]) -> SimpleNamespace:
 # policy.lever_budget * intensity, so a policy cannot spend money it was not given.
 REGISTRY.add(
     _p("policy.lever_budget", 1000.0, 0.0, 1e8, "k€/yr", "Yearly budget of one lever in one targeted region at intensity 1, in real euros (the median regional cluster-support budget in cluster_abm/data/public_budgets.csv is about 0.9 M€/yr).", per_year="amount", uncertain=False, source="seed 2.4; cluster_abm/data/public_budgets.csv"),
+    _p("policy.budget_carry_years", 2, 0, 5, "yr", "Years a lever's unspent yearly budget stays available after its year (oldest money spent first, then lost): the n+2 rule of EU cohesion funds. A programme's money follows its own commitments.", uncertain=False, integer=True, source="Regulation (EU) 2021/1060, Art. 105 (n+2); Regulation (EU) 1303/2013, Art. 136 (n+3)"),
     _p("policy.awareness_cost", 30.0, 0.0, 1000.0, "k€/yr", "Awareness programme for regional policy makers (per region).", per_year="amount", uncertain=False),
     _p("policy.cmo_programme_cost", 40.0, 0.0, 1000.0, "k€/yr", "Extra public funding of one CMO for a programme (brokering, green awareness, entrepreneurial orientation, activity financing, training brokering).", per_year="amount", uncertain=False),
     _p("policy.brokering_boost", 1.5, 0.0, 10.0, "-", "Relative rise of a CMO's brokering of firm-KI projects under the enabler lever.", source="seed 3.1.1 b"),

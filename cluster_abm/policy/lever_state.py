@@ -118,6 +118,9 @@ class PolicyState:
                               if self.programme is not None else None)
         self._cap = {lid: self._default_cap(lid) for lid in self.configured}
         self._planned = {lid: np.zeros(R) for lid in self.configured}
+        self._carried = {lid: np.zeros((0, R)) for lid in self.configured}
+        """Unspent money of earlier years still available, one row per year of origin (the most
+        recent first), for levers on their own yearly budget (:meth:`new_year`)."""
         self._past_years: dict[str, list[np.ndarray]] = {lid: [] for lid in self.configured}
         self._records: list[tuple[int, str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._cmo_levels: dict[tuple, float] = {}  # (lever, CMO clusters) -> level (level(cmo=))
@@ -191,6 +194,7 @@ class PolicyState:
                 self.spent[lid][:] = old.spent[lid]
                 self.asked[lid][:] = old.asked[lid]
                 self._cap[lid], self._planned[lid] = old._cap[lid].copy(), old._planned[lid].copy()
+                self._carried[lid] = old._carried[lid].copy()
                 self._past_years[lid] = list(old._past_years[lid])
         self._records = [r for r in old._records if r[1] in self.configured]
         self.year_of_record = getattr(old, "year_of_record", 0)
@@ -310,13 +314,22 @@ class PolicyState:
 
     def new_year(self) -> None:
         """Start a budget year: what each lever planned, committed, asked and spent last year is
-        kept, the counters reset, and a programme commits this year's money to its levers."""
+        kept, the counters reset, and a programme commits this year's money to its levers.
+
+        A lever on its own yearly budget keeps what it did not spend for
+        ``policy.budget_carry_years`` more years, as EU cohesion funds do (n+2 rule, Regulation
+        (EU) 2021/1060 Art. 105): its cap is this year's budget plus that money, and spending
+        uses the oldest money first. Besides realism, this keeps the number of model firms a
+        precision choice: with few model firms a lever's requests come in lumps (one model firm
+        stands for hundreds of real requests), and a strictly yearly cap then spends less,
+        E[min(budget, asked)] < min(budget, E[asked]), than the smooth flow of real requests."""
         asked_last = {lid: a.copy() for lid, a in self.asked.items()} if self._year_open else None
         for lid, arr in self.spent.items():
             if self._year_open:
                 self._past_years[lid].append(arr.copy())
                 self._records.append((self.year_of_record, lid, self._planned[lid].copy(), self._cap[lid].copy(),
                                       self.asked[lid].copy(), arr.copy()))
+                self._carried[lid] = self._carry_over(self._carried[lid], self._planned[lid], arr)
             arr[:] = 0.0
             self.asked[lid][:] = 0.0
         self._year_open = True
@@ -324,21 +337,44 @@ class PolicyState:
         prog = self.programme
         if prog is None:
             for lid in self.configured:
-                self._planned[lid] = self._cap[lid] = self._default_cap(lid) * (lid in self.settings)
+                self._own_budget(lid)
             return
         share = self._region_share
         planned = prog.planned(self.year_of_record, share)
         committed = prog.commit(self.year_of_record, share, set(self.settings), asked_last)
         for lid in self.configured:
-            if lid in committed:
+            if lid in committed:  # the programme's money follows its own commitments
                 self._planned[lid], self._cap[lid] = planned[lid], committed[lid]
+                self._carried[lid] = self._carried[lid][:0]
             else:  # a lever outside the programme keeps its own budget
-                self._planned[lid] = self._cap[lid] = self._default_cap(lid) * (lid in self.settings)
+                self._own_budget(lid)
+
+    def _own_budget(self, lid: str) -> None:
+        """This year's plan of a lever on its own budget (policy.lever_budget x intensity) and
+        its cap: the plan plus the unspent money of earlier years still available."""
+        running = lid in self.settings
+        self._planned[lid] = self._default_cap(lid) * running
+        self._cap[lid] = self._planned[lid] + self._carried[lid].sum(axis=0) * running
+
+    def _carry_over(self, carried: np.ndarray, planned: np.ndarray, spent: np.ndarray) -> np.ndarray:
+        """The unspent money still available after a year: ``carried`` (rows: years of origin,
+        the most recent first) and the year's ``planned`` money, ``spent`` paid from the oldest
+        money first; a year's money lasts ``policy.budget_carry_years`` years after its own."""
+        keep = int(self.p.policy.budget_carry_years)
+        pots = np.vstack([planned[None, :], carried])  # the most recent first
+        left = spent.astype(float).copy()
+        for row in range(len(pots) - 1, -1, -1):  # oldest first
+            used = np.minimum(pots[row], left)
+            pots[row] -= used
+            left -= used
+        return pots[:keep]
 
     def budget_table(self):
         """Planned, committed, asked and spent money (k€, real euros) of every lever switched on,
         per policy year and region, the running year last: what a steering committee reads
-        beside the effects. ``asked`` is what the lever's requests would have cost (granted or
+        beside the effects. ``committed`` is what the lever could spend that year: its plan, plus
+        for a lever on its own budget the unspent money of the ``policy.budget_carry_years``
+        years before. ``asked`` is what the lever's requests would have cost (granted or
         not): below ``committed``, the money could not be absorbed for lack of eligible requests
         (no eligible firms, institutions' capacity); at or above it, the cap bound."""
         import pandas as pd
