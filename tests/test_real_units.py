@@ -3,8 +3,8 @@ real firms they stand for, so the number of model firms is a speed/precision cho
 
 - a budget-bound lever spends its real budget whatever the number of model firms;
 - public money (funders' grants, lever costs) never exceeds a budget in real euros;
-- the same scenario at 2,000 and 10,000 model firms gives real-unit employment and public cost
-  within each other's 95 % intervals (slow);
+- the same scenario at 2,000 and 10,000 model firms gives real-unit employment within each
+  other's 95 % intervals (slow), and public cost not yet (contract credit lines; strict xfail);
 - real network-contract membership and credit-line requests do not depend on the model size, but
   their budget-capped spending does (lumpier requests at few model firms; slow, strict xfail).
 """
@@ -84,31 +84,40 @@ def _interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     return x.mean() - half, x.mean() + half
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "known gap (issue 16): real employment agrees at 2,000 and 10,000 model firms, and network "
-    "contracts now spend the same (60.0 M€ at both, 8 seeds), but public cost is 224.0 M€ [220.8, 227.3] "
-    "at 2,000 against 234.5 M€ [232.5, 236.4] at 10,000 (wg4_financing, 8 seeds, 10 years, measured "
-    "2026-12-05). The rest of the gap is contract credit lines (36.6 against 46.7 M€). Their real "
-    "members and requests do not depend on the model size (test below; 20 seeds, 4 years, regions "
-    "without a contract law: 697, 1,206, 1,667, 2,007 real members per region at the year-ends at 2,000 "
-    "model firms against 698, 1,223, 1,734, 2,022 at 10,000; asked 1,366 against 1,402 k€ a region-year) "
-    "but what they spend does (355 against 541 k€): each region's yearly budget caps its spending, and "
-    "at 2,000 model firms requests are lumpier (32 % of region-years ask nothing against 1 %, others "
-    "several budgets), so E[min(budget, asked)] is lower. Closing it needs contract membership as a "
-    "share of each model firm's real firms (see test_contract_credit_lines_spend_the_same_at_any_model_size)"))
-def test_two_thousand_and_ten_thousand_model_firms_describe_the_same_economy():
-    """Real-unit employment and public cost at 2,000 and 10,000 model firms: each mean inside the
-    other's 95 % interval (8 seeds, 10 policy years, a package with realistic budgets)."""
+@pytest.fixture(scope="module")
+def two_sizes():
+    """wg4_financing (a package with realistic budgets) at 2,000 and 10,000 built model firms:
+    8 seeds, 10 policy years."""
     scenario = load_scenario("wg4_financing")
     seeds = range(11, 19)
-    small = _summary(scenario, 2000, seeds, 10)
-    large = _summary(scenario, 10000, seeds, 10)
-    for name in small:
-        lo_s, hi_s = _interval(small[name])
-        lo_l, hi_l = _interval(large[name])
-        assert lo_s <= large[name].mean() <= hi_s or lo_l <= small[name].mean() <= hi_l, (
-            name, small[name].mean(), (lo_s, hi_s), large[name].mean(), (lo_l, hi_l))
+    return _summary(scenario, 2000, seeds, 10), _summary(scenario, 10000, seeds, 10)
+
+
+@pytest.mark.slow
+def test_two_thousand_and_ten_thousand_model_firms_give_the_same_real_employment(two_sizes):
+    """Issue 16: real-unit employment at 2,000 and 10,000 model firms, each mean inside the
+    other's 95 % interval (firm weights by size, persons calibrated to the published figure)."""
+    small, large = two_sizes
+    name = "employment_final_real"
+    assert _agree(small[name], large[name]), (small[name].mean(), _interval(small[name]),
+                                              large[name].mean(), _interval(large[name]))
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "known gap (issue 16): real employment agrees at 2,000 and 10,000 model firms (3.55 M [3.43, "
+    "3.66] against 3.48 M [3.36, 3.61]; calibrated to the published persons employed at policy "
+    "year 0) but public cost is 220.7 M€ [212.6, 228.8] at 2,000 against 237.4 M€ [233.0, 241.8] "
+    "at 10,000 (wg4_financing, 8 seeds, 10 years, measured 2026-12-06 with the n+2 budget rule). "
+    "Nearly all the gap is contract credit lines (35.8 against 49.6 M€): their real members and "
+    "requests do not depend on the model size (test below) but with few model firms their "
+    "requests come in lumps, so regions go years without one while others ask several budgets; "
+    "closing it needs contract membership as a share of each model firm's real firms"))
+def test_two_thousand_and_ten_thousand_model_firms_spend_the_same(two_sizes):
+    small, large = two_sizes
+    name = "public_cost_total"
+    assert _agree(small[name], large[name]), (small[name].mean(), _interval(small[name]),
+                                              large[name].mean(), _interval(large[name]))
 
 
 def _contract_credit(n_firms: int, seeds, years: int = 3) -> dict[str, np.ndarray]:
@@ -163,13 +172,15 @@ def test_real_contract_membership_and_credit_requests_do_not_depend_on_model_siz
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason=(
     "known gap (issue 16): contract credit lines ask the same at 1,000 and 4,000 model firms but "
-    "spend less at 1,000 (2.13 M€ [1.71, 2.55] against 3.70 [3.21, 4.20] over 3 years, 40 seeds; asked "
-    "5.15 against 4.78 M€; 60 % of region-years ask nothing against 18 %). A region's yearly "
-    "budget caps what it spends, E[min(budget, asked)] < min(budget, E[asked]), and at few model "
-    "firms a region's requests are far more dispersed: a handful of model contracts, each standing "
-    "for hundreds of real ones founded as one, so many region-years ask nothing and others several "
-    "budgets. Real foundings are independent; closing this needs membership as a share of each "
-    "model firm's real firms (or more model firms), not a change of the credit-line rule"))
+    "spend less at 1,000 (2.43 M€ [1.85, 3.01] against 4.01 [3.45, 4.57] over 3 years, 40 seeds, "
+    "measured 2026-12-06; asked 3.84 against 4.59 M€; 70 % of region-years ask nothing against "
+    "28 %). A region's budget caps what it spends, E[min(budget, asked)] < min(budget, E[asked]), "
+    "and at few model firms a region's requests are far more dispersed: a handful of model "
+    "contracts, each standing for hundreds of real ones founded as one, so many region-years ask "
+    "nothing and others several budgets; carrying unspent money over two years (the n+2 rule) "
+    "does not make up for regions that go years without a member. Real foundings are "
+    "independent; closing this needs membership as a share of each model firm's real firms (or "
+    "more model firms), not a change of the credit-line rule"))
 def test_contract_credit_lines_spend_the_same_at_any_model_size(contract_credit_by_size):
     small, large = contract_credit_by_size
     assert _agree(small["spent"], large["spent"]), (small["spent"].mean(), large["spent"].mean())

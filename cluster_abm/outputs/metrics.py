@@ -140,8 +140,10 @@ REAL_SERIES = ("firms", "employment", "employment_skilled", "labour_force", "bir
 _SERIES_BY_NAME = {s.name: s for s in SERIES_LIST}
 SERIES_LIST += [S(f"{name}_real", f"{_SERIES_BY_NAME[name].unit} (real region)",
                   f"{_SERIES_BY_NAME[name].doc} In real-region units: model firms weighted by the "
-                  "real enterprises of their region and size they stand for (labour stocks by "
-                  "real persons per model person employed; NaN where a region gives no enterprises).",
+                  "real enterprises of their region and size they stand for; persons also by the "
+                  "region's factor that makes employment at policy year 0 its published persons "
+                  "employed (labour stocks by real persons per model person employed; NaN where a "
+                  "region gives no enterprises).",
                   _SERIES_BY_NAME[name].family, _SERIES_BY_NAME[name].kind) for name in REAL_SERIES]
 del S
 SERIES: dict[str, Series] = {s.name: s for s in SERIES_LIST}
