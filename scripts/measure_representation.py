@@ -30,8 +30,8 @@ def main() -> None:
         rows.append((np.bincount(reg, minlength=m.world.n_regions), m.region_weight, m.employment_scale))
     firms, weight, scale = (np.array(x) for x in zip(*rows, strict=True))
     published = m.world.region_field("persons_employed")
-    print(f"| region | model firms at year 0 | real enterprises per model firm (range over seeds) "
-          f"| real persons per model person, over its firm's weight (range) | persons employed (data) |")
+    print("| region | model firms at year 0 | real enterprises per model firm (range over seeds) "
+          "| real persons per model person, over its firm's weight (range) | persons employed (data) |")
     print("|---|---:|---:|---:|---:|")
     for r, region in enumerate(m.world.regions):
         print(f"| {region.name} | {firms[:, r].mean():,.0f} | {weight[:, r].mean():,.0f} "
