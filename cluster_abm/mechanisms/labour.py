@@ -2,8 +2,13 @@
 3.6.4).
 
 Workers are not agents: each region has a labour force per skill level (a stock) with flows in
-(graduates of its universities, other entrants) and out (retirement, emigration); employment is
-the sum of firms' staff and unemployment the rest. Skilled emigration (brain drain) follows a
+(the entering cohort, of which the region's graduates enter skilled; other skilled entrants) and
+out (retirement, emigration); employment is the sum of firms' staff and unemployment the rest. The
+entering cohort replaces the retirees (a stationary population: the working-age population of
+the baseline regions changes by well under 1 % a year before migration, Eurostat demo_r_pjangroup),
+so the labour force changes only through migration, and graduates raise the skilled share of a
+cohort of the same size (educational upgrading: the EU's tertiary share of 25-64 year-olds rose
+by about 6 points a decade, Eurostat edat_lfse_03) instead of adding people. Skilled emigration (brain drain) follows a
 logistic hazard in the wage gap to abroad, the unemployment rate and the share of peers already
 abroad (Borjas 1987; Docquier & Rapoport 2012); employed skilled workers emigrate too, at a lower
 hazard, and their firms lose them. Part of the diaspora returns each year (Dustmann & Weiss 2007),
@@ -148,8 +153,8 @@ def _first_jobs(m) -> None:
 
 
 def labour_flows(m, step) -> None:
-    """Retirements, recent graduates' first jobs, entrants (graduates and others), skilled
-    emigration and return migration.
+    """Retirements, recent graduates' first jobs, entrants (the cohort: graduates enter skilled,
+    the rest unskilled; other skilled entrants), skilled emigration and return migration.
 
     Step state: writes ``graduates``.
     """
@@ -175,7 +180,10 @@ def labour_flows(m, step) -> None:
     # Entrants: graduates of the region's universities (scaled by quality) and others.
     graduates = keyed_round(_region_uniform(m, _GRADUATES), m.lf_s * (m.university_output * p.ki.graduates_per_university))
     skilled_in = graduates + keyed_round(_region_uniform(m, _SKILLED_IN), m.lf_s * p.labour.skilled_entry_rate)
-    unskilled_in = keyed_round(_region_uniform(m, _UNSKILLED_IN), m.lf_u * p.labour.unskilled_entry_rate)
+    # The region's graduates belong to its entering cohort: each is a young person who would
+    # otherwise have entered unskilled, so the cohort as a whole still replaces the retirees.
+    cohort_u = keyed_round(_region_uniform(m, _UNSKILLED_IN), m.lf_u * p.labour.unskilled_entry_rate)
+    unskilled_in = np.maximum(cohort_u - graduates, 0)
     m.lf_s += skilled_in
     m.lf_u += unskilled_in
     m.grads += graduates
