@@ -19,12 +19,6 @@ def test_drift_per_decade_of_a_straight_line():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "finding (issues 16 and 21, measured 2026-12-06): with the labour market recalibrated to "
-    "Eurostat's vacancy rate the built world's firms consolidate (2,000 -> about 800 model firms "
-    "in 20 years) and then recover slowly, by 3-6 % a decade for decades (scripts/"
-    "measure_spinup.py, 8 seeds, 70 years): here firms +6.2 %, employment +2.8 %, unemployment "
-    "+0.33 pt a decade; a longer spin-up does not remove it (+5.3 % in the decade after 60 years)"))
 def test_the_baseline_is_stationary_after_the_spin_up():
     firms, employment, unemployment = [], [], []
     for seed in SEEDS:
