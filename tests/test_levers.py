@@ -252,7 +252,7 @@ def test_meta_clusters_need_enough_regions(baseline):
     r3 = run(three, seed, years)
     assert r3.extras["n_meta_clusters"] == 1
     assert r3.lever_cost_total["meta_clusters"] > 0
-    assert r3.totals["meta_cluster_ties"][-1] > 0
+    assert r3.totals["meta_cluster_ties"].max() > 0  # it links firms (its few ties may decay by the end)
 
     # The threshold is a parameter: with two regions enough, two regions form one.
     r2b = run(two, seed, years, (("policy.meta_min_regions", 2),))
