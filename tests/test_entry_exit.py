@@ -147,7 +147,11 @@ def test_owners_learn_faster_when_young():
     "expectation 1.93, so owners learn over more than a year) the exit hazard peaks in the second "
     "year, not the first (built world, 3 seeds: 19.9, 31.4, 21.3, 16.1, 15.4 % at ages 0-4; "
     "Austria 16.3, 14.5, 12.6, 10.5, 9.8 %): a liability of adolescence (Bruderl & Schussler 1990) "
-    "rather than of newness; the hazard still falls with age after that"))
+    "rather than of newness; the hazard still falls with age after that. Since the labour force "
+    "was made stationary (2026-12-06) the peak is still at age 1 (validation, 20 seeds: 21.0 % at "
+    "age 0, 25.5 % at age 1); an instrumented run (6 seeds, 15 years) shows 80-82 % of exits at "
+    "ages 0-2 are insolvencies and under 8 % owners who learn the firm does not pay: young firms "
+    "run out of cash rather than close while they can"))
 def test_hazard_is_highest_in_the_first_years():
     """Liability of newness from mechanisms (Stinchcombe 1965; Jovanovic 1982): in the built
     world's first 15 years, new firms exit most often in their first year and less with age."""

@@ -110,8 +110,8 @@ def test_two_thousand_and_ten_thousand_model_firms_give_the_same_real_employment
     "3.66] against 3.48 M [3.36, 3.61]; calibrated to the published persons employed at policy "
     "year 0) but public cost is 220.7 M€ [212.6, 228.8] at 2,000 against 237.4 M€ [233.0, 241.8] "
     "at 10,000 (wg4_financing, 8 seeds, 10 years, measured 2026-12-06 with the n+2 budget rule). "
-    "Nearly all the gap is contract credit lines (35.8 against 49.6 M€): their real members and "
-    "requests do not depend on the model size (test below) but with few model firms their "
+    "Nearly all the gap is contract credit lines (35.8 against 49.6 M€): their real members do "
+    "not depend on the model size (test below) but with few model firms their "
     "requests come in lumps, so regions go years without one while others ask several budgets; "
     "closing it needs contract membership as a share of each model firm's real firms"))
 def test_two_thousand_and_ten_thousand_model_firms_spend_the_same(two_sizes):
