@@ -185,3 +185,12 @@ def test_employment_varies_little_between_seeds(baseline_run):
     (a CV of about 14 % with independent size draws, seeds 1-10)."""
     emp = np.array([baseline_run(seed, 20).kpis()["employment_final"] for seed in range(1, 7)])
     assert emp.std(ddof=1) / emp.mean() < 0.06, emp
+
+
+def test_insolvent_deaths_are_a_part_of_all_deaths():
+    """The ``deaths_insolvent`` series counts the exits on insolvency among all exits (the
+    cause the validation's liability-of-newness discussion reads)."""
+    w = ClusterModel("baseline", seed=2, params={"sim.spinup_years": 5}).run(3).series_wide()
+    insolvent, deaths = w["deaths_insolvent"][1:], w["deaths"][1:]
+    assert (insolvent <= deaths).all()
+    assert 0 < insolvent[:, -1].sum() < deaths[:, -1].sum()
