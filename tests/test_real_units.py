@@ -98,10 +98,7 @@ def two_sizes():
 def test_two_thousand_and_ten_thousand_model_firms_give_the_same_real_employment(two_sizes):
     """Issue 16: real-unit employment at 2,000 and 10,000 model firms, each mean inside the
     other's 95 % interval (firm weights by size, persons calibrated to the published figure)."""
-    small, large = two_sizes
-    name = "employment_final_real"
-    assert _agree(small[name], large[name]), (small[name].mean(), _interval(small[name]),
-                                              large[name].mean(), _interval(large[name]))
+    _assert_agree(*two_sizes, "employment_final_real")
 
 
 @pytest.mark.slow
@@ -115,10 +112,7 @@ def test_two_thousand_and_ten_thousand_model_firms_give_the_same_real_employment
     "requests come in lumps, so regions go years without one while others ask several budgets; "
     "closing it needs contract membership as a share of each model firm's real firms"))
 def test_two_thousand_and_ten_thousand_model_firms_spend_the_same(two_sizes):
-    small, large = two_sizes
-    name = "public_cost_total"
-    assert _agree(small[name], large[name]), (small[name].mean(), _interval(small[name]),
-                                              large[name].mean(), _interval(large[name]))
+    _assert_agree(*two_sizes, "public_cost_total")
 
 
 def _contract_credit(n_firms: int, seeds, years: int = 3) -> dict[str, np.ndarray]:
@@ -151,6 +145,12 @@ def _agree(a: np.ndarray, b: np.ndarray) -> bool:
     return lo_a <= b.mean() <= hi_a or lo_b <= a.mean() <= hi_b
 
 
+def _assert_agree(small: dict, large: dict, name: str) -> None:
+    """``name``'s mean at one model size lies in the other's 95 % interval."""
+    assert _agree(small[name], large[name]), (name, small[name].mean(), _interval(small[name]),
+                                              large[name].mean(), _interval(large[name]))
+
+
 @pytest.fixture(scope="module")
 def contract_credit_by_size():
     seeds = range(1, 41)
@@ -165,7 +165,7 @@ def test_real_contract_membership_does_not_depend_on_model_size(contract_credit_
     stands for its real firms and its partners for theirs (super-individuals, Scheffer et al.
     1995), so the rule is scale-free; only its lumpiness grows as model firms get fewer."""
     small, large = contract_credit_by_size
-    assert _agree(small["members"], large["members"]), (small["members"].mean(), large["members"].mean())
+    _assert_agree(small, large, "members")
     assert small["idle"].mean() > 2 * large["idle"].mean()  # lumpier at 1,000
 
 
@@ -178,14 +178,12 @@ def test_real_contract_membership_does_not_depend_on_model_size(contract_credit_
     "member is not lower at 1,000 (61 against 57 k€, 8 seeds, year 1), so the gap is in which "
     "members ask (a lever level > 0) rather than in what one asks; not yet explained"))
 def test_contract_credit_requests_do_not_depend_on_model_size(contract_credit_by_size):
-    small, large = contract_credit_by_size
-    assert _agree(small["asked"], large["asked"]), (small["asked"].mean(), large["asked"].mean())
+    _assert_agree(*contract_credit_by_size, "asked")
 
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason=(
-    "known gap (issue 16): contract credit lines ask the same at 1,000 and 4,000 model firms but "
-    "spend less at 1,000 (2.43 M€ [1.85, 3.01] against 4.01 [3.45, 4.57] over 3 years, 40 seeds, "
+    "known gap (issue 16): contract credit lines spend less at 1,000 model firms than at 4,000 (2.43 M€ [1.85, 3.01] against 4.01 [3.45, 4.57] over 3 years, 40 seeds, "
     "measured 2026-12-06 with the growing labour force; now 2.18 [1.58, 2.78] against 3.92 [3.42, "
     "4.43]; 73 % of region-years ask nothing against 29 %). A region's budget caps what it spends, E[min(budget, asked)] < min(budget, E[asked]), "
     "and at few model firms a region's requests are far more dispersed: a handful of model "
@@ -195,5 +193,4 @@ def test_contract_credit_requests_do_not_depend_on_model_size(contract_credit_by
     "independent; closing this needs membership as a share of each model firm's real firms (or "
     "more model firms), not a change of the credit-line rule"))
 def test_contract_credit_lines_spend_the_same_at_any_model_size(contract_credit_by_size):
-    small, large = contract_credit_by_size
-    assert _agree(small["spent"], large["spent"]), (small["spent"].mean(), large["spent"].mean())
+    _assert_agree(*contract_credit_by_size, "spent")

@@ -8,8 +8,8 @@ and firm group applied), per region, per cluster or per CMO, and pay for its act
 region (``policy.lever_budget`` x intensity): policies cost money and budgets are finite (seed 2.4).
 
 Money is in real euros (k€ of the real region, DESIGN 2.1). A model firm is a super-individual
-standing for ``real_firms[r]`` enterprises of its region (Scheffer et al. 1995), so a request of
-``unit_cost`` k€ per firm costs ``unit_cost x`` the real firms of its region and size class it stands
+standing for real enterprises of its region (Scheffer et al. 1995), so a request of
+``unit_cost`` k€ per firm costs ``unit_cost x`` the real firms of its region and size it stands
 for (:meth:`weight`): what the lever pays
 reaches model firms in proportion to what they represent, and 2,000 or 10,000 model firms spend
 the same real budget on the same share of the economy. Where the money left in a region does not
@@ -127,9 +127,7 @@ class PolicyState:
         self._manufacturing = np.array([s["manufacturing"] for s in world.sectors], dtype=bool)
         self._year_open = False
         self._now = None  # the step state firm groups read (begin_step)
-        self.real_firms = np.ones((R, len(SIZE_CLASS_EDGES) + 1))
-        """Real enterprises a model firm stands for, by region and size class (:meth:`set_real_firms`)."""
-        self._size_anchors: tuple[np.ndarray, np.ndarray] | None = None
+        self._size_anchors: tuple[np.ndarray, np.ndarray] | None = None  # (:meth:`set_real_firms`)
         self.key: int | None = None
         """The run's key of keyed draws (:meth:`draw`); the model sets it."""
 
@@ -144,16 +142,22 @@ class PolicyState:
         """Real enterprises per model firm as a function of its region and size: the anchors of
         :func:`cluster_abm.state.size_weights.fit_anchors` (a region without them: 1, model units)."""
         self._size_anchors = (anchor_x, anchor_y)
-        weights = size_weights.anchor_weights(anchor_x, anchor_y)
-        self.real_firms = np.where(np.isfinite(weights) & (weights > 0), weights, 1.0)
+
+    @property
+    def real_firms(self) -> np.ndarray:
+        """Real enterprises a model firm stands for at each size class's anchor, by region and
+        class (1 where unknown: model units)."""
+        if self._size_anchors is None:
+            return np.ones((self.world.n_regions, len(SIZE_CLASS_EDGES) + 1))
+        return _known_or_one(size_weights.anchor_weights(*self._size_anchors))
 
     def weight(self, slots: np.ndarray) -> np.ndarray:
         """Real enterprises each of firms ``slots`` stands for, by its region and current size."""
         ft = self.firms
         if self._size_anchors is None:
             return np.ones(len(slots))
-        w = size_weights.weights(*self._size_anchors, ft.region[slots], ft.skilled[slots] + ft.unskilled[slots])
-        return np.where(np.isfinite(w) & (w > 0), w, 1.0)
+        return _known_or_one(size_weights.weights(*self._size_anchors, ft.region[slots],
+                                                  ft.skilled[slots] + ft.unskilled[slots]))
 
     @staticmethod
     def _known(lid: str) -> None:
@@ -199,7 +203,7 @@ class PolicyState:
         self._records = [r for r in old._records if r[1] in self.configured]
         self.year_of_record = getattr(old, "year_of_record", 0)
         self._year_open = old._year_open
-        self.real_firms, self._size_anchors, self.key = old.real_firms, old._size_anchors, old.key
+        self._size_anchors, self.key = old._size_anchors, old.key
         self.set_year(old.year if old.year is not None else year)
 
     def start_clock(self) -> None:
@@ -495,6 +499,11 @@ class PolicyState:
         self.spent[lid] += spend
         self.ledger.add_costs(lid, spend)
         return granted
+
+
+def _known_or_one(weights: np.ndarray) -> np.ndarray:
+    """Weights with 1 (model units) where a region's enterprises are unknown."""
+    return np.where(np.isfinite(weights) & (weights > 0), weights, 1.0)
 
 
 def covered_share(money: np.ndarray, wanted: np.ndarray) -> np.ndarray:

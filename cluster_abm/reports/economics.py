@@ -124,8 +124,8 @@ def jobs_from_kpis(measures: pd.DataFrame, kpis: pd.DataFrame, units: dict[str, 
     """``measures`` with the total's (region ``ALL``) jobs in the last year taken from the runs'
     KPI (employment, mean over the last year's steps), so the cost per job and the headline
     effect on jobs rest on one number. The stored time series is yearly (year-end values), and a
-    single quarter's employment in real units jumps when a model firm crosses a size class (its
-    weight changes), so the year-end value and the year's mean can differ widely. ``kpis``: arm,
+    single quarter's employment in real units moves with a few model firms' growth (each stands
+    for hundreds of real firms), so the year-end value and the year's mean can differ. ``kpis``: arm,
     seed and one column per KPI; regions keep their year-end values (KPIs are totals)."""
     kpi = JOBS_KPI.get(units.get("employment", ""))
     if kpi is None or kpi not in kpis.columns or measures.empty:

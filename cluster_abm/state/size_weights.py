@@ -70,12 +70,16 @@ def fit_anchors(region: np.ndarray, employees: np.ndarray, enterprises: np.ndarr
     return x, y
 
 
+def _nearest_populated(populated: np.ndarray) -> np.ndarray:
+    """For each class, the nearest class where ``populated`` holds (smaller first on ties)."""
+    where = np.flatnonzero(populated)
+    return where[np.abs(np.arange(len(populated))[:, None] - where[None, :]).argmin(axis=1)]
+
+
 def _lend_to_populated(enterprises: np.ndarray, count: np.ndarray) -> np.ndarray:
     """Enterprises of classes without model firms added to the nearest populated class."""
-    populated = np.flatnonzero(count > 0)
-    nearest = populated[np.abs(np.arange(len(count))[:, None] - populated[None, :]).argmin(axis=1)]
     out = np.zeros_like(enterprises)
-    np.add.at(out, nearest, enterprises)
+    np.add.at(out, _nearest_populated(count > 0), enterprises)
     return out
 
 
@@ -117,9 +121,7 @@ def anchor_weights(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     weight its firms would take (that of the nearest anchor, smaller first); NaN where unknown."""
     out = np.full(x.shape, np.nan)
     for r in range(len(x)):
-        known = np.flatnonzero(np.isfinite(x[r]))
-        if len(known) == 0:
-            continue
-        nearest = known[np.abs(np.arange(x.shape[1])[:, None] - known[None, :]).argmin(axis=1)]
-        out[r] = np.exp(y[r, nearest])
+        known = np.isfinite(x[r])
+        if known.any():
+            out[r] = np.exp(y[r, _nearest_populated(known)])
     return out
