@@ -54,10 +54,9 @@ def _check_outputs(model: ClusterModel, lf0: float) -> None:
         assert not np.isinf(values).any(), name
         if SERIES[name].kind != "ratio":  # ratios are NaN where their denominator is 0
             assert np.isfinite(values).all(), name
-    for name in ("lf_s", "lf_u", "wage_s", "wage_u", "wage_drift"):
+    for name in ("lf_s", "lf_u", "wage_s", "wage_u", "wage_drift", "diaspora"):
         value = getattr(model, name)
         assert np.isfinite(value).all() and (value >= 0).all(), (name, value)
-    assert np.isfinite(model.diaspora).all()
     lf = float((model.lf_s + model.lf_u).sum())
     assert lf <= MAX_GROWTH * lf0, f"labour force {lf:.0f} against {lf0:.0f} at the start"
     for value in model.kpis().values():

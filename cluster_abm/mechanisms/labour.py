@@ -213,6 +213,7 @@ def labour_flows(m, step) -> None:
     # Return migration: part of the diaspora comes back and looks for work at home.
     rate, cover, unit = return_rate(m)
     returnees = binomial_from_uniform(_region_uniform(m, _RETURN), np.round(m.diaspora).astype(np.int64), rate)
+    returnees = np.minimum(returnees, np.floor(m.diaspora))  # a rounded-up diaspora never goes below 0
     for r in np.flatnonzero(cover * returnees > 0):
         m.policy.charge("returnee_tax_relief", int(r), returnees[r] * cover[r] * unit[r])
     m.diaspora += emigrants - returnees
