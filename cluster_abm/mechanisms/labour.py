@@ -213,6 +213,7 @@ def labour_flows(m, step) -> None:
     # Return migration: part of the diaspora comes back and looks for work at home.
     rate, cover, unit = return_rate(m)
     returnees = binomial_from_uniform(_region_uniform(m, _RETURN), np.round(m.diaspora).astype(np.int64), rate)
+    returnees = np.minimum(returnees, np.floor(m.diaspora))  # a rounded-up diaspora never goes below 0
     for r in np.flatnonzero(cover * returnees > 0):
         m.policy.charge("returnee_tax_relief", int(r), returnees[r] * cover[r] * unit[r])
     m.diaspora += emigrants - returnees
@@ -308,7 +309,9 @@ def update_wages(m) -> None:
 
         ``labour.wage_tightness`` x (u0 - u) + ``labour.wage_vu_slope`` x (V_k/U_k - ``labour.vu_reference``)
 
-    capped at ``labour.max_wage_change`` a year. The first term is the wage curve in
+    capped at ``labour.max_wage_change`` a year. A region without firms has no productivity to
+    pass on: its productivity growth is 0, not a fall to 0 (and the wage-cost drift below stays
+    finite when wages take all of it). The first term is the wage curve in
     unemployment (Blanchflower & Oswald 1994), one rate for both skills. The second is the V/U
     wage Phillips curve: in search and matching the bargained wage rises with tightness theta =
     V/U, because a worker's outside option improves and a firm's cost of an unfilled post rises
@@ -336,7 +339,9 @@ def update_wages(m) -> None:
     R = m.world.n_regions
     region = ft.region[idx]
     prod = np.bincount(region, weights=ft.productivity[idx] * ft.quality[idx] * emp, minlength=R)
-    prod = prod / np.maximum(np.bincount(region, weights=emp, minlength=R), 1.0)
+    staff = np.bincount(region, weights=emp, minlength=R)
+    # A region without firms has no productivity to pass on (not a fall to 0): growth 0 there.
+    prod = np.where(staff > 0, prod / np.maximum(staff, 1.0), m.last_productivity)
     growth = np.where(m.last_productivity > 0, prod / np.maximum(m.last_productivity, 1e-9) - 1.0, 0.0)
     m.last_productivity = prod
     u = (m.unemployed_s() + m.unemployed_u()) / np.maximum(m.lf_s + m.lf_u, 1.0)
