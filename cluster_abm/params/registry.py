@@ -183,6 +183,7 @@ REGISTRY.add(
     _p("finance.credit_to_revenue", 0.25, 0.0, 2.0, "yr of revenue", "Bank credit line as a share of annual revenue; a firm whose overdraft exceeds it is insolvent.", source="seed 2.4; Stiglitz & Weiss 1981"),
     _p("finance.max_cash_to_revenue", 0.5, 0.05, 5.0, "yr of revenue", "Cash above this buffer is paid out to owners."),
     _p("finance.owner_min_pay", 0.5, 0.0, 1.0, "-", "Share of the wage an owner-manager accepts in bad times before the firm makes losses (entrepreneurs are residual claimants).", source="Stinchcombe 1965; Gimeno et al. 1997"),
+    _p("finance.distress_adjust_rate", 1.0, 0.5, 1.0, "1/yr", "Fraction of its staff above the desired level a firm in overdraft (negative cash) sheds in a year, instead of production.labour_adjust_rate: hoarding labour needs the firm's own funds (1: no hoarding, the excess goes at once).", per_year="fraction", source="Sharpe 1994; Chodorow-Reich 2014; Giroud & Mueller 2017"),
     _p("finance.contract_credit_bonus", 0.3, 0.0, 3.0, "-", "Relative increase of the credit line of a business-network-contract member (banks value the shared plan).", source="seed 3.4.3"),
 )
 
@@ -336,6 +337,7 @@ REGISTRY.add(
     _p("demography.founder_expectation", 1.926, 0.0, 3.0, "-", "A founder's prior of the venture's yearly earnings over the outside wage (the occupational-choice margin: one founds a firm expecting at least the wage).", source="Lucas 1978; Jovanovic 1982; default fitted by the calibration calibrate_see (docs/calibration.md)"),
     _p("demography.prior_years", 0.5, 0.05, 10.0, "yr", "Weight of that prior in years of market evidence: the smaller, the faster the first results revise it (Bayesian learning about one's efficiency).", source="Jovanovic 1982"),
     _p("demography.belief_memory", 5.0, 0.5, 50.0, "yr", "Most years of evidence an owner's estimate weighs (earning power drifts, so old evidence ages out).", source="Jovanovic 1982; Pakes & Ericson 1998"),
+    _p("demography.recovery_horizon", 1.0, 0.25, 5.0, "yr", "How far ahead an owner-manager looks when deciding to liquidate a firm whose equity is gone: the owner closes when the expected earnings would not make the equity positive again within it (about the yearly review of a small firm's credit line).", source="Berger & Udell 1995 (small-business credit lines renewed about yearly); Dixit 1989; Hopenhayn 1992"),
     _p("demography.closure_rate", 0.02, 0.0, 0.3, "1/yr", "Hazard of a non-economic closure (owner retires, no successor).", per_year="hazard", source="seed 3.6.4"),
 )
 
