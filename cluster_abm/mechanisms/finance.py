@@ -195,9 +195,9 @@ def expected_profit(m, idx: np.ndarray, earnings: np.ndarray) -> np.ndarray:
 
 
 def financed_labour(m, idx: np.ndarray, want_s: np.ndarray, want_u: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Financing constraints on labour demand: the staff firms ``idx`` can pay for, and how fast
-    they shed staff they cannot (called by :func:`cluster_abm.mechanisms.production.plan_labour`).
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Financing constraint on hiring: the staff firms ``idx`` can pay for (called by
+    :func:`cluster_abm.mechanisms.production.plan_labour`).
 
     Pay precedes sales, so a hire needs ``demography.working_capital`` years of its wage in
     liquidity (cash plus what is left of the credit line), hires counted in whole persons: the
@@ -205,14 +205,11 @@ def financed_labour(m, idx: np.ndarray, want_s: np.ndarray, want_u: np.ndarray
     Petersen & Rajan 1997) applied after birth as well: vacancies beyond what the firm can
     finance are not opened, and a firm at the end of its credit does not hire (young firms grow
     as their equity allows: Cooley & Quadrini 2001; Albuquerque & Hopenhayn 2004; Clementi &
-    Hopenhayn 2006). Hoarding labour above need is financed from the firm's own funds: a firm in
-    overdraft (negative cash) sheds staff above its desired level at
-    ``finance.distress_adjust_rate`` instead of ``production.labour_adjust_rate`` (financially
-    constrained firms cut employment more: Sharpe 1994; Chodorow-Reich 2014; Giroud & Mueller
-    2017).
+    Hopenhayn 2006). Staff the firm already has are not touched (shedding them faster in
+    overdraft made one-firm regional labour markets swing by 80 % of their employment).
 
     ``want_s`` and ``want_u`` are the desired skilled and unskilled staff (persons); returns
-    them capped at the financed hires, and the per-step shedding rate of each firm.
+    them capped at the financed hires.
     """
     ft, p = m.firms, m.p
     region = ft.region[idx]
@@ -229,8 +226,7 @@ def financed_labour(m, idx: np.ndarray, want_s: np.ndarray, want_u: np.ndarray
     funded = np.minimum(np.divide(affordable, vac, out=np.ones(len(idx)), where=vac > 0), 1.0)
     want_s = np.where(vac_s > 0, skilled + funded * vac_s, want_s)
     want_u = np.where(vac_u > 0, unskilled + funded * vac_u, want_u)
-    rate = np.where(ft.cash[idx] < 0, p.finance.distress_adjust_rate, p.production.labour_adjust_rate)
-    return want_s, want_u, rate
+    return want_s, want_u
 
 
 def settle_accounts(m, step) -> None:

@@ -396,7 +396,7 @@ def plan_labour(m, step) -> None:
     technology x shared-inputs gain); stored as ``desired_skilled`` and
     ``desired_unskilled``, vacancies capped at the hires the firm can finance
     (:func:`cluster_abm.mechanisms.finance.financed_labour`). Staff above the desired level are shed at
-    ``production.labour_adjust_rate`` a year (firing costs, labour hoarding; at once in overdraft); a firm keeps at
+    ``production.labour_adjust_rate`` a year (firing costs, labour hoarding); a firm keeps at
     least one person (its entrepreneur). Vacancies (desired minus actual staff) are filled from
     the region's unemployed through :func:`cluster_abm.mechanisms.labour.match_vacancies`: they
     persist where the pools are short (seed 2.6) and cost output (:func:`produce`). Before that,
@@ -418,9 +418,10 @@ def plan_labour(m, step) -> None:
     target = ft.demand[idx] / np.maximum(effective_productivity(m, step, idx) * ft.quality[idx], 1e-9)
     want_s = s * target * (kappa / r) ** sigma
     want_u = (1.0 - s) * target * kappa**sigma
-    want_s, want_u, rate = finance.financed_labour(m, idx, want_s, want_u)  # financing constraints
+    want_s, want_u = finance.financed_labour(m, idx, want_s, want_u)  # financing constraint on hires
     ft.desired_skilled[idx] = want_s
     ft.desired_unskilled[idx] = want_u
+    rate = p.production.labour_adjust_rate
     excess_s = keyed_round(m.uniform("round_skilled", idx), rate * np.maximum(ft.skilled[idx] - want_s, 0.0))
     excess_u = keyed_round(m.uniform("round_unskilled", idx), rate * np.maximum(ft.unskilled[idx] - want_u, 0.0))
     region = ft.region[idx]

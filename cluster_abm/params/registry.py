@@ -183,7 +183,6 @@ REGISTRY.add(
     _p("finance.credit_to_revenue", 0.25, 0.0, 2.0, "yr of revenue", "Bank credit line as a share of annual revenue; a firm whose overdraft exceeds it is insolvent.", source="seed 2.4; Stiglitz & Weiss 1981"),
     _p("finance.max_cash_to_revenue", 0.5, 0.05, 5.0, "yr of revenue", "Cash above this buffer is paid out to owners."),
     _p("finance.owner_min_pay", 0.5, 0.0, 1.0, "-", "Share of the wage an owner-manager accepts in bad times before the firm makes losses (entrepreneurs are residual claimants).", source="Stinchcombe 1965; Gimeno et al. 1997"),
-    _p("finance.distress_adjust_rate", 1.0, 0.5, 1.0, "1/yr", "Fraction of its staff above the desired level a firm in overdraft (negative cash) sheds in a year, instead of production.labour_adjust_rate: hoarding labour needs the firm's own funds (1: no hoarding, the excess goes at once).", per_year="fraction", source="Sharpe 1994; Chodorow-Reich 2014; Giroud & Mueller 2017"),
     _p("finance.contract_credit_bonus", 0.3, 0.0, 3.0, "-", "Relative increase of the credit line of a business-network-contract member (banks value the shared plan).", source="seed 3.4.3"),
 )
 
