@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from cluster_abm.agents.firm import Firm
-from cluster_abm.mechanisms import cooperation, production
+from cluster_abm.mechanisms import cooperation, finance, production
 from cluster_abm.mechanisms.common import hazard
 from cluster_abm.numerics.rounding import stochastic_round
 from cluster_abm.state.firm_table import ORIGIN_DENOVO, ORIGIN_INNOVATIVE, ORIGIN_REPLICATIVE
@@ -64,14 +64,15 @@ def spawn(m, attrs: dict[str, np.ndarray], knowledge: np.ndarray) -> np.ndarray:
 
 def remove_firms(m, step) -> None:
     """Exit of insolvent firms, of firms whose owners learn that they do not pay
-    (:func:`learn_viability`) and non-economic closures (seed 3.1.4, 3.6.4).
+    (:func:`learn_viability`) or liquidate them while the bank is still repaid
+    (:func:`liquidate`), and non-economic closures (seed 3.1.4, 3.6.4).
 
     Step state: reads ``insolvent``, ``owner_earnings``; writes ``degree`` (dead slots 0).
     """
     ft, p = m.firms, m.p
     idx = ft.idx
     closing = idx[hazard(m.uniform("closure", idx), np.full(len(idx), p.demography.closure_rate))]
-    quitting = idx[learn_viability(m, step, idx)]
+    quitting = idx[learn_viability(m, step, idx) | liquidate(m, idx)]
     dead = np.union1d(np.union1d(closing, quitting), step.insolvent)
     _remove(m, step, dead, insolvent=np.isin(dead, step.insolvent))
 
@@ -102,6 +103,29 @@ def learn_viability(m, step, idx: np.ndarray) -> np.ndarray:
     belief = np.where(np.isnan(belief), earned, belief + gain * (earned - belief))
     ft.belief[idx] = belief
     return belief < p.finance.owner_min_pay
+
+
+def liquidate(m, idx: np.ndarray) -> np.ndarray:
+    """Orderly liquidation (forward-looking exit); returns which owners close firms ``idx``.
+
+    An owner-manager does not wait for the bank to call the loan. The owner looks
+    ``demography.recovery_horizon`` years ahead at the earnings the firm is expected to make (the
+    owner's estimate of :func:`learn_viability`, the Jovanovic 1982 belief) and the profit the
+    firm keeps at them (:func:`cluster_abm.mechanisms.finance.expected_profit`), and closes
+    while the bank is still repaid when the firm's equity (its cash; the firm has no other
+    assets) would still be negative at the end of the horizon: the equity is gone and the
+    expected earnings will not restore it. Continuing would only add to the debt the owner
+    guarantees; closing is worth more than the option of waiting (exit when the value of going
+    on falls below that of liquidating: Dixit 1989; Hopenhayn 1992). Most such closures are of
+    firms that are not bankrupt (Headd 2003; Bates 2005). Called after this step's accounts
+    (cash) and learning (belief); a firm that is already insolvent leaves on insolvency.
+    """
+    ft, p = m.firms, m.p
+    if len(idx) == 0:
+        return np.zeros(0, dtype=bool)
+    ahead = p.yearly.demography.recovery_horizon
+    outlook = ft.cash[idx] + ahead * finance.expected_profit(m, idx, ft.belief[idx])
+    return outlook < 0.0
 
 
 def close_empty(m, step) -> None:

@@ -182,6 +182,53 @@ def startup_loans(m, idx: np.ndarray) -> np.ndarray:
     return ft.startup_credit[idx] * left
 
 
+def expected_profit(m, idx: np.ndarray, earnings: np.ndarray) -> np.ndarray:
+    """Profit (k€/yr) firms ``idx`` keep when the owner-manager's earnings (the surplus before
+    the owner's pay, in outside wages) are ``earnings``: the owner takes them up to the wage, and
+    at least ``finance.owner_min_pay`` of it (the owner-pay rule of :func:`settle_accounts`). So
+    the firm keeps what is earned beyond the wage and loses the owner's minimum pay it does not
+    earn; between the two it keeps nothing."""
+    ft, p = m.firms, m.p
+    region = ft.region[idx]
+    owner_wage = np.where(ft.skilled[idx] > 0, m.wage_s[region], m.wage_u[region])
+    return (earnings - np.clip(earnings, p.finance.owner_min_pay, 1.0)) * owner_wage
+
+
+def financed_labour(m, idx: np.ndarray, want_s: np.ndarray, want_u: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Financing constraint on hiring: the staff firms ``idx`` can pay for (called by
+    :func:`cluster_abm.mechanisms.production.plan_labour`).
+
+    Pay precedes sales, so a hire needs ``demography.working_capital`` years of its wage in
+    liquidity (cash plus what is left of the credit line), hires counted in whole persons: the
+    constraint that bounds the scale at birth (:func:`cluster_abm.mechanisms.demography.create_firms`; Evans & Jovanovic 1989;
+    Petersen & Rajan 1997) applied after birth as well: vacancies beyond what the firm can
+    finance are not opened, and a firm at the end of its credit does not hire (young firms grow
+    as their equity allows: Cooley & Quadrini 2001; Albuquerque & Hopenhayn 2004; Clementi &
+    Hopenhayn 2006). Staff the firm already has are not touched (shedding them faster in
+    overdraft made one-firm regional labour markets swing by 80 % of their employment).
+
+    ``want_s`` and ``want_u`` are the desired skilled and unskilled staff (persons); returns
+    them capped at the financed hires.
+    """
+    ft, p = m.firms, m.p
+    region = ft.region[idx]
+    skilled, unskilled = ft.skilled[idx], ft.unskilled[idx]
+    vac_s = np.maximum(want_s - skilled, 0.0)
+    vac_u = np.maximum(want_u - unskilled, 0.0)
+    vac = vac_s + vac_u
+    # Working capital per hire (k€) at the mix of the firm's vacancies; hires are whole persons.
+    per_hire = p.demography.working_capital * np.divide(
+        vac_s * m.wage_s[region] + vac_u * m.wage_u[region], vac, out=np.zeros(len(idx)), where=vac > 0)
+    line = np.maximum(ft.credit_line[idx], startup_loans(m, idx))  # a newborn's line: its loan
+    liquidity = np.maximum(ft.cash[idx] + line, 0.0)
+    affordable = np.floor(np.divide(liquidity, per_hire, out=np.full(len(idx), np.inf), where=per_hire > 0))
+    funded = np.minimum(np.divide(affordable, vac, out=np.ones(len(idx)), where=vac > 0), 1.0)
+    want_s = np.where(vac_s > 0, skilled + funded * vac_s, want_s)
+    want_u = np.where(vac_u > 0, unskilled + funded * vac_u, want_u)
+    return want_s, want_u
+
+
 def settle_accounts(m, step) -> None:
     """Costs, profit, cash, pay-out and credit line of every firm; flags the insolvent.
 

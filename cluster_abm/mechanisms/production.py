@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cluster_abm.mechanisms import finance
 from cluster_abm.mechanisms.common import hazard
 from cluster_abm.mechanisms.labour import match_vacancies
 from cluster_abm.numerics.grouping import weighted_group_mean
@@ -393,7 +394,8 @@ def plan_labour(m, step) -> None:
     a wage subsidy at the margin): s X (kappa/r)^sigma skilled and (1 - s) X kappa^sigma unskilled
     persons, X = demand / (effective productivity x quality) (:func:`effective_productivity`:
     technology x shared-inputs gain); stored as ``desired_skilled`` and
-    ``desired_unskilled``. Staff above the desired level are shed at
+    ``desired_unskilled``, vacancies capped at the hires the firm can finance
+    (:func:`cluster_abm.mechanisms.finance.financed_labour`). Staff above the desired level are shed at
     ``production.labour_adjust_rate`` a year (firing costs, labour hoarding); a firm keeps at
     least one person (its entrepreneur). Vacancies (desired minus actual staff) are filled from
     the region's unemployed through :func:`cluster_abm.mechanisms.labour.match_vacancies`: they
@@ -416,6 +418,7 @@ def plan_labour(m, step) -> None:
     target = ft.demand[idx] / np.maximum(effective_productivity(m, step, idx) * ft.quality[idx], 1e-9)
     want_s = s * target * (kappa / r) ** sigma
     want_u = (1.0 - s) * target * kappa**sigma
+    want_s, want_u = finance.financed_labour(m, idx, want_s, want_u)  # financing constraint on hires
     ft.desired_skilled[idx] = want_s
     ft.desired_unskilled[idx] = want_u
     rate = p.production.labour_adjust_rate

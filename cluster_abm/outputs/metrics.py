@@ -123,7 +123,7 @@ SERIES_LIST = [
     S("births", "count/step", "Firm births.", "demography", "flow"),
     S("deaths", "count/step", "Firm deaths.", "demography", "flow"),
     S("deaths_young", "count/step", "Deaths of firms younger than one year.", "demography", "flow"),
-    S("deaths_insolvent", "count/step", "Deaths of insolvent firms (an overdraft beyond the credit line); the other deaths are owners who learn the firm does not pay, non-economic closures and firms left without staff.", "demography", "flow"),
+    S("deaths_insolvent", "count/step", "Deaths of insolvent firms (an overdraft beyond the credit line); the other deaths are owners who learn the firm does not pay or liquidate it before the bank calls the loan, non-economic closures and firms left without staff.", "demography", "flow"),
     S("new_ventures", "firms", "Firms younger than three years.", "demography", "stock"),
     S("new_venture_partners", "ties/firm", "Mean cooperation partners of firms younger than three years.", "demography", "ratio"),
     S("mean_firm_size", "persons", "Mean employees per firm.", "demography", "ratio"),
