@@ -9,6 +9,7 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+import pandas as pd
 import pytest
 
 matplotlib.use("Agg")
@@ -97,14 +98,30 @@ def _obs(birth, death, t_end=40, spy=4) -> Observation:
 
 
 def test_exit_hazard_counts_deaths_over_years_at_risk():
-    # Four firms born at step 0 (4 steps a year): deaths at ages 0.5, 1.5 and 1.75 years;
-    # one survives to the end (10 years). An initial firm aged 2 enters at age 2 and dies at 3.5.
-    obs = _obs([0, 0, 0, 0, -8], [2, 6, 7, -1, 6])
+    # Five firms born at step 0 (4 steps a year): deaths at ages 0.5, 1.5 and 1.75 years and at
+    # step 4, in the exits of phase 4 that come before that step's births, so before the firm's
+    # first birthday (year 0); one survives to the end (10 years). An initial firm aged 2 enters
+    # at age 2 and dies at 3.5.
+    obs = _obs([0, 0, 0, 0, -8, 0], [2, 6, 7, -1, 6, 4])
     deaths, expo = F.exit_hazard(obs, max_age=3)
-    np.testing.assert_allclose(deaths, [1, 2, 0, 1])
-    # age 0-1: 0.5 + 1 + 1 + 1; age 1-2: 0.5 + 0.75 + 1; age 2-3: 1 (survivor) + 1 (initial);
+    np.testing.assert_allclose(deaths, [2, 2, 0, 1])
+    # age 0-1: 0.5 + 1 + 1 + 1 + 1; age 1-2: 0.5 + 0.75 + 1; age 2-3: 1 (survivor) + 1 (initial);
     # age 3+: 7 (survivor) + 0.5 (initial)
-    np.testing.assert_allclose(expo, [3.5, 2.25, 2.0, 7.5])
+    np.testing.assert_allclose(expo, [4.5, 2.25, 2.0, 7.5])
+
+
+def test_a_firm_leaving_a_year_of_steps_after_its_birth_did_not_survive_the_year():
+    """Exits precede births within a step, so a death ``spy`` steps after the birth step comes
+    before the first birthday: 1-year survival counts it as dead (validation and the KPI alike)."""
+    from cluster_abm.analysis.validation.targets import cohort_survival
+    from cluster_abm.outputs.metrics import _cohort_survival
+
+    obs = _obs([0, 0, 0, 0], [4, 5, 3, -1])
+    assert cohort_survival(obs, np.array([0]), 0, 1) == pytest.approx(0.5)
+    log = pd.DataFrame({"birth_step": obs.log_birth, "death_step": obs.log_death})
+    assert _cohort_survival(log, 1, 4, 40) == pytest.approx(0.5)
+    counts = F.cluster_survival_counts(obs, 0, 1)
+    assert counts[0].tolist() == [4, 2]
 
 
 def test_hazard_fact_fails_when_old_firms_die_more(tmp_path):

@@ -486,7 +486,9 @@ def _cohort_survival(log: pd.DataFrame, years: float, spy: int, t_end: int, mask
     cohort = born[born["birth_step"] + horizon <= t_end]
     if len(cohort) == 0:
         return float("nan")
-    dead_before = (cohort["death_step"] >= 0) & (cohort["death_step"] < cohort["birth_step"] + horizon)
+    # Exits come before births in a step (phase 4), so a firm that leaves ``horizon`` steps after
+    # its birth step leaves before its birthday: it did not survive the horizon.
+    dead_before = (cohort["death_step"] >= 0) & (cohort["death_step"] <= cohort["birth_step"] + horizon)
     return float(1.0 - dead_before.mean())
 
 

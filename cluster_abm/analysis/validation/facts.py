@@ -222,7 +222,9 @@ def exit_hazard(obs: Observation, max_age: int = HAZARD_AGES) -> tuple[np.ndarra
 
     Every firm contributes the years it was observed (the initial population, whose ages are
     drawn, enters at its age at step 0: left truncation); the last band pools ages max_age+.
-    Returns (deaths, exposure in years) per age band.
+    Exits come before births within a step (phase 4), so a firm leaving ``a`` years to the step
+    after its birth step leaves just before its ``a``-th birthday: its death counts in band
+    ``a - 1`` (an age in (lo, hi]). Returns (deaths, exposure in years) per age band.
     """
     spy = obs.steps_per_year
     start = np.maximum(obs.log_birth, 0)
@@ -235,7 +237,7 @@ def exit_hazard(obs: Observation, max_age: int = HAZARD_AGES) -> tuple[np.ndarra
     for a in range(max_age + 1):
         lo, hi = a, (a + 1 if a < max_age else np.inf)
         expo[a] = np.clip(np.minimum(age1, hi) - np.maximum(age0, lo), 0, None).sum()
-        deaths[a] = (died & (age1 >= lo) & (age1 < hi)).sum()
+        deaths[a] = (died & (age1 > lo) & (age1 <= hi)).sum()
     return deaths, expo
 
 
@@ -624,7 +626,7 @@ def cluster_survival_counts(obs: Observation, from_year: int, years: int) -> np.
     spy = obs.steps_per_year
     horizon = years * spy
     born = (obs.log_birth >= from_year * spy) & (obs.log_birth + horizon <= obs.t_end)
-    alive = ~((obs.log_death >= 0) & (obs.log_death < obs.log_birth + horizon))
+    alive = ~((obs.log_death >= 0) & (obs.log_death <= obs.log_birth + horizon))  # exits precede births
     inside = obs.log_cluster >= 0
     return np.array([[(born & inside).sum(), (born & inside & alive).sum()],
                      [(born & ~inside).sum(), (born & ~inside & alive).sum()]], dtype=float)

@@ -279,7 +279,7 @@ def cohort_survival(obs: Observation, regs: np.ndarray, from_year: int, years: f
     if not mask.any():
         return math.nan
     death = obs.log_death[mask]
-    dead = (death >= 0) & (death < obs.log_birth[mask] + horizon)
+    dead = (death >= 0) & (death <= obs.log_birth[mask] + horizon)  # exits precede births in a step
     return float(1.0 - dead.mean())
 
 
