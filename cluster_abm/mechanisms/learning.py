@@ -38,9 +38,12 @@ def contract_pooled_gap(m) -> np.ndarray:
         return gap
     a, b, bound = a[inside], b[inside], bound[inside]
     src, dst = np.concatenate([a, b]), np.concatenate([b, a])
+    order = np.argsort(src, kind="stable")
+    src, dst, bound = src[order], dst[order], np.concatenate([bound, bound])[order]
     K = ft.knowledge
-    lead = np.maximum(K[dst] - K[src], 0.0) * np.concatenate([bound, bound])[:, None]
-    np.maximum.at(gap, src, lead)
+    lead = np.maximum(K[dst] - K[src], 0.0) * bound[:, None]
+    first = np.flatnonzero(np.r_[True, src[1:] != src[:-1]])  # each firm's first tie
+    gap[src[first]] = np.maximum.reduceat(lead, first, axis=0)  # np.maximum.at: 2x slower
     return gap
 
 
