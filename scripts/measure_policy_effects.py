@@ -57,7 +57,7 @@ class Snapshot:
     revenue: np.ndarray
     revenue_exp: np.ndarray
     employees: np.ndarray
-    contract: np.ndarray
+    contract: np.ndarray  # members' share of each model firm's real firms
     cluster: np.ndarray
     innovated: np.ndarray  # innovated during the year
     rd: np.ndarray  # cumulative R&D spend since year 0 (k€)
@@ -80,7 +80,7 @@ def _snapshot(m: ClusterModel, innov0: dict, rd: dict, grants: dict) -> Snapshot
     uid = ft.uid[idx]
     before = np.array([innov0.get(u, 0) for u in uid.tolist()])
     return Snapshot(uid, ft.revenue[idx].copy(), ft.revenue_exp[idx].copy(), ft.employees[idx].copy(),
-                    ft.contract[idx].copy(), ft.cluster[idx].copy(), ft.n_innov[idx] > before,
+                    ft.contract_share[idx].copy(), ft.cluster[idx].copy(), ft.n_innov[idx] > before,
                     np.array([rd.get(u, 0.0) for u in uid.tolist()]),
                     np.array([grants.get(u, 0.0) for u in uid.tolist()]))
 
@@ -160,6 +160,15 @@ def _pair(y0: Snapshot, a: Snapshot, b: Snapshot):
             np.argsort(b.uid)[np.searchsorted(b.uid, common, sorter=np.argsort(b.uid))])
 
 
+def _log_diff(x, y) -> np.ndarray:
+    return np.log(np.maximum(x, 1e-9) / np.maximum(y, 1e-9))
+
+
+def _per_member(diff: np.ndarray, extra: np.ndarray, mask: np.ndarray) -> float:
+    """Sum of the outcome differences over the sum of the extra member shares, over ``mask``."""
+    return float(diff[mask].sum() / extra[mask].sum()) if extra[mask].sum() > 0 else math.nan
+
+
 def _log_ratio(x, y):
     return float(np.mean(np.log(np.maximum(x, 1e-9) / np.maximum(y, 1e-9)))) if len(x) else math.nan
 
@@ -171,14 +180,18 @@ def measures(treatment: str, on: Trace, off: Trace, h: int) -> dict[str, float]:
     size0 = on.year0.employees[np.argsort(on.year0.uid)[i0]]  # both runs share year 0
     out: dict[str, float] = {}
     if treatment == "network_contracts":
-        treated = (a.contract[ia] >= 0) & (b.contract[ib] < 0)  # members because of the lever
+        # Membership is a share of each model firm's real firms: the effect on a member is the
+        # Wald ratio of a firm's outcome difference to its extra member share (the lever as the
+        # instrument), over the firms whose share the lever raised.
+        extra = a.contract[ia] - b.contract[ib]
+        treated = extra > 0
         for label, mask in (("", treated), (" (micro)", treated & (size0 < MICRO))):
-            out["turnover, log points" + label] = 100 * _log_ratio(a.revenue[ia][mask], b.revenue[ib][mask])
-        out["employment, log points"] = 100 * _log_ratio(a.employees[ia][treated], b.employees[ib][treated])
+            out["turnover, log points" + label] = 100 * _per_member(_log_diff(a.revenue[ia], b.revenue[ib]), extra, mask)
+        out["employment, log points"] = 100 * _per_member(_log_diff(a.employees[ia], b.employees[ib]), extra, treated)
         share_a = np.divide(a.revenue_exp[ia], a.revenue[ia], out=np.zeros(len(ia)), where=a.revenue[ia] > 0)
         share_b = np.divide(b.revenue_exp[ib], b.revenue[ib], out=np.zeros(len(ib)), where=b.revenue[ib] > 0)
-        out["export share, pp"] = 100 * float(np.mean((share_a - share_b)[treated])) if treated.any() else math.nan
-        out["treated firms"] = float(treated.sum())
+        out["export share, pp"] = 100 * _per_member(share_a - share_b, extra, treated)
+        out["treated firms"] = float(extra[treated].sum())  # extra members, in model firms' equivalents
     elif treatment == "cluster_programme":
         inside = a.cluster[ia] >= 0
         out["probability of innovating in the year, pp"] = 100 * float(np.mean(a.innovated[ia][inside].astype(float)

@@ -1,7 +1,7 @@
-"""Business network contracts' commercial channel (seed 3.3.1; Cisi, Devicienti, Manello & Vannoni
-2020): members sell abroad together, so a member whose co-member exports may start exporting
-without a transnational tie of its own; and their public support is paid for the expected real
-foundings, within the year's budget."""
+"""Business network contracts (seed 3.3.1): membership as a share of each model firm's real firms,
+founders and recruits; dissolution; ties among co-members and their longer life; and the
+commercial channel (Cisi, Devicienti, Manello & Vannoni 2020): members sell abroad together, so a
+member whose partner exports may start exporting without a transnational tie of its own."""
 
 from __future__ import annotations
 
@@ -21,36 +21,138 @@ def _model(**params):
     return ClusterModel(BASE, seed=5, params={**BUILT, **params})
 
 
-def test_a_member_whose_co_member_exports_has_access_to_foreign_customers():
-    """Three contracts: one with an exporter (its other members gain access), one without (no
-    access), and a lone exporter's own access is not raised by itself. A transnational tie gives
-    full access whatever the contract."""
+def _clear(m) -> None:
+    """No ties and no contract members: each test builds its own."""
+    ft = m.firms
+    m.ties.end(m.ties.idx)
+    ft.contract_share[ft.idx] = 0.0
+    ft.exporter[ft.idx] = False
+
+
+def _tie(m, a, b) -> None:
+    ft = m.firms
+    a, b = np.atleast_1d(a), np.atleast_1d(b)
+    kind = m.world.distance_class(ft.region[a], ft.cluster[a], ft.region[b], ft.cluster[b])
+    assert m.ties.add(a, b, kind, m.t).all()
+
+
+def test_a_member_whose_partner_exports_gains_access_by_the_share_inside_a_contract():
+    """A member tied to an exporting member gains access in proportion to the share of their
+    relation inside a contract (the smaller of the two member shares); a non-member partner of
+    an exporter gains none, nor does an exporter by itself. A transnational tie gives full access
+    whatever the contract."""
     m = _model(**{"contract.export_pooling": 0.7})
     ft = m.firms
-    idx = ft.idx[:9]
-    ft.contract[ft.idx] = -1
-    ft.exporter[ft.idx] = False
-    ft.contract[idx[:3]] = 100  # idx[0] exports
-    ft.contract[idx[3:6]] = 200  # nobody exports
-    ft.contract[idx[6:7]] = 300  # a lone exporting member
-    ft.exporter[idx[[0, 6]]] = True
+    _clear(m)
+    i = ft.idx[:7]
+    _tie(m, [i[0], i[0], i[3]], [i[1], i[2], i[4]])  # i0 exports to partners i1, i2; i3-i4 no exporter
+    ft.exporter[i[0]] = True
+    ft.contract_share[i[[0, 1, 2, 3, 4, 6]]] = [0.5, 0.4, 0.0, 1.0, 1.0, 1.0]
     tie = np.zeros(ft.n, dtype=bool)
-    tie[idx[4]] = True
+    tie[i[4]] = True
     access = cooperation.export_access(m, tie)
-    np.testing.assert_allclose(access[idx], [0.0, 0.7, 0.7, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0])
-    others = np.setdiff1d(ft.idx, idx)
+    np.testing.assert_allclose(access[i], [0.0, 0.7 * 0.4, 0.0, 0.0, 1.0, 0.0, 0.0])
+    others = np.setdiff1d(ft.idx, i)
     assert (access[others] == tie[others]).all()
 
 
 def test_without_pooling_only_transnational_ties_open_exports():
     m = _model(**{"contract.export_pooling": 0.0})
     ft = m.firms
-    idx = ft.idx[:2]
-    ft.contract[ft.idx] = -1
-    ft.contract[idx] = 7
-    ft.exporter[idx[0]] = True
+    _clear(m)
+    i = ft.idx[:2]
+    _tie(m, i[0], i[1])
+    ft.contract_share[i] = 1.0
+    ft.exporter[i[0]] = True
     access = cooperation.export_access(m, np.zeros(ft.n, dtype=bool))
     assert (access == 0).all()
+
+
+def _networked_smes(m, k: int, law: bool = True) -> np.ndarray:
+    """``k`` SMEs of regions with (or without) a contract law, for hand-built networks."""
+    ft = m.firms
+    idx = ft.idx
+    small = (ft.skilled[idx] + ft.unskilled[idx]) < 50
+    return idx[small & (m.contract_law[ft.region[idx]] == law)][:k]
+
+
+def test_membership_is_a_share_of_the_real_firms_founders_and_recruits_alike():
+    """A founding model firm's share rises by the founding hazard's share of its real non-members;
+    its SME partners' shares by the real firms the foundings recruit (up to max_members - 1 per
+    founding, one behind each partner); shares never pass 1; firms without partners do not found
+    and are not recruited. The region's stock of real contracts grows by the real foundings.
+    The partners are in regions without a contract law (the law admits foreign partners), so
+    only the founder founds."""
+    m = _model(**{"contract.formation_rate": 1.0, "contract.max_members": 3})
+    ft = m.firms
+    _clear(m)
+    f, alone = _networked_smes(m, 2)
+    p1, p2, p3 = _networked_smes(m, 3, law=False)
+    _tie(m, [f, f, f], [p1, p2, p3])
+    step = m.step_state
+    step.degree = m.ties.degree(ft.n)
+    stock0 = m.contract_stock.copy()
+    cooperation.form_contracts(m, step)
+    s = ft.contract_share
+    assert 0 < s[f] < 1 and s[alone] == 0.0
+    assert (s[[p1, p2, p3]] > 0).all() and (s[[p1, p2, p3]] <= 1.0).all()
+    # The founder's share is its real firms' founding probability this step.
+    rate = m.p.contract.formation_rate
+    np.testing.assert_allclose(s[f], -np.expm1(-rate), rtol=1e-12)
+    # Each real founding recruits min(3 partners, max_members - 1 = 2) partners: 2/3 of the
+    # foundings reach each partner.
+    w = m.policy.weight(np.array([f, p1]))
+    arriving = s[f] * w[0] * 2 / 3
+    np.testing.assert_allclose(s[p1], 1.0 - np.exp(-arriving / w[1]), rtol=1e-12)
+    founded = m.contract_stock - stock0
+    np.testing.assert_allclose(founded.sum(), s[f] * w[0], rtol=1e-12)
+
+
+def test_contracts_dissolve_as_shares_and_stock():
+    m = _model(**{"contract.dissolution_rate": 0.5})
+    ft = m.firms
+    ft.contract_share[ft.idx] = 0.8
+    m.contract_stock[:] = 100.0
+    cooperation.dissolve_contracts(m)
+    keep = 1.0 - m.p.contract.dissolution_rate  # per step
+    np.testing.assert_allclose(ft.contract_share[ft.idx], 0.8 * keep)
+    np.testing.assert_allclose(m.contract_stock, 100.0 * keep)
+
+
+def test_co_members_of_a_founding_are_tied_to_each_other():
+    """Seed 3.3.1: a founding model firm's partners in its contract (up to max_members - 1) tie with
+    each other, not only with the founder."""
+    m = _model(**{"contract.max_members": 4, "coop.max_partners": 10})
+    ft = m.firms
+    _clear(m)
+    f, p1, p2, p3, p4 = _networked_smes(m, 5)
+    _tie(m, [f, f, f, f], [p1, p2, p3, p4])
+    step = m.step_state
+    step.degree = m.ties.degree(ft.n)
+    cooperation._tie_co_members(m, step, np.array([f]))
+    tied = set(m.ties.keys().tolist())
+
+    def key(a, b):
+        return int(min(a, b)) * (1 << 32) + int(max(a, b))
+
+    partners = [p for p in (p1, p2, p3, p4) if sum(key(p, q) in tied for q in (p1, p2, p3, p4) if q != p) > 0]
+    assert len(partners) == 3  # max_members - 1 partners joined the founding
+    assert all(key(a, b) in tied for a in partners for b in partners if a < b)
+    assert step.degree[partners].tolist() == [3, 3, 3]
+
+
+def test_ties_inside_contracts_outlast_others():
+    """Tie decay spares the share of a relation inside a contract: with both ends full members,
+    no tie decays; with no members, all do at a decay hazard of 1."""
+    m = _model(**{"coop.tie_decay": 1.0})
+    ft = m.firms
+    _clear(m)
+    i = _networked_smes(m, 4)
+    _tie(m, [i[0], i[2]], [i[1], i[3]])
+    ft.contract_share[i[:2]] = 1.0
+    cooperation.decay_ties(m, m.step_state)
+    left = m.ties.keys().tolist()
+    assert left == [int(min(i[0], i[1])) * (1 << 32) + int(max(i[0], i[1]))]
 
 
 @pytest.mark.slow

@@ -85,8 +85,9 @@ class Firm(ModelScopedIds, FixedAgent):
         return bool(self._col("glocal"))
 
     @property
-    def in_network_contract(self) -> bool:
-        return int(self._col("contract")) >= 0
+    def network_contract_share(self) -> float:
+        """Share of the real firms behind this model firm in a business network contract."""
+        return float(self._col("contract_share"))
 
     @property
     def kind(self) -> str:

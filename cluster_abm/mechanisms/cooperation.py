@@ -177,8 +177,9 @@ def draw_candidates(m, seekers: np.ndarray, k: int, probs: np.ndarray, buckets: 
 
 def decay_ties(m, step) -> None:
     """Ties end at a yearly rate (projects finish, relations fade), except ties between members
-    of one business network contract while it lasts: the contract is a written agreement to
-    work together towards common objectives (seed 3.3.1; Italian Law 33/2009, Law 99/2009).
+    of one business network contract while it lasts (the share :func:`contract_bound` of the
+    relations a tie stands for): the contract is a written agreement to work together towards
+    common objectives (seed 3.3.1; Italian Law 33/2009, Law 99/2009).
     Each tie's draw is keyed by its two firms and the step (common random numbers).
 
     Step state: writes ``degree`` (a recount).
@@ -189,8 +190,8 @@ def decay_ties(m, step) -> None:
         a, b = ties.ends()
         pair = (ft.uid[a].astype(np.uint64) << np.uint64(32)) | ft.uid[b].astype(np.uint64)
         u = keyed_uniform(m.rngs.key, pair, m.t, PURPOSES["tie_decay"])
-        bound = (ft.contract[a] >= 0) & (ft.contract[a] == ft.contract[b])
-        ties.end(ti[(u < m.p.coop.tie_decay) & ~bound])
+        bound = contract_bound(m, a, b)
+        ties.end(ti[u < m.p.coop.tie_decay * (1.0 - bound)])
     step.degree = ties.degree(ft.n)
 
 
@@ -357,8 +358,18 @@ def form_contracts(m, step) -> None:
     ``network_contracts`` lever makes them legal in targeted regions and supports formation
     (a founding hazard higher by ``policy.contract_support`` x its intensity) for the share of
     the real foundings its budget pays for (:func:`_contract_cover`); where the law does not
-    allow contracts, only supported ones are founded. Members of a new contract tie with each other
-    (:func:`_tie_co_members`), and their ties last while the contract does (:func:`decay_ties`).
+    allow contracts, only supported ones are founded.
+
+    Membership is a share of each model firm's real firms (``contract_share``; super-individuals,
+    Scheffer et al. 1995), so contracts, their support and their credit lines do not depend on
+    how many model firms describe the economy: of the real firms behind an eligible model firm
+    that are not yet members, the founding hazard's share found a contract this step, and each
+    founding recruits :func:`_recruit` partners from the real firms behind its model firm's SME
+    partners. The founded real contracts join the region's stock (``m.contract_stock``).
+
+    Members of a new contract cooperate with each other (:func:`_tie_co_members`): a model firm
+    whose real firms found draws, with the probability that one of them does, a founding event
+    that ties its partners to each other; contract ties outlast ordinary ones (:func:`decay_ties`).
 
     Step state: reads ``degree`` (only firms with partners found contracts); writes ``degree``
     (ties between co-members).
@@ -370,18 +381,131 @@ def form_contracts(m, step) -> None:
     law = m.contract_law[region].astype(bool)
     emp = ft.skilled[idx] + ft.unskilled[idx]
     sme = emp < SME_MAX_EMPLOYEES
-    eligible = (law | (lever > 0)) & sme & (ft.contract[idx] < 0) & (step.degree[idx] > 0)
+    share = ft.contract_share[idx]
+    eligible = (law | (lever > 0)) & sme & (share < 1.0) & (step.degree[idx] > 0)
     base = p.contract.formation_rate
     raised = base * (1.0 + p.policy.contract_support * lever)  # the supported founding hazard
-    cover = _contract_cover(m, idx, eligible & (lever > 0), raised)
+    cover = _contract_cover(m, idx, eligible & (lever > 0), raised, share)
     rate = np.where(law, base * (1.0 + p.policy.contract_support * lever * cover), raised * cover)
-    founders = idx[eligible & hazard(m.uniform("contract", idx), rate)]
-    if len(founders) == 0:
+    found = np.where(eligible, -np.expm1(-rate) * (1.0 - share), 0.0)  # share of the real firms founding
+    if not found.any():
         return
+    weight = m.policy.weight(idx)
+    founded = np.zeros(ft.n)
+    founded[idx] = found * weight  # real contracts founded, by founding model firm
+    m.contract_stock += np.bincount(region, weights=found * weight, minlength=m.world.n_regions)
+    joined = np.zeros(ft.n)
+    joined[idx] = found
+    joined += _recruit(m, founded)
+    ft.contract_share[idx] = np.minimum(share + joined[idx], 1.0)
+    founders = idx[eligible & (m.uniform("contract", idx) < found)]
+    if len(founders):
+        _tie_co_members(m, step, founders)
+
+
+def _recruit(m, founded: np.ndarray) -> np.ndarray:
+    """Per firm slot: the share of its real firms that join a contract founded this step by the
+    real firms of its partners (``founded``: real contracts founded, per founding slot).
+
+    A real founder recruits up to ``contract.max_members`` - 1 SME partners that are not yet
+    members, one behind each of its model firm's such partners (a model firm's ties are its real
+    firms' partners); so partner ``j`` of founder ``i`` receives ``founded[i] x min(k_i, M - 1) /
+    k_i`` real members, ``k_i`` being ``i``'s eligible partners. For the real firms behind ``j``
+    not yet members, that is a recruitment hazard, so the share joining saturates at all of them.
+    O(ties)."""
+    ft, p = m.firms, m.p
+    n = ft.n
+    a, b = m.ties.ends()
+    open_share = np.zeros(n)
+    live = ft.idx
+    sme = (ft.skilled[live] + ft.unskilled[live]) < SME_MAX_EMPLOYEES
+    open_share[live] = np.where(sme, 1.0 - ft.contract_share[live], 0.0)
+    # Both directions of every tie: founder -> partner.
+    src, dst = np.concatenate([a, b]), np.concatenate([b, a])
+    use = (founded[src] > 0) & (open_share[dst] > 0)
+    src, dst = src[use], dst[use]
+    if len(src) == 0:
+        return np.zeros(n)
+    k = np.bincount(src, minlength=n).astype(float)
+    per_partner = founded[src] * np.minimum(k[src], p.contract.max_members - 1) / k[src]
+    arriving = np.bincount(dst, weights=per_partner, minlength=n)
+    weight = np.zeros(n)
+    weight[live] = m.policy.weight(live)
+    hazard_rate = np.divide(arriving, weight * open_share, out=np.zeros(n), where=(weight * open_share) > 0)
+    return open_share * -np.expm1(-hazard_rate)
+
+
+def _contract_cover(m, idx: np.ndarray, supported: np.ndarray, rate: np.ndarray,
+                    share: np.ndarray) -> np.ndarray:
+    """Per firm of ``idx``: the share of its region's supported contract foundings this step that
+    the ``network_contracts`` budget pays for (``rate``: the supported founding hazards; ``share``:
+    the members' share of each model firm's real firms, who found no new contract); books the
+    money.
+
+    The expected number of real foundings behind a model firm this step is its real non-members
+    times the supported founding hazard. The support costs ``policy.contract_cost`` per founded
+    contract; a region's budget, paced over the year's remaining steps, pays for as many of
+    these real foundings as it covers, the same share of each
+    (:func:`cluster_abm.policy.lever_state.covered_share`)."""
+    p = m.p
+    region = m.firms.region[idx]
+    R = m.world.n_regions
+    expected = np.where(supported, m.policy.weight(idx) * (1.0 - share) * -np.expm1(-rate), 0.0)
+    wanted = np.bincount(region, weights=expected, minlength=R) * p.yearly.policy.contract_cost
+    # The call paces the year's money over its remaining steps (first come within a step).
+    allowance = m.policy.left("network_contracts") / max(p.steps_per_year - m.step_in_year, 1)
+    cover = covered_share(allowance, wanted)
+    for r in np.flatnonzero(wanted > 0):
+        m.policy.charge("network_contracts", int(r), wanted[r] * cover[r], asked=wanted[r])
+    return cover[region]
+
+
+def contract_bound(m, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per tie ``(a, b)``: the share of the real relations it stands for that run inside a
+    network contract, ``min`` of the two ends' member shares (members' contracts are with their
+    partners, so the two shares overlap as far as they can; seed 3.3.1)."""
+    share = m.firms.contract_share
+    return np.minimum(share[a], share[b])
+
+
+def export_access(m, has_transnational: np.ndarray) -> np.ndarray:
+    """Per firm slot: its access to foreign customers, the factor on its export-entry hazard
+    (:func:`cluster_abm.mechanisms.production.compete`). 1 for a firm with a transnational tie
+    (seed 2.3); for members of business network contracts with an exporting partner,
+    ``contract.export_pooling`` times the share of the firm's real relations with that partner
+    that run inside a contract (:func:`contract_bound`; the best such partner): members
+    commercialise abroad together under the contract's programme and share the fixed costs of
+    reaching foreign customers (seed 3.3.1; Cisi, Devicienti, Manello & Vannoni 2020 find
+    members' exports rise; export spillovers on the decision to start exporting: Koenig, Mayneris
+    & Poncet 2010); 0 otherwise.
+
+    ``has_transnational``: (n,) bool per slot. O(ties)."""
+    ft = m.firms
+    access = has_transnational.astype(float)
+    a, b = m.ties.ends()
+    bound = contract_bound(m, a, b)
+    src, dst = np.concatenate([a, b]), np.concatenate([b, a])
+    pooled = np.concatenate([bound, bound]) * ft.exporter[dst]
+    use = pooled > 0
+    np.maximum.at(access, src[use], m.p.contract.export_pooling * pooled[use])
+    return access
+
+
+def _tie_co_members(m, step, founders: np.ndarray) -> None:
+    """Members of a new network contract cooperate with each other, not only with its founder:
+    the contract is a written programme of joint activities (seed 3.3.1; Law 33/2009; the
+    Istat-Confindustria 2017 report finds members' ties and exchanges intensify). Each founding
+    model firm takes up to ``contract.max_members`` - 1 of its SME partners (in random order; a
+    partner in one founding per step), and every pair of these members not yet tied forms a tie,
+    within each firm's partner cap (``coop.max_partners``). O(members).
+
+    Step state: reads ``degree``; writes ``degree`` (new ties).
+    """
+    ft, w, p = m.firms, m.world, m.p
     a, b = m.ties.ends()
     is_founder = np.zeros(ft.n, dtype=bool)
     is_founder[founders] = True
-    ok_partner = (ft.contract[: ft.n] < 0) & ((ft.skilled[: ft.n] + ft.unskilled[: ft.n]) < SME_MAX_EMPLOYEES) & ~is_founder
+    ok_partner = ((ft.skilled[: ft.n] + ft.unskilled[: ft.n]) < SME_MAX_EMPLOYEES) & ~is_founder
     # Founder-partner pairs over both directions of every tie: (a, b) pairs first, then (b, a).
     ab = is_founder[a] & ok_partner[b]
     ba = is_founder[b] & ok_partner[a]
@@ -396,90 +520,24 @@ def form_contracts(m, step) -> None:
     src, dst = src[order], dst[order]
     keep = rank_in_groups(src) < p.contract.max_members - 1
     src, dst = src[keep], dst[keep]
-    real = np.unique(src)
-    if len(real) == 0:
+    if len(src) == 0:
         return
-    ids = m.next_contract + np.arange(len(real))
-    m.next_contract += len(real)
-    ft.contract[real] = ids
-    ft.contract[dst] = ids[np.searchsorted(real, src)]
-    m.ledger.add("contracts_formed", ft.region[real])
-    _tie_co_members(m, step, np.concatenate([real, dst]))
-
-
-def _contract_cover(m, idx: np.ndarray, supported: np.ndarray, rate: np.ndarray) -> np.ndarray:
-    """Per firm of ``idx``: the share of its region's supported contract foundings this step that
-    the ``network_contracts`` budget pays for (``rate``: the supported founding hazards); books
-    the money.
-
-    Each model firm stands for real firms (super-individuals, Scheffer et al. 1995), of which the
-    expected number founding a contract this step is the real firms behind it times the supported
-    founding hazard. The support costs ``policy.contract_cost`` per founded contract; a region's
-    budget, paced over the year's remaining steps, pays for as many of these real foundings as it
-    covers, the same share of each (:func:`cluster_abm.policy.lever_state.covered_share`).
-    Booking the expected requests rather than the model's drawn foundings keeps spending
-    independent of the number of model firms: with few model firms, a region often draws no
-    founding in a year, or one whose cost (contract cost times some hundreds of real firms)
-    exceeds the year's budget."""
-    p = m.p
-    region = m.firms.region[idx]
-    R = m.world.n_regions
-    expected = np.where(supported, m.policy.weight(idx) * -np.expm1(-rate), 0.0)
-    wanted = np.bincount(region, weights=expected, minlength=R) * p.yearly.policy.contract_cost
-    # The call paces the year's money over its remaining steps (first come within a step).
-    allowance = m.policy.left("network_contracts") / max(p.steps_per_year - m.step_in_year, 1)
-    cover = covered_share(allowance, wanted)
-    for r in np.flatnonzero(wanted > 0):
-        m.policy.charge("network_contracts", int(r), wanted[r] * cover[r], asked=wanted[r])
-    return cover[region]
-
-
-def export_access(m, has_transnational: np.ndarray) -> np.ndarray:
-    """Per firm slot: its access to foreign customers, the factor on its export-entry hazard
-    (:func:`cluster_abm.mechanisms.production.compete`). 1 for a firm with a transnational tie
-    (seed 2.3); for a member of a business network contract one of whose other members exports,
-    ``contract.export_pooling``: members commercialise abroad together under the contract's
-    programme and share the fixed costs of reaching foreign customers (seed 3.3.1; Cisi,
-    Devicienti, Manello & Vannoni 2020 find members' exports rise; export spillovers on the
-    decision to start exporting: Koenig, Mayneris & Poncet 2010); 0 otherwise.
-
-    ``has_transnational``: (n,) bool per slot. Vectorised over contract members (one
-    ``np.unique`` over their contract ids)."""
-    ft = m.firms
-    access = has_transnational.astype(float)
-    live = ft.idx
-    members = live[ft.contract[live] >= 0]
-    if len(members) == 0:
-        return access
-    _, contract = np.unique(ft.contract[members], return_inverse=True)
-    exports = ft.exporter[members].astype(float)
-    others_export = np.bincount(contract, weights=exports)[contract] - exports > 0
-    access[members] = np.maximum(access[members], m.p.contract.export_pooling * others_export)
-    return access
-
-
-def _tie_co_members(m, step, members: np.ndarray) -> None:
-    """Members of a new network contract cooperate with each other, not only with its founder:
-    the contract is a written programme of joint activities (seed 3.3.1; Law 33/2009; the
-    Istat-Confindustria 2017 report finds members' ties and exchanges intensify). Every pair of
-    members not yet tied forms a tie, within each firm's partner cap (``coop.max_partners``);
-    contracts have at most ``contract.max_members`` members, so this is O(members).
-
-    Step state: reads ``degree``; writes ``degree`` (new ties).
-    """
-    ft, w = m.firms, m.world
-    members = members[np.argsort(ft.contract[members], kind="stable")]
-    cid = ft.contract[members]
+    # Members grouped by founding: the founder, then its partners.
+    heads = np.unique(src)
+    members = np.concatenate([heads, dst])
+    group = np.concatenate([heads, src])
+    order = np.argsort(group, kind="stable")
+    members, group = members[order], group[order]
     pos = np.arange(len(members))
-    group_end = np.searchsorted(cid, cid, side="right")
-    later = group_end - pos - 1  # co-members after each member in its contract
+    group_end = np.searchsorted(group, group, side="right")
+    later = group_end - pos - 1  # co-members after each member in its founding
     src_pos = np.repeat(pos, later)
     within = np.arange(len(src_pos)) - np.repeat(np.cumsum(later) - later, later)
     a, b = members[src_pos], members[src_pos + 1 + within]
     if len(a) == 0:
         return
     # Partner cap: a firm takes new contract ties only up to its free places (first pairs first).
-    free = np.maximum(m.p.coop.max_partners - step.degree, 0)
+    free = np.maximum(p.coop.max_partners - step.degree, 0)
     ends = np.concatenate([a, b])
     pair = np.concatenate([np.arange(len(a)), np.arange(len(a))])
     order = np.lexsort((pair, ends))
@@ -495,15 +553,12 @@ def _tie_co_members(m, step, members: np.ndarray) -> None:
 
 
 def dissolve_contracts(m) -> None:
-    """Contracts end at a yearly rate, and when fewer than two members remain."""
-    ft = m.firms
-    idx = ft.idx
-    members = idx[ft.contract[idx] >= 0]
-    if len(members) == 0:
-        return
-    ids, inv, counts = np.unique(ft.contract[members], return_inverse=True, return_counts=True)
-    end = (m.rngs.cooperation.random(len(ids)) < m.p.contract.dissolution_rate) | (counts < 2)
-    ft.contract[members[end[inv]]] = -1
+    """Contracts end at a yearly rate (``contract.dissolution_rate``), their members' shares and
+    the regions' stock of contracts alike."""
+    keep = 1.0 - m.p.contract.dissolution_rate
+    idx = m.firms.idx
+    m.firms.contract_share[idx] *= keep
+    m.contract_stock *= keep
 
 
 def become_glocal(m) -> None:

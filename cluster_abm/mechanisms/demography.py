@@ -170,7 +170,7 @@ def _remove(m, step, dead: np.ndarray, insolvent: np.ndarray) -> None:
     for s in dead:
         m.firm_agents.pop(int(s)).remove()
     ft.release(dead)
-    ft.contract[dead] = -1
+    ft.contract_share[dead] = 0.0
     ft.skilled[dead] = 0
     ft.unskilled[dead] = 0
     step.degree[dead] = 0  # partners' degrees are refreshed at the next step

@@ -259,7 +259,7 @@ def settle_accounts(m, step) -> None:
     ft.grant_rd[idx[~running]] = 0.0
     grant_rd = ft.grant_rd[idx]
     rd_own = ft.rd_intensity[idx] * rev
-    in_contract = ft.contract[idx] >= 0
+    in_contract = ft.contract_share[idx]  # members' share of the firm's real firms
     incubated = ft.incubated_until[idx] >= m.t
     fixed = (p.production.fixed_cost * wu * (1.0 - p.contract.cost_sharing * in_contract)
              * (1.0 - p.policy.incubator_cost_cut * incubated))

@@ -131,7 +131,7 @@ class ClusterModel(mesa.Model):
         self.ties = TieTable(capacity=max(1024, 4 * self.p.sim.n_firms), classify=self._tie_class)
         self.log = FirmLog(capacity=2 * self.p.sim.n_firms)
         self.firm_agents: dict[int, object] = {}
-        self.next_contract = 0
+        self.contract_stock = np.zeros(R)  # real network contracts, by the founder's region
         self.history: list[dict[str, np.ndarray]] = []
         self.lever_cost_history: list[dict[str, np.ndarray]] = []  # per step: lever -> k€ by region
         self._pending_costs: list[tuple[str, int, float]] = []
@@ -840,7 +840,7 @@ class ClusterModel(mesa.Model):
             "absorptive_capacity": ft.absorptive[idx], "dynamic_capability": ft.dyncap[idx],
             "innovations": ft.n_innov[idx], "eco_innovations": ft.n_eco[idx],
             "partners": self.ties.degree(ft.n)[idx], "glocal": ft.glocal[idx], "exporter": ft.exporter[idx],
-            "cmo_member": ft.member[idx], "network_contract": ft.contract[idx],
+            "cmo_member": ft.member[idx], "network_contract_share": ft.contract_share[idx],
             "origin": np.array(["initial", "replicative", "innovative", "de novo"])[ft.origin[idx]],
         })
 

@@ -63,8 +63,8 @@ SERIES_LIST = [
     S("meta_cluster_ties", "ties", "Ties between firms of clusters of one meta-cluster in different regions.", "WG3", "stock"),
     S("ties_sector_interregional", "ties", "Ties between firms of clusters of the same sector in different regions (what meta-clusters build, seed 3.5.3; defined with or without them).", "WG3", "stock"),
     S("new_ties", "count/step", "Ties formed.", "WG3", "flow"),
-    S("network_contracts", "count", "Business network contracts with a member in the region.", "WG3", "stock"),
-    S("firms_in_contracts", "firms", "Firms in business network contracts.", "WG3", "stock"),
+    S("network_contracts", "real contracts", "Business network contracts in force, in real contracts, by the founder's region.", "WG3", "stock"),
+    S("firms_in_contracts", "firms", "Firms in business network contracts (model firms: the members' share of each model firm's real firms, summed).", "WG3", "stock"),
     S("glocal_firms", "firms", "Glocal firms (gatekeepers with global links).", "WG3", "stock"),
     S("exporters", "firms", "Exporting firms.", "WG3", "stock"),
     S("export_share", "share", "Export revenue over revenue.", "WG3", "ratio"),
@@ -135,7 +135,7 @@ SERIES_LIST = [
 # real enterprises of its region, a smooth function of its size fitted at policy year 0
 # (cluster_abm.state.size_weights), so counts of firms and persons scale by those weights.
 REAL_SERIES = ("firms", "employment", "employment_skilled", "labour_force", "births", "deaths",
-               "innovations", "skilled_emigrants", "skilled_emigrants_cum")
+               "innovations", "skilled_emigrants", "skilled_emigrants_cum", "firms_in_contracts")
 # Public money is booked in real euros where it is spent (cluster_abm.policy.lever_state): the
 # public_* series need no conversion.
 _SERIES_BY_NAME = {s.name: s for s in SERIES_LIST}
@@ -294,7 +294,7 @@ def step_metrics(m) -> dict[str, np.ndarray]:
 
     # Per-firm columns summed by region, all in one pass (see _region_sums).
     window = m.p.yearly.innovation.recent_years * m.p.steps_per_year
-    in_c = ft.contract[idx] >= 0
+    in_c = ft.contract_share[idx]  # the share of each model firm's real firms that are members
     small = emp < SME_MAX_EMPLOYEES
     em = emissions(m, idx)
     rev = ft.revenue[idx]
@@ -351,10 +351,7 @@ def step_metrics(m) -> dict[str, np.ndarray]:
         if name == "ties_total":  # keep the series in their documented order
             out["ties_cross_cluster"] = out["ties_total"] - out["ties_intra_cluster"]
     out["firms_in_contracts"] = sums["in_contracts"]
-    contract = ft.contract[idx][in_c].astype(np.int64)
-    pairs = np.unique(contract * R + reg[in_c])  # (contract, region) pairs; a contract may span regions
-    per_region = np.bincount(pairs % R, minlength=R).astype(float)
-    out["network_contracts"] = np.append(per_region, len(np.unique(contract)))
+    out["network_contracts"] = np.append(m.contract_stock, m.contract_stock.sum())
     out["glocal_firms"] = sums["glocal"]
     out["exporters"] = sums["exporters"]
     out["export_share"] = _ratio(sums["revenue_exp"], sums["revenue"])
@@ -433,6 +430,7 @@ def real_series(m, out: dict[str, np.ndarray], reg: np.ndarray, emp: np.ndarray,
 
     persons = m.employment_scale[reg]  # real persons per model person, over the firm's weight
     real = {"firms_real": weighted(np.ones(len(idx))), "employment_real": weighted(emp * persons),
+            "firms_in_contracts_real": weighted(m.firms.contract_share[idx]),
             "employment_skilled_real": weighted(m.firms.skilled[idx] * persons)}
     mean_weight = np.divide(real["firms_real"][:-1], out["firms"][:-1], out=np.zeros(R), where=out["firms"][:-1] > 0)
     scale = {"labour_force": m.person_weight, "skilled_emigrants": m.person_weight,

@@ -29,7 +29,7 @@ FILES = [
       ("revenue", "float", "k€/yr"), ("cash", "float", "k€ (negative: overdraft)"), ("knowledge, green_knowledge", "float", "ku"),
       ("absorptive_capacity, dynamic_capability", "float", "0-1"), ("innovations, eco_innovations", "int", "counts since birth"),
       ("partners", "int", "cooperation ties"), ("glocal, exporter, cmo_member", "bool", "status"),
-      ("network_contract", "int", "contract id or -1"), ("origin", "str", "initial, replicative, innovative or de novo")]),
+      ("network_contract_share", "float", "share of the real firms it stands for in a network contract"), ("origin", "str", "initial, replicative, innovative or de novo")]),
     ("firm_log.parquet", "one row per firm that ever lived (for survival and hazard analyses)",
      [(name, dt, doc) for name, dt, doc in (
          ("uid", "int64", "firm id"), ("region, cluster, sector", "int", "indices (see the manifest's scenario for names)"),

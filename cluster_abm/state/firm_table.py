@@ -42,7 +42,7 @@ absorptive         float64  absorptive capacity in [0, 1], derived each step (se
 emission           float64  emission intensity relative to the sector's (1 = no eco-innovation)
 glocal             bool     global links: gatekeeper to the external knowledge pool (seed 3.3.3)
 member             bool     member of its cluster's CMO
-contract           int32    business network contract id or -1 (seed 3.3.1)
+contract_share     float64  share of the real firms behind it in a business network contract (seed 3.3.1)
 incubated_until    int32    last step in a networked incubator (-1 never) (seed 3.1.4)
 ventured           bool     received venture finance (seed 3.4.2)
 origin             int8     0 initial, 1 replicative spin-off, 2 innovative spin-off, 3 de novo
@@ -125,7 +125,7 @@ COLUMNS: dict[str, tuple[type, object]] = {
     "emission": (np.float64, 1.0),
     "glocal": (np.bool_, False),
     "member": (np.bool_, False),
-    "contract": (np.int32, -1),
+    "contract_share": (np.float64, 0.0),
     "incubated_until": (np.int32, -1),
     "ventured": (np.bool_, False),
     "origin": (np.int8, 0),

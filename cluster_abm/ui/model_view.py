@@ -51,7 +51,7 @@ class FirmView:
     employees: np.ndarray
     young: np.ndarray  # younger than 3 years
     glocal: np.ndarray
-    contract: np.ndarray  # in a business network contract
+    contract: np.ndarray  # most of the real firms it stands for in a business network contract
     innovations: np.ndarray  # cumulative count per firm
     region: np.ndarray  # region ids
     sector: np.ndarray  # sector ids
@@ -67,7 +67,7 @@ def firm_view(model) -> FirmView:
         employees=f["employees"].to_numpy(float),
         young=f["age_years"].to_numpy(float) < 3.0,
         glocal=f["glocal"].to_numpy(bool),
-        contract=f["network_contract"].to_numpy(np.int64) >= 0,
+        contract=f["network_contract_share"].to_numpy(float) >= 0.5,
         innovations=f["innovations"].to_numpy(float),
         region=f["region"].to_numpy(object),
         sector=f["sector"].to_numpy(object),
