@@ -18,6 +18,7 @@ import numpy as np
 
 from cluster_abm.mechanisms.common import hazard, hazard_draw
 from cluster_abm.numerics.grouping import rank_in_groups
+from cluster_abm.policy.lever_state import covered_share
 
 KIND_CODE = {"university": 0, "research": 1, "kibs": 2}
 
@@ -80,9 +81,12 @@ def start_projects(m, step) -> None:
     """Firms with enough absorptive capacity start projects with knowledge institutions (seed
     3.1.1, 3.6.2): the hazard rises with policy makers' awareness (lever ``policy_awareness``,
     3.1.1 a), with CMO brokering (``cmo_ki_brokering``, 3.1.1 b) and with science-industry
-    co-financing (``science_industry_finance``, 3.4.1). Accredited KIBS reach firms of other
-    clusters and regions (``accredited_kibs``, 3.1.2); bridges send manufacturing firms to
-    research centres of other regions (``excellence_bridges``, 3.5.3).
+    co-financing (``science_industry_finance``, 3.4.1) for the share of the expected real
+    projects its budget pays for (:func:`_science_industry_cover`), which pays that share of
+    their costs. Accredited KIBS reach firms of other clusters and regions (``accredited_kibs``,
+    3.1.2); bridges send manufacturing firms to research centres of other regions
+    (``excellence_bridges``, 3.5.3); the instrument co-finances neither (it pays the projects
+    firms start with the institutions of their own region and cluster).
 
     Step state: reads ``svc_brokering``.
     """
@@ -95,9 +99,11 @@ def start_projects(m, step) -> None:
     region = ft.region[idx]
     awareness = m.awareness[region]
     si_level = m.policy.level("science_industry_finance", firms=idx)
-    rate = (p.ki.project_rate * (1.0 + p.ki.awareness_weight * awareness)
-            * (1.0 + p.ki.brokering_weight * step.svc_brokering[idx])
-            * (1.0 + p.policy.science_industry_boost * si_level))
+    base = (p.ki.project_rate * (1.0 + p.ki.awareness_weight * awareness)
+            * (1.0 + p.ki.brokering_weight * step.svc_brokering[idx]))
+    raised = base * (1.0 + p.policy.science_industry_boost * si_level)  # the co-financed hazard
+    cover = _science_industry_cover(m, idx, free & (si_level > 0), raised)
+    rate = base * (1.0 + p.policy.science_industry_boost * si_level * cover)
     start = free & hazard(m.uniform("ki_project", idx), rate)
 
     ki_region, ki_kind, ki_cluster, ki_acc = inst.region, inst.kind, inst.cluster, inst.accredited
@@ -108,7 +114,7 @@ def start_projects(m, step) -> None:
     own_kibs = (ki_kind[None, :] == 2) & (ki_cluster[None, :] == fc[:, None]) & (fc[:, None] >= 0)
     accredited = (ki_kind[None, :] == 2) & ki_acc[None, :]
     chosen = _assign(m, inst, firms, local | own_kibs | accredited)
-    _begin(m, inst, firms, chosen, si_level[start])
+    _begin(m, inst, firms, chosen, np.where(si_level[start] > 0, cover[start], 0.0) * p.policy.science_industry_share)
 
     # Accredited KIBS reach firms beyond their own cluster and region (seed 3.1.2).
     if ki_acc.any():
@@ -118,7 +124,7 @@ def start_projects(m, step) -> None:
         acc_kibs = (ki_kind == 2) & ki_acc
         elig = acc_kibs[None, :] & (ki_cluster[None, :] != ft.cluster[reach][:, None])
         chosen = _assign(m, inst, reach, elig)
-        _begin(m, inst, reach, chosen, m.policy.level("science_industry_finance", firms=reach))
+        _begin(m, inst, reach, chosen, np.zeros(len(reach)))  # the instrument pays local projects
 
     # Bridges between manufacturing clusters and excellence centres of other regions (seed 3.5.3).
     if m.policy.on("excellence_bridges"):
@@ -132,17 +138,42 @@ def start_projects(m, step) -> None:
         _begin(m, inst, cand[ok_idx], chosen[ok_idx], np.zeros(len(ok_idx)))
 
 
-def _begin(m, inst: Institutions, firms: np.ndarray, chosen: np.ndarray, si_level: np.ndarray) -> None:
-    """Start projects of ``firms`` with institutions ``chosen`` (-1: none); ``si_level`` > 0
-    marks projects co-financed by the science-industry instrument."""
+def _science_industry_cover(m, idx: np.ndarray, supported: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """Per firm of ``idx``: the share of its region's co-financed project starts this step that the
+    ``science_industry_finance`` budget pays for (``rate``: the co-financed project hazards);
+    books the money (seed 3.4.1).
+
+    Each model firm stands for real firms (super-individuals, Scheffer et al. 1995): the
+    expected real projects starting behind it this step are its real firms times the hazard. The
+    instrument commits ``policy.science_industry_share`` of a project's costs over its life
+    (``ki.project_cost`` x ``ki.project_years``) when the project starts; a region's budget, paced
+    over the year's remaining steps, pays for as many of the expected starts as it covers, the
+    same share of each (:func:`cluster_abm.policy.lever_state.covered_share`), so spending does not
+    depend on how many model firms describe the region (as :func:`cluster_abm.mechanisms.cooperation._contract_cover`)."""
+    p = m.p
+    region = m.firms.region[idx]
+    R = m.world.n_regions
+    expected = np.where(supported, m.policy.weight(idx) * -np.expm1(-rate), 0.0)
+    commitment = p.policy.science_industry_share * p.yearly.ki.project_cost * p.yearly.ki.project_years
+    wanted = np.bincount(region, weights=expected, minlength=R) * commitment
+    allowance = m.policy.left("science_industry_finance") / max(p.steps_per_year - m.step_in_year, 1)
+    cover = covered_share(allowance, wanted)
+    for r in np.flatnonzero(wanted > 0):
+        m.policy.charge("science_industry_finance", int(r), wanted[r] * cover[r], asked=wanted[r])
+    return cover[region]
+
+
+def _begin(m, inst: Institutions, firms: np.ndarray, chosen: np.ndarray, cofunded: np.ndarray) -> None:
+    """Start projects of ``firms`` with institutions ``chosen`` (-1: none); ``cofunded``: the share
+    of each project's costs a science-industry instrument pays (0: none)."""
     ft = m.firms
     ok = chosen >= 0
-    firms, chosen, si_level = firms[ok], chosen[ok], si_level[ok]
+    firms, chosen, cofunded = firms[ok], chosen[ok], cofunded[ok]
     if len(firms) == 0:
         return
     ft.ki_index[firms] = chosen
     ft.ki_until[firms] = m.t + int(round(m.p.yearly.ki.project_years * m.p.steps_per_year)) - 1
-    ft.ki_cofunded[firms] = si_level > 0
+    ft.ki_cofunded[firms] = cofunded
     region = ft.region[firms]
     m.ledger.add("ki_projects_started", region)
     kinds, ki_region, ki_cluster = inst.kind[chosen], inst.region[chosen], inst.cluster[chosen]
@@ -152,18 +183,13 @@ def _begin(m, inst: Institutions, firms: np.ndarray, chosen: np.ndarray, si_leve
 
 
 def project_costs(m) -> np.ndarray:
-    """Per-step cost (k€) each firm bears for its running KI project; the science-industry
-    instrument pays its share (a public cost booked to that lever)."""
+    """Per-step cost (k€) each firm bears for its running KI project, less the share a
+    science-industry instrument pays (committed when the project started,
+    :func:`_science_industry_cover`)."""
     ft, p = m.firms, m.p
     idx = ft.idx
     running = ft.ki_until[idx] >= m.t
-    cost = np.where(running, p.ki.project_cost, 0.0)
-    cofunded = running & ft.ki_cofunded[idx]
-    if cofunded.any():
-        share = p.policy.science_industry_share
-        granted = m.policy.grant("science_industry_finance", idx, share * p.ki.project_cost, asking=cofunded)
-        cost[granted] *= 1.0 - share
-    return cost
+    return np.where(running, p.ki.project_cost * (1.0 - ft.ki_cofunded[idx]), 0.0)
 
 
 # Public names for mechanisms that start projects of their own (sustainability.green_cooperation).

@@ -154,7 +154,7 @@ LEVERS: tuple[Lever, ...] = (
     L("science_industry_finance", "Science-industry financial instruments", "WG4", "3.4.1",
       "An instrument co-finances firm-KI projects: more projects, lower cost to firms.",
       "mechanisms.knowledge_projects.start_projects", ("policy.science_industry_boost", "policy.science_industry_share"),
-      "ki_projects_started", "+", "policy.science_industry_share of ki.project_cost per project and year"),
+      "ki_projects_started", "+", "policy.science_industry_share of a project's costs (ki.project_cost x ki.project_years), committed at its start for the expected real projects, within the yearly budget paced over its steps"),
     L("new_venture_finance", "New-venture finance", "WG4", "3.4.2",
       "Regional funds tailored to new ventures invest beside the venture fund.",
       "mechanisms.finance.finance_ventures", ("policy.venture_budget", "venture.ticket"),

@@ -51,7 +51,7 @@ last_innov         int32    step of the last innovation (-10**6 never)
 n_eco              int32    eco-innovations so far
 ki_until           int32    last step of a running firm-KI project (-1 none)
 ki_index           int32    knowledge institution of that project (-1 none)
-ki_cofunded        bool     that project is co-financed by a science-industry instrument
+ki_cofunded        float64  share of that project's costs a science-industry instrument pays
 qh_until           int32    last step in a demand-side (quadruple-helix) project (-1 none)
 subsidy_base       int32    skilled staff when employment incentives first reached the firm
                             (-1 never): the state pays for skilled jobs above it (seed 3.6.4)
@@ -134,7 +134,7 @@ COLUMNS: dict[str, tuple[type, object]] = {
     "n_eco": (np.int32, 0),
     "ki_until": (np.int32, -1),
     "ki_index": (np.int32, -1),
-    "ki_cofunded": (np.bool_, False),
+    "ki_cofunded": (np.float64, 0.0),
     "qh_until": (np.int32, -1),
     "subsidy_base": (np.int32, -1),
     "demand": (np.float64, 0.0),
