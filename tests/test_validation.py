@@ -130,3 +130,27 @@ def test_hazard_fact_fails_when_old_firms_die_more(tmp_path):
     old_die = _obs([0] * 20, [36] * 10 + [-1] * 10)  # half die at age 9
     assert F.hazard_fact([{"obs": young_die}], targets, tmp_path, plt).passed
     assert not F.hazard_fact([{"obs": old_die}], targets, tmp_path, plt).passed
+
+
+def test_the_cluster_premia_compare_firms_of_the_same_market(tmp_path):
+    """In each of two markets (region x sector) cluster firms survive and grow as much as outside
+    ones, but the market with more cluster firms is the better one: pooled, clusters look far
+    better (odds ratio (0.56 / 0.44)^2 = 1.62); within markets there is no premium (Mantel-Haenszel
+    1.0)."""
+    n = 400
+    region = np.r_[np.zeros(200, int), np.ones(200, int)]
+    inside = np.r_[np.arange(200) < 160, np.arange(200) < 40]  # market 0: 80 % in clusters
+    alive = np.r_[np.arange(200) % 10 < 6, np.arange(200) % 10 < 4]  # 60 % and 40 % survive
+    death = np.where(alive, -1, 30)
+    obs = dataclasses.replace(_obs(np.zeros(n, int) + 20, death, t_end=80),
+                              log_region=region, log_cluster=np.where(inside, 0, -1),
+                              log_sector=np.zeros(n, int))
+    strata = F.cluster_survival_strata(obs, 5, 5)
+    assert strata.shape == (2, 2, 2)
+    assert F.mantel_haenszel_odds_ratio(strata) == pytest.approx(1.0)
+    pooled = F.cluster_survival_counts(obs, 5, 5)
+    p_in, p_out = pooled[:, 1] / pooled[:, 0]
+    assert F._odds_ratio(p_in, p_out) == pytest.approx((0.56 / 0.44) ** 2)
+    growth = np.where(region == 0, 0.05, -0.05)
+    assert F._stratified_difference(growth, inside, region) == pytest.approx(0.0)
+    assert growth[inside].mean() - growth[~inside].mean() == pytest.approx(0.06)

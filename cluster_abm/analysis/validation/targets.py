@@ -85,6 +85,7 @@ class Observation:
     log_death: np.ndarray  # step of death, -1 alive at the end
     log_size_birth: np.ndarray
     open_posts: np.ndarray | None = None  # staff firms want beyond their staff, at the year end
+    log_sector: np.ndarray | None = None  # sector of each logged firm (None: one sector)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -202,6 +203,7 @@ def observe(scenario: Scenario, seed: int, years: int | None = None, *,
         log_birth=log["birth_step"].to_numpy(np.int64),
         log_death=log["death_step"].to_numpy(np.int64),
         log_size_birth=log["size_birth"].to_numpy(np.int64),
+        log_sector=log["sector"].to_numpy(np.int64),
         **snap,
     )
     return (obs, model) if keep_model else obs

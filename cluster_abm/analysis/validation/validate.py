@@ -66,6 +66,7 @@ from cluster_abm.analysis.validation.facts import (
     hazard_fact,
     innovation_fact,
     jobs_fact,
+    market_strata,
     network_fact,
     pareto_alpha,
     size_fact,
@@ -150,9 +151,10 @@ def _panel_facts(panel, obs: Observation, from_year: int) -> dict[str, Any]:
     spy = obs.steps_per_year
     birth = dict(zip(obs.log_uid.tolist(), obs.log_birth.tolist(), strict=True))
     in_cluster = dict(zip(obs.log_uid.tolist(), (obs.log_cluster >= 0).tolist(), strict=True))
+    stratum_of = dict(zip(obs.log_uid.tolist(), market_strata(obs).tolist(), strict=True))
     last = int(year.max()) if len(year) else 0
     out: dict[str, Any] = {"sizes_final": emp[year == last], "sizes_first": emp[year == 1]}
-    growth, base, gyear, gcluster = [], [], [], []
+    growth, base, gyear, gcluster, gstratum = [], [], [], [], []
     jc_young = jc_all = emp_young = emp_all = 0.0
     for y in range(max(from_year, 1), last):
         a, b = year == y, year == y + 1
@@ -166,6 +168,7 @@ def _panel_facts(panel, obs: Observation, from_year: int) -> dict[str, Any]:
         base.append(s0[ok])
         gyear.append(np.full(int(ok.sum()), y))
         gcluster.append(np.array([in_cluster[u] for u in cur_u[cont].tolist()], dtype=bool)[ok])
+        gstratum.append(np.array([stratum_of[u] for u in cur_u[cont].tolist()], dtype=np.int64)[ok])
         age = (y + 1) * spy - np.array([birth[u] for u in cur_u.tolist()], dtype=float)
         young = age <= YOUNG_YEARS * spy
         created = np.where(cont, 0.0, cur_e.astype(float))  # entrants' jobs
@@ -178,6 +181,7 @@ def _panel_facts(panel, obs: Observation, from_year: int) -> dict[str, Any]:
     out["growth_base"] = np.concatenate(base) if base else np.zeros(0)
     out["growth_year"] = np.concatenate(gyear) if gyear else np.zeros(0, np.int64)
     out["growth_cluster"] = np.concatenate(gcluster) if gcluster else np.zeros(0, bool)
+    out["growth_stratum"] = np.concatenate(gstratum) if gstratum else np.zeros(0, np.int64)
     out["jobs"] = {"created": jc_all, "created_young": jc_young, "employment": emp_all,
                    "employment_young": emp_young}
     return out
