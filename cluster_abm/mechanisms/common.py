@@ -1,8 +1,32 @@
-"""Small helpers shared by mechanisms: hazards, knowledge profiles, cognitive distance."""
+"""Small helpers shared by mechanisms: hazards, knowledge profiles, cognitive distance, paying
+for expected real events."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from cluster_abm.policy.lever_state import covered_share
+
+
+def pay_expected(m, lid: str, region: np.ndarray, expected: np.ndarray, unit_cost: float) -> np.ndarray:
+    """Pay lever ``lid`` for the expected real events behind model firms; returns, per entry of
+    ``region``, the share of its region's events the money covers.
+
+    Each model firm stands for real firms (super-individuals, Scheffer et al. 1995), so a rare
+    event (a contract founded, a co-financed project started) is paid for as the expected number
+    of real events behind each model firm (``expected``), at ``unit_cost`` k€ each, rather than
+    as the model's drawn events: spending then does not depend on how many model firms describe a
+    region. Each region's budget, paced over the year's remaining steps, pays for as many as it
+    covers, the same share of each (:func:`cluster_abm.policy.lever_state.covered_share`); the
+    full cost is recorded as asked."""
+    p = m.p
+    wanted = np.bincount(region, weights=expected, minlength=m.world.n_regions) * unit_cost
+    # The call paces the year's money over its remaining steps (first come within a step).
+    allowance = m.policy.left(lid) / max(p.steps_per_year - m.step_in_year, 1)
+    cover = covered_share(allowance, wanted)
+    for r in np.flatnonzero(wanted > 0):
+        m.policy.charge(lid, int(r), wanted[r] * cover[r], asked=wanted[r])
+    return cover[region]
 
 
 def hazard_draw(rng: np.random.Generator, rate: np.ndarray) -> np.ndarray:

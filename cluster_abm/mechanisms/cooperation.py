@@ -25,11 +25,11 @@ from cluster_abm.mechanisms.common import (
     hazard,
     hazard_draw,
     novelty_value,
+    pay_expected,
     profiles,
 )
 from cluster_abm.numerics.grouping import rank_in_groups
 from cluster_abm.numerics.keyed_random import PURPOSES, keyed_uniform
-from cluster_abm.policy.lever_state import covered_share
 from cluster_abm.space import INTRA_CLUSTER, TRANSNATIONAL
 from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES
 
@@ -390,22 +390,24 @@ def form_contracts(m, step) -> None:
     found = np.where(eligible, -np.expm1(-rate) * (1.0 - share), 0.0)  # share of the real firms founding
     if not found.any():
         return
-    weight = m.policy.weight(idx)
+    weight = np.zeros(ft.n)
+    weight[idx] = m.policy.weight(idx)
     founded = np.zeros(ft.n)
-    founded[idx] = found * weight  # real contracts founded, by founding model firm
-    m.contract_stock += np.bincount(region, weights=found * weight, minlength=m.world.n_regions)
+    founded[idx] = found * weight[idx]  # real contracts founded, by founding model firm
+    m.contract_stock += np.bincount(region, weights=founded[idx], minlength=m.world.n_regions)
     joined = np.zeros(ft.n)
     joined[idx] = found
-    joined += _recruit(m, founded)
+    joined += _recruit(m, founded, weight)
     ft.contract_share[idx] = np.minimum(share + joined[idx], 1.0)
     founders = idx[eligible & (m.uniform("contract", idx) < found)]
     if len(founders):
         _tie_co_members(m, step, founders)
 
 
-def _recruit(m, founded: np.ndarray) -> np.ndarray:
+def _recruit(m, founded: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Per firm slot: the share of its real firms that join a contract founded this step by the
-    real firms of its partners (``founded``: real contracts founded, per founding slot).
+    real firms of its partners (``founded``: real contracts founded, per founding slot;
+    ``weight``: real firms per slot).
 
     A real founder recruits up to ``contract.max_members`` - 1 SME partners that are not yet
     members, one behind each of its model firm's such partners (a model firm's ties are its real
@@ -429,8 +431,6 @@ def _recruit(m, founded: np.ndarray) -> np.ndarray:
     k = np.bincount(src, minlength=n).astype(float)
     per_partner = founded[src] * np.minimum(k[src], p.contract.max_members - 1) / k[src]
     arriving = np.bincount(dst, weights=per_partner, minlength=n)
-    weight = np.zeros(n)
-    weight[live] = m.policy.weight(live)
     hazard_rate = np.divide(arriving, weight * open_share, out=np.zeros(n), where=(weight * open_share) > 0)
     return open_share * -np.expm1(-hazard_rate)
 
@@ -444,20 +444,9 @@ def _contract_cover(m, idx: np.ndarray, supported: np.ndarray, rate: np.ndarray,
 
     The expected number of real foundings behind a model firm this step is its real non-members
     times the supported founding hazard. The support costs ``policy.contract_cost`` per founded
-    contract; a region's budget, paced over the year's remaining steps, pays for as many of
-    these real foundings as it covers, the same share of each
-    (:func:`cluster_abm.policy.lever_state.covered_share`)."""
-    p = m.p
-    region = m.firms.region[idx]
-    R = m.world.n_regions
+    contract, paid by :func:`cluster_abm.mechanisms.common.pay_expected`."""
     expected = np.where(supported, m.policy.weight(idx) * (1.0 - share) * -np.expm1(-rate), 0.0)
-    wanted = np.bincount(region, weights=expected, minlength=R) * p.yearly.policy.contract_cost
-    # The call paces the year's money over its remaining steps (first come within a step).
-    allowance = m.policy.left("network_contracts") / max(p.steps_per_year - m.step_in_year, 1)
-    cover = covered_share(allowance, wanted)
-    for r in np.flatnonzero(wanted > 0):
-        m.policy.charge("network_contracts", int(r), wanted[r] * cover[r], asked=wanted[r])
-    return cover[region]
+    return pay_expected(m, "network_contracts", m.firms.region[idx], expected, m.p.yearly.policy.contract_cost)
 
 
 def contract_bound(m, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cluster_abm.mechanisms.common import hazard, hazard_draw
+from cluster_abm.mechanisms.common import hazard, hazard_draw, pay_expected
 from cluster_abm.numerics.grouping import rank_in_groups
-from cluster_abm.policy.lever_state import covered_share
 
 KIND_CODE = {"university": 0, "research": 1, "kibs": 2}
 
@@ -148,19 +147,11 @@ def _science_industry_cover(m, idx: np.ndarray, supported: np.ndarray, rate: np.
     instrument commits ``policy.science_industry_share`` of a project's costs over its life
     (``ki.project_cost`` x ``ki.project_years``) when the project starts; a region's budget, paced
     over the year's remaining steps, pays for as many of the expected starts as it covers, the
-    same share of each (:func:`cluster_abm.policy.lever_state.covered_share`), so spending does not
-    depend on how many model firms describe the region (as :func:`cluster_abm.mechanisms.cooperation._contract_cover`)."""
+    same share of each (:func:`cluster_abm.mechanisms.common.pay_expected`)."""
     p = m.p
-    region = m.firms.region[idx]
-    R = m.world.n_regions
     expected = np.where(supported, m.policy.weight(idx) * -np.expm1(-rate), 0.0)
     commitment = p.policy.science_industry_share * p.yearly.ki.project_cost * p.yearly.ki.project_years
-    wanted = np.bincount(region, weights=expected, minlength=R) * commitment
-    allowance = m.policy.left("science_industry_finance") / max(p.steps_per_year - m.step_in_year, 1)
-    cover = covered_share(allowance, wanted)
-    for r in np.flatnonzero(wanted > 0):
-        m.policy.charge("science_industry_finance", int(r), wanted[r] * cover[r], asked=wanted[r])
-    return cover[region]
+    return pay_expected(m, "science_industry_finance", m.firms.region[idx], expected, commitment)
 
 
 def _begin(m, inst: Institutions, firms: np.ndarray, chosen: np.ndarray, cofunded: np.ndarray) -> None:
