@@ -40,6 +40,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "demography.entry_demand_mean": (-1.0, 0.2),      # early exits (market acceptance)
     "demography.entry_demand_sd": (0.4, 1.4),         # dispersion of early exits
     "demography.founder_expectation": (0.6, 1.5),     # passive-learning exit threshold
+    "demography.plan_error_sd": (0.4, 1.6),           # pre-entry selection of ventures
     "demography.prior_years": (0.25, 2.0),            # how fast owners learn their viability
     "demography.founder_savings": (0.25, 1.0),        # start-up capital, liquidity exits
     "market.selection_strength": (0.3, 1.2),          # exits of incumbents

@@ -11,6 +11,10 @@ knowledge institution); innovative ventures carry a higher liability of newness 
   Scarpetta 2013): a spin-off's template is its parent (Klepper 2007: spin-offs inherit), a de
   novo firm's the incumbents of its market. The fit grow by the market's selection, the unfit
   shrink (up or out, Haltiwanger, Jarmin & Miranda 2013).
+* **Selection before entry.** A founder registers the venture only when a business plan, a
+  noisy foresight of its first-year demand, pays the owner at least what would make a running
+  firm's owner quit (:func:`plan_venture`; Jovanovic 1982; Hopenhayn 1992; Reynolds 2004: many
+  nascent entrepreneurs give up before their firm is born).
 * **Start-up capital from the founder and the finance available** (Evans & Jovanovic 1989;
   Hurst & Lusardi 2004): the founder's savings, in years of the founder's own wage (skilled or
   not; less after unemployment), a spin-off's parent's stake, and a bank loan in proportion to the
@@ -220,8 +224,6 @@ def create_firms(m, step) -> None:
     if n_sp + n_dn == 0:
         return
     ref_p, ref_q = market_reference(m, idx)  # the incumbents, before anyone enters
-    ft.skilled[parents[founder_sp_skilled]] -= 1
-    ft.unskilled[parents[~founder_sp_skilled]] -= 1
     # De novo founders: the first dn_s of each region are skilled.
     founder_dn_skilled = np.repeat(np.tile([True, False], len(dn_s)), np.column_stack([dn_s, dn_u]).ravel())
     founder_skilled = np.r_[founder_sp_skilled, founder_dn_skilled]
@@ -285,7 +287,7 @@ def create_firms(m, step) -> None:
     n_new = n_sp + n_dn
     region = attrs["region"]
     # Start-up capital: the founder's savings, a spin-off's parent's stake, a bank loan.
-    own, loan = startup_capital(m, parents, parent_staff, region, founder_skilled, n_dn, rng)
+    own, loan, stake = startup_capital(m, parents, parent_staff, region, founder_skilled, n_dn, rng)
     # The founder plus the planned hires that capital can carry (and the pools can supply).
     share_s = attrs["skill_share"]
     wage_cost = share_s * m.wage_s[region] + (1.0 - share_s) * m.wage_u[region]
@@ -308,6 +310,22 @@ def create_firms(m, step) -> None:
     market = attrs["sector"].astype(np.int64) * R + region
     capacity = (attrs["skilled"] + attrs["unskilled"]) * attrs["productivity"] * attrs["quality"]
     expected = capacity * np.exp(d.entry_demand_mean + d.entry_demand_sd * rng.standard_normal(n_new))
+    plan_error = np.r_[m.normal("entry_plan", parents), rng.standard_normal(n_dn)]
+    go = plan_venture(m, attrs, expected * np.exp(d.plan_error_sd * plan_error))
+    m.ledger.add("ventures_abandoned", region[~go])
+    m.ledger.record("ventures_abandoned")
+    # The founders of registered spin-offs leave their parents, which pay their stakes.
+    sp_go = go[:n_sp]
+    founders = parents[sp_go]
+    ft.skilled[founders[founder_sp_skilled[sp_go]]] -= 1
+    ft.unskilled[founders[~founder_sp_skilled[sp_go]]] -= 1
+    ft.cash[founders] -= stake[sp_go]
+    attrs = {k: v[go] for k, v in attrs.items()}
+    knowledge, own, expected, founder_skilled = knowledge[go], own[go], expected[go], founder_skilled[go]
+    region, market = region[go], market[go]
+    n_new = len(region)
+    if n_new == 0:
+        return
     r0 = p.market.initial_reach
     base = production.mean_reach(ft.share_reg[idx], ft.reach[idx], ft.sector[idx] * R + ft.region[idx], w.n_sectors * R)
     attrs["share_reg"] = expected / np.maximum(m.demand_reg.ravel()[market], 1e-9) * (base[market] / r0)
@@ -323,6 +341,34 @@ def create_firms(m, step) -> None:
     m.ledger.add("births_innovative", region[attrs["origin"] == ORIGIN_INNOVATIVE])
     m.ledger.add("jobs_created_entry", region, attrs["skilled"] + attrs["unskilled"])
     incubate_new(m, step, slots)
+
+
+def plan_venture(m, attrs: dict[str, np.ndarray], planned_revenue: np.ndarray) -> np.ndarray:
+    """Nascent founders register only ventures whose business plan pays the owner; returns which
+    of the candidate ventures ``attrs`` are founded.
+
+    A founder foresees the venture's first-year revenue with a log error of sd
+    ``demography.plan_error_sd`` (``planned_revenue``: the caller's draw) and gives up before
+    registering the firm when the earnings the plan leaves the owner-manager (revenue less the
+    planned hires' wages, the firm's own R&D and the fixed overhead, in the founder's outside
+    wage, as :func:`cluster_abm.mechanisms.finance.settle_accounts` counts them) fall below
+    ``finance.owner_min_pay``: the bar at which an owner closes a running firm
+    (:func:`learn_viability`). Entry is selected on expected profitability with a noisy pre-entry
+    signal (Jovanovic 1982; entrants that expect to fall below the exit cut-off never produce:
+    Hopenhayn 1992), and about a third of nascent entrepreneurs give up before their firm is born
+    (Reynolds 2004, Panel Study of Entrepreneurial Dynamics; Parker & Belghitar 2006). Business
+    registers count only the registered ventures, so births and first-year exits do too; the
+    abandoned attempts are the ``ventures_abandoned`` flow.
+    """
+    p = m.p
+    region = attrs["region"]
+    ws, wu = m.wage_s[region], m.wage_u[region]
+    skilled, unskilled = attrs["skilled"], attrs["unskilled"]
+    owner_wage = np.where(skilled > 0, ws, wu)  # as settle_accounts pays the owner
+    hires = skilled * ws + unskilled * wu - owner_wage
+    fixed = p.yearly.production.fixed_cost * wu
+    earnings = (planned_revenue * (1.0 - attrs["rd_intensity"]) - hires - fixed) / owner_wage
+    return earnings >= p.finance.owner_min_pay
 
 
 def market_reference(m, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -354,7 +400,9 @@ def startup_capital(m, parents: np.ndarray, parent_staff: np.ndarray, region: np
     its cash per employee (taken from its cash); the bank lends ``demography.bank_leverage``
     per unit of the founder's equity at the reference depth of bank credit, in proportion to the
     region's (``model.credit_access``). The loan is a credit line the firm repays over
-    ``demography.loan_years`` (:func:`cluster_abm.mechanisms.finance.startup_loans`).
+    ``demography.loan_years`` (:func:`cluster_abm.mechanisms.finance.startup_loans`). Returns
+    (own funds, loan, parents' stakes); the caller takes the stakes from the parents of the
+    spin-offs that are founded.
     """
     ft, d = m.firms, m.p.demography
     n_sp = len(parents)
@@ -364,9 +412,8 @@ def startup_capital(m, parents: np.ndarray, parent_staff: np.ndarray, region: np
     after_job = np.r_[np.ones(n_sp), np.full(n_dn, d.unemployed_savings)]
     savings = d.founder_savings * wage * np.exp(sd * z - 0.5 * sd**2) * after_job
     stake = d.parent_stake * np.maximum(ft.cash[parents], 0.0) / np.maximum(parent_staff, 1)
-    ft.cash[parents] -= stake
     loan = d.bank_leverage * m.credit_access[region] * savings
-    return savings + np.r_[stake, np.zeros(n_dn)], loan
+    return savings + np.r_[stake, np.zeros(n_dn)], loan, stake
 
 
 def cluster_choice_table(world) -> tuple[np.ndarray, np.ndarray]:

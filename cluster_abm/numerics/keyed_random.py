@@ -31,6 +31,8 @@ PURPOSES = {name: i for i, name in enumerate((
     "region_labour", "introductions", "qh_candidates",
     # per region (ids = region index): job-to-job moves (production.job_to_job)
     "job_to_job",
+    # per parent firm: the error of its spin-off founder's business plan (demography.plan_venture)
+    "entry_plan",
 ))}
 FAMILIES = ("init", "finance", "knowledge", "capabilities", "innovation", "cooperation", "market",
             "labour", "demography", "policy")

@@ -122,6 +122,7 @@ SERIES_LIST = [
     S("firms", "firms", "Living firms.", "demography", "stock"),
     S("births", "count/step", "Firm births.", "demography", "flow"),
     S("deaths", "count/step", "Firm deaths.", "demography", "flow"),
+    S("ventures_abandoned", "count/step", "Nascent ventures whose founders give up before registering them: the business plan does not pay the owner (demography.plan_venture).", "demography", "flow"),
     S("deaths_young", "count/step", "Deaths of firms younger than one year.", "demography", "flow"),
     S("deaths_insolvent", "count/step", "Deaths of insolvent firms (an overdraft beyond the credit line); the other deaths are owners who learn the firm does not pay or liquidate it before the bank calls the loan, non-economic closures and firms left without staff.", "demography", "flow"),
     S("new_ventures", "firms", "Firms younger than three years.", "demography", "stock"),
@@ -160,7 +161,7 @@ LEDGER_FLOWS = (
     "ventures_financed", "venture_investment", "cmo_budget", "skilled_emigrants",
     "skilled_returnees", "graduates", "hires", "separations", "tacit_knowledge_lost", "trainings",
     "trainees_placed", "births", "deaths", "deaths_young", "deaths_insolvent", "first_jobs_graduates",
-    "skilled_emigrants_graduates",
+    "skilled_emigrants_graduates", "ventures_abandoned",
 )
 
 
@@ -609,7 +610,7 @@ SERIES_LABELS: dict[str, str] = {
     "codification": "Codification capability",
     # demography
     "firms": "Firms", "births": "Firm births", "deaths": "Firm deaths",
-    "deaths_young": "Deaths of firms under one year", "deaths_insolvent": "Deaths of insolvent firms", "new_ventures": "Firms under three years",
+    "deaths_young": "Deaths of firms under one year", "ventures_abandoned": "Nascent ventures abandoned", "deaths_insolvent": "Deaths of insolvent firms", "new_ventures": "Firms under three years",
     "mean_firm_size": "Mean firm size", "median_firm_size": "Median firm size",
     "sme_employment_share": "SMEs' share of employment", "large_firms": "Large firms",
 }
