@@ -36,12 +36,12 @@ def test_validate_writes_a_pass_or_fail_line_per_fact(tmp_path, capsys):
     printed = capsys.readouterr().out
     text = out.read_text()
     rows = [line for line in text.splitlines() if re.match(r"\| \d+ \| \[", line)]
-    assert len(rows) == 21
+    assert len(rows) == 22
     assert all(re.search(r"\| \*\*(PASS|FAIL)\*\* \|", r) for r in rows)
     for fact in ("Firm sizes", "Growth rates", "Liability of newness", "Survival curve",
                  "job creation", "Innovation rises with firm size", "Cluster firms survive longer",
                  "Cluster firms grow faster", "Cooperation network",
-                 "birth rate", "death rate", "1-year survival", "SME share", "Job vacancy rate",
+                 "birth rate", "death rate", "1-year survival", "SME share", "Micro firms", "Job vacancy rate",
                  "Mean firm size",
                  "fifth of employment", "tail exponent", "Innovation share by country",
                  "Early-stage regions", "stationary", "Seed variability"):

@@ -34,6 +34,30 @@ def test_young_fact_bands_both_shares():
     assert F.young_shares([_jobs(1, 4, 3, 4)]) == ([0.25], [0.75])
 
 
+def test_young_fact_reads_the_real_region_when_it_has_it():
+    """With real-region job counts (model firms weighted by the real persons they stand for) the
+    verdict is on those; the model firms' own shares are shown beside them."""
+    run = {**_jobs(6, 100, 32, 100),
+           "jobs_real": {"employment_young": 2.0e5, "employment": 1.0e6,
+                         "created_young": 5.5e4, "created": 1.0e5}}
+    fact = F.young_fact([run])
+    assert fact.passed and "real region: employment 20.0 %" in fact.model
+    assert "model firms: employment 6.0 %" in fact.model
+    run["jobs_real"]["employment_young"] = 0.5e5
+    assert not F.young_fact([run]).passed
+
+
+def test_real_persons_weigh_small_firms_more():
+    """Validation's real-region weights: a model person of a small firm stands for more real
+    persons than one of a large firm (small model firms stand for more real enterprises)."""
+    from cluster_abm.analysis.validation.validate import real_persons_of
+    from cluster_abm.model.cluster_model import ClusterModel
+
+    m = ClusterModel("baseline", seed=1, params={"sim.spinup_years": 0, "sim.n_firms": 400})
+    f = real_persons_of(m)(np.array([0, 0]), np.array([2, 300]))
+    assert f[0] > f[1] > 0
+
+
 def _pareto(alpha, n, seed):
     rng = np.random.default_rng(seed)
     return np.floor((1 - rng.random(n)) ** (-1 / alpha)).astype(int)

@@ -93,6 +93,7 @@ from cluster_abm.experiments import seeds as S
 from cluster_abm.experiments.executors import make_executor
 from cluster_abm.experiments.experiment_spec import EXECUTORS, default_workers
 from cluster_abm.specs.scenario import Scenario, load_scenario
+from cluster_abm.state import size_weights
 
 
 # --- per-run data (worker side) -------------------------------------------------------------------
@@ -122,7 +123,7 @@ def collect(task: ValidationTask) -> dict[str, Any]:
     obs, model = observe(task.scenario, task.seed, task.years, keep_model=True, on_year=on_year)
     panel = model.log.panel()
     out: dict[str, Any] = {"seed": task.seed, "obs": obs}
-    out.update(_panel_facts(panel, obs, task.from_year))
+    out.update(_panel_facts(panel, obs, task.from_year, real_persons_of(model)))
     emp = np.concatenate([e for e, _, _ in snaps]) if snaps else np.zeros(0, np.int64)
     rec = np.concatenate([r for _, r, _ in snaps]) if snaps else np.zeros(0, bool)
     cty = np.concatenate([c for _, _, c in snaps]) if snaps else np.zeros(0, np.int64)
@@ -143,8 +144,23 @@ def _in_class(emp: np.ndarray, c: tuple[int, int | None]) -> np.ndarray:
     return (emp >= lo) & (emp <= hi) if hi is not None else emp >= lo
 
 
-def _panel_facts(panel, obs: Observation, from_year: int) -> dict[str, Any]:
-    """Sizes, growth rates and job creation from the yearly panel of living firms."""
+def real_persons_of(model):
+    """The real persons one person of a model firm stands for, by the firm's region and size:
+    the real enterprises the firm stands for (its size weight, fixed at policy year 0:
+    :mod:`cluster_abm.state.size_weights`) times the region's real persons per model person
+    (0 where a region has no published enterprises)."""
+    x, y, scale = model.size_anchor_x, model.size_anchor_y, model.employment_scale
+
+    def real_persons(region: np.ndarray, employees: np.ndarray) -> np.ndarray:
+        w = size_weights.weights(x, y, region, employees) * scale[region]
+        return np.nan_to_num(w, nan=0.0)
+    return real_persons
+
+
+def _panel_facts(panel, obs: Observation, from_year: int, real_persons=None) -> dict[str, Any]:
+    """Sizes, growth rates and job creation from the yearly panel of living firms; with
+    ``real_persons`` (:func:`real_persons_of`) job creation and employment in real-region units
+    too."""
     year = panel["year"].to_numpy(np.int64)
     uid = panel["uid"].to_numpy(np.int64)
     emp = panel["employees"].to_numpy(np.int64)
@@ -152,10 +168,12 @@ def _panel_facts(panel, obs: Observation, from_year: int) -> dict[str, Any]:
     birth = dict(zip(obs.log_uid.tolist(), obs.log_birth.tolist(), strict=True))
     in_cluster = dict(zip(obs.log_uid.tolist(), (obs.log_cluster >= 0).tolist(), strict=True))
     stratum_of = dict(zip(obs.log_uid.tolist(), market_strata(obs).tolist(), strict=True))
+    region_of = dict(zip(obs.log_uid.tolist(), obs.log_region.tolist(), strict=True))
     last = int(year.max()) if len(year) else 0
     out: dict[str, Any] = {"sizes_final": emp[year == last], "sizes_first": emp[year == 1]}
     growth, base, gyear, gcluster, gstratum = [], [], [], [], []
     jc_young = jc_all = emp_young = emp_all = 0.0
+    real = {"created": 0.0, "created_young": 0.0, "employment": 0.0, "employment_young": 0.0}
     for y in range(max(from_year, 1), last):
         a, b = year == y, year == y + 1
         prev = dict(zip(uid[a].tolist(), emp[a].tolist(), strict=True))
@@ -177,6 +195,12 @@ def _panel_facts(panel, obs: Observation, from_year: int) -> dict[str, Any]:
         jc_young += created[young].sum()
         emp_all += cur_e.sum()
         emp_young += cur_e[young].sum()
+        if real_persons is not None:
+            factor = real_persons(np.array([region_of[u] for u in cur_u.tolist()], dtype=np.int64), cur_e)
+            real["created"] += (created * factor).sum()
+            real["created_young"] += (created * factor)[young].sum()
+            real["employment"] += (cur_e * factor).sum()
+            real["employment_young"] += (cur_e * factor)[young].sum()
     out["growth"] = np.concatenate(growth) if growth else np.zeros(0)
     out["growth_base"] = np.concatenate(base) if base else np.zeros(0)
     out["growth_year"] = np.concatenate(gyear) if gyear else np.zeros(0, np.int64)
@@ -184,6 +208,8 @@ def _panel_facts(panel, obs: Observation, from_year: int) -> dict[str, Any]:
     out["growth_stratum"] = np.concatenate(gstratum) if gstratum else np.zeros(0, np.int64)
     out["jobs"] = {"created": jc_all, "created_young": jc_young, "employment": emp_all,
                    "employment_young": emp_young}
+    if real_persons is not None:
+        out["jobs_real"] = real
     return out
 
 
