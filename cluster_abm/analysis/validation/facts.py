@@ -387,10 +387,10 @@ def jobs_fact(runs, figdir: Path, plt) -> Fact:
          "countries, OECD STI Policy Paper 14", "Haltiwanger, Jarmin & Miranda (2013) Who "
          "creates jobs? Small versus large versus young, REStat 95: 347-361"],
         "Gross job creation per year: employment of entrants plus increases of continuing "
-        "firms, from the yearly panel over the measurement window. The direction matches; the "
-        "levels differ: the model's young firms hold a smaller share of employment than in "
-        "the DynEmp countries (new firms start with about 1.3 persons and few grow large in "
-        "five years).", name)
+        "firms, from the yearly panel over the measurement window, counted on the model "
+        "firms. Their levels are below the DynEmp countries' because the model firms hold "
+        "fewer micro firms than the real region (fact `micro`); in the real region the "
+        "model firms stand for, the levels are in the data's bands (fact `young`).", name)
 
 
 YOUNG_EMPLOYMENT_BAND = (0.15, 0.25)  # DynEmp: young firms hold about a fifth of employment
