@@ -302,3 +302,19 @@ def test_tie_caches_follow_adds_and_ends_as_fresh_gathers_would():
         assert a.tolist() == t.a[fresh_idx].tolist() and b.tolist() == t.b[fresh_idx].tolist()
         assert not a.flags.writeable and not b.flags.writeable
         assert len(t) == len(fresh_idx)
+
+
+def test_size_weight_table_is_the_interpolated_weight(model):
+    from cluster_abm.state.size_weights import weight_table, weights
+    x, y = model.size_anchor_x, model.size_anchor_y
+    R = len(x)
+    table = weight_table(x, y, 3000)
+    region = np.repeat(np.arange(R), 3001)
+    employees = np.tile(np.arange(3001), R)
+    expected = weights(x, y, region, employees)
+    assert np.array_equal(table[region, employees], expected, equal_nan=True)
+    ft = model.firms
+    idx = ft.idx
+    emp = ft.skilled[idx] + ft.unskilled[idx]
+    plain = weights(x, y, ft.region[idx], emp)
+    assert np.array_equal(model.policy.weight(idx), np.where(np.isfinite(plain) & (plain > 0), plain, 1.0))

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from cluster_abm.space import DISTANCE_CLASSES
-from cluster_abm.state import size_weights
 from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES, open_posts
 
 
@@ -422,7 +421,7 @@ def real_series(m, out: dict[str, np.ndarray], reg: np.ndarray, emp: np.ndarray,
     entrants and exits are micro); innovations by the region's mean weight per model firm."""
     R = m.world.n_regions
     known = np.isfinite(m.size_weight[:, 0])
-    w = np.nan_to_num(size_weights.weights(m.size_anchor_x, m.size_anchor_y, reg, emp), nan=0.0)
+    w = m.firm_weight(idx)  # 1 in a region without published enterprises, which ``mask`` blanks
     mask = np.where(known, 1.0, np.nan)
 
     def weighted(values: np.ndarray) -> np.ndarray:

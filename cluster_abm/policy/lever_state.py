@@ -128,6 +128,7 @@ class PolicyState:
         self._year_open = False
         self._now = None  # the step state firm groups read (begin_step)
         self._size_anchors: tuple[np.ndarray, np.ndarray] | None = None  # (:meth:`set_real_firms`)
+        self._size_table = np.ones((len(region_ids), 0))  # weights by region and size (:meth:`weight`)
         self.key: int | None = None
         """The run's key of keyed draws (:meth:`draw`); the model sets it."""
 
@@ -142,6 +143,7 @@ class PolicyState:
         """Real enterprises per model firm as a function of its region and size: the anchors of
         :func:`cluster_abm.state.size_weights.fit_anchors` (a region without them: 1, model units)."""
         self._size_anchors = (anchor_x, anchor_y)
+        self._size_table = np.ones((len(anchor_x), 0))
 
     @property
     def real_firms(self) -> np.ndarray:
@@ -156,8 +158,11 @@ class PolicyState:
         ft = self.firms
         if self._size_anchors is None:
             return np.ones(len(slots))
-        return _known_or_one(size_weights.weights(*self._size_anchors, ft.region[slots],
-                                                  ft.skilled[slots] + ft.unskilled[slots]))
+        employees = ft.skilled[slots] + ft.unskilled[slots]
+        if len(employees) and employees.max() >= self._size_table.shape[1]:  # a size not yet in the table
+            self._size_table = _known_or_one(size_weights.weight_table(*self._size_anchors,
+                                                                       2 * int(employees.max())))
+        return self._size_table[ft.region[slots], employees]
 
     @staticmethod
     def _known(lid: str) -> None:
@@ -203,7 +208,7 @@ class PolicyState:
         self._records = [r for r in old._records if r[1] in self.configured]
         self.year_of_record = getattr(old, "year_of_record", 0)
         self._year_open = old._year_open
-        self._size_anchors, self.key = old._size_anchors, old.key
+        self._size_anchors, self._size_table, self.key = old._size_anchors, old._size_table, old.key
         self.set_year(old.year if old.year is not None else year)
 
     def start_clock(self) -> None:

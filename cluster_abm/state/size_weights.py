@@ -116,6 +116,16 @@ def weights(x: np.ndarray, y: np.ndarray, region: np.ndarray, employees: np.ndar
     return out
 
 
+def weight_table(x: np.ndarray, y: np.ndarray, max_employees: int) -> np.ndarray:
+    """:func:`weights` of every region at every size from 0 to ``max_employees`` persons, shape
+    (regions, max_employees + 1): ``table[region, employees]`` is ``weights(x, y, region,
+    employees)`` to the bit (each weight is an elementwise function of the firm's own region and
+    size), one lookup where the model asks for the weights of some firms many times a step."""
+    sizes = np.arange(max_employees + 1)
+    R = len(x)
+    return weights(x, y, np.repeat(np.arange(R), len(sizes)), np.tile(sizes, R)).reshape(R, len(sizes))
+
+
 def anchor_weights(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Weight by region and size class: at the class's anchor, or for a class without one, the
     weight its firms would take (that of the nearest anchor, smaller first); NaN where unknown."""
