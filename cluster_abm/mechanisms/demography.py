@@ -321,7 +321,7 @@ def create_firms(m, step) -> None:
     ft.unskilled[founders[~founder_sp_skilled[sp_go]]] -= 1
     ft.cash[founders] -= stake[sp_go]
     attrs = {k: v[go] for k, v in attrs.items()}
-    knowledge, own, expected, founder_skilled = knowledge[go], own[go], expected[go], founder_skilled[go]
+    knowledge, expected, founder_skilled = knowledge[go], expected[go], founder_skilled[go]
     region, market = region[go], market[go]
     n_new = len(region)
     if n_new == 0:
