@@ -46,6 +46,10 @@ RANGES: dict[str, tuple[float, float]] = {
     "market.selection_strength": (0.3, 1.2),          # exits of incumbents
     "production.fixed_cost": (0.1, 0.5),              # break-even size, exits
     "production.labour_adjust_rate": (0.25, 1.0),     # firing, unemployment
+    "market.share_volatility": (0.12, 0.5),           # idiosyncratic demand shocks
+    "market.volatility_size_exponent": (0.0, 0.4),    # shocks falling with size
+    "market.reach_growth": (0.1, 0.4),                # customer-capital accumulation
+    "production.imitation_rate": (0.075, 0.3),        # laggards catching up
     "innovation.base_rate": (0.006, 0.024),           # informal innovation (small firms)
     "innovation.rd_rate": (0.05, 0.2),                # formal R&D innovation (large firms)
     "learning.rd_return": (0.5, 2.0),                 # knowledge from R&D
@@ -74,6 +78,7 @@ TARGETS: dict[str, float] = {
     "emigrant_share.RO": 0.03,
     "emigrant_share.BG": 0.03,
     "sme_employment_share.EU": 0.05,
+    "micro_share_of_firms.EU": 0.03,
 }
 
 
