@@ -17,6 +17,7 @@ import numpy as np
 from cluster_abm.analysis.validation.targets import (
     Observation,
     cohort_survival,
+    followed_cohort,
     measure,
 )
 
@@ -647,10 +648,7 @@ def cluster_survival_strata(obs: Observation, from_year: int, years: int) -> np.
     """(strata, 2, 2): per market stratum (:func:`market_strata`) with firms born both in and
     outside clusters, [[born in clusters, survived], [born outside, survived]] (as
     :func:`cluster_survival_counts`)."""
-    spy = obs.steps_per_year
-    horizon = years * spy
-    born = (obs.log_birth >= from_year * spy) & (obs.log_birth + horizon <= obs.t_end)
-    alive = ~((obs.log_death >= 0) & (obs.log_death <= obs.log_birth + horizon))  # exits precede births
+    born, alive = followed_cohort(obs, from_year, years)
     inside = obs.log_cluster >= 0
     _, stratum = np.unique(market_strata(obs), return_inverse=True)
     S = int(stratum.max(initial=-1)) + 1
@@ -676,11 +674,8 @@ def mantel_haenszel_odds_ratio(strata: np.ndarray) -> float:
 
 def cluster_survival_counts(obs: Observation, from_year: int, years: int) -> np.ndarray:
     """[[born in clusters, survived], [born outside, survived]] of the firms born from
-    ``from_year`` on that can be followed ``years`` years (as :func:`cohort_survival`)."""
-    spy = obs.steps_per_year
-    horizon = years * spy
-    born = (obs.log_birth >= from_year * spy) & (obs.log_birth + horizon <= obs.t_end)
-    alive = ~((obs.log_death >= 0) & (obs.log_death <= obs.log_birth + horizon))  # exits precede births
+    ``from_year`` on that can be followed ``years`` years (:func:`followed_cohort`)."""
+    born, alive = followed_cohort(obs, from_year, years)
     inside = obs.log_cluster >= 0
     return np.array([[(born & inside).sum(), (born & inside & alive).sum()],
                      [(born & ~inside).sum(), (born & ~inside & alive).sum()]], dtype=float)

@@ -263,26 +263,31 @@ def _emigrants(obs: Observation, regs: np.ndarray, from_year: int) -> float:
     return float(np.mean(dia[ok] / (dia[ok] + lfs[ok]))) if ok.any() else math.nan
 
 
-def cohort_survival(obs: Observation, regs: np.ndarray, from_year: int, years: float,
-                    cluster: str | None = None) -> float:
-    """Share of firms born from ``from_year`` on (in the scope) alive ``years`` after birth.
-
-    Only cohorts that can be followed for the whole horizon count (born at least ``years``
-    before the end of the run). ``cluster``: "in" (firms in a cluster) or "out" (outside).
-    """
+def followed_cohort(obs: Observation, from_year: int, years: float) -> tuple[np.ndarray, np.ndarray]:
+    """Masks over the firm log: the firms born from ``from_year`` on that can be followed for
+    ``years`` (born at least ``years`` before the end of the run), and the logged firms alive
+    ``years`` after their birth. Exits come before births in a step, so a firm that leaves in
+    the step ``years`` after its birth step did not survive them."""
     spy = obs.steps_per_year
     horizon = int(round(years * spy))
-    mask = (obs.log_birth >= int(from_year) * spy) & np.isin(obs.log_region, regs)
-    mask &= obs.log_birth + horizon <= obs.t_end
+    born = (obs.log_birth >= int(from_year) * spy) & (obs.log_birth + horizon <= obs.t_end)
+    alive = ~((obs.log_death >= 0) & (obs.log_death <= obs.log_birth + horizon))
+    return born, alive
+
+
+def cohort_survival(obs: Observation, regs: np.ndarray, from_year: int, years: float,
+                    cluster: str | None = None) -> float:
+    """Share of firms born from ``from_year`` on (in the scope) alive ``years`` after birth
+    (:func:`followed_cohort`). ``cluster``: "in" (firms in a cluster) or "out" (outside)."""
+    born, alive = followed_cohort(obs, from_year, years)
+    mask = born & np.isin(obs.log_region, regs)
     if cluster == "in":
         mask &= obs.log_cluster >= 0
     elif cluster == "out":
         mask &= obs.log_cluster < 0
     if not mask.any():
         return math.nan
-    death = obs.log_death[mask]
-    dead = (death >= 0) & (death <= obs.log_birth[mask] + horizon)  # exits precede births in a step
-    return float(1.0 - dead.mean())
+    return float(alive[mask].mean())
 
 
 def _survival(years: int, cluster: str | None = None):
