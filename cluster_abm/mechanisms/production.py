@@ -28,6 +28,13 @@ regional matching function of :func:`cluster_abm.mechanisms.labour.match_vacanci
 pooling) and by employees of less productive firms who find them on the job and move up the job
 ladder (:func:`job_to_job`; Burdett & Mortensen 1998; Haltiwanger, Hyatt, Kahn & McEntarfer
 2018); excess staff are shed gradually (firing costs).
+
+Most owners do not seek growth (Hurst & Pugsley 2011): three quarters of founders want a size
+they can manage themselves. Such a firm hires no more than its owner manages alone
+(:func:`manageable_staff`; span of control, Lucas 1978) and turns away the orders beyond what
+that staff produce; those customers go to the market's other firms (:func:`turn_away`). Only
+growth-seeking firms grow past that size, so most firms stay micro firms while the size
+distribution's upper tail comes from the firms that seek growth.
 """
 
 from __future__ import annotations
