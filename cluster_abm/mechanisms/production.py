@@ -275,7 +275,9 @@ def manageable_staff(m, idx: np.ndarray, want_s: np.ndarray, want_u: np.ndarray)
 def manageable_demand(m, step, idx: np.ndarray) -> np.ndarray:
     """Per firm: the most demand (k€/yr) it takes on, the output of the staff its owner manages
     alone at cost-minimising skills (:func:`manageable_staff`, :func:`plan_labour`); infinite for
-    growth-seeking firms."""
+    growth-seeking firms.
+
+    Step state: reads ``subsidy_rate`` (the skilled wage at the margin), ``sharing_gain``."""
     ft, p = m.firms, m.p
     s, pi = technology(m, idx)
     sigma = p.production.skill_substitution
