@@ -308,6 +308,8 @@ def turn_away(m, step, idx, rev_reg, rev_exp, market, n_markets, sector, n_secto
     the suppliers they know); where no firm takes them they are lost to outside suppliers. The
     shares follow: the firm keeps the share it serves and the rest moves to the takers, so its
     customers have left, not only this step's orders. Returns the regional and export orders.
+
+    Step state: reads ``subsidy_rate``, ``sharing_gain`` (through :func:`manageable_demand`).
     """
     ft = m.firms
     orders = rev_reg + rev_exp
