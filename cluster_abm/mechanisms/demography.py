@@ -96,11 +96,20 @@ def remove_firms(m, step) -> None:
     (:func:`learn_viability`) or liquidate them while the bank is still repaid
     (:func:`liquidate`), and non-economic closures (seed 3.1.4, 3.6.4).
 
+    A non-economic closure (the owner retires or leaves and no successor takes the firm over;
+    ``demography.closure_rate``) ends only firms their owners still run alone, no larger than
+    the size the owner manages (``manageable``, :func:`growth_aim`). A firm that has grown past
+    it has a management beyond its owner and is handed on or sold when the owner leaves
+    (separation of ownership and control, Berle & Means 1932; most closures for want of a
+    successor are of small owner-run firms: European Commission 2006, Markets for business
+    transfers).
+
     Step state: reads ``insolvent``, ``owner_earnings``; writes ``degree`` (dead slots 0).
     """
     ft, p = m.firms, m.p
     idx = ft.idx
-    closing = idx[hazard(m.uniform("closure", idx), np.full(len(idx), p.demography.closure_rate))]
+    owner_run = ft.skilled[idx] + ft.unskilled[idx] <= ft.manageable[idx]
+    closing = idx[owner_run & hazard(m.uniform("closure", idx), np.full(len(idx), p.demography.closure_rate))]
     quitting = idx[learn_viability(m, step, idx) | liquidate(m, idx)]
     dead = np.union1d(np.union1d(closing, quitting), step.insolvent)
     _remove(m, step, dead, insolvent=np.isin(dead, step.insolvent))

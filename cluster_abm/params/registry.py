@@ -341,7 +341,7 @@ REGISTRY.add(
     _p("demography.prior_years", 0.5, 0.05, 10.0, "yr", "Weight of that prior in years of market evidence: the smaller, the faster the first results revise it (Bayesian learning about one's efficiency).", source="Jovanovic 1982"),
     _p("demography.belief_memory", 5.0, 0.5, 50.0, "yr", "Most years of evidence an owner's estimate weighs (earning power drifts, so old evidence ages out).", source="Jovanovic 1982; Pakes & Ericson 1998"),
     _p("demography.recovery_horizon", 1.0, 0.25, 5.0, "yr", "How far ahead an owner-manager looks when deciding to liquidate a firm whose equity is gone: the owner closes when the expected earnings would not make the equity positive again within it (about the yearly review of a small firm's credit line).", source="Berger & Udell 1995 (small-business credit lines renewed about yearly); Dixit 1989; Hopenhayn 1992"),
-    _p("demography.closure_rate", 0.02, 0.0, 0.3, "1/yr", "Hazard of a non-economic closure (owner retires, no successor).", per_year="hazard", source="seed 3.6.4"),
+    _p("demography.closure_rate", 0.02, 0.0, 0.3, "1/yr", "Hazard of a non-economic closure (owner retires, no successor) of a firm its owner runs alone (no larger than the owner's manageable size; larger firms are handed on).", per_year="hazard", source="seed 3.6.4; European Commission 2006 (Markets for business transfers); Berle & Means 1932"),
 )
 
 # --- labour market and migration (seed 2.6, 3.6.4; Docquier & Rapoport 2012) ----------------------
