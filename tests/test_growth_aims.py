@@ -107,3 +107,27 @@ def test_orders_an_owner_turns_away_go_to_the_market_s_other_firms():
     np.testing.assert_allclose(share[inside].sum(), share_before[inside].sum())
     assert (share[small] < share_before[small]).all() and (share[takers] > share_before[takers]).all()
     np.testing.assert_array_equal(exp, rev_exp)
+
+
+def test_only_firms_their_owners_run_alone_close_for_want_of_a_successor(monkeypatch):
+    """The non-economic closure (the owner leaves, nobody takes over) ends firms no larger than
+    their owner manages alone; a firm grown past that has a management and is handed on."""
+    from cluster_abm.model.step_state import StepState
+
+    m = ClusterModel("baseline", seed=6, params={**BUILT, "demography.closure_rate": 0.3})
+    ft = m.firms
+    monkeypatch.setattr(demography, "learn_viability", lambda m, step, idx: np.zeros(len(idx), dtype=bool))
+    monkeypatch.setattr(demography, "liquidate", lambda m, idx: np.zeros(len(idx), dtype=bool))
+    idx = ft.idx
+    grown = idx[ft.skilled[idx] + ft.unskilled[idx] > ft.manageable[idx]]
+    run_alone = np.setdiff1d(idx, grown)
+    assert len(grown) > 50 and len(run_alone) > 500
+    for _ in range(8):
+        step = StepState(t=m.t)
+        step.insolvent = np.zeros(0, dtype=np.int64)
+        step.degree = np.zeros(ft.n, dtype=np.int64)
+        demography.remove_firms(m, step)
+        m.t += 1
+    closed = ~ft.alive[run_alone]
+    assert ft.alive[grown].all()
+    assert 0.3 < closed.mean() < 0.6, closed.mean()  # two years at 30 % a year: about 51 %
