@@ -286,6 +286,13 @@ def test_network_contracts_improve_access_to_credit(baseline):
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "finding (issue 21, measured 2026-12-06 on the model with owners who do not seek growth): since "
+    "the contract founding hazard was fitted to Italy's registry (ten times lower), the lever adds "
+    "5.9 model firms' worth of members over 4 years [5.6, 6.1] (16 pairs), and the ties they form "
+    "are lost in the noise of all ties: total ties -2.3 [-7.5, +2.9], new ties +0.14 [-0.63, +0.90]; "
+    "over 8 years -1.0 [-15.4, +13.3] and +0.71 [-0.31, +1.73]. Membership rises; the tie channel "
+    "is too small to measure with 16 pairs"))
 def test_network_contracts_raise_cooperation_ties_not_only_memberships(baseline):
     """Seed 3.3.1: a network contract is a written programme of joint activities, so supporting
     contracts raises cooperation ties, not only memberships (10 paired seeds); members of a
