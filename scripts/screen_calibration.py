@@ -41,9 +41,6 @@ RANGES: dict[str, tuple[float, float]] = {
     "demography.entry_demand_sd": (0.4, 1.4),         # dispersion of early exits
     "demography.founder_expectation": (0.6, 1.5),     # passive-learning exit threshold
     "demography.plan_error_sd": (0.4, 1.6),           # pre-entry selection of ventures
-    "demography.growth_seeking_share": (0.15, 0.4),   # owners who seek growth (Hurst & Pugsley 2011)
-    "demography.manageable_staff": (5.0, 9.0),        # size an owner manages alone (span of control)
-    "demography.manageable_staff_sd": (0.25, 1.0),    # its spread across owners
     "demography.prior_years": (0.25, 2.0),            # how fast owners learn their viability
     "demography.founder_savings": (0.25, 1.0),        # start-up capital, liquidity exits
     "market.selection_strength": (0.3, 1.2),          # exits of incumbents

@@ -129,7 +129,7 @@ def test_vacancy_rate_series_and_target_measure_count_open_posts():
 
 
 def test_wages_are_renewed_every_step_in_staggered_contracts(built):
-    """Staggered wage setting (Taylor 1980; Calvo 1983; brief rocycle): the contracts due in a
+    """Staggered wage setting (Taylor 1980; Calvo 1983): the contracts due in a
     step are renewed in every step, not only at the start of a year, and a one-step jump of
     unemployment moves the regional wage by at most a step's share of the yearly cap. Before,
     wages moved once a year, by up to the whole yearly cap, on the unemployment of one step: a

@@ -61,34 +61,9 @@ def spawn(m, attrs: dict[str, np.ndarray], knowledge: np.ndarray) -> np.ndarray:
         agent = Firm(m, int(s), grid[(int(xi), int(yi))])
         ft.uid[s] = agent.unique_id
         m.firm_agents[int(s)] = agent
-    ft.manageable[slots], ft.growth_seeking[slots] = growth_aim(m, slots)
     ft.mark_changed()
     m.log.births(ft, slots)
     return slots
-
-
-def growth_aim(m, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The size new firms' owners manage themselves, and whether they want to grow beyond it.
-
-    Most people who start a business do not mean to grow it: about three quarters of nascent
-    owners want "a size I can manage myself" and a quarter "as large as possible" (Hurst &
-    Pugsley 2011, Panel Study of Entrepreneurial Dynamics II); they start up for the
-    non-pecuniary benefits of being their own boss and provide an existing service to an
-    existing market. A founder seeks growth with probability ``demography.growth_seeking_share``.
-    The size an owner manages alone is the owner plus the staff one person supervises directly
-    (span of control: Lucas 1978, where managerial ability sets it; Urwick 1956): log-normal
-    around ``demography.manageable_staff`` persons with log sd
-    ``demography.manageable_staff_sd``, at least one person. Both are keyed draws per firm, so
-    the same firm has the same owner in every scenario run with this seed. A firm of the built
-    world already larger than its owner's size has grown, so it seeks growth. Firms that do not
-    hire no more than their owners manage
-    (:func:`cluster_abm.mechanisms.production.manageable_staff`). Returns (persons, seeks growth).
-    """
-    d = m.p.demography
-    ft = m.firms
-    size = np.maximum(np.round(d.manageable_staff * np.exp(d.manageable_staff_sd * m.normal("manageable_size", slots))), 1)
-    grown = ft.skilled[slots] + ft.unskilled[slots] > size
-    return size, grown | (m.uniform("growth_aim", slots) < d.growth_seeking_share)
 
 
 def remove_firms(m, step) -> None:
@@ -96,20 +71,11 @@ def remove_firms(m, step) -> None:
     (:func:`learn_viability`) or liquidate them while the bank is still repaid
     (:func:`liquidate`), and non-economic closures (seed 3.1.4, 3.6.4).
 
-    A non-economic closure (the owner retires or leaves and no successor takes the firm over;
-    ``demography.closure_rate``) ends only firms their owners still run alone, no larger than
-    the size the owner manages (``manageable``, :func:`growth_aim`). A firm that has grown past
-    it has a management beyond its owner and is handed on or sold when the owner leaves
-    (separation of ownership and control, Berle & Means 1932; most closures for want of a
-    successor are of small owner-run firms: European Commission 2006, Markets for business
-    transfers).
-
     Step state: reads ``insolvent``, ``owner_earnings``; writes ``degree`` (dead slots 0).
     """
     ft, p = m.firms, m.p
     idx = ft.idx
-    owner_run = ft.skilled[idx] + ft.unskilled[idx] <= ft.manageable[idx]
-    closing = idx[owner_run & hazard(m.uniform("closure", idx), np.full(len(idx), p.demography.closure_rate))]
+    closing = idx[hazard(m.uniform("closure", idx), np.full(len(idx), p.demography.closure_rate))]
     quitting = idx[learn_viability(m, step, idx) | liquidate(m, idx)]
     dead = np.union1d(np.union1d(closing, quitting), step.insolvent)
     _remove(m, step, dead, insolvent=np.isin(dead, step.insolvent))

@@ -320,7 +320,7 @@ def update_wages(m) -> None:
     the conditions of each quarter, not on one quarter's. With one update a year the wage took a
     whole year's change (up to the cap) from the unemployment of one step, e.g. the quarter a
     large firm had just closed, and held it for a year while demand moved the other way: a
-    cobweb of 10-30 points in small regions (brief rocycle). A region without firms has no
+    cobweb of 10-30 points in small regions (NE Romania; docs/calibration.md). A region without firms has no
     productivity to pass on: its productivity growth is 0, not a fall to 0 (and the wage-cost
     drift below stays finite when wages take all of it). The second term is the wage curve in
     unemployment (Blanchflower & Oswald 1994), one rate for both skills. The third is the V/U

@@ -28,13 +28,6 @@ regional matching function of :func:`cluster_abm.mechanisms.labour.match_vacanci
 pooling) and by employees of less productive firms who find them on the job and move up the job
 ladder (:func:`job_to_job`; Burdett & Mortensen 1998; Haltiwanger, Hyatt, Kahn & McEntarfer
 2018); excess staff are shed gradually (firing costs).
-
-Most owners do not seek growth (Hurst & Pugsley 2011): three quarters of founders want a size
-they can manage themselves. Such a firm hires no more than its owner manages alone
-(:func:`manageable_staff`; span of control, Lucas 1978) and turns away the orders beyond what
-that staff produce; those customers go to the market's other firms (:func:`turn_away`). Only
-growth-seeking firms grow past that size, so most firms stay micro firms while the size
-distribution's upper tail comes from the firms that seek growth.
 """
 
 from __future__ import annotations
@@ -248,89 +241,6 @@ def imitate(m, idx, market, n_markets) -> None:
         v[idx] += rate * np.maximum(mean[market] - v[idx], 0.0)
 
 
-def manageable_staff(m, idx: np.ndarray, want_s: np.ndarray, want_u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Desired staff of owners who do not seek growth, capped at a size they manage themselves.
-
-    Three quarters of owners want their business at "a size I can manage myself" rather than
-    "as large as possible" (Hurst & Pugsley 2011; :func:`cluster_abm.mechanisms.demography.growth_aim`):
-    their firm's staff, the owner included, stay within the size its owner manages alone
-    (``manageable``: the owner and the staff one person supervises directly; span of control:
-    Lucas 1978; Urwick 1956). Both skills are scaled by the same factor (the technology's mix at that
-    size, in whole persons, so that hires never take the firm past the cap). Demand beyond what
-    that staff produce goes unserved, and its customers drift to competitors through the
-    replicator (:func:`competitiveness`). Growth-seeking firms are not capped.
-    """
-    ft = m.firms
-    cap = ft.manageable[idx]
-    capped = ~ft.growth_seeking[idx] & (want_s + want_u > cap)
-    if not capped.any():
-        return want_s, want_u
-    cap = cap[capped]
-    skilled = np.round(cap * want_s[capped] / (want_s[capped] + want_u[capped]))
-    want_s, want_u = want_s.copy(), want_u.copy()
-    want_s[capped], want_u[capped] = skilled, cap - skilled
-    return want_s, want_u
-
-
-def manageable_demand(m, step, idx: np.ndarray) -> np.ndarray:
-    """Per firm: the most demand (k€/yr) it takes on, the output of the staff its owner manages
-    alone at cost-minimising skills (:func:`manageable_staff`, :func:`plan_labour`); infinite for
-    growth-seeking firms.
-
-    Step state: reads ``subsidy_rate`` (the skilled wage at the margin), ``sharing_gain``."""
-    ft, p = m.firms, m.p
-    s, pi = technology(m, idx)
-    sigma = p.production.skill_substitution
-    r = wage_ratio(m, idx, step.subsidy_rate)
-    kappa = cost_factor(r, pi, sigma)
-    per_unit = s * (kappa / r) ** sigma + (1.0 - s) * kappa**sigma  # persons per unit of X
-    most = ft.manageable[idx] / per_unit * effective_productivity(m, step, idx) * ft.quality[idx]
-    return np.where(ft.growth_seeking[idx], np.inf, most)
-
-
-def _pass_on(turned, kept, group, n_groups) -> np.ndarray:
-    """Orders ``turned`` away in each group go to its firms that take orders (``kept`` > 0, not
-    turning any away) in proportion to what they keep; returns each firm's extra orders."""
-    total = np.bincount(group, weights=turned, minlength=n_groups)
-    takers = np.where(turned > 0, 0.0, kept)
-    base = np.bincount(group, weights=takers, minlength=n_groups)
-    return takers * np.divide(total, base, out=np.zeros(n_groups), where=base > 0)[group]
-
-
-def turn_away(m, step, idx, rev_reg, rev_exp, market, n_markets, sector, n_sectors):
-    """Owners who do not seek growth turn away the orders beyond what their staff can serve;
-    those customers go to the other firms of the market (seed 2.6; Hurst & Pugsley 2011).
-
-    A firm whose owner manages it alone (:func:`manageable_staff`) takes on at most the output
-    of that staff (:func:`manageable_demand`): the booked-out craftsman or shop. The regional
-    orders it turns away go to its market's firms that take orders, the export orders to its
-    sector's other exporters, each in proportion to the orders they have (customers turn to
-    the suppliers they know); where no firm takes them they are lost to outside suppliers. The
-    shares follow: the firm keeps the share it serves and the rest moves to the takers, so its
-    customers have left, not only this step's orders. Returns the regional and export orders.
-
-    Step state: reads ``subsidy_rate``, ``sharing_gain`` (through :func:`manageable_demand`).
-    """
-    ft = m.firms
-    orders = rev_reg + rev_exp
-    most = manageable_demand(m, step, idx)
-    keep = np.divide(most, orders, out=np.ones(len(idx)), where=orders > most)
-    if (keep >= 1.0).all():
-        return rev_reg, rev_exp
-    keep = np.minimum(keep, 1.0)
-    gained_reg = _pass_on(rev_reg * (1.0 - keep), rev_reg, market, n_markets)
-    gained_exp = _pass_on(rev_exp * (1.0 - keep), rev_exp, sector, n_sectors)
-    for col, gained, kept, group, n in (("share_reg", gained_reg, rev_reg, market, n_markets),
-                                        ("share_exp", gained_exp, rev_exp, sector, n_sectors)):
-        share = getattr(ft, col)[idx]
-        moved = np.bincount(group, weights=share * (1.0 - keep), minlength=n)
-        growth = np.divide(gained, kept, out=np.zeros(len(idx)), where=kept > 0)
-        weight = np.bincount(group, weights=share * growth, minlength=n)
-        share = share * keep + share * growth * np.divide(moved, weight, out=np.zeros(n), where=weight > 0)[group]
-        getattr(ft, col)[idx] = share
-    return rev_reg * keep + gained_reg, rev_exp * keep + gained_exp
-
-
 def wage_subsidy(m, step) -> None:
     """Employment incentives (lever ``employment_incentives``, seed 3.6.4): a marginal wage
     subsidy on skilled jobs (Layard & Nickell 1980's subsidy of extra jobs).
@@ -388,8 +298,7 @@ def wage_subsidy(m, step) -> None:
     sigma = p.production.skill_substitution
     r = wage_ratio(m, idx, None) * (1.0 - rate)
     target = ft.demand[idx] / np.maximum(effective_productivity(m, step, idx) * ft.quality[idx], 1e-9)
-    kappa = cost_factor(r, pi, sigma)
-    want, _ = manageable_staff(m, idx, s * target * (kappa / r) ** sigma, (1.0 - s) * target * kappa**sigma)
+    want = s * target * (cost_factor(r, pi, sigma) / r) ** sigma
     margin = reached & (want >= ft.subsidy_base[idx])
     step.subsidy_rate[idx[margin]] = rate[margin]
     step.subsidy_paid[idx[paid]] = cost[paid]
@@ -473,7 +382,6 @@ def compete(m, step) -> None:
     demand_exp = demand_exp * _against_outside(eff_exp, sector, w.n_sectors, wedge, eta)[sector]
     rev_reg = eff_reg * demand_reg
     rev_exp = np.where(exp, eff_exp * demand_exp, 0.0)
-    rev_reg, rev_exp = turn_away(m, step, idx, rev_reg, rev_exp, market, w.n_sectors * R, sector, w.n_sectors)
     ft.demand[idx] = rev_reg + rev_exp
     ft.revenue_exp[idx] = rev_exp  # orders for now; produce() scales them to what is sold
 
@@ -510,7 +418,6 @@ def plan_labour(m, step) -> None:
     target = ft.demand[idx] / np.maximum(effective_productivity(m, step, idx) * ft.quality[idx], 1e-9)
     want_s = s * target * (kappa / r) ** sigma
     want_u = (1.0 - s) * target * kappa**sigma
-    want_s, want_u = manageable_staff(m, idx, want_s, want_u)  # owners who do not seek growth
     want_s, want_u = finance.financed_labour(m, idx, want_s, want_u)  # financing constraint on hires
     ft.desired_skilled[idx] = want_s
     ft.desired_unskilled[idx] = want_u

@@ -33,9 +33,6 @@ PURPOSES = {name: i for i, name in enumerate((
     "job_to_job",
     # per parent firm: the error of its spin-off founder's business plan (demography.plan_venture)
     "entry_plan",
-    # per new firm (at its birth step): whether its owner seeks growth, and the size the owner
-    # manages alone (demography.growth_aim)
-    "growth_aim", "manageable_size",
 ))}
 FAMILIES = ("init", "finance", "knowledge", "capabilities", "innovation", "cooperation", "market",
             "labour", "demography", "policy")

@@ -46,10 +46,6 @@ contract_share     float64  share of the real firms behind it in a business netw
 incubated_until    int32    last step in a networked incubator (-1 never) (seed 3.1.4)
 ventured           bool     received venture finance (seed 3.4.2)
 origin             int8     0 initial, 1 replicative spin-off, 2 innovative spin-off, 3 de novo
-growth_seeking     bool     its owner wants it to grow as large as it can; otherwise it stays at a
-                            size the owner manages alone (Hurst & Pugsley 2011; demography.growth_aim)
-manageable         int32    persons the owner manages alone: the staff cap of a firm that does not
-                            seek growth (demography.growth_aim)
 n_innov            int32    innovations so far (product + process)
 last_innov         int32    step of the last innovation (-10**6 never)
 n_eco              int32    eco-innovations so far
@@ -133,8 +129,6 @@ COLUMNS: dict[str, tuple[type, object]] = {
     "incubated_until": (np.int32, -1),
     "ventured": (np.bool_, False),
     "origin": (np.int8, 0),
-    "growth_seeking": (np.bool_, True),
-    "manageable": (np.int32, 0),
     "n_innov": (np.int32, 0),
     "last_innov": (np.int32, NEVER),
     "n_eco": (np.int32, 0),
