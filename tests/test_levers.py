@@ -56,17 +56,7 @@ POWER = {"incubators": (16, 8), "green_cooperation": (16, 8), "collective_env_pr
 # not raised by incubators, is compared with them in docs/policy_effects.md); meta-clusters lower
 # the interaction cost between member clusters (policy.meta_cost_cut); contract credit lines are
 # measured over 16 pairs (issue 21).
-KNOWN_WEAK: dict[str, str] = {
-    "green_cooperation": "known weak effect, issue 21",
-    "employment_incentives": (
-        "finding (issue 21, measured 2026-12-06): with wages set in staggered contracts "
-        "(labour.update_wages) the subsidy's extra skilled posts raise the skilled wage within the "
-        "year and are filled from other firms: skilled employment -8.0 [-17.1, +1.2] over 16 pairs "
-        "x 8 years. The +68.5 [+60.6, +76.3] measured with one wage update a year was an artifact "
-        "of its timing: moving that update from the first to the third quarter gives +4.7 "
-        "[-6.1, +15.5], since the yearly update coincided with the reset of the subsidy's base "
-        "and never saw its vacancies"),
-}
+KNOWN_WEAK: set[str] = {"green_cooperation"}
 # green_cooperation was here on 2026-12-06 (16 pairs: +0.109 eco-innovations a step, 95 % CI
 # [-0.025, +0.244] with about 830 model firms at year 0), left the same day, when the stationary
 # labour force (graduates out of the entering cohort) resolved its effect, and is back since
@@ -197,7 +187,7 @@ def paired_effect(lid: str, outcome: str, baseline) -> tuple[float, float, float
 # --- 1. every lever moves its own outcome ---------------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.parametrize("lever", [
-    pytest.param(lv, marks=pytest.mark.xfail(strict=True, reason=KNOWN_WEAK[lv.id]))
+    pytest.param(lv, marks=pytest.mark.xfail(strict=True, reason="known weak effect, issue 21"))
     if lv.id in KNOWN_WEAK else lv for lv in LEVERS], ids=[lv.id for lv in LEVERS])
 def test_lever_moves_its_direct_outcome(lever, baseline):
     assert lever.outcome in SERIES or lever.outcome in KPIS, (
