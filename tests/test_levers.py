@@ -56,7 +56,17 @@ POWER = {"incubators": (16, 8), "green_cooperation": (16, 8), "collective_env_pr
 # not raised by incubators, is compared with them in docs/policy_effects.md); meta-clusters lower
 # the interaction cost between member clusters (policy.meta_cost_cut); contract credit lines are
 # measured over 16 pairs (issue 21).
-KNOWN_WEAK: set[str] = {"green_cooperation"}
+KNOWN_WEAK: dict[str, str] = {
+    "green_cooperation": "known weak effect, issue 21",
+    "employment_incentives": (
+        "finding (issue 21, measured 2026-12-06): with wages set in staggered contracts "
+        "(labour.update_wages) the subsidy's extra skilled posts raise the skilled wage within the "
+        "year and are filled from other firms: skilled employment -8.0 [-17.1, +1.2] over 16 pairs "
+        "x 8 years. The +68.5 [+60.6, +76.3] measured with one wage update a year was an artifact "
+        "of its timing: moving that update from the first to the third quarter gives +4.7 "
+        "[-6.1, +15.5], since the yearly update coincided with the reset of the subsidy's base "
+        "and never saw its vacancies"),
+}
 # green_cooperation was here on 2026-12-06 (16 pairs: +0.109 eco-innovations a step, 95 % CI
 # [-0.025, +0.244] with about 830 model firms at year 0), left the same day, when the stationary
 # labour force (graduates out of the entering cohort) resolved its effect, and is back since
@@ -93,12 +103,18 @@ def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
 
 def _extras(m: ClusterModel) -> dict[str, float]:
     """End-of-run measures the cross-reference tests compare."""
+    from cluster_abm.mechanisms.finance import startup_loans
+
     ft = m.firms
     idx = ft.idx
     rev = ft.revenue[idx]
-    ratio = np.divide(ft.credit_line[idx], rev, out=np.full(len(idx), np.nan), where=rev > 0)
+    # Credit line per k€ of revenue, over the region's depth of bank credit, of firms whose line
+    # is set by their revenue (not floored by a start-up loan): comparable firms, since members
+    # are mostly established firms of regions with a contract law.
+    depth = m.credit_access[ft.region[idx]]
+    ratio = np.divide(ft.credit_line[idx], rev * depth, out=np.full(len(idx), np.nan), where=rev > 0)
     share = ft.contract_share[idx]  # members' share of each model firm's real firms
-    known = np.isfinite(ratio)
+    known = np.isfinite(ratio) & (startup_loans(m, idx) <= 0)
     ti = m.ties.idx
     ends = np.concatenate([m.ties.a[ti], m.ties.b[ti]])
     kind = np.concatenate([m.ties.kind[ti], m.ties.kind[ti]])
@@ -187,7 +203,7 @@ def paired_effect(lid: str, outcome: str, baseline) -> tuple[float, float, float
 # --- 1. every lever moves its own outcome ---------------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.parametrize("lever", [
-    pytest.param(lv, marks=pytest.mark.xfail(strict=True, reason="known weak effect, issue 21"))
+    pytest.param(lv, marks=pytest.mark.xfail(strict=True, reason=KNOWN_WEAK[lv.id]))
     if lv.id in KNOWN_WEAK else lv for lv in LEVERS], ids=[lv.id for lv in LEVERS])
 def test_lever_moves_its_direct_outcome(lever, baseline):
     assert lever.outcome in SERIES or lever.outcome in KPIS, (
@@ -288,9 +304,12 @@ def test_network_contracts_improve_access_to_credit(baseline):
 @pytest.mark.slow
 def test_network_contracts_raise_cooperation_ties_not_only_memberships(baseline):
     """Seed 3.3.1: a network contract is a written programme of joint activities, so supporting
-    contracts raises cooperation ties, not only memberships (10 paired seeds); members of a
-    contract are tied to each other while it lasts."""
-    seeds, years = SEEDS[:10], YEARS
+    contracts raises cooperation ties, not only memberships; members of a contract are tied to
+    each other while it lasts. 16 paired seeds: since the founding hazard was fitted to Italy's
+    registry the lever adds about 6 model firms' worth of members in 4 years, and its new ties
+    (+0.21 a step [+0.03, +0.39], measured 2026-12-06) are not resolved by 10 pairs
+    ([-0.10, +0.37])."""
+    seeds, years = SEEDS, YEARS
     lever = lever_on("network_contracts")
     for outcome in ("firms_in_contracts", "ties_total", "new_ties"):
         diffs = [measure(run(lever, s, years), outcome) - measure(baseline(s, years), outcome) for s in seeds]
@@ -441,10 +460,13 @@ def test_every_lever_parameter_is_read_when_its_lever_runs(monkeypatch):
 
     monkeypatch.setattr(model_module, "per_step", recording)
     # No spin-up cache: the recording parameters are no model state a snapshot could hold.
-    # Two years: an incubator place for a model entrant (hundreds of real ventures) is drawn by
-    # lottery when the budget covers part of it, so one year may incubate none.
-    ClusterModel(load_scenario("full_strategy"), seed=SEEDS[0], spinup_cache=None).run(8)
-    missing = sorted({p for lv in LEVERS for p in lv.params} - seen)
+    # An incubator place for a model entrant (hundreds of real ventures) is drawn by lottery when
+    # the budget covers part of it, so a run may incubate none: up to three seeds, 8 years each.
+    for seed in SEEDS[:3]:
+        ClusterModel(load_scenario("full_strategy"), seed=seed, spinup_cache=None).run(8)
+        missing = sorted({p for lv in LEVERS for p in lv.params} - seen)
+        if not missing:
+            break
     assert not missing, f"declared by levers but never read: {missing}"
 
 

@@ -147,12 +147,7 @@ def test_returnee_relief_brings_people_back_and_lowers_net_brain_drain():
 
 # --- recent graduates: first jobs and traineeships -------------------------------------------------
 @pytest.mark.slow
-@pytest.mark.parametrize("lid", ["graduate_first_jobs", pytest.param("university_firm_collab", marks=pytest.mark.xfail(
-    strict=True, reason=(
-        "finding (issue 21, measured 2026-12-06): traineeships fill open skilled posts, and since "
-        "the labour market was recalibrated to Eurostat's vacancy rate (3.6 % of posts open, not "
-        "26 %) few posts stand open; 8 pairs: graduates emigrating -1 in one pair, 0 in the others "
-        "(95 % interval up to +0.34)")))])
+@pytest.mark.parametrize("lid", ["graduate_first_jobs", "university_firm_collab"])
 def test_graduate_levers_lower_graduate_unemployment_and_emigration(lid):
     """First-job support and traineeships lower recent graduates' unemployment, so fewer of them
     emigrate for lack of a first job (seed 3.6.4)."""

@@ -25,6 +25,12 @@ def built():
     return m
 
 
+def _step_cap(m) -> float:
+    """The largest change of a regional wage in one step: a renewed contract's yearly cap over
+    the steps of a year (staggered contracts)."""
+    return m.p.yearly.labour.max_wage_change / m.p.steps_per_year
+
+
 def _after_wages(m, region: int | None = None, skill: str = "skilled", extra: float = 0.0):
     """A copy of ``m`` whose firms in ``region`` want ``extra`` times more staff of ``skill``
     than they employ (open posts), after one wage update: its wage arrays."""
@@ -47,7 +53,7 @@ def test_more_vacancies_faster_wage_growth(built):
     base_s, base_u, base_d = _after_wages(built)
     for r in range(R):
         s, u, d = _after_wages(built, region=r, skill="skilled", extra=1.0)
-        assert s[r] > base_s[r] or s[r] == pytest.approx(1.0 + built.p.labour.max_wage_change)
+        assert s[r] > base_s[r] or s[r] == pytest.approx(1.0 + _step_cap(built))
         others = np.arange(R) != r
         np.testing.assert_allclose(s[others], base_s[others])
         np.testing.assert_allclose(u, base_u)  # the unskilled pool is as tight as before
@@ -60,7 +66,7 @@ def test_tightness_is_per_skill(built):
     r = 0
     base_s, base_u, _ = _after_wages(built)
     s, u, _ = _after_wages(built, region=r, skill="unskilled", extra=0.5)
-    assert u[r] > base_u[r] or u[r] == pytest.approx(1.0 + built.p.labour.max_wage_change)
+    assert u[r] > base_u[r] or u[r] == pytest.approx(1.0 + _step_cap(built))
     assert s[r] == pytest.approx(base_s[r])
 
 
@@ -120,3 +126,25 @@ def test_vacancy_rate_series_and_target_measure_count_open_posts():
     obs = observe(load_scenario("baseline").with_params({"sim.spinup_years": 0, "sim.n_firms": 300},
                                                         source="test"), 3, 1, spinup_cache=None)
     assert measure(obs, "job_vacancy_rate", "EU", 0) == pytest.approx(expected, rel=1e-12)
+
+
+def test_wages_are_renewed_every_step_in_staggered_contracts(built):
+    """Staggered wage setting (Taylor 1980; Calvo 1983): the contracts due in a
+    step are renewed in every step, not only at the start of a year, and a one-step jump of
+    unemployment moves the regional wage by at most a step's share of the yearly cap. Before,
+    wages moved once a year, by up to the whole yearly cap, on the unemployment of one step: a
+    cobweb of 10-30 points of unemployment a year in the small early-stage regions."""
+    c = copy.deepcopy(built)
+    while c.t % c.p.steps_per_year != 1:  # the next step is the second of a year
+        c.step()
+    w = c.wage_u.copy()
+    c.step()
+    assert c.step_in_year == 1
+    assert np.all(c.wage_u != w)  # wages moved mid-year
+    d = copy.deepcopy(c)
+    d.lf_u = d.lf_u * 1.5  # a third of the unskilled unemployed in one step: far above u0
+    before = d.wage_u.copy()
+    labour.update_wages(d)
+    cut = d.wage_u / before
+    assert np.all(cut >= 1.0 - _step_cap(d) - 1e-12)
+    assert np.all(cut < 1.0)

@@ -41,7 +41,8 @@ firm's sector in its region (Marshall 1890; Helsley & Strange 1990; Overman & Pu
 market-size elasticity of job finding of Moretti & Yi 2025), see :func:`match_vacancies`. Wages
 follow regional productivity, unemployment (a wage curve; Blanchflower & Oswald 1994) and, per
 skill, the pool's vacancies over its unemployed (a V/U wage Phillips curve; Pissarides 2000;
-Barnichon & Shapiro 2022; Bernanke & Blanchard 2023), see :func:`update_wages`; a tight region's
+Barnichon & Shapiro 2022; Bernanke & Blanchard 2023), set in yearly contracts renewed evenly
+through the year (staggered wage setting; Taylor 1980), see :func:`update_wages`; a tight region's
 wage costs rise against outside suppliers, so its firms lose demand and post fewer vacancies.
 """
 
@@ -300,19 +301,29 @@ def tightness(m) -> tuple[np.ndarray, np.ndarray]:
 
 
 def update_wages(m) -> None:
-    """Yearly: wages pass through part of regional productivity growth, rise when unemployment is
-    below its initial level (and fall when above), and rise with labour-market tightness V/U,
-    each skill's wage with its own pool's tightness.
+    """Each step: the wage contracts of a share 1/steps-per-year of workers are renewed (yearly
+    contracts renewed evenly through the year: staggered wage setting, Taylor 1980; Calvo 1983;
+    in Europe most firms change base wages about once a year, Druant et al. 2012). A renewed
+    contract's yearly raise passes through part of regional productivity growth, rises when
+    unemployment is below its initial level (falls when above), and rises with labour-market
+    tightness V/U, each skill's with its own pool's tightness; the regional wage, the mean over
+    the contracts, moves by the renewed share of that raise, at the conditions of the step.
 
-    Wage growth of skill k in a region, beyond the productivity pass-through
-    (``production.wage_pass_through``):
+    Yearly raise of a renewed contract of skill k in a region:
 
-        ``labour.wage_tightness`` x (u0 - u) + ``labour.wage_vu_slope`` x (V_k/U_k - ``labour.vu_reference``)
+        ``production.wage_pass_through`` x g + ``labour.wage_tightness`` x (u0 - u)
+        + ``labour.wage_vu_slope`` x (V_k/U_k - ``labour.vu_reference``)
 
-    capped at ``labour.max_wage_change`` a year. A region without firms has no productivity to
-    pass on: its productivity growth is 0, not a fall to 0 (and the wage-cost drift below stays
-    finite when wages take all of it). The first term is the wage curve in
-    unemployment (Blanchflower & Oswald 1994), one rate for both skills. The second is the V/U
+    with g the region's productivity growth at a yearly rate (this step's growth x steps per
+    year), capped at +-``labour.max_wage_change``. The regional wage of skill k moves by the
+    raise / steps per year in the step: the same yearly rate as a once-a-year update, but set on
+    the conditions of each quarter, not on one quarter's. With one update a year the wage took a
+    whole year's change (up to the cap) from the unemployment of one step, e.g. the quarter a
+    large firm had just closed, and held it for a year while demand moved the other way: a
+    cobweb of 10-30 points in small regions (NE Romania; docs/calibration.md). A region without firms has no
+    productivity to pass on: its productivity growth is 0, not a fall to 0 (and the wage-cost
+    drift below stays finite when wages take all of it). The second term is the wage curve in
+    unemployment (Blanchflower & Oswald 1994), one rate for both skills. The third is the V/U
     wage Phillips curve: in search and matching the bargained wage rises with tightness theta =
     V/U, because a worker's outside option improves and a firm's cost of an unfilled post rises
     (Pissarides 2000, ch. 1); empirically V/U is the better measure of wage pressure
@@ -332,8 +343,10 @@ def update_wages(m) -> None:
     pass-through, the skills' wage changes weighted by their shares of the region's wage bill
     (Shephard's lemma), the region's wage cost over theirs. A tight labour market thus raises
     the region's costs against them and loses it demand (the scale effect of labour demand;
-    Hamermesh 1993), so its firms want fewer staff and post fewer vacancies: the loop closes."""
+    Hamermesh 1993), so its firms want fewer staff and post fewer vacancies: the loop closes.
+    The foreign wage grows at ``labour.foreign_wage_growth`` a year, compounded per step."""
     ft, y = m.firms, m.p.yearly
+    spy = m.p.steps_per_year
     idx = ft.idx
     emp = ft.skilled[idx] + ft.unskilled[idx]
     R = m.world.n_regions
@@ -346,19 +359,21 @@ def update_wages(m) -> None:
     m.last_productivity = prod
     u = (m.unemployed_s() + m.unemployed_u()) / np.maximum(m.lf_s + m.lf_u, 1.0)
     theta_s, theta_u = tightness(m)
-    common = 1.0 + y.production.wage_pass_through * growth
+    passed = y.production.wage_pass_through * growth  # this step's
     cap = y.labour.max_wage_change
-    curve = common + y.labour.wage_tightness * (m.u0 - u)
+    curve = passed * spy + y.labour.wage_tightness * (m.u0 - u)  # yearly rates
     vu = y.labour.wage_vu_slope
-    factor_s = np.clip(curve + vu * (theta_s - y.labour.vu_reference), 1.0 - cap, 1.0 + cap)
-    factor_u = np.clip(curve + vu * (theta_u - y.labour.vu_reference), 1.0 - cap, 1.0 + cap)
+    raise_s = np.clip(curve + vu * (theta_s - y.labour.vu_reference), -cap, cap)
+    raise_u = np.clip(curve + vu * (theta_u - y.labour.vu_reference), -cap, cap)
+    factor_s = 1.0 + raise_s / spy  # the renewed contracts' share of the yearly raise
+    factor_u = 1.0 + raise_u / spy
     bill_s = m.wage_s * np.bincount(region, weights=ft.skilled[idx], minlength=R)
     bill = bill_s + m.wage_u * np.bincount(region, weights=ft.unskilled[idx], minlength=R)
     share_s = np.divide(bill_s, bill, out=np.full(R, 0.5), where=bill > 0)
     m.wage_s *= factor_s
     m.wage_u *= factor_u
-    m.wage_drift *= (share_s * factor_s + (1.0 - share_s) * factor_u) / common
-    m.foreign_wage *= 1.0 + y.labour.foreign_wage_growth
+    m.wage_drift *= (share_s * factor_s + (1.0 - share_s) * factor_u) / (1.0 + passed)
+    m.foreign_wage *= (1.0 + y.labour.foreign_wage_growth) ** (1.0 / spy)
 
 
 def pool_thickness(m, idx: np.ndarray) -> np.ndarray:

@@ -3,7 +3,8 @@
 Each step is one quarter by default (``sim.steps_per_year``). The schedule (DESIGN 2.4):
 
 1. **funders open calls** — at the start of a year: regional budgets realised with volatility and
-   freezes, CMO budgets and competence, yearly lever costs, wages;
+   freezes, CMO budgets and competence, yearly lever costs; every step, the wage contracts due
+   for renewal (staggered wage setting, ``labour.update_wages``);
 2. **CMOs act** — service intensities (matchmaking, brokering, awareness, scouting) reach members;
 3. **firms**, vectorised over the firm table — capabilities and absorptive capacity; grant and
    venture finance; projects with knowledge institutions; training; learning; product, process and
@@ -578,7 +579,9 @@ class ClusterModel(mesa.Model):
         s = self.step_state = StepState(t=self.t)
         self.policy.begin_step(s)
         if self.step_in_year == 0:
-            self.open_year()  # 1. funders open calls: budgets, CMO plans, yearly lever costs, wages
+            self.open_year()  # 1. funders open calls: budgets, CMO plans, yearly lever costs
+        if self.t > 0:
+            labour.update_wages(self)  # 1. the step's wage contracts are renewed (staggered)
         self._cmo_services(s)  # 2. CMOs act: service levels reach firms
         self._firms_act(s)  # 3. firms, vectorised over the firm table
         self._entry_and_exit(s)  # 4. entry and exit
@@ -639,7 +642,7 @@ class ClusterModel(mesa.Model):
 
     def open_year(self) -> None:
         """Yearly decisions: the levers of this policy year, budgets, CMO plans and competence,
-        yearly lever costs, wages."""
+        yearly lever costs (wages are renewed every step: ``labour.update_wages``)."""
         y = self.p.yearly
         started = self.policy.set_year(self.policy_year)
         self.policy.new_year()
@@ -676,7 +679,6 @@ class ClusterModel(mesa.Model):
             cmo.service = cmo.service_intensity()
             cmo.excellence = cmo.excellence_score(float(np.mean(outward[cmo.clusters])))
         if self.t > 0:
-            labour.update_wages(self)
             self._update_region_reference()
         sustainability.collective_projects(self)
 
