@@ -29,6 +29,7 @@ import pytest
 from scipy import stats
 
 import cluster_abm
+from cluster_abm.mechanisms.finance import startup_loans
 from cluster_abm.model import cluster_model as model_module
 from cluster_abm.model.cluster_model import ClusterModel
 from cluster_abm.outputs.metrics import KPIS, SERIES
@@ -103,8 +104,6 @@ def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
 
 def _extras(m: ClusterModel) -> dict[str, float]:
     """End-of-run measures the cross-reference tests compare."""
-    from cluster_abm.mechanisms.finance import startup_loans
-
     ft = m.firms
     idx = ft.idx
     rev = ft.revenue[idx]
