@@ -174,6 +174,22 @@ def _lever_switch(page, name: str):
     return page.get_by_role("switch", name=name)
 
 
+def _click_switch(switch, page, tries: int = 5) -> None:
+    """Click a lever's switch. Its working group's panel opens with an animation, during which
+    the switch can be outside the viewport for a moment (a flaky 'Element is outside of the
+    viewport'); Playwright raises that before clicking, so trying again is safe."""
+    from playwright.sync_api import Error
+
+    for attempt in range(tries):
+        try:
+            switch.click(force=True)
+            return
+        except Error as err:
+            if "outside of the viewport" not in str(err) or attempt == tries - 1:
+                raise
+            page.wait_for_timeout(250)
+
+
 def _write_scenarios(folder: Path) -> None:
     folder.mkdir()
     (folder / "targeted.toml").write_text(
@@ -234,10 +250,10 @@ def _drive_ensemble(page, tmp_path):
     expect(page.locator(".cpl-tile-chance")).to_have_count(4)
     # two levers from the catalogue, in their working group, each with a tooltip
     page.get_by_text("WG3 Cooperation and networking").click()
-    _lever_switch(page, "Glocal cluster support").click(force=True)
+    _click_switch(_lever_switch(page, "Glocal cluster support"), page)
     expect(page.locator(".cpl-strip-lever")).to_have_count(1, timeout=UPDATE_MS)
     page.get_by_text("WG4 Financing").click()
-    _lever_switch(page, "Business network contracts").click(force=True)
+    _click_switch(_lever_switch(page, "Business network contracts"), page)
     expect(page.locator(".cpl-strip-lever")).to_have_count(2, timeout=UPDATE_MS)
     expect(page.locator(".cpl-strip-lever").first).to_have_text("Glocal cluster support ×1")
     before = _wait_images(page)
@@ -318,7 +334,7 @@ def test_exports_download_valid_files(open_page, app_server, tmp_path):
     server = app_server
     page, record = _open(open_page, server)
     page.get_by_text("WG1 Innovation and R&D").click()
-    _lever_switch(page, "Networked start-up incubators").click(force=True)
+    _click_switch(_lever_switch(page, "Networked start-up incubators"), page)
     page.locator(".cpl-strip-lever").first.wait_for(timeout=UPDATE_MS)
     _steps(page, 2)
     files = {}
@@ -368,9 +384,9 @@ def _drive_invalid(page, open_page, server, tmp_path, record):
     glocal = _lever_switch(page, "Glocal cluster support")
     expect(glocal).to_be_checked(timeout=UPDATE_MS)
     page.wait_for_timeout(800)  # the working group's panel has opened by itself: let it settle
-    glocal.click(force=True)  # off and on again: the user's choice, with the scenario's region
+    _click_switch(glocal, page)  # off and on again: the user's choice, with the scenario's region
     expect(page.locator(".cpl-lever.cpl-on")).to_have_count(0, timeout=UPDATE_MS)
-    glocal.click(force=True)
+    _click_switch(glocal, page)
     expect(page.locator(".cpl-lever.cpl-on")).to_have_count(1, timeout=UPDATE_MS)
     _pick(page, page.locator(".cpl-scenario"), "Veneto and Upper Austria only")
     expect(banner).to_have_count(1, timeout=UPDATE_MS)
@@ -453,7 +469,7 @@ def _drive_switch_at_year_5(page, tmp_path):
     # "now we introduce network contracts": the lever panel, a switch, from year 5 on
     before = _sources(page)
     page.get_by_text("WG4 Financing").click()
-    _lever_switch(page, "Business network contracts").click(force=True)
+    _click_switch(_lever_switch(page, "Business network contracts"), page)
     expect(page.locator(".cpl-strip-lever")).to_have_text(
         "Business network contracts ×1, from year 5", timeout=UPDATE_MS)
     expect(page.locator(".cpl-event").first).to_have_text(
