@@ -33,3 +33,22 @@ def test_the_baseline_is_stationary_after_the_spin_up():
              "unemployment pp": 100 * drift_per_decade(u)}
     assert abs(drift["firms %"]) < 5 and abs(drift["employment %"]) < 5, drift
     assert abs(drift["unemployment pp"]) < 1, drift
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "known defect (docs/calibration.md, 'The skilled share drifts'): graduates are drawn as a share "
+    "of the skilled labour force on top of skilled entrants that already replace the retirees, so "
+    "the skilled share of employment rises 4.2 points a decade after the spin-up (seeds 101-103)"))
+def test_the_skill_mix_of_employment_is_stationary_after_the_spin_up():
+    """The skilled share of employment drifts by under 1 percentage point per decade over 20
+    policy years (the same bar as unemployment's), seed mean of 3 seeds."""
+    shares = []
+    for seed in SEEDS[:3]:
+        m = ClusterModel("baseline", seed=seed).run(YEARS)
+        wide, spy = m.series_wide(), m.p.steps_per_year
+        skilled = yearly_means(wide["employment_skilled"][:, -1], spy)
+        total = yearly_means(wide["employment"][:, -1], spy)
+        shares.append(skilled / total)
+    drift_pp = 100 * drift_per_decade(np.mean(shares, axis=0))
+    assert abs(drift_pp) < 1, f"skilled share of employment drifts {drift_pp:+.2f} points a decade"
