@@ -155,11 +155,11 @@ def test_formulas_for_labour_cost_graduates_and_missing_budget(tmp_path):
     path = _write_rows(tmp_path / "f.csv", header, rows)
     base = load_scenario("baseline")
     m = build_regions(read_stats(path, [s["id"] for s in base.sectors]), base, False).regions[0]
-    s, wu = 0.256, 24.0 / (0.256 * 1.5 + 1 - 0.256)
+    wu = 24.0 / (0.256 * 1.5 + 1 - 0.256)
     assert m.table["wage_unskilled"] == pytest.approx(wu, rel=1e-3)
     assert m.table["wage_skilled"] == pytest.approx(1.5 * wu, rel=1e-3)
-    lf_s = 700000 * s / (1 - 0.138)
-    assert m.table["universities"] == round(12000 / (lf_s * base.param("ki.graduates_per_university")))
+    cohort = 700000 / (1 - 0.138) * base.param("labour.cohort_rate")
+    assert m.table["universities"] == round(12000 / (cohort * base.param("ki.graduates_per_university")))
     peer = base.regions[base.region_ids.index("central_transdanubia")]
     assert m.table["cluster_budget"] == pytest.approx(peer["cluster_budget"] * 120920 / peer["enterprises"], rel=1e-3)
     assert any("no rd_innovation_support_eur" in n for n in m.notes)

@@ -25,7 +25,7 @@ YEARS = 15
 # years (about 5 % a year): more is a world the flows were never meant to describe.
 MAX_GROWTH = 2.0
 
-RETIRE, SKILLED_IN, COHORT = "labour.retirement_rate", "labour.skilled_entry_rate", "labour.unskilled_entry_rate"
+RETIRE, COHORT = "labour.retirement_rate", "labour.cohort_rate"
 
 
 def _low(name: str) -> float:
@@ -39,10 +39,10 @@ def _high(name: str) -> float:
 CASES = {
     # Retirement at its upper bound, inflows at their lower: regions shrink; with wages taking all
     # productivity growth, a region that loses its last firm must not read that as a fall to 0.
-    "retirement_high_inflows_low": {RETIRE: _high(RETIRE), SKILLED_IN: _low(SKILLED_IN), COHORT: _low(COHORT),
+    "retirement_high_inflows_low": {RETIRE: _high(RETIRE), COHORT: _low(COHORT),
                                     "production.wage_pass_through": _high("production.wage_pass_through")},
     # Retirement at its lower bound, inflows at their upper: the labour force must stay bounded.
-    "retirement_low_inflows_high": {RETIRE: _low(RETIRE), SKILLED_IN: _high(SKILLED_IN), COHORT: _high(COHORT)},
+    "retirement_low_inflows_high": {RETIRE: _low(RETIRE), COHORT: _high(COHORT)},
     # The entering cohort alone at its upper bound.
     "cohort_high": {COHORT: _high(COHORT)},
 }

@@ -36,10 +36,6 @@ def test_the_baseline_is_stationary_after_the_spin_up():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "known defect (docs/calibration.md, 'The skilled share drifts'): graduates are drawn as a share "
-    "of the skilled labour force on top of skilled entrants that already replace the retirees, so "
-    "the skilled share of employment rises 4.2 points a decade after the spin-up (seeds 101-103)"))
 def test_the_skill_mix_of_employment_is_stationary_after_the_spin_up():
     """The skilled share of employment drifts by under 1 percentage point per decade over 20
     policy years (the same bar as unemployment's), seed mean of 3 seeds."""

@@ -2,13 +2,13 @@
 3.6.4).
 
 Workers are not agents: each region has a labour force per skill level (a stock) with flows in
-(the entering cohort, of which the region's graduates enter skilled; other skilled entrants) and
-out (retirement, emigration); employment is the sum of firms' staff and unemployment the rest. The
-entering cohort replaces the retirees (a stationary population: the working-age population of
-the baseline regions changes by well under 1 % a year before migration, Eurostat demo_r_pjangroup),
-so the labour force changes only through migration, and graduates raise the skilled share of a
-cohort of the same size (educational upgrading: the EU's tertiary share of 25-64 year-olds rose
-by about 6 points a decade, Eurostat edat_lfse_03) instead of adding people. Skilled emigration (brain drain) follows a
+(the entering cohort: its skilled part, of which the region's graduates, and the rest unskilled)
+and out (retirement, emigration); employment is the sum of firms' staff and unemployment the
+rest. The entering cohort replaces the retirees (a stationary population: the working-age
+population of the baseline regions changes by well under 1 % a year before migration, Eurostat
+demo_r_pjangroup) and has the region's skill mix (:func:`_entrants`), so the labour force and its
+skill mix change only through migration: brain drain thins the skilled stock and returns refill
+it. Skilled emigration (brain drain) follows a
 logistic hazard in the wage gap to abroad, the unemployment rate and the share of peers already
 abroad (Borjas 1987; Docquier & Rapoport 2012); employed skilled workers emigrate too, at a lower
 hazard, and their firms lose them. Part of the diaspora returns each year (Dustmann & Weiss 2007),
@@ -153,6 +153,31 @@ def _first_jobs(m) -> None:
     m.grads_jobless *= 1.0 - ageing
 
 
+def _entrants(m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per region this step: skilled and unskilled entrants, and the region's graduates among
+    the skilled.
+
+    One cohort enters per region, ``labour.cohort_rate`` of the whole labour force (at the
+    retirement rate it replaces the retirees: a stationary population). Its skilled share is the
+    region's tertiary share of the scenario (field ``skilled_share``): the cohort's attainment is
+    that of the labour force it joins, so the skill mix is stationary, as the population is (in
+    the EU younger cohorts are more often tertiary-educated, Eurostat edat_lfse_03; that
+    upgrading is left out of the baseline, as population change is). The region's universities
+    graduate ``ki.graduates_per_university`` of the cohort per unit of university quality; the
+    other skilled entrants come from other regions' and foreign universities. Universities that
+    graduate more than the cohort's attainment raise it (up to the whole cohort); the skilled
+    stock then converges to the new share over a career instead of compounding on itself.
+    """
+    p = m.p
+    cohort = (m.lf_s + m.lf_u) * p.labour.cohort_rate
+    entrants = keyed_round(_region_uniform(m, _UNSKILLED_IN), cohort)
+    grad_share = np.minimum(m.university_output * p.ki.graduates_per_university, 1.0)
+    graduates = np.minimum(keyed_round(_region_uniform(m, _GRADUATES), cohort * grad_share), entrants)
+    attained = keyed_round(_region_uniform(m, _SKILLED_IN), cohort * m.world.region_field("skilled_share"))
+    skilled_in = np.minimum(np.maximum(attained, graduates), entrants)
+    return skilled_in, entrants - skilled_in, graduates
+
+
 def labour_flows(m, step) -> None:
     """Retirements, recent graduates' first jobs, entrants (the cohort: graduates enter skilled,
     the rest unskilled; other skilled entrants), skilled emigration and return migration.
@@ -178,13 +203,7 @@ def labour_flows(m, step) -> None:
         lf -= out
         m.ledger.add("retirements", regions, out)
     _first_jobs(m)
-    # Entrants: graduates of the region's universities (scaled by quality) and others.
-    graduates = keyed_round(_region_uniform(m, _GRADUATES), m.lf_s * (m.university_output * p.ki.graduates_per_university))
-    skilled_in = graduates + keyed_round(_region_uniform(m, _SKILLED_IN), m.lf_s * p.labour.skilled_entry_rate)
-    # The region's graduates belong to its entering cohort: each is a young person who would
-    # otherwise have entered unskilled, so the cohort as a whole still replaces the retirees.
-    cohort_u = keyed_round(_region_uniform(m, _UNSKILLED_IN), m.lf_u * p.labour.unskilled_entry_rate)
-    unskilled_in = np.maximum(cohort_u - graduates, 0)
+    skilled_in, unskilled_in, graduates = _entrants(m)
     m.lf_s += skilled_in
     m.lf_u += unskilled_in
     m.grads += graduates

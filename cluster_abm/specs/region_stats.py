@@ -105,7 +105,8 @@ STATISTICS: tuple[Stat, ...] = (
     Stat("business_share_of_gerd", "share", "-", "Business enterprise sector's share of R&D "
          "expenditure (with gerd_share_gdp)."),
     Stat("graduates", "count", "persons/yr", "Tertiary graduates a year. Without `universities`: "
-         "universities = graduates / (skilled labour force x ki.graduates_per_university); with it, "
+         "universities = graduates / (entering cohort x ki.graduates_per_university), the cohort "
+         "being employment / (1 - unemployment) x labour.cohort_rate; with it, "
          "a check of the model's graduate inflow."),
     Stat("emigrant_share", "share", "-", "Citizens (of working age) living in another country, "
          "share of those at home and abroad (field `diaspora`)."),
@@ -190,6 +191,7 @@ class RegionStats:
 
 
 # --- reading --------------------------------------------------------------------------------------
+
 def read_stats(path: str | Path, sector_ids: list[str]) -> list[RegionStats]:
     """The regions of a statistics file (``.csv`` or ``.toml``), every figure checked.
 
@@ -552,6 +554,12 @@ def enterprises_total(reg: RegionStats) -> float:
     return float(sum(f.value for c, f in reg.by_category("enterprises").items() if c in SIZE_CLASSES))
 
 
+def _cohort(reg, unemployment: float, parent) -> float:
+    """The region's entering cohort a year: its labour force (employment / (1 - unemployment))
+    times ``labour.cohort_rate`` (cluster_abm.mechanisms.labour._entrants)."""
+    return reg.value("employment") / (1.0 - unemployment) * parent.param("labour.cohort_rate")
+
+
 def map_region(reg: RegionStats, parent: Scenario, firm_share: float, firm_share_how: str,
                n_firms: int, model_share: float) -> MappedRegion:
     """The scenario fields of one region (see :data:`STATISTICS` for the formulas).
@@ -686,18 +694,18 @@ def map_region(reg: RegionStats, parent: Scenario, firm_share: float, firm_share
         put("universities", reg.value("universities"), fig("universities"),
             reg.key("universities"))
     elif reg.has("graduates"):
-        lf_s = reg.value("employment") * reg.value("tertiary_share") / (1.0 - u)
-        derived = max(1, round(reg.value("graduates") / max(lf_s * gpu, 1e-9)))
-        put("universities", derived, f"graduates {_fmt(reg.value('graduates'))} / (skilled labour force "
-            f"{_fmt(lf_s)} x ki.graduates_per_university {gpu:g})", reg.key("graduates"))
+        cohort = _cohort(reg, u, parent)
+        derived = max(1, round(reg.value("graduates") / max(cohort * gpu, 1e-9)))
+        put("universities", derived, f"graduates {_fmt(reg.value('graduates'))} / (entering cohort "
+            f"{_fmt(cohort)} x ki.graduates_per_university {gpu:g})", reg.key("graduates"))
     else:
         put("universities", peer["universities"], f"peer {pid}", f"{reg.id}.universities")
-    if reg.has("graduates") and reg.has("universities") and reg.has("employment") and reg.has("tertiary_share"):
-        lf_s = reg.value("employment") * reg.value("tertiary_share") / (1.0 - u)
-        model = t["universities"] * gpu * lf_s
-        notes.append(f"{reg.id}: the model adds about {_fmt(model)} graduates a year "
+    if reg.has("graduates") and reg.has("universities") and reg.has("employment"):
+        cohort = _cohort(reg, u, parent)
+        model = t["universities"] * gpu * cohort
+        notes.append(f"{reg.id}: the model's universities graduate about {_fmt(model)} a year "
                      f"({t['universities']} universities x ki.graduates_per_university {gpu:g} x "
-                     f"skilled labour force {_fmt(lf_s)}); published: {_fmt(reg.value('graduates'))}")
+                     f"entering cohort {_fmt(cohort)}); published: {_fmt(reg.value('graduates'))}")
     for name in ("research_centres", "kibs"):
         if reg.has(name):
             put(name, reg.value(name), fig(name), reg.key(name))
