@@ -508,12 +508,10 @@ def _check_region(reg: RegionStats) -> None:
     if reg.has("berd_share_gdp") and reg.has("gerd_share_gdp"):
         raise InputError("give either berd_share_gdp or gerd_share_gdp, not both", source=src,
                          key=reg.key("gerd_share_gdp"))
-    if reg.has("graduates") and not reg.has("universities"):
-        for need in ("employment", "tertiary_share"):
-            if not reg.has(need):
-                raise InputError(f"graduates without universities needs {need} (to derive the "
-                                 "universities), or give universities", source=src,
-                                 key=reg.key("graduates"))
+    if reg.has("graduates") and not reg.has("universities") and not reg.has("employment"):
+        raise InputError("graduates without universities needs employment (to derive the "
+                         "universities), or give universities", source=src,
+                         key=reg.key("graduates"))
 
 
 # --- mapping onto the scenario's region fields -------------------------------------------------------
