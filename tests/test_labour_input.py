@@ -183,7 +183,9 @@ def _ci(d):
     "extra posts raise wages and are filled from other firms: 16 pairs, years 1-3, -11.4 jobs "
     "[-43.1, +20.4]; after the financing constraint on hiring and contract shares (same day) "
     "-2.2 jobs [-47.7, +43.4]; with wages set in staggered contracts (same day) -56.3 jobs "
-    "[-83.2, -29.4], skilled jobs at year 3 -78.3 [-95.6, -61.0] (docs/policy_effects.md). "
+    "[-83.2, -29.4], skilled jobs at year 3 -78.3 [-95.6, -61.0]; with an entering cohort of the "
+    "region's skill mix (same day) -41.6 jobs [-69.3, -14.0], skilled jobs at year 3 -46.3 "
+    "[-66.1, -26.5] (docs/policy_effects.md). "
     "Hiring subsidies' net effects are small where slack is small (the French "
     "2009 subsidy worked in a recession, Cahuc, Carcillo & Le Barbanchon 2019); whether the "
     "model's pools are too tight for SEE regions is open"))
