@@ -57,7 +57,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "labour.matching_elasticity": (0.35, 0.7),        # unemployment
     "labour.wage_tightness": (0.25, 1.0),             # wages against unemployment
     "labour.retirement_rate": (0.015, 0.04),          # labour turnover
-    "labour.cohort_rate": (0.015, 0.04),            # labour supply
+    "labour.cohort_rate": (0.015, 0.04),              # labour supply
     "migration.max_rate": (0.04, 0.16),               # emigration ceiling
     "migration.intercept": (-4.0, -2.0),              # emigration hazard level
     "migration.return_rate": (0.015, 0.06),           # return of the diaspora

@@ -18,16 +18,21 @@ def test_drift_per_decade_of_a_straight_line():
     assert drift_per_decade(np.arange(20) * 0.5 + 3.0) == pytest.approx(5.0)
 
 
-@pytest.mark.slow
-def test_the_baseline_is_stationary_after_the_spin_up():
-    firms, employment, unemployment = [], [], []
+@pytest.fixture(scope="module")
+def yearly():
+    """Per seed, the yearly means (all regions) of the series these tests read, 20 policy years."""
+    out = []
     for seed in SEEDS:
         m = ClusterModel("baseline", seed=seed).run(YEARS)
         wide, spy = m.series_wide(), m.p.steps_per_year
-        firms.append(yearly_means(wide["firms"][:, -1], spy))
-        employment.append(yearly_means(wide["employment"][:, -1], spy))
-        unemployment.append(yearly_means(wide["unemployment_rate"][:, -1], spy))
-    f, e, u = (np.mean(x, axis=0) for x in (firms, employment, unemployment))
+        out.append({k: yearly_means(wide[k][:, -1], spy)
+                    for k in ("firms", "employment", "unemployment_rate", "employment_skilled")})
+    return out
+
+
+@pytest.mark.slow
+def test_the_baseline_is_stationary_after_the_spin_up(yearly):
+    f, e, u = (np.mean([y[k] for y in yearly], axis=0) for k in ("firms", "employment", "unemployment_rate"))
     drift = {"firms %": 100 * drift_per_decade(f) / f.mean(),
              "employment %": 100 * drift_per_decade(e) / e.mean(),
              "unemployment pp": 100 * drift_per_decade(u)}
@@ -36,15 +41,9 @@ def test_the_baseline_is_stationary_after_the_spin_up():
 
 
 @pytest.mark.slow
-def test_the_skill_mix_of_employment_is_stationary_after_the_spin_up():
+def test_the_skill_mix_of_employment_is_stationary_after_the_spin_up(yearly):
     """The skilled share of employment drifts by under 1 percentage point per decade over 20
     policy years (the same bar as unemployment's), seed mean of 3 seeds."""
-    shares = []
-    for seed in SEEDS[:3]:
-        m = ClusterModel("baseline", seed=seed).run(YEARS)
-        wide, spy = m.series_wide(), m.p.steps_per_year
-        skilled = yearly_means(wide["employment_skilled"][:, -1], spy)
-        total = yearly_means(wide["employment"][:, -1], spy)
-        shares.append(skilled / total)
+    shares = [y["employment_skilled"] / y["employment"] for y in yearly[:3]]
     drift_pp = 100 * drift_per_decade(np.mean(shares, axis=0))
     assert abs(drift_pp) < 1, f"skilled share of employment drifts {drift_pp:+.2f} points a decade"

@@ -57,7 +57,7 @@ from cluster_abm.policy.lever_state import ALL, covered_share
 from cluster_abm.state.firm_table import open_posts
 
 # Sub-streams of the per-region keyed draws (purpose "region_labour").
-_RETIRE_S, _RETIRE_U, _GRADUATES, _SKILLED_IN, _UNSKILLED_IN = 0, 1, 2, 3, 4
+_RETIRE_S, _RETIRE_U, _GRADUATES, _SKILLED_IN, _COHORT = 0, 1, 2, 3, 4
 _EMIGRATE_GRADUATES, _EMIGRATE_OTHERS, _RETURN, _TRAINEES, _JOBLESS_ROUND = 5, 6, 7, 8, 9
 
 
@@ -170,7 +170,7 @@ def _entrants(m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     p = m.p
     cohort = (m.lf_s + m.lf_u) * p.labour.cohort_rate
-    entrants = keyed_round(_region_uniform(m, _UNSKILLED_IN), cohort)
+    entrants = keyed_round(_region_uniform(m, _COHORT), cohort)
     grad_share = np.minimum(m.university_output * p.ki.graduates_per_university, 1.0)
     graduates = np.minimum(keyed_round(_region_uniform(m, _GRADUATES), cohort * grad_share), entrants)
     attained = keyed_round(_region_uniform(m, _SKILLED_IN), cohort * m.world.region_field("skilled_share"))
@@ -179,8 +179,9 @@ def _entrants(m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def labour_flows(m, step) -> None:
-    """Retirements, recent graduates' first jobs, entrants (the cohort: graduates enter skilled,
-    the rest unskilled; other skilled entrants), skilled emigration and return migration.
+    """Retirements, recent graduates' first jobs, entrants (the cohort of :func:`_entrants`:
+    its skilled part, of which the region's graduates, and the rest unskilled), skilled
+    emigration and return migration.
 
     Step state: writes ``graduates``.
     """

@@ -191,7 +191,6 @@ class RegionStats:
 
 
 # --- reading --------------------------------------------------------------------------------------
-
 def read_stats(path: str | Path, sector_ids: list[str]) -> list[RegionStats]:
     """The regions of a statistics file (``.csv`` or ``.toml``), every figure checked.
 
