@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cluster_abm.mechanisms.common import state_of_the_art
+
 
 def decay_kernel(side: int, decay_cells: float) -> np.ndarray:
     """(side, side) one-dimensional weights exp(-|i - j| / L); the product of two is the
@@ -101,14 +103,16 @@ def spillover_factor(m, step, idx: np.ndarray) -> np.ndarray:
     """Relative rise of the innovation hazard from the local knowledge pool,
     (1 + absorptive capacity x pool / innovation.knowledge_ref) ^ agglomeration.spillover_elasticity:
     1 for a firm with nobody near it or no absorptive capacity (Cohen & Levinthal 1990); the
-    pool is counted in reference firms' stocks, and the elasticity is that of innovation output
+    pool is counted in reference firms' stocks of the current state of the art
+    (:func:`~cluster_abm.mechanisms.common.state_of_the_art`), and the elasticity is that of innovation output
     to the local knowledge pool in the knowledge production function (Jaffe 1989; Anselin,
     Varga & Acs 1997).
 
     Step state: reads ``knowledge_pool``.
     """
     p = m.p
-    absorbed = m.firms.absorptive[idx] * step.knowledge_pool[idx] / p.innovation.knowledge_ref
+    reference = p.innovation.knowledge_ref * state_of_the_art(m)
+    absorbed = m.firms.absorptive[idx] * step.knowledge_pool[idx] / reference
     return (1.0 + absorbed) ** p.agglomeration.spillover_elasticity
 
 

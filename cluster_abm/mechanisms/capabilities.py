@@ -15,18 +15,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from cluster_abm.mechanisms.common import state_of_the_art
+
 from cluster_abm.numerics.grouping import top_per_group
 from cluster_abm.numerics.rounding import stochastic_round
 from cluster_abm.policy.lever_state import ALL
 
 
 def update_absorptive(m) -> None:
-    """AC = (w * codification + (1 - w) * skilled share) * (1 - exp(-K / K_scale)) (seed 3.6.2)."""
+    """AC = (w * codification + (1 - w) * skilled share) * (1 - exp(-K / (K_scale * S))) (seed
+    3.6.2), with S the state of the art (:func:`~cluster_abm.mechanisms.common.state_of_the_art`):
+    prior knowledge counts relative to the knowledge it is to absorb (Cohen & Levinthal 1990)."""
     ft, p = m.firms, m.p.learning
     idx = ft.idx
     emp = np.maximum(ft.skilled[idx] + ft.unskilled[idx], 1)
     skilled = ft.skilled[idx] / emp
-    prior = -np.expm1(-ft.knowledge[idx].sum(axis=1) / p.ac_knowledge_scale)
+    scale = p.ac_knowledge_scale * state_of_the_art(m)
+    prior = -np.expm1(-ft.knowledge[idx].sum(axis=1) / scale)
     w = p.ac_codification_weight
     ft.absorptive[idx] = (w * ft.codification[idx] + (1 - w) * skilled) * prior
 

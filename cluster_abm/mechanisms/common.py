@@ -58,3 +58,18 @@ def novelty_value(distance: np.ndarray, optimum: float) -> np.ndarray:
     """
     r = np.asarray(distance) / optimum
     return r * np.exp(1.0 - r)
+
+
+def state_of_the_art(m) -> float:
+    """How far the external knowledge frontier has advanced since the world was built (1 at the
+    build; ``learning.frontier_growth`` a year after it): the unit in which the rules that read a
+    firm's knowledge stock as a level measure it.
+
+    Knowledge a firm holds counts for less as the state of the art moves on: ideas get harder to
+    find, so the same research effort yields fewer innovations as the frontier advances (Jones
+    1995; Kortum 1997; Bloom, Jones, Van Reenen & Webb 2020), and what a firm can absorb depends on
+    its prior knowledge relative to the knowledge it meets (Cohen & Levinthal 1990). Firms' stocks
+    track the frontier through what they learn from institutions, partners and the global pool,
+    so a rule reading the absolute stock would see innovation and absorptive capacity rise
+    without end (innovations a year rose 3.7-fold over 70 years after the spin-up, seed 1)."""
+    return float(m.frontier[0] / m.frontier_built[0])

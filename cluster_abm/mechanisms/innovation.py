@@ -3,7 +3,9 @@
 Seed 3.1 / 2.1: innovation grows with knowledge and with cooperation that brings diverse partners
 (firms, KIBS, research centres, universities). Firms innovate by two routes (Jensen, Johnson,
 Lorenz & Lundvall 2007): informally, by doing, using and interacting, at a hazard that rises with
-the knowledge stock (Griliches 1979), and through formal R&D projects. R&D is indivisible: a
+the knowledge stock (Griliches 1979) measured against the state of the art, since ideas get harder
+to find as the frontier advances (Jones 1995; Bloom, Jones, Van Reenen & Webb 2020), and through
+formal R&D projects. R&D is indivisible: a
 project needs at least ``innovation.rd_min_team`` full-time researchers, so only a firm whose R&D
 budget (own R&D plus grant-funded R&D) pays for one runs formal R&D, and the returns to R&D rise
 with the output it is spread over (Cohen & Klepper 1996); its hazard then rises with the number of
@@ -32,6 +34,7 @@ from cluster_abm.mechanisms.common import (
     hazard,
     novelty_value,
     profiles,
+    state_of_the_art,
 )
 from cluster_abm.mechanisms.learning import rd_spend
 
@@ -80,14 +83,17 @@ def rd_projects(m, idx: np.ndarray) -> np.ndarray:
 
 def innovation_rate(m, step, idx: np.ndarray) -> np.ndarray:
     """Per-step innovation hazard of firms ``idx`` (also the 'merit' funders can monitor): the
-    informal route (knowledge stock) plus the formal one (R&D projects, none below the minimum
-    scale), times partner novelty, dynamic capabilities and local spillovers.
+    informal route (knowledge stock, in reference stocks of the current state of the art:
+    :func:`~cluster_abm.mechanisms.common.state_of_the_art`) plus the formal one (R&D projects,
+    none below the minimum scale), times partner novelty, dynamic capabilities and local
+    spillovers.
 
     Step state: reads ``novelty``, ``knowledge_pool``.
     """
     ft, p = m.firms, m.p.innovation
     k = ft.knowledge[idx].sum(axis=1)
-    informal = p.base_rate * (k / p.knowledge_ref) ** p.knowledge_elasticity
+    reference = p.knowledge_ref * state_of_the_art(m)  # ideas get harder to find (common.py)
+    informal = p.base_rate * (k / reference) ** p.knowledge_elasticity
     projects = rd_projects(m, idx)
     formal = np.where(projects > 0, p.rd_rate * projects ** p.rd_elasticity, 0.0)
     return ((informal + formal)

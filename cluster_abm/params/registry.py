@@ -197,7 +197,7 @@ REGISTRY.add(
     _p("learning.frontier_growth", 0.02, 0.0, 0.1, "1/yr", "Growth of the external (global) knowledge pool.", per_year="fraction"),
     _p("learning.frontier_multiple", 3.0, 1.0, 20.0, "-", "External pool per field relative to the initial mean of the top decile of firms."),
     _p("learning.ac_codification_weight", 0.5, 0.0, 1.0, "-", "Weight of codification capability (vs the skilled share) in absorptive capacity.", source="seed 3.6.2"),
-    _p("learning.ac_knowledge_scale", 10.0, 0.1, 200.0, "ku", "Knowledge stock at which prior knowledge gives 63 % of its absorptive potential.", source="Cohen & Levinthal 1990"),
+    _p("learning.ac_knowledge_scale", 10.0, 0.1, 200.0, "ku", "Knowledge stock at which prior knowledge gives 63 % of its absorptive potential, at the built world's state of the art (it scales with the frontier: mechanisms.common.state_of_the_art).", source="Cohen & Levinthal 1990"),
 )
 
 # --- innovation (seed 3.1; Nooteboom et al. 2007) --------------------------------------------------
@@ -206,7 +206,7 @@ REGISTRY.add(
     _p("innovation.rd_rate", 0.1057, 0.0, 5.0, "1/yr", "Innovation hazard that one minimum-scale R&D project adds (times the same multipliers as the informal route). Default: most R&D performers (about 80 %) innovate within three years.", per_year="hazard", source="Crepon, Duguet & Mairesse 1998; Huang, Arundel & Hollanders 2010; default fitted by the calibration calibrate_see (docs/calibration.md)"),
     _p("innovation.rd_min_team", 1.0, 0.1, 10.0, "researchers (FTE)", "Smallest R&D project: full-time researchers at the region's skilled wage; a firm whose R&D budget (own plus grant-funded) pays for less does no formal R&D (R&D is indivisible).", source="Cohen & Klepper 1996"),
     _p("innovation.rd_elasticity", 0.3, 0.0, 1.0, "-", "Elasticity of the formal-R&D hazard to the number of minimum-scale projects funded: innovation output rises less than proportionally with R&D, and innovations per unit of R&D fall with firm size.", source="Griliches 1990; Cohen & Klepper 1996; Crepon, Duguet & Mairesse 1998"),
-    _p("innovation.knowledge_ref", 20.0, 1.0, 500.0, "ku", "Reference knowledge stock."),
+    _p("innovation.knowledge_ref", 20.0, 1.0, 500.0, "ku", "Reference knowledge stock of the informal innovation route and of the local knowledge pool, at the built world's state of the art (it scales with the frontier: ideas get harder to find).", source="Jones 1995; Bloom, Jones, Van Reenen & Webb 2020"),
     _p("innovation.knowledge_elasticity", 0.5, 0.0, 2.0, "-", "Elasticity of the innovation hazard to the knowledge stock.", source="Griliches 1979"),
     _p("innovation.partner_weight", 1.0, 0.0, 5.0, "-", "Maximum relative rise of the hazard from novel partner knowledge.", source="seed 2.1; Nooteboom et al. 2007"),
     _p("innovation.optimal_distance", 0.35, 0.05, 0.95, "-", "Cognitive distance at which a partner adds most novelty (inverted U).", source="Nooteboom et al. 2007"),
