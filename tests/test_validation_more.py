@@ -203,6 +203,28 @@ def test_stationarity_fact_flags_a_drift():
     assert FU.stationarity_fact(early, 5).passed and not FU.stationarity_fact(early, 0).passed
 
 
+def _regional(per_region: list[np.ndarray], top_first: float, top_last: float) -> dict:
+    firms = np.column_stack(per_region)
+    run = _yearly(firms.sum(axis=1), 5000 + 0 * firms[:, 0], 0.08 + 0 * firms[:, 0])
+    run["yearly"]["firms_region"] = firms
+    run["region_names"] = ("Veneto", "NE Romania")
+    run["top_share"] = np.array([[0.1, top_first], [0.1, top_last]])
+    return run
+
+
+def test_regional_stationarity_fact_finds_a_region_that_consolidates_behind_flat_totals():
+    years = np.arange(20)
+    steady = _regional([100 + 0 * years, 80 + 0 * years], 0.2, 0.2)
+    assert FU.regional_stationarity_fact([steady], 5).passed
+    # one region gains what the other loses: the totals stay flat, the fact fails on the loser
+    shrinking = _regional([100 + 2.0 * years, 80 - 2.0 * years], 0.25, 0.5)
+    assert FU.stationarity_fact([shrinking], 5).passed
+    fact = FU.regional_stationarity_fact([shrinking], 5)
+    assert not fact.passed and "largest drift NE Romania" in fact.model
+    np.testing.assert_allclose(FU.regional_drift([shrinking], 5)[1], 100 * -20 / np.mean(80 - 2.0 * years[5:]))
+    assert "| NE Romania | 70 / 42 | " in "\n".join(fact.table) and "25 % / 50 %" in "\n".join(fact.table)
+
+
 def test_variability_fact_is_a_coefficient_of_variation():
     assert FU.cv([90, 100, 110]) == pytest.approx(10 / 100)
     assert math.isnan(FU.cv([5]))

@@ -48,6 +48,7 @@ def yearly_series(wide: dict[str, np.ndarray], spy: int) -> dict[str, np.ndarray
             "unemployment": yearly_means(wide["unemployment_rate"][:, -1], spy),
             "employment_end": np.asarray(wide["employment"][spy::spy, -1], dtype=float),
             "firms_end": np.asarray(wide["firms"][spy::spy, -1], dtype=float),
+            "firms_region": yearly_means(wide["firms"][:, :-1], spy),
             "innovations": yearly_sums(wide["innovations"][:, -1], spy),
             "skilled_emigrants": yearly_sums(wide["skilled_emigrants"][:, -1], spy),
             "skilled_emigrants_region": yearly_sums(wide["skilled_emigrants"][:, :-1], spy)}
@@ -109,6 +110,46 @@ def stationarity_fact(runs, from_year: int, figdir=None, plt=None) -> Fact:
          "agent-based modeling output analysis, JASSS 18(4): 4"],
         "Yearly means of the per-step series over all regions; the drift is the slope of a "
         "least-squares line through the mean over seeds, times ten years.", name)
+
+
+def regional_drift(runs, from_year: int) -> np.ndarray:
+    """Per region: drift per decade of the seed-mean firm count over years ``from_year + 1`` to
+    the end, in % of its mean."""
+    f = np.mean([r["yearly"]["firms_region"][from_year:] for r in runs], axis=0)  # years x regions
+    if len(f) < 2:
+        return np.full(f.shape[1], math.nan)
+    return np.array([100 * drift_per_decade(f[:, j]) / max(f[:, j].mean(), 1e-9)
+                     for j in range(f.shape[1])])
+
+
+def regional_stationarity_fact(runs, from_year: int) -> Fact:
+    """Each region's firm count is stationary after the spin-up: the bar of the stationarity
+    fact (5 % of the mean per decade) region by region. The totals can hide a region that
+    consolidates while the others grow; the table adds the largest firm's share of each region's
+    employment at the window's first and last year end (``r["top_share"]``)."""
+    drift = regional_drift(runs, from_year)
+    names = runs[0]["region_names"]
+    f = np.mean([r["yearly"]["firms_region"][from_year:] for r in runs], axis=0)
+    top = np.mean([r["top_share"] for r in runs], axis=0)  # window year ends x regions
+    rows = ["| region | firms, first / last window year | drift per decade | largest firm's share of "
+            "the region's employment, first / last window year end |", "|---|---|---|---|"]
+    for j, name in enumerate(names):
+        rows.append(f"| {name} | {f[0, j]:.0f} / {f[-1, j]:.0f} | {drift[j]:+.1f} % | "
+                    f"{100 * top[0, j]:.0f} % / {100 * top[-1, j]:.0f} % |")
+    worst = int(np.nanargmax(np.abs(drift)))
+    inside = int(np.sum(np.abs(drift) < DRIFT_MAX_PCT))
+    return Fact(
+        "regional_stationarity", "Each region's firm count is stationary after the spin-up",
+        bool(inside == len(drift)),
+        f"every region: drift per decade of the seed-mean firm count over years "
+        f"{from_year + 1}-end under {DRIFT_MAX_PCT:g} % of its mean",
+        f"{inside} of {len(drift)} regions inside; largest drift {names[worst]} "
+        f"{drift[worst]:+.1f} % per decade",
+        "the issue-16 bar, region by region (a model property, no published figure)",
+        ["issue 16; issue 21 (regional differences)", "Lee et al. (2015) The complexities of "
+         "agent-based modeling output analysis, JASSS 18(4): 4"],
+        "Yearly means of each region's firm count, mean over seeds; the drift is the slope of a "
+        "least-squares line, times ten years, over the region's mean.", None, rows)
 
 
 def seed_variability(runs, from_year: int) -> dict[str, list[float]]:

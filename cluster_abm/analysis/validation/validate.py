@@ -76,6 +76,7 @@ from cluster_abm.analysis.validation.facts import (
 )
 from cluster_abm.analysis.validation.facts_regions import innovation_country_fact, stage_fact
 from cluster_abm.analysis.validation.facts_runs import (
+    regional_stationarity_fact,
     stationarity_fact,
     variability_fact,
     yearly_series,
@@ -105,9 +106,18 @@ class ValidationTask:
     from_year: int
 
 
+def _largest_share(employees: np.ndarray, region: np.ndarray, n_regions: int) -> np.ndarray:
+    """Per region: the largest firm's share of the region's employment (0 without employment)."""
+    total = np.bincount(region, weights=employees, minlength=n_regions)
+    largest = np.zeros(n_regions)
+    np.maximum.at(largest, region, employees.astype(float))
+    return np.divide(largest, total, out=np.zeros(n_regions), where=total > 0)
+
+
 def collect(task: ValidationTask) -> dict[str, Any]:
     """Run one replicate and extract what the facts need (compact, picklable)."""
     snaps: list[tuple[np.ndarray, np.ndarray]] = []
+    tops: list[np.ndarray] = []  # per window year end: the largest firm's share of each region's employment
     window = {}
 
     def on_year(model, year: int) -> None:
@@ -118,6 +128,7 @@ def collect(task: ValidationTask) -> dict[str, Any]:
                 "w", model.p.yearly.innovation.recent_years * model.p.steps_per_year)
             snaps.append((ft.employees[idx].astype(np.int64), recent,
                           model.world.region_country[ft.region[idx]].astype(np.int64)))
+            tops.append(_largest_share(ft.employees[idx], ft.region[idx], model.world.n_regions))
 
     t0 = time.perf_counter()
     obs, model = observe(task.scenario, task.seed, task.years, keep_model=True, on_year=on_year)
@@ -135,6 +146,8 @@ def collect(task: ValidationTask) -> dict[str, Any]:
          for c in SIZE_CLASSES] for k in range(len(model.world.countries))]
     out.update(_network(model))
     out["yearly"] = yearly_series(model.series_wide(), model.p.steps_per_year)
+    out["top_share"] = np.array(tops) if tops else np.zeros((1, model.world.n_regions))
+    out["region_names"] = tuple(r.name for r in model.world.regions)
     out["wall"] = time.perf_counter() - t0
     return out
 
@@ -321,7 +334,8 @@ def run_validation(scenario: str | Path | Scenario = "baseline", *, seeds: int =
              *bands_fact(runs, targets, from_year, figdir, plt),
              young_fact(runs), tail_fact(runs), innovation_country_fact(runs, targets),
              stage_fact(runs, targets, from_year),
-             stationarity_fact(runs, from_year, figdir, plt), variability_fact(runs, from_year)]
+             stationarity_fact(runs, from_year, figdir, plt), regional_stationarity_fact(runs, from_year),
+             variability_fact(runs, from_year)]
     result = ValidationResult(sc.name, seeds, n_years, facts, out, figdir,
                               time.perf_counter() - t0,
                               policy_section(Path(policy_effects) if policy_effects else None))
