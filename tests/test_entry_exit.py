@@ -309,3 +309,49 @@ def test_foresight_at_entry_raises_first_year_survival():
         surv[sd] = np.array([measure(observe(scen, seed, 10), target.measure, target.scope, 0)
                              for seed in (1, 2, 3)])
     assert (surv[0.0] - surv[3.0]).mean() > 0.03, surv
+
+
+def test_each_employee_may_leave_to_found_so_a_large_firm_spawns_in_proportion_to_its_staff():
+    """Spin-off founders are binomial in a firm's staff (per-employee hazard
+    ``demography.spinoff_rate``): a firm of 900 persons averages 900 x the per-step hazard
+    founders a step (2.3 at the shipped rate). Drawing at most one founder per firm and step
+    gave at most 1, so regions dominated by a few large firms lost most of their spin-offs."""
+    m = ClusterModel("baseline", seed=7, params=BUILT)
+    ft = m.firms
+    big = ft.idx[:1]
+    ft.skilled[big], ft.unskilled[big] = 500, 400
+    per_employee = -np.expm1(-m.p.demography.spinoff_rate)
+    counts = []
+    for t in range(300):
+        m.t = t
+        parents, ordinal = demography.spinoff_founders(m, big)
+        counts.append(len(parents))
+        assert (ordinal == np.arange(len(parents))).all()
+    assert np.mean(counts) == pytest.approx(900 * per_employee, rel=0.1)
+    assert max(counts) > 1
+
+
+def test_founders_leave_as_persons_their_parents_have():
+    """Founders of one parent are drawn from its staff without replacement: a parent with one
+    skilled person among three loses exactly one skilled founder if all three leave, and the
+    skilled share of founders is the parent's."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        out = demography.founders_skilled(np.array([1, 1, 1]), np.array([3, 3, 3]),
+                                          np.array([0, 1, 2]), rng.random(3))
+        assert out.sum() == 1
+    n = 50_000
+    out = demography.founders_skilled(np.tile([4, 4], n), np.tile([10, 10], n),
+                                      np.tile([0, 1], n), rng.random(2 * n)).reshape(n, 2)
+    np.testing.assert_allclose(out.mean(axis=0), [0.4, 0.4], atol=0.01)
+    assert (out.sum(axis=1) == 2).mean() == pytest.approx(4 / 10 * 3 / 9, abs=0.01)
+
+
+def test_staff_never_goes_negative_when_many_founders_leave():
+    """At the registry's highest spin-off hazard, five years from the built world: parents that
+    lose several founders in one step keep non-negative staff of both skills."""
+    m = ClusterModel("baseline", seed=3, params={**BUILT, "demography.spinoff_rate": 0.2})
+    ft = m.firms
+    for _ in range(20):
+        m.step()
+        assert ft.skilled[ft.idx].min() >= 0 and ft.unskilled[ft.idx].min() >= 0
