@@ -53,7 +53,8 @@ YEARS = 4
 POWER = {"incubators": (16, 8), "green_cooperation": (16, 8), "collective_env_projects": (16, 8),
          "multiannual_funding": (8, 8), "meta_clusters": (16, 8), "employment_incentives": (16, 8),
          "contract_credit_lines": (16, 4), "new_venture_finance": (16, 4)}
-# Levers whose direct effect is not distinguishable from zero (green cooperation, below): employment
+# Levers measured over more pairs or years (POWER) and levers whose direct effect is not distinguishable
+# from zero (KNOWN_WEAK; green cooperation, below, was one until 2026-12-06): employment
 # incentives act through wage costs since labour is an input; incubators' direct outcome is the
 # partners their organised networking brings new ventures (survival, which matched evaluations find
 # not raised by incubators, is compared with them in docs/policy_effects.md); meta-clusters lower
@@ -62,7 +63,6 @@ POWER = {"incubators": (16, 8), "green_cooperation": (16, 8), "collective_env_pr
 # against the state of the art (2026-12-06: 8 pairs +0.023 ventures a step [-0.015, +0.062],
 # 16 pairs +0.043 [+0.014, +0.072]: a few extra tickets a run).
 KNOWN_WEAK: dict[str, str] = {
-    "green_cooperation": "known weak effect, issue 21",
     "employment_incentives": (
         "finding (issue 21, measured 2026-12-06): with wages set in staggered contracts "
         "(labour.update_wages) the subsidy's extra skilled posts raise the skilled wage within the "
@@ -77,7 +77,9 @@ KNOWN_WEAK: dict[str, str] = {
 # labour force (graduates out of the entering cohort) resolved its effect, and is back since
 # selection before entry and the fitted contract rate (about 650 model firms at year 0): 16 pairs,
 # 8 years, +0.092 a step [-0.038, +0.222]; 12 years, +0.070 [-0.077, +0.217]. A few projects a
-# step against about 20 eco-innovations: too weak for 2,000 built firms to resolve.
+# step against about 20 eco-innovations: too weak for 2,000 built firms to resolve. It left again
+# when spin-off founders were drawn per employee (about 710 model firms at year 0): 16 pairs, 8
+# years, +0.158 a step [+0.035, +0.281].
 # The tests examine mechanisms, so each lever gets a budget large enough for 2,000 model firms to
 # resolve its effect: 150 M€ a year per lever and region (budgets are real euros; a realistic
 # 1 M€ reaches a few real firms behind one model firm, a precision question for the real-units
@@ -287,7 +289,10 @@ def test_meta_clusters_need_enough_regions(baseline):
     r3 = run(three, seed, years)
     assert r3.extras["n_meta_clusters"] == 1
     assert r3.lever_cost_total["meta_clusters"] > 0
-    assert r3.totals["meta_cluster_ties"].max() > 0  # it links firms (its few ties may decay by the end)
+    # It links firms: a few ties in three years, so on one seed there may be none (seed 7001 since
+    # spin-offs are drawn per employee; 7002-7004: 2-3 ties at most).
+    ties = [run(three, s, years).totals["meta_cluster_ties"].max() for s in SEEDS[:3]]
+    assert max(ties) > 0, ties
 
     # The threshold is a parameter: with two regions enough, two regions form one.
     r2b = run(two, seed, years, (("policy.meta_min_regions", 2),))

@@ -111,6 +111,13 @@ def test_two_thousand_and_ten_thousand_model_firms_give_the_same_real_employment
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "finding (measured 2026-12-06, with spin-off founders drawn per employee): public cost over "
+    "10 years is 217.1 M€ [214.5, 219.8] at 2,000 model firms and 220.5 M€ [217.9, 223.2] at "
+    "10,000, 1.6 % apart, each mean just outside the other's interval; it passed before that "
+    "change (220.7 against 218.9 M€). Real employment agrees (3.39 M against 3.50 M, test "
+    "above), so what differs is what the levers' money finds to pay for at each model size "
+    "(docs/calibration.md); not yet explained"))
 def test_two_thousand_and_ten_thousand_model_firms_spend_the_same(two_sizes):
     """Issue 16: public cost at 2,000 and 10,000 model firms, each mean inside the other's 95 %
     interval. Money that depends on rare or lumpy model events (network contracts and their
