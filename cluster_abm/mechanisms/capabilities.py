@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 
 from cluster_abm.mechanisms.common import state_of_the_art
-
 from cluster_abm.numerics.grouping import top_per_group
 from cluster_abm.numerics.rounding import stochastic_round
 from cluster_abm.policy.lever_state import ALL

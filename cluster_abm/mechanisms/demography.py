@@ -364,6 +364,9 @@ def spinoff_founders(m, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return parents, np.arange(len(parents)) - first
 
 
+_ORDINALS = np.uint64(1 << 16)  # key space per parent: founders of one firm in one step
+
+
 class SpinoffDraws:
     """Keyed draws of this step's spin-offs (common random numbers): each founder's draws are
     fixed by its parent's uid and its ordinal among the parent's founders of the step, so two
@@ -371,7 +374,7 @@ class SpinoffDraws:
 
     def __init__(self, m, parents: np.ndarray, ordinal: np.ndarray):
         self.key, self.t = m.rngs.key, m.t
-        self.ids = m.firms.uid[parents].astype(np.uint64) * np.uint64(1 << 16) + ordinal.astype(np.uint64)
+        self.ids = m.firms.uid[parents].astype(np.uint64) * _ORDINALS + ordinal.astype(np.uint64)
 
     def uniform(self, purpose: str, sub: int = 0) -> np.ndarray:
         return keyed_uniform(self.key, self.ids, self.t, PURPOSES[purpose], sub)

@@ -153,7 +153,7 @@ class ClusterModel(mesa.Model):
         cooperation.initial_ties(self, s, self.p.init.ties_per_firm)
         self._set_region_weights()
         self.frontier = self.p.learning.frontier_multiple * self._top_decile(np.arange(self.firms.n))
-        self.frontier_built = self.frontier.copy()  # the state of the art's unit (learning.state_of_the_art)
+        self.frontier_built = self.frontier.copy()  # the unit of common.state_of_the_art
         self.collect()
         if _restoring:  # from_snapshot overwrites the state next
             return

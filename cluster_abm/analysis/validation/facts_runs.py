@@ -112,10 +112,15 @@ def stationarity_fact(runs, from_year: int, figdir=None, plt=None) -> Fact:
         "least-squares line through the mean over seeds, times ten years.", name)
 
 
+def _regional_firms(runs, from_year: int) -> np.ndarray:
+    """Seed-mean firm count by year (``from_year + 1`` to the end) x region."""
+    return np.mean([r["yearly"]["firms_region"][from_year:] for r in runs], axis=0)
+
+
 def regional_drift(runs, from_year: int) -> np.ndarray:
     """Per region: drift per decade of the seed-mean firm count over years ``from_year + 1`` to
     the end, in % of its mean."""
-    f = np.mean([r["yearly"]["firms_region"][from_year:] for r in runs], axis=0)  # years x regions
+    f = _regional_firms(runs, from_year)
     if len(f) < 2:
         return np.full(f.shape[1], math.nan)
     return np.array([100 * drift_per_decade(f[:, j]) / max(f[:, j].mean(), 1e-9)
@@ -129,7 +134,7 @@ def regional_stationarity_fact(runs, from_year: int) -> Fact:
     employment at the window's first and last year end (``r["top_share"]``)."""
     drift = regional_drift(runs, from_year)
     names = runs[0]["region_names"]
-    f = np.mean([r["yearly"]["firms_region"][from_year:] for r in runs], axis=0)
+    f = _regional_firms(runs, from_year)
     top = np.mean([r["top_share"] for r in runs], axis=0)  # window year ends x regions
     rows = ["| region | firms, first / last window year | drift per decade | largest firm's share of "
             "the region's employment, first / last window year end |", "|---|---|---|---|"]

@@ -117,7 +117,7 @@ def _largest_share(employees: np.ndarray, region: np.ndarray, n_regions: int) ->
 def collect(task: ValidationTask) -> dict[str, Any]:
     """Run one replicate and extract what the facts need (compact, picklable)."""
     snaps: list[tuple[np.ndarray, np.ndarray]] = []
-    tops: list[np.ndarray] = []  # per window year end: the largest firm's share of each region's employment
+    tops: list[np.ndarray] = []  # per window year end: largest firm's share of regional jobs
     window = {}
 
     def on_year(model, year: int) -> None:
