@@ -9,6 +9,7 @@ import math
 import matplotlib
 import numpy as np
 import pytest
+from scipy import stats
 
 matplotlib.use("Agg")
 
@@ -223,6 +224,25 @@ def test_regional_stationarity_fact_finds_a_region_that_consolidates_behind_flat
     assert not fact.passed and "largest drift NE Romania" in fact.model
     np.testing.assert_allclose(FU.regional_drift([shrinking], 5)[1], 100 * -20 / np.mean(80 - 2.0 * years[5:]))
     assert "| NE Romania | 70 / 42 | " in "\n".join(fact.table) and "25 % / 50 %" in "\n".join(fact.table)
+
+
+def test_regional_drift_interval_is_centred_on_the_seed_mean_drift():
+    """Per-seed drifts share the seed-mean count's mean as denominator, so their mean is the
+    drift of the seed-mean count; the interval widens with the seeds' disagreement."""
+    years = np.arange(20)
+    runs = [_regional([100 + 0 * years, 80 - k * years], 0.2, 0.3) for k in (1.0, 2.0, 3.0)]
+    ci = FU.regional_drift_interval(runs, 5)
+    drift = FU.regional_drift(runs, 5)
+    np.testing.assert_allclose(ci.mean(axis=1), drift)
+    np.testing.assert_allclose(ci[0], [0.0, 0.0], atol=1e-9)  # every seed flat
+    lo, hi = ci[1]
+    per_seed = 100 * -10 * np.array([1.0, 2.0, 3.0]) / np.mean([80 - k * years[5:] for k in (1.0, 2.0, 3.0)])
+    half = stats.t.ppf(0.975, 2) * per_seed.std(ddof=1) / math.sqrt(3)
+    np.testing.assert_allclose([lo, hi], [per_seed.mean() - half, per_seed.mean() + half])
+    fact = FU.regional_stationarity_fact(runs, 5)
+    assert f"[{lo:+.1f}, {hi:+.1f}]" in fact.model and f"[{lo:+.1f}, {hi:+.1f}]" in "\n".join(fact.table)
+    assert np.isnan(FU.regional_drift_interval(runs[:1], 5)).all()
+    assert "[" not in FU.regional_stationarity_fact(runs[:1], 5).model
 
 
 def test_variability_fact_is_a_coefficient_of_variation():
