@@ -39,7 +39,7 @@ from cluster_abm.policy.levers import BY_ID, LEVERS, LeverSetting
 from cluster_abm.specs.scenario import load_scenario
 
 SEEDS = tuple(range(7001, 7033))  # paired seeds; the first 8 are the default sample
-TIE_SEEDS = tuple(range(7001, 7033))  # network contracts' ties: a small effect, 32 pairs
+TIE_SEEDS = SEEDS  # network contracts' ties: a small effect, all 32 pairs
 N_SEEDS = 8
 YEARS = 4
 # Levers whose first-order effect needs rare events to accumulate get more seeds and years:

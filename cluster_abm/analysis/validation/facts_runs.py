@@ -118,30 +118,35 @@ def _regional_firms(runs, from_year: int) -> np.ndarray:
     return np.mean([r["yearly"]["firms_region"][from_year:] for r in runs], axis=0)
 
 
+def _seed_drifts(runs, from_year: int) -> np.ndarray:
+    """Seeds x regions: each seed's drift per decade of its firm count over years
+    ``from_year + 1`` to the end, in % of the seed-mean count's mean. A least-squares slope is
+    linear in the data, so the mean over seeds is the drift of the seed-mean count."""
+    f = _regional_firms(runs, from_year)
+    if len(f) < 2:
+        return np.full((len(runs), f.shape[1]), math.nan)
+    mean = np.maximum(f.mean(axis=0), 1e-9)
+    return np.array([[100 * drift_per_decade(r["yearly"]["firms_region"][from_year:, j]) / mean[j]
+                      for j in range(f.shape[1])] for r in runs])
+
+
 def regional_drift(runs, from_year: int) -> np.ndarray:
     """Per region: drift per decade of the seed-mean firm count over years ``from_year + 1`` to
     the end, in % of its mean."""
-    f = _regional_firms(runs, from_year)
-    if len(f) < 2:
-        return np.full(f.shape[1], math.nan)
-    return np.array([100 * drift_per_decade(f[:, j]) / max(f[:, j].mean(), 1e-9)
-                     for j in range(f.shape[1])])
+    return _seed_drifts(runs, from_year).mean(axis=0)
 
 
 def regional_drift_interval(runs, from_year: int, level: float = 0.95) -> np.ndarray:
-    """Per region: the (low, high) t-interval over seeds of each seed's drift per decade, each
-    in % of the seed-mean count's mean (the common denominator, so the intervals' centres are
-    :func:`regional_drift`). One region's drift over 20 years moves by several points with the
-    root seed (North-East Romania -6.2 % and -10.7 % a decade on 20 seeds each); the interval
-    says how far the mean can be trusted. NaN with fewer than two seeds. Regions x 2."""
-    f = _regional_firms(runs, from_year)
-    if len(runs) < 2 or len(f) < 2:
-        return np.full((f.shape[1], 2), math.nan)
-    mean = np.maximum(f.mean(axis=0), 1e-9)
-    per_seed = np.array([[100 * drift_per_decade(r["yearly"]["firms_region"][from_year:, j]) / mean[j]
-                          for j in range(f.shape[1])] for r in runs])
-    half = stats.t.ppf(0.5 + level / 2, len(runs) - 1) * per_seed.std(axis=0, ddof=1) / math.sqrt(len(runs))
-    centre = per_seed.mean(axis=0)
+    """Per region: the (low, high) t-interval over seeds of the seeds' drifts
+    (:func:`_seed_drifts`), centred on :func:`regional_drift`. One region's drift over 20 years
+    moves by several points with the root seed (North-East Romania -6.2 % and -10.7 % a decade
+    on 20 seeds each); the interval says how far the mean can be trusted. NaN with fewer than
+    two seeds. Regions x 2."""
+    d = _seed_drifts(runs, from_year)
+    if len(runs) < 2:
+        return np.full((d.shape[1], 2), math.nan)
+    half = stats.t.ppf(0.5 + level / 2, len(runs) - 1) * d.std(axis=0, ddof=1) / math.sqrt(len(runs))
+    centre = d.mean(axis=0)
     return np.column_stack([centre - half, centre + half])
 
 
