@@ -67,7 +67,8 @@ KNOWN_WEAK: dict[str, str] = {
         "finding (issue 21, measured 2026-12-06): with wages set in staggered contracts "
         "(labour.update_wages) the subsidy's extra skilled posts raise the skilled wage within the "
         "year and are filled from other firms: skilled employment -8.0 [-17.1, +1.2] over 16 pairs "
-        "x 8 years. The +68.5 [+60.6, +76.3] measured with one wage update a year was an artifact "
+        "x 8 years; since applications reserve the budget (2026-12-07) -3.9 [-8.8, +0.9]. The +68.5 "
+        "[+60.6, +76.3] measured with one wage update a year was an artifact "
         "of its timing: moving that update from the first to the third quarter gives +4.7 "
         "[-6.1, +15.5], since the yearly update coincided with the reset of the subsidy's base "
         "and never saw its vacancies"),

@@ -203,7 +203,7 @@ LEVERS: tuple[Lever, ...] = (
       "mechanisms.capabilities.transfer_green_skills", ("policy.training_places", "policy.green_skills_transfer", "policy.green_skills_cost"),
       "green_knowledge", "+", "policy.green_skills_cost per transfer", ("regions", "clusters", "firms"), ("all", "smes", "cmo_members")),
     L("employment_incentives", "Labour policies and fiscal incentives for employment", "WG6", "3.6.4",
-      "Fiscal incentives for skilled jobs: the state pays part of the wage of skilled jobs above a firm's base, lowering its skilled wage cost at the margin (labour demand, competitiveness).",
+      "Fiscal incentives for skilled jobs: the state pays part of the wage of skilled jobs above a firm's base, lowering its skilled wage cost at the margin (labour demand, competitiveness); firms apply for the extra jobs they plan and the budget is reserved for them, small firms first, until it runs out.",
       "mechanisms.production.wage_subsidy", ("policy.hiring_subsidy",),
       "employment_skilled", "+", "policy.hiring_subsidy of the skilled wage of each skilled job above the firm's base"),
     L("university_firm_collab", "University-firm collaboration (courses, traineeships, PhDs)", "WG6", "3.6.4",
