@@ -59,6 +59,7 @@ from cluster_abm.state.firm_table import open_posts
 # Sub-streams of the per-region keyed draws (purpose "region_labour").
 _RETIRE_S, _RETIRE_U, _GRADUATES, _SKILLED_IN, _COHORT = 0, 1, 2, 3, 4
 _EMIGRATE_GRADUATES, _EMIGRATE_OTHERS, _RETURN, _TRAINEES, _JOBLESS_ROUND = 5, 6, 7, 8, 9
+_PARTICIPATE_S, _PARTICIPATE_U = 10, 11
 
 
 def _region_uniform(m, sub: int) -> np.ndarray:
@@ -207,6 +208,7 @@ def labour_flows(m, step) -> None:
     skilled_in, unskilled_in, graduates = _entrants(m)
     m.lf_s += skilled_in
     m.lf_u += unskilled_in
+    participation(m)
     m.grads += graduates
     m.grads_jobless += graduates
     step.graduates = graduates
@@ -246,6 +248,44 @@ def labour_flows(m, step) -> None:
     m.ledger.add("skilled_emigrants", regions, emigrants)
     m.ledger.add("skilled_emigrants_graduates", regions, gone_g)
     m.ledger.add("skilled_emigrants_employed", regions, gone_emp_r)
+
+
+def participation(m) -> None:
+    """Flows between inactivity and the labour force (the participation margin).
+
+    Each region keeps, per skill, working-age people outside the labour force (``inactive_s``,
+    ``inactive_u``). Its target activity rate is ``labour.activity_rate`` x (1 -
+    ``labour.participation_response`` x (u - u0)), u the regional unemployment rate and u0 its
+    initial level (the reference of the wage curve, :func:`update_wages`): when jobs are scarce
+    discouraged workers stop searching, when they are plentiful inactive people start (the
+    participation decision weighs the value of search against that of inactivity, which rises
+    with the job-finding rate: Pissarides 2000, ch. 7; Garibaldi & Wasmer 2005). Each step the
+    labour force of each skill closes ``labour.participation_adjust`` (a year) of its gap to that
+    target: the inactive enter as unemployed searchers, and only the unemployed leave. In European
+    regions a labour-demand shock is absorbed mostly by participation in the first three years,
+    little by unemployment and hardly by migration (Decressin & Fatas 1995); with a fixed labour
+    force every job a policy added or a closure cut moved unemployment one for one.
+
+    The inactive pool's own turnover (people ageing out, young people staying in education) is
+    left out, as the population is stationary (:func:`_entrants`); emigrants and returnees are
+    skilled workers of the labour force (:func:`labour_flows`). Rounded with a keyed draw per
+    region and skill (common random numbers).
+    """
+    p = m.p
+    lf = m.lf_s + m.lf_u
+    u = (m.unemployed_s() + m.unemployed_u()) / np.maximum(lf, 1.0)
+    target = np.clip(p.labour.activity_rate * (1.0 - p.labour.participation_response * (u - m.u0)), 0.0, 1.0)
+    rate = p.labour.participation_adjust
+    for sub, skill in ((_PARTICIPATE_S, "s"), (_PARTICIPATE_U, "u")):
+        force, inactive = getattr(m, "lf_" + skill), getattr(m, "inactive_" + skill)
+        pool = np.maximum(getattr(m, "unemployed_" + skill)(), 0.0)
+        gap = rate * (target * (force + inactive) - force)
+        flow = keyed_round(_region_uniform(m, sub), np.abs(gap)) * np.sign(gap)
+        flow = np.clip(flow, -np.floor(pool), np.floor(inactive))  # only the unemployed leave
+        force += flow
+        inactive -= flow
+        m.ledger.add("labour_force_entries", np.arange(m.world.n_regions), np.maximum(flow, 0.0))
+        m.ledger.add("labour_force_exits", np.arange(m.world.n_regions), np.maximum(-flow, 0.0))
 
 
 def open_skilled_posts(m, slots: np.ndarray) -> np.ndarray:

@@ -99,6 +99,7 @@ SERIES_LIST = [
     S("employment_unskilled", "persons", "Unskilled employees.", "WG6", "stock"),
     S("labour_force", "persons", "Labour force (employed + unemployed).", "WG6", "stock"),
     S("unemployment_rate", "share", "Unemployed over labour force.", "WG6", "ratio"),
+    S("activity_rate", "share", "Labour force over the working-age population (labour force + inactive; labour.participation).", "WG6", "ratio"),
     S("open_posts", "persons", "Open posts: staff firms want beyond the staff they have (desired minus actual, each skill, at least 0) after the step's hiring.", "WG6", "stock"),
     S("job_vacancy_rate", "share", "Open posts over occupied plus open posts (Eurostat's job vacancy rate).", "WG6", "ratio"),
     S("skilled_unemployment_rate", "share", "Unemployed skilled over skilled labour force.", "WG6", "ratio"),
@@ -388,6 +389,8 @@ def step_metrics(m) -> dict[str, np.ndarray]:
     lfs = np.append(m.lf_s, m.lf_s.sum())
     out["labour_force"] = lf
     out["unemployment_rate"] = _ratio(lf - out["employment"], lf)
+    inactive = np.append(m.inactive_s + m.inactive_u, (m.inactive_s + m.inactive_u).sum())
+    out["activity_rate"] = _ratio(lf, lf + inactive)
     out["skilled_unemployment_rate"] = _ratio(lfs - out["employment_skilled"], lfs)
     out["open_posts"] = sums["open_posts"]
     out["job_vacancy_rate"] = _ratio(out["open_posts"], out["employment"] + out["open_posts"])
@@ -596,7 +599,7 @@ SERIES_LABELS: dict[str, str] = {
     # WG6
     "employment": "Employment", "employment_skilled": "Skilled employment",
     "employment_unskilled": "Unskilled employment", "labour_force": "Labour force",
-    "unemployment_rate": "Unemployment rate", "skilled_unemployment_rate": "Skilled unemployment rate",
+    "unemployment_rate": "Unemployment rate", "activity_rate": "Activity rate", "skilled_unemployment_rate": "Skilled unemployment rate",
     "open_posts": "Open posts", "job_vacancy_rate": "Job vacancy rate",
     "skilled_emigrants": "Skilled emigrants", "skilled_emigrants_cum": "Skilled emigrants so far",
     "graduate_unemployment_rate": "Recent graduates without a first job",
