@@ -3,8 +3,10 @@
 
 Workers are not agents: each region has a labour force per skill level (a stock) with flows in
 (the entering cohort: its skilled part, of which the region's graduates, and the rest unskilled)
-and out (retirement, emigration); employment is the sum of firms' staff and unemployment the
-rest. The entering cohort replaces the retirees (a stationary population: the working-age
+and out (retirement, emigration), and between it and the region's inactive working-age people
+(the participation margin, :func:`participation`: discouraged workers leave when unemployment
+is high, inactive people enter when jobs are plentiful; Decressin & Fatas 1995); employment is
+the sum of firms' staff and unemployment the rest. The entering cohort replaces the retirees (a stationary population: the working-age
 population of the baseline regions changes by well under 1 % a year before migration, Eurostat
 demo_r_pjangroup) and has the region's skill mix (:func:`_entrants`), so the labour force and its
 skill mix change only through migration: brain drain thins the skilled stock and returns refill
