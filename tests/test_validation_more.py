@@ -307,3 +307,28 @@ def test_every_published_effect_names_a_treatment_the_script_runs(monkeypatch):
     spec.loader.exec_module(mod)
     assert {p.treatment for p in P.PUBLISHED} == set(mod.TREATMENTS)
     assert len({(p.treatment, p.outcome) for p in P.PUBLISHED}) == len(P.PUBLISHED)
+
+
+def _labour_run(employment: np.ndarray, labour_force: np.ndarray) -> dict:
+    return {"yearly": {"employment_region_end": employment, "labour_force_region_end": labour_force}}
+
+
+def test_absorption_fact_reads_the_labour_force_share_of_employment_changes():
+    """Decressin & Fatas (1995): the slope of the labour force's change on employment's, over
+    3-year windows; a region whose labour force follows 70 % of its employment swings passes, a
+    fixed labour force (unemployment takes everything) fails."""
+    rng = np.random.default_rng(5)
+    runs_follow, runs_fixed = [], []
+    for _ in range(3):
+        swings = np.cumsum(rng.normal(0.0, 30.0, (21, 2)), axis=0)
+        lf = 1000.0 + 0.7 * swings
+        runs_follow.append(_labour_run(950.0 + swings, lf))
+        runs_fixed.append(_labour_run(950.0 + swings, np.full((21, 2), 1000.0)))
+    de, dlf = FR.absorption_changes(runs_follow[:1], 5)[0]
+    assert len(de) == 2 * 5  # windows from the end of year 5 (index 4): 4, 7, ..., 16 in 2 regions
+    assert FR.absorbed_share(de, dlf) == pytest.approx(0.7)
+    follow = FR.absorption_fact(runs_follow, 5)
+    assert follow.passed and "labour force 0.70" in follow.model
+    fixed = FR.absorption_fact(runs_fixed, 5)
+    assert not fixed.passed and "labour force 0.00" in fixed.model
+    assert math.isnan(FR.absorbed_share(np.zeros(5), np.zeros(5)))

@@ -74,7 +74,11 @@ from cluster_abm.analysis.validation.facts import (
     tail_fact,
     young_fact,
 )
-from cluster_abm.analysis.validation.facts_regions import innovation_country_fact, stage_fact
+from cluster_abm.analysis.validation.facts_regions import (
+    absorption_fact,
+    innovation_country_fact,
+    stage_fact,
+)
 from cluster_abm.analysis.validation.facts_runs import (
     regional_stationarity_fact,
     stationarity_fact,
@@ -333,7 +337,7 @@ def run_validation(scenario: str | Path | Scenario = "baseline", *, seeds: int =
              cluster_growth_fact(runs, figdir, plt), network_fact(runs, figdir, plt),
              *bands_fact(runs, targets, from_year, figdir, plt),
              young_fact(runs), tail_fact(runs), innovation_country_fact(runs, targets),
-             stage_fact(runs, targets, from_year),
+             stage_fact(runs, targets, from_year), absorption_fact(runs, from_year),
              stationarity_fact(runs, from_year, figdir, plt), regional_stationarity_fact(runs, from_year),
              variability_fact(runs, from_year)]
     result = ValidationResult(sc.name, seeds, n_years, facts, out, figdir,
