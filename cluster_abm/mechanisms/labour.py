@@ -8,9 +8,9 @@ and out (retirement, emigration), and between it and the region's inactive worki
 is high, inactive people enter when jobs are plentiful; Decressin & Fatas 1995); employment is
 the sum of firms' staff and unemployment the rest. The entering cohort replaces the retirees (a stationary population: the working-age
 population of the baseline regions changes by well under 1 % a year before migration, Eurostat
-demo_r_pjangroup) and has the region's skill mix (:func:`_entrants`), so the labour force and its
-skill mix change only through migration: brain drain thins the skilled stock and returns refill
-it. Skilled emigration (brain drain) follows a
+demo_r_pjangroup) and has the region's skill mix (:func:`_entrants`), so the labour force changes
+only through participation and migration, and its skill mix only through migration: brain drain
+thins the skilled stock and returns refill it. Skilled emigration (brain drain) follows a
 logistic hazard in the wage gap to abroad, the unemployment rate and the share of peers already
 abroad (Borjas 1987; Docquier & Rapoport 2012); employed skilled workers emigrate too, at a lower
 hazard, and their firms lose them. Part of the diaspora returns each year (Dustmann & Weiss 2007),
