@@ -14,9 +14,12 @@ from cluster_abm.specs.scenario import load_scenario
 # wage and few of the unemployed found firms (a quarter of the default rate): the 60 built firms
 # are gone within about eleven years (seed 1), and founders from the unemployed come back. (At
 # the default founding rate, once a market that lost its firms kept its demand, a few firms
-# always survived.)
+# always survived.) The participation margin is off: with it the unemployed of a world without
+# jobs leave the labour force, and with them the founders (a gap of the model: de novo founders
+# come from the unemployed only; docs/calibration.md).
 HARSH = {"sim.n_firms": 60, "sim.spinup_years": 0, "demography.closure_rate": 0.3,
-         "demography.spinoff_rate": 0.0, "finance.owner_min_pay": 1.0, "demography.denovo_rate": 0.005}
+         "demography.spinoff_rate": 0.0, "finance.owner_min_pay": 1.0, "demography.denovo_rate": 0.005,
+         "labour.participation_response": 0.0}
 
 
 def test_a_world_that_loses_every_firm_runs_on_with_finite_outputs():
