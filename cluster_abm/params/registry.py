@@ -311,7 +311,7 @@ REGISTRY.add(
 # --- demography: entry and exit (seed 3.1.4; Klepper 2007; Stinchcombe 1965) ----------------------
 REGISTRY.add(
     _p("demography.spinoff_rate", 0.01015, 0.0, 0.2, "1/yr", "Hazard per employee of leaving to found a spin-off.", per_year="hazard", source="seed 3.1.4; Klepper 2007; default fitted by the calibration calibrate_see (docs/calibration.md)"),
-    _p("demography.denovo_rate", 0.02, 0.0, 0.5, "1/yr", "Hazard per unemployed worker of founding a firm (necessity and opportunity entry).", per_year="hazard"),
+    _p("demography.denovo_rate", 0.02, 0.0, 0.5, "1/yr", "Hazard per unemployed worker of founding a firm (necessity and opportunity entry): candidates, before about a third give up their plan (demography.plan_venture). For scale, 2.5 % of the EU's unemployed of 2017 were self-employed a year later (EU-LFS).", per_year="hazard", source="OECD/European Commission (2019), The Missing Entrepreneurs 2019, ch. 5"),
     _p("demography.innovative_share", 0.2, 0.0, 1.0, "-", "Probability a spin-off is innovative rather than replicative.", source="seed 3.1.4"),
     _p("demography.innovative_ki_bonus", 1.0, 0.0, 5.0, "-", "Relative rise of that probability when the parent has a KI project or the founder comes with a KI link.", source="seed 3.1.4"),
     _p("demography.replicative_sd", 0.12, 0.0, 1.0, "-", "Log std dev of a replicative spin-off's quality around its parent's.", source="seed 3.1.4"),
