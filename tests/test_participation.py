@@ -43,7 +43,7 @@ def test_the_labour_force_moves_toward_its_target(shift, direction):
     assert (m.unemployed_s() >= 0).all() and (m.unemployed_u() >= 0).all()
     assert (lf1 - m.unemployed_s() - m.unemployed_u() == employed).all()
     # The flow closes the year's share of the gap, spread over the year's steps.
-    target = m.p.labour.activity_rate * (1.0 - m.p.labour.participation_response * shift * -1)
+    target = m.p.labour.activity_rate * (1.0 + m.p.labour.participation_response * shift)  # u - u0 = -shift
     gap = m.p.labour.participation_adjust * (target * pop0 - lf0)
     assert np.abs(lf1 - lf0 - gap).max() <= 2.0 + 1e-9  # keyed rounding, one step per skill
 

@@ -6,12 +6,12 @@ Workers are not agents: each region has a labour force per skill level (a stock)
 and out (retirement, emigration), and between it and the region's inactive working-age people
 (the participation margin, :func:`participation`: discouraged workers leave when unemployment
 is high, inactive people enter when jobs are plentiful; Decressin & Fatas 1995); employment is
-the sum of firms' staff and unemployment the rest. The entering cohort replaces the retirees (a stationary population: the working-age
-population of the baseline regions changes by well under 1 % a year before migration, Eurostat
-demo_r_pjangroup) and has the region's skill mix (:func:`_entrants`), so the labour force changes
-only through participation and migration, and its skill mix only through migration: brain drain
-thins the skilled stock and returns refill it. Skilled emigration (brain drain) follows a
-logistic hazard in the wage gap to abroad, the unemployment rate and the share of peers already
+the sum of firms' staff and unemployment the rest. The entering cohort replaces the retirees (a
+stationary population: the working-age population of the baseline regions changes by well under
+1 % a year before migration, Eurostat demo_r_pjangroup) and has the region's skill mix
+(:func:`_entrants`), so the labour force changes only through participation and migration, and
+its skill mix only through migration: brain drain thins the skilled stock and returns refill it.
+Skilled emigration (brain drain) follows a logistic hazard in the wage gap to abroad, the unemployment rate and the share of peers already
 abroad (Borjas 1987; Docquier & Rapoport 2012); employed skilled workers emigrate too, at a lower
 hazard, and their firms lose them. Part of the diaspora returns each year (Dustmann & Weiss 2007),
 the fewer the wider the wage gap to abroad: emigrants from poorer origins stay abroad longer
@@ -286,8 +286,6 @@ def participation(m) -> None:
         flow = np.clip(flow, -np.floor(pool), np.floor(inactive))  # only the unemployed leave
         force += flow
         inactive -= flow
-        m.ledger.add("labour_force_entries", np.arange(m.world.n_regions), np.maximum(flow, 0.0))
-        m.ledger.add("labour_force_exits", np.arange(m.world.n_regions), np.maximum(-flow, 0.0))
 
 
 def open_skilled_posts(m, slots: np.ndarray) -> np.ndarray:
