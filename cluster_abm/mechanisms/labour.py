@@ -11,10 +11,10 @@ stationary population: the working-age population of the baseline regions change
 1 % a year before migration, Eurostat demo_r_pjangroup) and has the region's skill mix
 (:func:`_entrants`), so the labour force changes only through participation and migration, and
 its skill mix only through migration: brain drain thins the skilled stock and returns refill it.
-Skilled emigration (brain drain) follows a logistic hazard in the wage gap to abroad, the unemployment rate and the share of peers already
-abroad (Borjas 1987; Docquier & Rapoport 2012); employed skilled workers emigrate too, at a lower
-hazard, and their firms lose them. Part of the diaspora returns each year (Dustmann & Weiss 2007),
-the fewer the wider the wage gap to abroad: emigrants from poorer origins stay abroad longer
+Skilled emigration (brain drain) follows a logistic hazard in the wage gap to abroad, the
+unemployment rate and the share of peers already abroad (Borjas 1987; Docquier & Rapoport 2012);
+employed skilled workers emigrate too, at a lower hazard, and their firms lose them. Part of the
+diaspora returns each year (Dustmann & Weiss 2007), the fewer the wider the wage gap to abroad: emigrants from poorer origins stay abroad longer
 (Borjas & Bratsberg 1996; Dustmann 2003; Dustmann & Görlach 2016), see :func:`return_rate`. The
 diaspora share is the balance of the two flows (about outflow / (outflow + return) at rest), so
 the early-stage regions, with wider wage gaps, keep a larger share of their skilled abroad than
