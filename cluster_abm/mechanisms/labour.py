@@ -15,9 +15,9 @@ Skilled emigration (brain drain) follows a logistic hazard in the wage gap to ab
 unemployment rate and the share of peers already abroad (Borjas 1987; Docquier & Rapoport 2012);
 employed skilled workers emigrate too, at a lower hazard, and their firms lose them. Part of the
 diaspora returns each year (Dustmann & Weiss 2007), the fewer the wider the wage gap to abroad:
-emigrants from poorer origins stay abroad longer (Borjas & Bratsberg 1996; Dustmann 2003; Dustmann & Görlach 2016), see :func:`return_rate`. The
-diaspora share is the balance of the two flows (about outflow / (outflow + return) at rest), so
-the early-stage regions, with wider wage gaps, keep a larger share of their skilled abroad than
+emigrants from poorer origins stay abroad longer (Borjas & Bratsberg 1996; Dustmann 2003;
+Dustmann & Görlach 2016), see :func:`return_rate`. The diaspora share is the balance of the two
+flows (about outflow / (outflow + return) at rest), so the early-stage regions, with wider wage gaps, keep a larger share of their skilled abroad than
 the mature ones (seed 2.1, 2.6) through both flows, not only through emigration.
 
 Recent graduates (seed 3.6.4: educating more without jobs can intensify the drain, "as educated
