@@ -1,24 +1,25 @@
 """Regional labour pools, recent graduates, brain drain and return migration, wages (seed 2.6,
 3.6.4).
 
-Workers are not agents: each region has a labour force per skill level (a stock) with flows in
-(the entering cohort: its skilled part, of which the region's graduates, and the rest unskilled)
-and out (retirement, emigration), and between it and the region's inactive working-age people
-(the participation margin, :func:`participation`: discouraged workers leave when unemployment
-is high, inactive people enter when jobs are plentiful; Decressin & Fatas 1995); employment is
-the sum of firms' staff and unemployment the rest. The entering cohort replaces the retirees (a
-stationary population: the working-age population of the baseline regions changes by well under
-1 % a year before migration, Eurostat demo_r_pjangroup) and has the region's skill mix
-(:func:`_entrants`), so the labour force changes only through participation and migration, and
-its skill mix only through migration: brain drain thins the skilled stock and returns refill it.
-Skilled emigration (brain drain) follows a logistic hazard in the wage gap to abroad, the
-unemployment rate and the share of peers already abroad (Borjas 1987; Docquier & Rapoport 2012);
-employed skilled workers emigrate too, at a lower hazard, and their firms lose them. Part of the
-diaspora returns each year (Dustmann & Weiss 2007), the fewer the wider the wage gap to abroad:
-emigrants from poorer origins stay abroad longer (Borjas & Bratsberg 1996; Dustmann 2003;
-Dustmann & Görlach 2016), see :func:`return_rate`. The diaspora share is the balance of the two
-flows (about outflow / (outflow + return) at rest), so the early-stage regions, with wider wage gaps, keep a larger share of their skilled abroad than
-the mature ones (seed 2.1, 2.6) through both flows, not only through emigration.
+Workers are not agents: each region has a labour force per skill level (a stock) with flows in (the
+entering cohort: its skilled part, of which the region's graduates, and the rest unskilled) and out
+(retirement, emigration), and between it and the region's inactive working-age people (the
+participation margin, :func:`participation`: discouraged workers leave when unemployment is high,
+inactive people enter when jobs are plentiful; Decressin & Fatas 1995); employment is the sum of
+firms' staff and unemployment the rest. The entering cohort replaces the retirees (a stationary
+population: the working-age population of the baseline regions changes by well under 1 % a year
+before migration, Eurostat demo_r_pjangroup) and has the region's skill mix (:func:`_entrants`), so
+the labour force changes only through participation and migration, and its skill mix only through
+migration: brain drain thins the skilled stock and returns refill it. Skilled emigration (brain
+drain) follows a logistic hazard in the wage gap to abroad, the unemployment rate and the share of
+peers already abroad (Borjas 1987; Docquier & Rapoport 2012); employed skilled workers emigrate
+too, at a lower hazard, and their firms lose them. Part of the diaspora returns each year (Dustmann
+& Weiss 2007), the fewer the wider the wage gap to abroad: emigrants from poorer origins stay
+abroad longer (Borjas & Bratsberg 1996; Dustmann 2003; Dustmann & Görlach 2016), see
+:func:`return_rate`. The diaspora share is the balance of the two flows (about outflow / (outflow +
+return) at rest), so the early-stage regions, with wider wage gaps, keep a larger share of their
+skilled abroad than the mature ones (seed 2.1, 2.6) through both flows, not only through
+emigration.
 
 Recent graduates (seed 3.6.4: educating more without jobs can intensify the drain, "as educated
 and skilled young people explore better opportunities and futures elsewhere"): each region keeps
