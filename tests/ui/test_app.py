@@ -30,6 +30,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,7 @@ COUNTED_TEXT_JS = """() => {
 # pixels of the chart image near a colour, in its top (levels) or bottom (effects) half
 COLOUR_PIXELS_JS = """([sel, rgb, tol, half]) => {
     const img = document.querySelector(sel);
+    if (!img || !img.complete || img.naturalWidth === 0) return null;  // being replaced
     const c = document.createElement('canvas');
     c.width = img.naturalWidth; c.height = img.naturalHeight;
     const ctx = c.getContext('2d');
@@ -90,9 +92,17 @@ COLOUR_PIXELS_JS = """([sel, rgb, tol, half]) => {
 }"""
 
 
+IMAGE_SIZE_JS = """([sel]) => {
+    const img = document.querySelector(sel);
+    if (!img || !img.complete || img.naturalWidth === 0) return null;  // being replaced
+    return [img.naturalWidth, img.naturalHeight];
+}"""
+
+
 # per column of the chart image: pixels near a colour (the lever markers' vertical lines)
 COLOUR_COLUMNS_JS = """([sel, rgb, tol]) => {
     const img = document.querySelector(sel);
+    if (!img || !img.complete || img.naturalWidth === 0) return null;  // being replaced
     const c = document.createElement('canvas');
     c.width = img.naturalWidth; c.height = img.naturalHeight;
     const ctx = c.getContext('2d');
@@ -105,6 +115,16 @@ COLOUR_COLUMNS_JS = """([sel, rgb, tol]) => {
     }
     return cols;
 }"""
+
+
+def _read_image(page, js: str, args: list):
+    """``js`` run on the chart image once one is loaded: the app replaces the image while a run
+    goes on, and a replaced one has no pixels until it has loaded."""
+    deadline = time.monotonic() + UPDATE_MS / 1000
+    while (value := page.evaluate(js, args)) is None:
+        assert time.monotonic() < deadline, f"no loaded chart image ({args[0]}) in {UPDATE_MS} ms"
+        page.wait_for_timeout(100)
+    return value
 
 
 def _blend(hex_colour: str, alpha: float, under: list[float] | None = None) -> list[int]:
@@ -265,8 +285,7 @@ def _drive_ensemble(page, tmp_path):
 
     # the charts: bands around policy and baseline (top), the effect and its band (bottom)
     charts = "img.cpl-charts-img"
-    size = page.evaluate(f"() => [document.querySelector('{charts}').naturalWidth, "
-                         f"document.querySelector('{charts}').naturalHeight]")
+    size = _read_image(page, IMAGE_SIZE_JS, [charts])
     assert size == [1000, 560], size  # two rows: levels and effects
     # the policy band lies over the baseline band (the runs differ little in level)
     both = _blend(RUN_COLOURS["policy"], BAND_ALPHA, _blend(RUN_COLOURS["reference"], BAND_ALPHA))
@@ -275,7 +294,7 @@ def _drive_ensemble(page, tmp_path):
                             ("policy line", _blend(RUN_COLOURS["policy"], 1.0), "top"),
                             ("effect band", effect, "bottom"),
                             ("effect line", _blend(RUN_COLOURS["difference"], 1.0), "bottom")):
-        n = page.evaluate(COLOUR_PIXELS_JS, [charts, rgb, 12, half])
+        n = _read_image(page, COLOUR_PIXELS_JS, [charts, rgb, 12, half])
         assert n > 150, f"no {what} drawn in the {half} half ({n} pixels of {rgb})"
     expect(page.locator(".cpl-legend", has_text="effect = policy − baseline")).to_be_visible()
     expect(page.get_by_text("lines: mean of 8 seeds · shaded: 95 % interval")).to_be_visible()
@@ -463,7 +482,7 @@ def _drive_switch_at_year_5(page, tmp_path):
     expect(page.locator(".cpl-clock-step")).to_have_text("step 20 / 80", timeout=120_000)
     expect(page.get_by_role("button", name="Play")).to_be_visible(timeout=UPDATE_MS)
     _wait_images(page)
-    assert sum(page.evaluate(COLOUR_COLUMNS_JS, [charts, olive, 16])) < 20  # no marker yet
+    assert sum(_read_image(page, COLOUR_COLUMNS_JS, [charts, olive, 16])) < 20  # no marker yet
     expect(page.locator(".cpl-mark")).to_have_count(0)
 
     # "now we introduce network contracts": the lever panel, a switch, from year 5 on
@@ -482,7 +501,7 @@ def _drive_switch_at_year_5(page, tmp_path):
     expect(page.locator(".cpl-clock-step")).to_have_text("step 20 / 80")  # no restart
 
     # the marker: a vertical line at year 5 on every chart (both rows, four columns)
-    cols = np.array(page.evaluate(COLOUR_COLUMNS_JS, [charts, olive, 16]))
+    cols = np.array(_read_image(page, COLOUR_COLUMNS_JS, [charts, olive, 16]))
     plot = ChartPlot(20, CHART_SPECS, True, *CHART_SIZE_PX)
     expected = sorted({round(float(ax.transData.transform((5.0, 0.0))[0]))
                        for ax in plot.axes.values()})
