@@ -138,15 +138,18 @@ def capacity(m, step, idx: np.ndarray) -> np.ndarray:
             * ft.quality[idx] * staff)
 
 
-def composite_for_demand(m, step, idx: np.ndarray) -> np.ndarray:
-    """The labour composite (persons) that would produce the demand firms ``idx`` face: the
-    persons it takes at the technology's output per person, through the span of control
-    (:func:`cluster_abm.mechanisms.span.staff_for_output`).
+def composite_for_demand(m, step, idx: np.ndarray, subsidy_rate: np.ndarray | None) -> np.ndarray:
+    """The labour composite (persons) firms ``idx`` plan for: the one that would produce the
+    demand they face (the persons it takes at the technology's output per person, through the
+    span of control, :func:`cluster_abm.mechanisms.span.staff_for_output`), but no more than
+    the size at which one more person stops paying for itself at the firm's wages
+    (:func:`cluster_abm.mechanisms.span.profitable_staff`; Lucas 1978).
 
     Step state: reads ``sharing_gain``."""
     ft = m.firms
-    at_span = ft.demand[idx] / np.maximum(technology_productivity(m, step, idx) * ft.quality[idx], 1e-9)
-    return span.staff_for_output(m, idx, at_span)
+    per_person = technology_productivity(m, step, idx) * ft.quality[idx]
+    needed = span.staff_for_output(m, idx, ft.demand[idx] / np.maximum(per_person, 1e-9))
+    return np.minimum(needed, span.profitable_staff(m, idx, per_person, unit_cost(m, idx, subsidy_rate)))
 
 
 def wage_ratio(m, idx: np.ndarray, subsidy_rate: np.ndarray | None) -> np.ndarray:
@@ -329,7 +332,9 @@ def wage_subsidy(m, step) -> None:
     s, pi = technology(m, idx)
     sigma = p.production.skill_substitution
     r = wage_ratio(m, idx, None) * (1.0 - rate)
-    target = composite_for_demand(m, step, idx)
+    applied = np.zeros(n)
+    applied[idx] = rate
+    target = composite_for_demand(m, step, idx, applied)
     want = s * target * (cost_factor(r, pi, sigma) / r) ** sigma
     reserved = rate * m.wage_s[region] * np.maximum(want - base, extra)  # k€/yr
     asking = (rate > 0) & (reserved > 0)
@@ -470,7 +475,7 @@ def plan_labour(m, step) -> None:
     sigma = p.production.skill_substitution
     r = wage_ratio(m, idx, step.subsidy_rate)
     kappa = cost_factor(r, pi, sigma)
-    target = composite_for_demand(m, step, idx)
+    target = composite_for_demand(m, step, idx, step.subsidy_rate)
     want_s = s * target * (kappa / r) ** sigma
     want_u = (1.0 - s) * target * kappa**sigma
     want_s, want_u = finance.financed_labour(m, idx, want_s, want_u)  # financing constraint on hires

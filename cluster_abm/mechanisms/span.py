@@ -56,3 +56,19 @@ def founder_span(u: np.ndarray, alpha: float, size_max: int) -> np.ndarray:
     at least 1 and at most ``size_max``."""
     u = np.clip(u, np.finfo(float).tiny, 1.0)
     return np.clip(np.floor(u ** (-1.0 / alpha)), 1.0, float(size_max))
+
+
+def profitable_staff(m, idx: np.ndarray, at_span: np.ndarray, unit_cost: np.ndarray) -> np.ndarray:
+    """The largest labour composite (persons) at which one more person still pays for itself:
+    the marginal revenue product ``gamma x at_span x (X / S)^(gamma - 1)`` (k€/yr per person,
+    output sold at its unit value) equals the unit labour cost, so
+    ``X = S (gamma at_span / unit_cost)^(1 / (1 - gamma))`` (Lucas 1978's optimal size). Beyond it
+    a firm turns demand away rather than serve it at a loss; unbounded at constant returns.
+
+    ``at_span``: output per person at the span (k€/yr); ``unit_cost``: labour cost per person of
+    the composite (k€/yr)."""
+    gamma = m.p.production.span_of_control
+    if gamma >= 1.0:
+        return np.full(len(idx), np.inf)
+    ratio = gamma * at_span / np.maximum(unit_cost, 1e-12)
+    return m.firms.span[idx] * ratio ** (1.0 / (1.0 - gamma))
