@@ -13,6 +13,14 @@ talent distribution, Lucas 1978). Span-of-control models put ``gamma`` at 0.80-0
 Ventura & Xu 2008; Restuccia & Rogerson 2008, after Atkeson & Kehoe 2005); at 1 returns are
 constant and the span does not matter.
 
+A firm plans staff to serve the demand it faces, but not beyond the size at which one more
+person's marginal product no longer pays the person's wage (:func:`profitable_staff`, Lucas
+1978's optimal size): the orders beyond it are turned away, and go to its market's other firms
+through the replicator (an unserved share lowers competitiveness). Without that bound a firm
+facing more demand than its span can serve posted ever more vacancies at a loss: with the span
+alone the job vacancy rate rose to 4.6 % over the first 20 policy years (20 seeds), against
+2.4 % with it.
+
 Where the span comes from:
 
 * the built world's firms are at their spans at policy year 0's start (``span`` = their persons):
