@@ -137,7 +137,7 @@ REGISTRY.add(
 
 # --- initial population -------------------------------------------------------------------------
 REGISTRY.add(
-    _p("init.size_pareto_alpha", 1.12, 0.8, 2.0, "-", "Pareto tail exponent of initial firm size (employees); each region's firms are the quantiles of this law (ClusterModel initial_sizes); 1.1 gives ~93 % micro firms as in the EU (SBA fact sheet).", uncertain=False, source="Axtell 2001; EU SBA fact sheet"),
+    _p("init.size_pareto_alpha", 1.12, 0.8, 2.0, "-", "Pareto tail exponent of initial firm size (employees); each region's firms are the quantiles of this law (ClusterModel initial_sizes); 1.1 gives ~93 % micro firms as in the EU (SBA fact sheet). Founders draw their spans of control from the same law (mechanisms.span; Lucas 1978).", uncertain=False, source="Axtell 2001; EU SBA fact sheet"),
     _p("init.size_max", 1000, 250, 50_000, "employees", "Largest initial firm.", uncertain=False, integer=True),
     _p("init.mean_age", 12.0, 1.0, 50.0, "yr", "Mean age of the initial (established) firms, exponential.", uncertain=False),
     _p("init.cash_to_revenue", 0.25, 0.01, 1.0, "yr of revenue", "Initial cash buffer as a share of annual revenue."),
