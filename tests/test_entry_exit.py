@@ -43,9 +43,10 @@ def _entrants(model: ClusterModel, steps: int) -> list[dict]:
 def test_entrants_are_below_their_markets_incumbents_and_more_dispersed():
     """Entrants' productivity lies below the incumbents of their market on average (Foster,
     Haltiwanger & Krizan 2001), de novo entrants spread more widely than incumbents do
-    (Jovanovic 1982; Syverson 2011)."""
+    (Jovanovic 1982; Syverson 2011). Four seeds: since the refit of 2026-12-07 fewer founders from
+    the unemployed register their ventures (17 de novo entrants in 8 years over two seeds)."""
     gaps, dn, inc = [], [], []
-    for seed in (1, 2):
+    for seed in (1, 2, 3, 4):
         for r in _entrants(ClusterModel("baseline", seed=seed, params=BUILT), 8):
             gaps.append(r["gap"])
             dn.append(r["gap"][r["origin"] == 3])

@@ -156,22 +156,16 @@ def test_ties_inside_contracts_outlast_others():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "finding (issue 21, measured 2026-12-06): with membership as shares the lever reaches 93 % of "
-    "model firms in part (42 % in the baseline, where the contract law of Italian regions already "
-    "allows them) and the exporters' difference turns positive but is still not resolved by 8 "
-    "pairs at 5,000 built model firms: 3 years, +2, -2, 0, +2, +2, +2, ... (mean +1.25, standard "
-    "error 0.77; with whole model firms joining, mean -0.4). Export pooling now acts through the "
-    "share of a tie inside contracts, so a partial member's push toward exporting is partial. "
-    "Since the founding hazard was fitted to Italy's registry (contract.formation_rate 0.0004, "
-    "ten times lower) the lever brings about a tenth of the members: -2, +1, 0, +1, 0, +1, ... "
-    "(mean 0.0, standard error 0.60)"))
 def test_network_contracts_raise_exporting_among_small_firms():
     """Paired seeds (8), 3 policy years: supporting network contracts raises the number of
     exporting firms (members reach foreign customers through co-members); with the commercial
     channel switched off (``contract.export_pooling`` 0) the lever no longer does. Built with
     5,000 model firms, about 2,000 at policy year 0 after the spin-up's consolidation, so enough
-    firms join a contract for 8 pairs to resolve the effect."""
+    firms join a contract for 8 pairs to resolve the effect.
+
+    A strict expected failure from 2026-12-06 (membership as shares, the founding hazard fitted to
+    Italy's registry: mean +0.0 exporters, standard error 0.60) until the owner-managers' span of
+    control (2026-12-07), with which it passes (full suite of 2026-12-07)."""
     lever = BASE.with_levers({"network_contracts": LeverSetting("network_contracts")})
 
     def exporters(scenario, seed, pooling):

@@ -95,7 +95,7 @@ def _vacancy_rate(m, years: int) -> float:
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_tightness_cuts_vacancies_after_spinup(seed):
-    """Paired seeds, from the built world through the 30-year spin-up: the V/U term lowers the
+    """Paired seeds, from the built world through the spin-up: the V/U term lowers the
     vacancy rate (wages rise where posts go unfilled, the region loses demand to outside
     suppliers, its firms want fewer staff). Before it, about 40 % of posts stood open."""
     params = {"sim.spinup_years": 0}

@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from cluster_abm.agents.firm import Firm
-from cluster_abm.mechanisms import cooperation, finance, production
+from cluster_abm.mechanisms import cooperation, finance, production, span
 from cluster_abm.mechanisms.common import hazard
 from cluster_abm.numerics.binomial import binomial_from_uniform
 from cluster_abm.numerics.keyed_random import PURPOSES, keyed_normal, keyed_uniform
@@ -252,6 +252,7 @@ def create_firms(m, step) -> None:
         "codification": ft.codification[parents], "dyncap": ft.dyncap[parents],
         "emission": ft.emission[parents],
         "origin": np.where(innovative, ORIGIN_INNOVATIVE, ORIGIN_REPLICATIVE).astype(np.int8),
+        "span": span.founder_span(draws.uniform("founder_span"), p.init.size_pareto_alpha, p.init.size_max),
     }
 
     # --- de novo firms in each region: the market's incumbents are the template -----------------
@@ -276,6 +277,7 @@ def create_firms(m, step) -> None:
         "skill_share": ref["skill_share"][dn_region], "rd_intensity": ref["rd_intensity"][dn_region],
         "codification": ref["codification"][dn_region], "dyncap": ref["dyncap"][dn_region],
         "emission": np.ones(n_dn), "origin": np.full(n_dn, ORIGIN_DENOVO, dtype=np.int8),
+        "span": span.founder_span(rng.random(n_dn), p.init.size_pareto_alpha, p.init.size_max),
     }
     know_dn = np.zeros((n_dn, K))
     if n_dn:
@@ -309,7 +311,9 @@ def create_firms(m, step) -> None:
     # production.accumulate_customers): its share is scaled up so that what it reaches, against
     # the incumbents' mean reach, is its expected revenue; it grows into the rest as it sells.
     market = attrs["sector"].astype(np.int64) * R + region
-    capacity = (attrs["skilled"] + attrs["unskilled"]) * attrs["productivity"] * attrs["quality"]
+    staff = (attrs["skilled"] + attrs["unskilled"]).astype(float)
+    capacity = (staff * attrs["productivity"] * attrs["quality"]
+                * span.factor(staff, attrs["span"], p.production.span_of_control))
     expected = capacity * np.exp(d.entry_demand_mean + d.entry_demand_sd * rng.standard_normal(n_new))
     plan_error = np.r_[draws.normal("entry_plan"), rng.standard_normal(n_dn)]
     go = plan_venture(m, attrs, expected * np.exp(d.plan_error_sd * plan_error))

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cluster_abm.mechanisms import span
 from cluster_abm.numerics.binomial import binomial_from_uniform
 from cluster_abm.numerics.keyed_random import PURPOSES, keyed_uniform
 from cluster_abm.numerics.rounding import keyed_round
@@ -412,7 +413,9 @@ def update_wages(m) -> None:
     emp = ft.skilled[idx] + ft.unskilled[idx]
     R = m.world.n_regions
     region = ft.region[idx]
-    prod = np.bincount(region, weights=ft.productivity[idx] * ft.quality[idx] * emp, minlength=R)
+    # Output per person (technology x quality x the span-of-control factor of its persons).
+    output = ft.productivity[idx] * ft.quality[idx] * emp * span.span_factor(m, idx, emp)
+    prod = np.bincount(region, weights=output, minlength=R)
     staff = np.bincount(region, weights=emp, minlength=R)
     # A region without firms has no productivity to pass on (not a fall to 0): growth 0 there.
     prod = np.where(staff > 0, prod / np.maximum(staff, 1.0), m.last_productivity)

@@ -13,28 +13,32 @@ grow into their shares (:func:`accumulate_customers`).
 
 Labour is an input (issue 21). A firm's output capacity is its productivity x quality x a CES
 composite of its skilled and unskilled staff (elasticity of substitution
-``production.skill_substitution``; Katz & Murphy 1992; Acemoglu & Autor 2011), normalised so that
-a firm with its technology's skilled share ``skill_share`` produces one unit per person (the
+``production.skill_substitution``; Katz & Murphy 1992; Acemoglu & Autor 2011), normalised so that a
+firm with its technology's skilled share ``skill_share`` produces one unit per person (the
 normalised CES of de La Grandville 1989 and Klump, McAdam & Willman 2012). The owner-manager is a
 jack of all trades (Lazear 2005): one person of every firm works in the technology's proportions,
-so a one-person firm is never short of a skill. Sales are capped by capacity: demand a firm cannot
-serve is lost, and lowers its competitiveness at the next step, so its customers drift to
-competitors through the replicator (unfilled demand in competitiveness: Dosi, Fagiolo & Roventini
-2010). Desired staff minimise cost at the firm's wages for an output target equal to the demand it
-faces (substitution at the CES elasticity); the target depends on unit costs through
-competitiveness (the replicator) and, for the market as a whole, through competition with outside
-suppliers (scale effect; Armington 1969; Hamermesh 1993). Vacancies are filled through the
-regional matching function of :func:`cluster_abm.mechanisms.labour.match_vacancies` (labour
-pooling) and by employees of less productive firms who find them on the job and move up the job
-ladder (:func:`job_to_job`; Burdett & Mortensen 1998; Haltiwanger, Hyatt, Kahn & McEntarfer
-2018); excess staff are shed gradually (firing costs).
+so a one-person firm is never short of a skill. Returns to the firm's scale decrease beyond the
+owner-manager's span of control (Lucas 1978; :mod:`cluster_abm.mechanisms.span`): output per
+person, and with it competitiveness, falls as a firm outgrows its span, so a firm ahead of its
+rivals grows to a size its manager can run rather than to its whole market. Sales are capped by
+capacity: demand a firm cannot serve is lost, and lowers its competitiveness at the next step, so
+its customers drift to competitors through the replicator (unfilled demand in competitiveness:
+Dosi, Fagiolo & Roventini 2010). Desired staff minimise cost at the firm's wages for an output
+target equal to the demand it faces (substitution at the CES elasticity); the target depends on
+unit costs through competitiveness (the replicator) and, for the market as a whole, through
+competition with outside suppliers (scale effect; Armington 1969; Hamermesh 1993). Vacancies are
+filled through the regional matching function of
+:func:`cluster_abm.mechanisms.labour.match_vacancies` (labour pooling) and by employees of less
+productive firms who find them on the job and move up the job ladder (:func:`job_to_job`; Burdett &
+Mortensen 1998; Haltiwanger, Hyatt, Kahn & McEntarfer 2018); excess staff are shed gradually
+(firing costs).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cluster_abm.mechanisms import finance
+from cluster_abm.mechanisms import finance, span
 from cluster_abm.mechanisms.common import hazard
 from cluster_abm.mechanisms.labour import match_vacancies
 from cluster_abm.numerics.grouping import weighted_group_mean
@@ -100,9 +104,10 @@ def labour_composite(m, idx: np.ndarray, skilled: np.ndarray, unskilled: np.ndar
     return np.where(n > 0, x, 0.0)
 
 
-def effective_productivity(m, step, idx: np.ndarray) -> np.ndarray:
-    """Output per person of the composite at quality 1: the firm's technology (``productivity``)
-    times its gain from shared suppliers and inputs nearby (``sharing_gain``,
+def technology_productivity(m, step, idx: np.ndarray) -> np.ndarray:
+    """Output per person of the composite at quality 1 at the firm's span
+    (:mod:`cluster_abm.mechanisms.span`): its technology (``productivity``) times its gain from
+    shared suppliers and inputs nearby (``sharing_gain``,
     :func:`cluster_abm.mechanisms.agglomeration.sharing_gain`; Duranton & Puga 2004; Rosenthal
     & Strange 2004).
 
@@ -110,14 +115,41 @@ def effective_productivity(m, step, idx: np.ndarray) -> np.ndarray:
     return m.firms.productivity[idx] * step.sharing_gain[idx]
 
 
-def capacity(m, step, idx: np.ndarray) -> np.ndarray:
-    """Output capacity (k€/yr): effective productivity (technology x shared-inputs gain,
-    :func:`effective_productivity`) x quality x the labour composite of the current staff.
+def effective_productivity(m, step, idx: np.ndarray) -> np.ndarray:
+    """Output per person of the composite at quality 1 with the firm's current staff: its
+    technology at its span (:func:`technology_productivity`) times the span-of-control factor
+    of its staff (:func:`cluster_abm.mechanisms.span.span_factor`; Lucas 1978).
 
     Step state: reads ``sharing_gain``."""
     ft = m.firms
-    return (effective_productivity(m, step, idx) * ft.quality[idx]
-            * labour_composite(m, idx, ft.skilled[idx], ft.unskilled[idx]))
+    staff = labour_composite(m, idx, ft.skilled[idx], ft.unskilled[idx])
+    return technology_productivity(m, step, idx) * span.span_factor(m, idx, staff)
+
+
+def capacity(m, step, idx: np.ndarray) -> np.ndarray:
+    """Output capacity (k€/yr): effective productivity at the current staff (technology x
+    shared-inputs gain x span-of-control factor, :func:`effective_productivity`) x quality x
+    the labour composite of the current staff.
+
+    Step state: reads ``sharing_gain``."""
+    ft = m.firms
+    staff = labour_composite(m, idx, ft.skilled[idx], ft.unskilled[idx])
+    return (technology_productivity(m, step, idx) * span.span_factor(m, idx, staff)
+            * ft.quality[idx] * staff)
+
+
+def composite_for_demand(m, step, idx: np.ndarray, subsidy_rate: np.ndarray | None) -> np.ndarray:
+    """The labour composite (persons) firms ``idx`` plan for: the one that would produce the
+    demand they face (the persons it takes at the technology's output per person, through the
+    span of control, :func:`cluster_abm.mechanisms.span.staff_for_output`), but no more than
+    the size at which one more person stops paying for itself at the firm's wages
+    (:func:`cluster_abm.mechanisms.span.profitable_staff`; Lucas 1978).
+
+    Step state: reads ``sharing_gain``."""
+    ft = m.firms
+    per_person = technology_productivity(m, step, idx) * ft.quality[idx]
+    needed = span.staff_for_output(m, idx, ft.demand[idx] / np.maximum(per_person, 1e-9))
+    return np.minimum(needed, span.profitable_staff(m, idx, per_person, unit_cost(m, idx, subsidy_rate)))
 
 
 def wage_ratio(m, idx: np.ndarray, subsidy_rate: np.ndarray | None) -> np.ndarray:
@@ -300,7 +332,9 @@ def wage_subsidy(m, step) -> None:
     s, pi = technology(m, idx)
     sigma = p.production.skill_substitution
     r = wage_ratio(m, idx, None) * (1.0 - rate)
-    target = ft.demand[idx] / np.maximum(effective_productivity(m, step, idx) * ft.quality[idx], 1e-9)
+    applied = np.zeros(n)
+    applied[idx] = rate
+    target = composite_for_demand(m, step, idx, applied)
     want = s * target * (cost_factor(r, pi, sigma) / r) ** sigma
     reserved = rate * m.wage_s[region] * np.maximum(want - base, extra)  # k€/yr
     asking = (rate > 0) & (reserved > 0)
@@ -418,8 +452,8 @@ def plan_labour(m, step) -> None:
     Output target: the demand the firm faces (``demand``). Desired staff per skill minimise the
     wage cost of producing it with the CES of :func:`labour_composite` at the firm's wages (net of
     a wage subsidy at the margin): s X (kappa/r)^sigma skilled and (1 - s) X kappa^sigma unskilled
-    persons, X = demand / (effective productivity x quality) (:func:`effective_productivity`:
-    technology x shared-inputs gain); stored as ``desired_skilled`` and
+    persons, X the composite that produces the demand through the span of control
+    (:func:`composite_for_demand`); stored as ``desired_skilled`` and
     ``desired_unskilled``, vacancies capped at the hires the firm can finance
     (:func:`cluster_abm.mechanisms.finance.financed_labour`). Staff above the desired level are shed at
     ``production.labour_adjust_rate`` a year (firing costs, labour hoarding); a firm keeps at
@@ -441,7 +475,7 @@ def plan_labour(m, step) -> None:
     sigma = p.production.skill_substitution
     r = wage_ratio(m, idx, step.subsidy_rate)
     kappa = cost_factor(r, pi, sigma)
-    target = ft.demand[idx] / np.maximum(effective_productivity(m, step, idx) * ft.quality[idx], 1e-9)
+    target = composite_for_demand(m, step, idx, step.subsidy_rate)
     want_s = s * target * (kappa / r) ** sigma
     want_u = (1.0 - s) * target * kappa**sigma
     want_s, want_u = finance.financed_labour(m, idx, want_s, want_u)  # financing constraint on hires

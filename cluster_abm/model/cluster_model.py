@@ -410,6 +410,7 @@ class ClusterModel(mesa.Model):
             "codification": cod, "dyncap": dyn, "glocal": glocal,
             "member": has_cmo & (rng.random(n) < ip.cmo_membership),
             "birth_step": -age_steps,
+            "span": size.astype(float),  # at their spans: the register's sizes (mechanisms.span)
         }
         demography.spawn(self, attrs, knowledge)
         self._update_region_reference()

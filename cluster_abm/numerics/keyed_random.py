@@ -33,6 +33,8 @@ PURPOSES = {name: i for i, name in enumerate((
     "job_to_job",
     # per parent firm: the error of its spin-off founder's business plan (demography.plan_venture)
     "entry_plan",
+    # per parent firm: its spin-off founder's span of control (mechanisms.span)
+    "founder_span",
 ))}
 FAMILIES = ("init", "finance", "knowledge", "capabilities", "innovation", "cooperation", "market",
             "labour", "demography", "policy")

@@ -63,6 +63,9 @@ belief             float64  owner's estimate of the firm's yearly earnings over 
 startup_credit     float64  bank loan granted at founding (k€), the floor of its credit line
                             while it is repaid (Evans & Jovanovic 1989)
 env_until          int32    last step in a collective environmental project (-1 none)
+span               float64  the owner-manager's span of control (persons): the staff at which
+                            output per person equals the technology's (Lucas 1978;
+                            mechanisms.span)
 =================  =======  ===================================================================
 """
 
@@ -143,6 +146,7 @@ COLUMNS: dict[str, tuple[type, object]] = {
     "belief": (np.float64, np.nan),
     "startup_credit": (np.float64, 0.0),
     "env_until": (np.int32, -1),
+    "span": (np.float64, 1.0),
 }
 
 

@@ -1,6 +1,6 @@
 """Warm starts for the workshop app: the spun-up worlds of its runs, ready in the model's cache.
 
-Every model first runs through a 30-year spin-up (``sim.spinup_years``) before policy year 0;
+Every model first runs through a 50-year spin-up (``sim.spinup_years``) before policy year 0;
 the model keeps each spun-up world in its cache of snapshots (``ClusterModel(...,
 spinup_cache=...)``, default ``$CLUSTER_ABM_SPINUP_CACHE`` or ``~/.cache/cluster_abm/spinup``)
 and later models of the same world and seed restore it, identical to the bit (DESIGN 2.1). The

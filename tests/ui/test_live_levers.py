@@ -179,7 +179,8 @@ def test_the_app_state_marks_charts_and_saves_the_years(tmp_path):
     state.step()
     frame = state.frame.value
     assert frame.marks == ((1, "year 1: Business network contracts on"),)
-    assert frame.events[0].kind == "lever"
+    # the lever's event (other events, such as a funding freeze, may come before it)
+    assert [e.kind for e in frame.events].count("lever") == 1
     # the exported charts carry the marker and its legend beneath
     png = state.charts_png()
     path = tmp_path / "charts.png"
