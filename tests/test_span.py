@@ -81,7 +81,7 @@ def test_founder_spans_follow_the_register_law_of_sizes():
     P(span >= k) = k^-alpha (Lucas 1978: the size distribution mirrors the talent distribution)."""
     alpha = 1.12
     u = (np.arange(200_000) + 0.5) / 200_000
-    s = span.founder_span(u, alpha, 5_000)
+    s = span.pareto_sizes(u, alpha, 5_000)
     assert s.min() == 1 and s.max() == 5_000
     for k in (2, 10, 50, 250):
         assert (s >= k).mean() == pytest.approx(k**-alpha, rel=0.01)

@@ -252,7 +252,7 @@ def create_firms(m, step) -> None:
         "codification": ft.codification[parents], "dyncap": ft.dyncap[parents],
         "emission": ft.emission[parents],
         "origin": np.where(innovative, ORIGIN_INNOVATIVE, ORIGIN_REPLICATIVE).astype(np.int8),
-        "span": span.founder_span(draws.uniform("founder_span"), p.init.size_pareto_alpha, p.init.size_max),
+        "span": span.pareto_sizes(draws.uniform("founder_span"), p.init.size_pareto_alpha, p.init.size_max),
     }
 
     # --- de novo firms in each region: the market's incumbents are the template -----------------
@@ -277,7 +277,7 @@ def create_firms(m, step) -> None:
         "skill_share": ref["skill_share"][dn_region], "rd_intensity": ref["rd_intensity"][dn_region],
         "codification": ref["codification"][dn_region], "dyncap": ref["dyncap"][dn_region],
         "emission": np.ones(n_dn), "origin": np.full(n_dn, ORIGIN_DENOVO, dtype=np.int8),
-        "span": span.founder_span(rng.random(n_dn), p.init.size_pareto_alpha, p.init.size_max),
+        "span": span.pareto_sizes(rng.random(n_dn), p.init.size_pareto_alpha, p.init.size_max),
     }
     know_dn = np.zeros((n_dn, K))
     if n_dn:

@@ -115,14 +115,16 @@ def technology_productivity(m, step, idx: np.ndarray) -> np.ndarray:
     return m.firms.productivity[idx] * step.sharing_gain[idx]
 
 
-def effective_productivity(m, step, idx: np.ndarray) -> np.ndarray:
-    """Output per person of the composite at quality 1 with the firm's current staff: its
-    technology at its span (:func:`technology_productivity`) times the span-of-control factor
-    of its staff (:func:`cluster_abm.mechanisms.span.span_factor`; Lucas 1978).
+def effective_productivity(m, step, idx: np.ndarray, staff: np.ndarray | None = None) -> np.ndarray:
+    """Output per person of the composite at quality 1 with the firm's staff (``staff``, the
+    labour composite; its current staff when not given): its technology at its span
+    (:func:`technology_productivity`) times the span-of-control factor of that staff
+    (:func:`cluster_abm.mechanisms.span.span_factor`; Lucas 1978).
 
     Step state: reads ``sharing_gain``."""
     ft = m.firms
-    staff = labour_composite(m, idx, ft.skilled[idx], ft.unskilled[idx])
+    if staff is None:
+        staff = labour_composite(m, idx, ft.skilled[idx], ft.unskilled[idx])
     return technology_productivity(m, step, idx) * span.span_factor(m, idx, staff)
 
 
@@ -134,8 +136,7 @@ def capacity(m, step, idx: np.ndarray) -> np.ndarray:
     Step state: reads ``sharing_gain``."""
     ft = m.firms
     staff = labour_composite(m, idx, ft.skilled[idx], ft.unskilled[idx])
-    return (technology_productivity(m, step, idx) * span.span_factor(m, idx, staff)
-            * ft.quality[idx] * staff)
+    return effective_productivity(m, step, idx, staff) * ft.quality[idx] * staff
 
 
 def composite_for_demand(m, step, idx: np.ndarray, subsidy_rate: np.ndarray | None) -> np.ndarray:

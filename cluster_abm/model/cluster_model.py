@@ -45,6 +45,7 @@ from cluster_abm.mechanisms import (
     labour,
     learning,
     production,
+    span,
     sustainability,
 )
 from cluster_abm.mechanisms.common import profiles
@@ -882,4 +883,4 @@ def initial_sizes(region: np.ndarray, key: np.ndarray, alpha: float, size_max: i
     rank[order] = rank_in_groups(region[order])
     count = np.bincount(region)[region]
     u = (rank + 0.5) / count
-    return np.clip(np.floor(u ** (-1.0 / alpha)), 1, size_max).astype(np.int64)
+    return span.pareto_sizes(u, alpha, size_max).astype(np.int64)
