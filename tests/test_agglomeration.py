@@ -284,6 +284,36 @@ def test_cluster_survival_fact_reads_the_odds_ratio(tmp_path):
     assert "1.26" in premium.model and "1.26" in premium.published  # ISTAT: 64.7 vs 59.2 %
 
 
+def test_survival_premium_interval_resamples_whole_seeds(tmp_path):
+    """The interval holds the point estimate, is reproducible, collapses when every seed tells
+    the same, and is wide when seeds disagree; the fact reports it."""
+    from cluster_abm.analysis.validation.targets import load_targets
+
+    cl = np.r_[np.zeros(100, int), -np.ones(100, int)]
+
+    def run(dead_in, dead_out):
+        death = np.full(200, -1)
+        death[:dead_in] = 30
+        death[100:100 + dead_out] = 30
+        return {"obs": _obs(cl, death)}
+
+    def strata(runs):
+        return [F.cluster_survival_strata(r["obs"], 5, 5) for r in runs]
+
+    same = [run(30, 35)] * 6
+    lo, hi = F.seed_bootstrap_interval(strata(same))
+    assert lo == pytest.approx(hi) == pytest.approx(F.mantel_haenszel_odds_ratio(strata(same)[0]))
+    mixed = [run(30, 35), run(20, 45), run(40, 30), run(30, 33), run(25, 40), run(35, 30)]
+    st = strata(mixed)
+    point = F.mantel_haenszel_odds_ratio(np.concatenate(st))
+    lo, hi = F.seed_bootstrap_interval(st)
+    assert lo < point < hi and hi - lo > 0.3
+    assert F.seed_bootstrap_interval(st) == (lo, hi)
+    assert all(math.isnan(v) for v in F.seed_bootstrap_interval(st[:1]))
+    fact = F.cluster_survival_fact(mixed, load_targets(), 5, tmp_path, plt)
+    assert f"{lo:.2f}-{hi:.2f}" in fact.model
+
+
 def test_cluster_growth_fact_needs_a_clear_positive_premium(tmp_path):
     rng = np.random.default_rng(3)
 
