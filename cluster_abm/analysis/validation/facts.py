@@ -781,7 +781,7 @@ def cluster_survival_fact(runs, targets, from_year: int, figdir: Path, plt) -> F
          "clusters on the survival and performance of new firms, Small Business Economics "
          "34: 221-241"],
         "The interval resamples whole seeds (2,000 seeded draws): with 20 seeds the firms born "
-        "outside clusters in markets that also have cluster firms are few (about 140 a seed), "
+        "outside clusters in markets that also have cluster firms are few (about 100 a seed), "
         "so it is wide and the verdict on the point estimate can flip between root seeds. "
         "Firms born in the measurement window; 'in a cluster' is the cluster id a firm was "
         "born with; strata are a seed's region x sector markets with firms born both in and "
