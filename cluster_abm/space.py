@@ -49,12 +49,13 @@ class Cluster:
 class World:
     """Regions, clusters, sectors and the grid they live on, with per-region lookup arrays."""
 
-    def __init__(self, scenario: Scenario, side: int, random=None):
+    def __init__(self, scenario: Scenario, side: int, cluster_spread: float, random=None):
         self.sectors = [dict(s) for s in scenario.sectors]
         self.sector_ids = [s["id"] for s in self.sectors]
         specs = list(scenario.regions)
         cols = math.ceil(math.sqrt(len(specs)))
         self.side = side
+        self.cluster_spread = cluster_spread  # init.cluster_spread: sd around a centre, in sides
         self.width = cols * side
         self.height = math.ceil(len(specs) / cols) * side
         self.regions: list[Region] = []
@@ -99,7 +100,11 @@ class World:
         return np.array([r[name] for r in self.specs], dtype=dtype)
 
     def place(self, region: np.ndarray, cluster: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Cells for new firms: around their cluster's centre, or anywhere in their region."""
+        """Cells for new firms: around their cluster's centre (normal, standard deviation
+        ``init.cluster_spread`` of the region's side in each direction), or anywhere in their
+        region (uniform). Clusters are geographically proximate groups of firms (Porter 1998);
+        how close they sit sets what they gain from each other
+        (:mod:`cluster_abm.mechanisms.agglomeration`)."""
         n = len(region)
         side = self.side
         ox = np.array([r.origin[0] for r in self.regions])[region]
@@ -110,7 +115,7 @@ class World:
         if in_cluster.any():
             cx = np.array([c.centre[0] for c in self.clusters])[cluster[in_cluster]]
             cy = np.array([c.centre[1] for c in self.clusters])[cluster[in_cluster]]
-            spread = side / 8
+            spread = side * self.cluster_spread
             x[in_cluster] = np.rint(cx + rng.normal(0, spread, in_cluster.sum()))
             y[in_cluster] = np.rint(cy + rng.normal(0, spread, in_cluster.sum()))
         x = np.clip(x, ox, ox + side - 1)

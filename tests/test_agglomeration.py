@@ -129,6 +129,38 @@ def test_sharing_gain_is_relative_to_the_typical_job_of_the_economy(model):
     assert (g[dead] == 1.0).all()
 
 
+def test_cluster_spread_sets_how_close_cluster_firms_sit(model):
+    """init.cluster_spread is the standard deviation of a cluster firm's cell around its centre,
+    in region sides: placed firms scatter by it (clipped at the region's edge), and a cluster
+    spread thin leaves its firms less local industry to share."""
+    w = model.world
+    side = w.side
+    c = w.clusters[0]
+    rng = np.random.default_rng(1)
+    n = 20_000
+    region = np.full(n, c.region)
+    sds = []
+    for spread in (0.06, 0.125, 0.25):
+        w.cluster_spread = spread
+        try:
+            x, _ = w.place(region, np.zeros(n, dtype=np.int64), rng)
+        finally:
+            w.cluster_spread = model.p.init.cluster_spread
+        sds.append(np.std(x.astype(float) - c.centre[0]))
+    # Rounded to cells: sd^2 + 1/12; far from the region's edges at the smallest spread.
+    assert sds[0] == pytest.approx(np.sqrt((0.06 * side) ** 2 + 1 / 12), rel=0.05)
+    assert sds[0] < sds[1] < sds[2]
+
+    def local_industry_of_cluster_firms(spread):
+        m = ClusterModel("baseline", seed=7, params={"sim.spinup_years": 0,
+                                                     "init.cluster_spread": spread})
+        s = _fresh_state_for(m)
+        inside = m.firms.cluster[m.firms.idx] >= 0
+        return np.median(s.local_industry[m.firms.idx][inside])
+
+    assert local_industry_of_cluster_firms(0.5) < 0.5 * local_industry_of_cluster_firms(0.125)
+
+
 def _compete(m):
     """Phase 3 up to the markets, on a fresh step state: the demand each firm faces."""
     s = StepState(t=m.t)

@@ -123,7 +123,8 @@ class ClusterModel(mesa.Model):
         self.step_in_year = 0
         # Policy year 0 begins at step t0, the end of the spin-up; outputs count from there.
         self.t0 = int(self.p.sim.spinup_years) * self.p.steps_per_year
-        self.world = World(scenario, side=self.p.sim.region_cells, random=self.random)
+        self.world = World(scenario, side=self.p.sim.region_cells, random=self.random,
+                           cluster_spread=self.p.init.cluster_spread)
         R = self.world.n_regions
         self.ledger = Ledger(R)
         self.firms = FirmTable(capacity=int(self.p.sim.n_firms * 1.3), n_fields=self.p.sim.knowledge_fields)

@@ -153,6 +153,7 @@ REGISTRY.add(
     _p("init.dyncap", 0.25, 0.0, 1.0, "-", "Mean initial dynamic capability (seed 3.6.1: weak in SEE clusters)."),
     _p("init.capability_sd", 0.1, 0.0, 0.5, "-", "Std dev of initial codification and dynamic capabilities."),
     _p("init.skill_share_sd", 0.3, 0.0, 1.0, "-", "Log std dev of firms' skilled share around the regional share."),
+    _p("init.cluster_spread", 0.125, 0.02, 1.0, "region sides", "Standard deviation of a cluster firm's cell around its cluster's centre, in each direction, as a share of the region's side (16 cells: 2 cells, some 10-20 km): how concentrated clusters are in space. Firms outside clusters sit anywhere in their region.", uncertain=False, source="Porter 1998 (clusters are geographically proximate groups); Rosenthal & Strange 2003 (agglomeration economies attenuate within a few miles)"),
     _p("init.cmo_membership", 0.45, 0.0, 1.0, "-", "Share of a cluster's firms that are members of its CMO."),
 )
 
