@@ -22,6 +22,14 @@ class InputError(ValueError):
         super().__init__(" ".join(text.split()))
 
 
+class ModelDiverged(InputError):
+    """The simulated economy left the numbers: a state quantity overflowed or became undefined.
+
+    Only parameter sets far from the calibrated one do this (for example entrants more productive
+    than their parents, which compounds through generations of spin-offs), so it is reported as
+    a problem of the run's parameters, one line, instead of letting NaN reach every output."""
+
+
 def closest(name: str, options: Iterable[str], n: int = 3) -> str:
     """Return a short 'did you mean' hint listing the options closest to ``name``."""
     options = list(options)

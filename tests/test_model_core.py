@@ -220,3 +220,19 @@ def test_a_region_without_enterprises_stays_in_model_units(tmp_path):
                  'enterprises_small = 0\nenterprises_medium = 0\nenterprises_large = 0\n')
     m = ClusterModel(str(f), seed=1)
     assert np.isnan(m.region_weight).all() and np.isnan(m.series_wide()["employment_real"][0]).all()
+
+
+def test_a_diverging_economy_stops_with_a_one_line_error():
+    """A state that overflows stops the run with ModelDiverged (an InputError naming the
+    quantity and the step) instead of letting NaN reach every output."""
+    from cluster_abm.errors import InputError, ModelDiverged
+
+    m = ClusterModel("baseline", seed=3, params={"sim.spinup_years": 0})
+    m.step()
+    m.firms.productivity[m.firms.idx[0]] = np.inf
+    with pytest.raises(ModelDiverged) as err:
+        m.step()
+    assert isinstance(err.value, InputError)
+    msg = str(err.value)
+    assert "params" in msg and "diverged in policy year 0.25 (step 1)" in msg and "\n" not in msg
+    assert "productivity" in msg

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from cluster_abm.agents import ClusterOrganisation, Funder, KnowledgeInstitution
-from cluster_abm.errors import InputError
+from cluster_abm.errors import InputError, ModelDiverged
 from cluster_abm.mechanisms import (
     agglomeration,
     capabilities,
@@ -640,12 +640,33 @@ class ClusterModel(mesa.Model):
 
     def _collect_step(self) -> None:
         """Phase 6: the step ends; the firm log's yearly sizes and every output series."""
+        self._check_finite()
         spy = self.p.steps_per_year
         self.t += 1
         if self.t % spy == 0:
             idx = self.firms.idx
             self.log.snapshot((self.t - self.t0) // spy, self.firms.uid[idx], self.firms.employees[idx])
         self.collect()
+
+    # The states every output derives from: if one of them is not finite, nothing after it is.
+    _FINITE_FIRM_STATES = ("productivity", "quality", "share_reg", "demand", "revenue", "cash")
+
+    def _check_finite(self) -> None:
+        """Stop a run whose economy diverged (:class:`~cluster_abm.errors.ModelDiverged`) rather
+        than let NaN and infinities reach the outputs (a few elementwise checks a step)."""
+        idx = self.firms.idx
+        bad = [name for name in self._FINITE_FIRM_STATES
+               if not np.isfinite(getattr(self.firms, name)[idx]).all()]
+        bad += [name for name in ("demand_reg", "demand_exp") if not np.isfinite(getattr(self, name)).all()]
+        if bad:
+            year = (self.t - self.t0) / self.p.steps_per_year
+            spin = self.t / self.p.steps_per_year
+            when = f"policy year {year:g}" if year >= 0 else f"year {spin:g} of the spin-up"
+            raise ModelDiverged(
+                f"the simulated economy diverged in {when} (step {self.t}): {', '.join(bad)} "
+                f"overflowed or became undefined; these parameter values are far from the "
+                f"calibrated ones (for example entrants more productive than their parents "
+                f"compound through spin-offs)", key="params")
 
     def open_year(self) -> None:
         """Yearly decisions: the levers of this policy year, budgets, CMO plans and competence,
