@@ -256,7 +256,7 @@ def test_shipped_studies_are_valid():
     assert not any(n.split(".")[0] in ("policy", "sim", "init") for n in morris.names)
     sobol = load_study(ROOT / "experiments" / "sobol_main.toml")
     assert sobol.method == "sobol" and sobol.n & (sobol.n - 1) == 0
-    # each run spins up its own world (30 years): sized to about 25 minutes on two cores
+    # each run spins up its own world (50 years): sized to about an hour on two cores
     assert morris.n_runs <= 2_400 and sobol.n_runs <= 2_000  # Morris grows with the registry
     assert set(sobol.names) <= set(morris.names)
     assert math.isclose(sobol.replicates, 2)
