@@ -296,22 +296,23 @@ def _obs(cluster, death, birth=None, t_end=80, spy=4):
                        log_death=np.asarray(death), log_size_birth=np.ones(n, int))
 
 
+def _cohort_run(dead_in: int, dead_out: int) -> dict:
+    """One seed's log: 100 firms born in clusters, 100 outside, at step 20 (year 5); the first
+    ``dead_in`` and ``dead_out`` of each die at step 30 (year 7.5)."""
+    cl = np.r_[np.zeros(100, int), -np.ones(100, int)]
+    death = np.full(200, -1)
+    death[:dead_in] = 30
+    death[100:100 + dead_out] = 30
+    return {"obs": _obs(cl, death)}
+
+
 def test_cluster_survival_fact_reads_the_odds_ratio(tmp_path):
     from cluster_abm.analysis.validation.targets import load_targets
 
     targets = load_targets()
-    # 100 firms in clusters, 100 outside, born at step 20 (year 5); deaths at step 30 (year 7.5)
-    cl = np.r_[np.zeros(100, int), -np.ones(100, int)]
-
-    def run(dead_in, dead_out):
-        death = np.full(200, -1)
-        death[:dead_in] = 30
-        death[100:100 + dead_out] = 30
-        return {"obs": _obs(cl, death)}
-
-    premium = F.cluster_survival_fact([run(30, 35)], targets, 5, tmp_path, plt)  # OR 1.26
-    none = F.cluster_survival_fact([run(30, 30)], targets, 5, tmp_path, plt)
-    huge = F.cluster_survival_fact([run(10, 50)], targets, 5, tmp_path, plt)
+    premium = F.cluster_survival_fact([_cohort_run(30, 35)], targets, 5, tmp_path, plt)  # OR 1.26
+    none = F.cluster_survival_fact([_cohort_run(30, 30)], targets, 5, tmp_path, plt)
+    huge = F.cluster_survival_fact([_cohort_run(10, 50)], targets, 5, tmp_path, plt)
     assert premium.passed and not none.passed and not huge.passed
     assert "1.26" in premium.model and "1.26" in premium.published  # ISTAT: 64.7 vs 59.2 %
 
@@ -321,21 +322,14 @@ def test_survival_premium_interval_resamples_whole_seeds(tmp_path):
     the same, and is wide when seeds disagree; the fact reports it."""
     from cluster_abm.analysis.validation.targets import load_targets
 
-    cl = np.r_[np.zeros(100, int), -np.ones(100, int)]
-
-    def run(dead_in, dead_out):
-        death = np.full(200, -1)
-        death[:dead_in] = 30
-        death[100:100 + dead_out] = 30
-        return {"obs": _obs(cl, death)}
-
     def strata(runs):
         return [F.cluster_survival_strata(r["obs"], 5, 5) for r in runs]
 
-    same = [run(30, 35)] * 6
+    same = [_cohort_run(30, 35)] * 6
     lo, hi = F.seed_bootstrap_interval(strata(same))
     assert lo == pytest.approx(hi) == pytest.approx(F.mantel_haenszel_odds_ratio(strata(same)[0]))
-    mixed = [run(30, 35), run(20, 45), run(40, 30), run(30, 33), run(25, 40), run(35, 30)]
+    mixed = [_cohort_run(*deaths) for deaths in
+             ((30, 35), (20, 45), (40, 30), (30, 33), (25, 40), (35, 30))]
     st = strata(mixed)
     point = F.mantel_haenszel_odds_ratio(np.concatenate(st))
     lo, hi = F.seed_bootstrap_interval(st)
