@@ -223,7 +223,10 @@ def test_problem_from_registry_uses_registry_bounds_groups_and_span():
     assert prob.factor_names == ("firms", "funding.eu_budget")
     p = REGISTRY["funding.eu_budget"]
     assert span_bounds(p, 4) == (p.default / 4, p.default * 4)
-    assert span_bounds(REGISTRY["migration.intercept"], 4) == (-10.0, 5.0)  # default < 0
+    # A negative default keeps its sign: -3 by a factor of 4 is [-12, -0.75], cut to the registry.
+    assert span_bounds(REGISTRY["migration.intercept"], 4) == (-10.0, -0.75)
+    assert span_bounds(REGISTRY["demography.entrant_productivity_gap"], 4) == (-0.4, -0.025)
+    assert span_bounds(REGISTRY["funding.kpi_weight"], 4) == (0.0, 1.0)  # default 0: registry's
     assert span_bounds(REGISTRY["coop.candidates"], 4) == (1.0, 16.0)  # whole numbers
     with pytest.raises(InputError, match="is already in group"):
         problem_from_registry(names, groups={"a": names[:2], "b": names[1:]})

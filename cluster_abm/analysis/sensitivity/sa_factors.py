@@ -224,13 +224,17 @@ def span_bounds(p: Param, span: float | None) -> tuple[float, float]:
     Why: some registry ranges are validity limits (a budget up to 1e6 k€/yr when the default is
     2,500), and a uniform draw over them would put nearly every run far from any calibrated
     world. A span says "uncertain by a factor of ``span`` either way" for every parameter at
-    once. Parameters with a default <= 0 keep the registry's range (a factor means nothing for
-    them); integers are narrowed to whole numbers inside the span.
+    once. A negative default is uncertain by the same factor in magnitude and keeps its sign
+    (``[default * span, default / span]``): the sign is what the literature fixes (entrants
+    below their template, a logit's intercept), and a range across zero changes the model's
+    regime (entrants above their parent compound through generations of spin-offs). A default
+    of 0 keeps the registry's range (a factor means nothing for it); integers are narrowed to
+    whole numbers inside the span.
     """
     low, high = float(p.low), float(p.high)
-    if span is None or not p.default > 0:
+    if span is None or p.default == 0:
         return low, high
-    lo, hi = p.default / span, p.default * span
+    lo, hi = sorted((p.default / span, p.default * span))
     if p.integer:
         lo, hi = math.ceil(lo), math.floor(hi)
     lo, hi = max(low, lo), min(high, hi)
