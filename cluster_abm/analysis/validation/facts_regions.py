@@ -188,6 +188,8 @@ def stage_fact(runs, targets, from_year: int) -> Fact:
                     f"{mature_c} {_pct(m)} | {dr:.2f} | {crit} | {'yes' if ok else 'NO'} |")
         summary.append(f"{sr.label} {mr:.2f} vs {dr:.2f}{'' if ok else ' (NO)'}")
     flow = _emigration_flow_ratio(runs, from_year)
+    births, deaths = (model_stage_ratio(obs_list, sr, from_year)[0] for sr in STAGE_RATIOS[:2])
+    bg_births, mature_deaths = data_stage_ratio(targets, STAGE_RATIOS[0])[0], data_stage_ratio(targets, STAGE_RATIOS[1])[1]
     return Fact(
         "stages", "Early-stage regions against mature ones: same direction as the data",
         bool(ok_all),
@@ -210,7 +212,16 @@ def stage_fact(runs, targets, from_year: int) -> Fact:
         "(scenario `diaspora`: RO and BG the published shares, IT 3 %, AT 2 % assumed), so its "
         "ratio mostly shows the inputs; the flow the model generates, yearly skilled emigrants "
         f"over the skilled labour force, has an early/mature ratio of {flow:.2f} (no published "
-        "counterpart).", None, rows)
+        "counterpart). Half the data's death ratio is an excess of deaths over births: BG's "
+        "preliminary death rates, 14.6 % in 2020 and 17.6 % in 2021 (Eurostat news releases, "
+        "Nov 2022 and Nov 2023), exceed its births (9.9-10.0 %, NSI), a firm population "
+        "shrinking with the working-age population (Romanian industry: births minus deaths "
+        "-2.2 % of firms a year in 2009-2015, Eurostat `bd_9bd_sz_cl_r2`). The model's "
+        "population is stationary (each cohort replaces the retirees), so its deaths track its "
+        "births: with BG's birth rate the death ratio of a stationary BG would be about "
+        f"{_pct(bg_births)} / {_pct(mature_deaths)} = {bg_births / mature_deaths:.2f}; the "
+        f"model's is {deaths:.2f}, after a birth ratio of {births:.2f}. "
+        "The missing mechanism is a shrinking population in the early regions.", None, rows)
 
 
 def _emigration_flow_ratio(runs, from_year: int) -> float:
