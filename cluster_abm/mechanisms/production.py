@@ -544,7 +544,7 @@ def job_to_job(m, step, idx: np.ndarray, want_s: np.ndarray, want_u: np.ndarray)
     new_rung = np.ones(len(order), dtype=bool)
     new_rung[1:] = (reg[1:] != reg[:-1]) | (rung[1:] != rung[:-1])
     first = np.maximum.accumulate(np.where(new_rung, np.arange(len(order)), 0))
-    last = np.minimum.accumulate(np.where(np.r_[new_rung[1:], True], np.arange(len(order)), len(order))[::-1])[::-1]
+    last = np.minimum.accumulate(np.where(np.concatenate([new_rung[1:], [True]]), np.arange(len(order)), len(order))[::-1])[::-1]
     reg_start = np.searchsorted(reg, np.arange(R + 1))
     moved = np.zeros(len(idx), dtype=np.int64)
     for sub, (col, want) in enumerate((("skilled", want_s), ("unskilled", want_u))):
