@@ -76,6 +76,7 @@ class World:
                 self.clusters.append(Cluster(len(self.clusters), f"{r['id']}.{c['sector']}", i,
                                              self.sector_ids.index(c["sector"]), (cx, cy), c["cmo"]))
         self.specs = specs
+        self._region_fields: dict[tuple, np.ndarray] = {}  # region_field's arrays
         self.countries = countries
         self.region_country = np.array([countries.index(r.country) for r in self.regions], dtype=np.int16)
         self.region_stage = np.array([STAGES.index(r.stage) for r in self.regions], dtype=np.int16)
@@ -96,8 +97,13 @@ class World:
         return len(self.sectors)
 
     def region_field(self, name: str, dtype=float) -> np.ndarray:
-        """A per-region array of one scenario field (e.g. ``wage_skilled``)."""
-        return np.array([r[name] for r in self.specs], dtype=dtype)
+        """A per-region array of one scenario field (e.g. ``wage_skilled``): a fresh copy the
+        caller may change. Mechanisms read some fields every step; each is collected once."""
+        key = (name, dtype)
+        field = self._region_fields.get(key)
+        if field is None:
+            field = self._region_fields[key] = np.array([r[name] for r in self.specs], dtype=dtype)
+        return field.copy()
 
     def place(self, region: np.ndarray, cluster: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Cells for new firms: around their cluster's centre (normal, standard deviation

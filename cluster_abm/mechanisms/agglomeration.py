@@ -33,6 +33,8 @@ A firm's own knowledge and employment are not part of its pools.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from cluster_abm.mechanisms.common import state_of_the_art
@@ -58,8 +60,19 @@ def smooth(world, x: np.ndarray, y: np.ndarray, weights: np.ndarray, kernel: np.
     cell = (lay * W + x.astype(np.int64)) * H + y.astype(np.int64)
     grid = np.bincount(cell, weights=weights, minlength=n_layers * W * H)
     blocks = grid.reshape(n_layers, W // side, side, H // side, side)
-    out = np.einsum("ip,lapbq,jq->laibj", kernel, blocks, kernel, optimize=True)
+    out = np.einsum(_SMOOTH, kernel, blocks, kernel, optimize=_contraction_path(kernel.shape, blocks.shape))
     return out.reshape(n_layers, W, H)
+
+
+_SMOOTH = "ip,lapbq,jq->laibj"
+
+
+@functools.lru_cache(maxsize=16)
+def _contraction_path(kernel_shape: tuple, blocks_shape: tuple) -> list:
+    """The contraction order ``optimize=True`` picks for :func:`smooth` (two matrix products).
+    It depends on the shapes only, so it is planned once per shape instead of at every call."""
+    k, b = np.empty(kernel_shape), np.empty(blocks_shape)
+    return np.einsum_path(_SMOOTH, k, b, k, optimize=True)[0]
 
 
 def local_pools(m, step) -> None:

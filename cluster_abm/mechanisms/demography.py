@@ -226,7 +226,7 @@ def create_firms(m, step) -> None:
     ref_p, ref_q = market_reference(m, idx)  # the incumbents, before anyone enters
     # De novo founders: the first dn_s of each region are skilled.
     founder_dn_skilled = np.repeat(np.tile([True, False], len(dn_s)), np.column_stack([dn_s, dn_u]).ravel())
-    founder_skilled = np.r_[founder_sp_skilled, founder_dn_skilled]
+    founder_skilled = np.concatenate([founder_sp_skilled, founder_dn_skilled])
     K = ft.n_fields
     d = p.demography
     R = w.n_regions
@@ -315,7 +315,7 @@ def create_firms(m, step) -> None:
     capacity = (staff * attrs["productivity"] * attrs["quality"]
                 * span.factor(staff, attrs["span"], p.production.span_of_control))
     expected = capacity * np.exp(d.entry_demand_mean + d.entry_demand_sd * rng.standard_normal(n_new))
-    plan_error = np.r_[draws.normal("entry_plan"), rng.standard_normal(n_dn)]
+    plan_error = np.concatenate([draws.normal("entry_plan"), rng.standard_normal(n_dn)])
     go = plan_venture(m, attrs, expected * np.exp(d.plan_error_sd * plan_error))
     m.ledger.add("ventures_abandoned", region[~go])
     m.ledger.record("ventures_abandoned")
@@ -397,7 +397,7 @@ def founders_skilled(skilled: np.ndarray, staff: np.ndarray, ordinal: np.ndarray
     start = np.arange(len(u)) - ordinal  # the position of the parent's first founder
     for j in range(int(ordinal.max(initial=-1)) + 1):
         at = np.flatnonzero(ordinal == j)
-        before = np.r_[0, np.cumsum(out)]  # skilled picks at positions below each index
+        before = np.concatenate([[0], np.cumsum(out)])  # skilled picks at positions below each index
         taken = before[at] - before[start[at]]
         out[at] = u[at] * (staff[at] - j) < skilled[at] - taken
     return out
@@ -469,12 +469,12 @@ def startup_capital(m, parents: np.ndarray, parent_staff: np.ndarray, region: np
     n_sp = len(parents)
     wage = np.where(founder_skilled, m.wage_s[region], m.wage_u[region])
     sd = d.founder_wealth_sd
-    z = np.r_[wealth_draw, rng.standard_normal(n_dn)]
-    after_job = np.r_[np.ones(n_sp), np.full(n_dn, d.unemployed_savings)]
+    z = np.concatenate([wealth_draw, rng.standard_normal(n_dn)])
+    after_job = np.concatenate([np.ones(n_sp), np.full(n_dn, d.unemployed_savings)])
     savings = d.founder_savings * wage * np.exp(sd * z - 0.5 * sd**2) * after_job
     stake = d.parent_stake * np.maximum(ft.cash[parents], 0.0) / np.maximum(parent_staff, 1)
     loan = d.bank_leverage * m.credit_access[region] * savings
-    return savings + np.r_[stake, np.zeros(n_dn)], loan, stake
+    return savings + np.concatenate([stake, np.zeros(n_dn)]), loan, stake
 
 
 def cluster_choice_table(world) -> tuple[np.ndarray, np.ndarray]:

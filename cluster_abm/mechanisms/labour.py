@@ -55,7 +55,7 @@ import numpy as np
 
 from cluster_abm.mechanisms import span
 from cluster_abm.numerics.binomial import binomial_from_uniform
-from cluster_abm.numerics.keyed_random import PURPOSES, keyed_uniform
+from cluster_abm.numerics.keyed_random import PURPOSES, keyed_uniform, keyed_uniform_columns
 from cluster_abm.numerics.rounding import keyed_round
 from cluster_abm.policy.lever_state import ALL, covered_share
 from cluster_abm.state.firm_table import open_posts
@@ -195,6 +195,8 @@ def labour_flows(m, step) -> None:
     region = ft.region[idx]
     R = m.world.n_regions
     regions = np.arange(R)
+    # This function's keyed draws per region, in one call: column j is sub-stream j.
+    draws = keyed_uniform_columns(m.rngs.key, regions, m.t, PURPOSES["region_labour"], _JOBLESS_ROUND + 1)
     # Retirement: employees leave their firms and the labour force; so do unemployed retirees.
     r = p.labour.retirement_rate
     for sub, (col, lf, pool_fn) in enumerate((("skilled", m.lf_s, m.unemployed_s),
@@ -203,7 +205,7 @@ def labour_flows(m, step) -> None:
         pool = pool_fn()
         retired_emp = binomial_from_uniform(m.uniform("retire", idx, sub), staff[idx], r)
         staff[idx] -= retired_emp.astype(np.int32)
-        retired_un = binomial_from_uniform(_region_uniform(m, (_RETIRE_S, _RETIRE_U)[sub]),
+        retired_un = binomial_from_uniform(draws[:, (_RETIRE_S, _RETIRE_U)[sub]],
                                            np.maximum(pool, 0).astype(np.int64), r)
         out = np.bincount(region, weights=retired_emp, minlength=R) + retired_un
         lf -= out
@@ -222,9 +224,9 @@ def labour_flows(m, step) -> None:
     hazard = -np.expm1(-emigration_rate(m) / p.steps_per_year)
     hazard_g = -np.expm1(-emigration_rate(m, graduates=True) / p.steps_per_year)
     pool = np.maximum(m.unemployed_s(), 0).astype(np.int64)
-    jobless = np.minimum(keyed_round(_region_uniform(m, _JOBLESS_ROUND), m.grads_jobless), pool)
-    gone_g = binomial_from_uniform(_region_uniform(m, _EMIGRATE_GRADUATES), jobless, hazard_g)
-    gone_un = binomial_from_uniform(_region_uniform(m, _EMIGRATE_OTHERS), pool - jobless, hazard)
+    jobless = np.minimum(keyed_round(draws[:, _JOBLESS_ROUND], m.grads_jobless), pool)
+    gone_g = binomial_from_uniform(draws[:, _EMIGRATE_GRADUATES], jobless, hazard_g)
+    gone_un = binomial_from_uniform(draws[:, _EMIGRATE_OTHERS], pool - jobless, hazard)
     gone_emp = binomial_from_uniform(m.uniform("emigrate", idx), ft.skilled[idx],
                                      hazard[region] * p.migration.employed_factor)
     ft.skilled[idx] -= gone_emp.astype(np.int32)
@@ -239,7 +241,7 @@ def labour_flows(m, step) -> None:
     m.emigrants_cum += emigrants
     # Return migration: part of the diaspora comes back and looks for work at home.
     rate, cover, unit = return_rate(m)
-    returnees = binomial_from_uniform(_region_uniform(m, _RETURN), np.round(m.diaspora).astype(np.int64), rate)
+    returnees = binomial_from_uniform(draws[:, _RETURN], np.round(m.diaspora).astype(np.int64), rate)
     returnees = np.minimum(returnees, np.floor(m.diaspora))  # a rounded-up diaspora never goes below 0
     for r in np.flatnonzero(cover * returnees > 0):
         m.policy.charge("returnee_tax_relief", int(r), returnees[r] * cover[r] * unit[r])

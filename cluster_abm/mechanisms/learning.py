@@ -42,7 +42,7 @@ def contract_pooled_gap(m) -> np.ndarray:
     src, dst, bound = src[order], dst[order], np.concatenate([bound, bound])[order]
     K = ft.knowledge
     lead = np.maximum(K[dst] - K[src], 0.0) * bound[:, None]
-    first = np.flatnonzero(np.r_[True, src[1:] != src[:-1]])  # each firm's first tie
+    first = np.flatnonzero(np.concatenate([[True], src[1:] != src[:-1]]))  # each firm's first tie
     gap[src[first]] = np.maximum.reduceat(lead, first, axis=0)
     return gap
 

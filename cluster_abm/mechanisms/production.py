@@ -42,7 +42,7 @@ from cluster_abm.mechanisms import finance, span
 from cluster_abm.mechanisms.common import hazard
 from cluster_abm.mechanisms.labour import match_vacancies
 from cluster_abm.numerics.grouping import weighted_group_mean
-from cluster_abm.numerics.keyed_random import PURPOSES, keyed_uniform
+from cluster_abm.numerics.keyed_random import PURPOSES, keyed_uniform_columns
 from cluster_abm.numerics.rounding import keyed_round, systematic_round
 
 # Numerical guard (not a behavioural constant): technology skill shares are kept inside (0, 1)
@@ -544,8 +544,10 @@ def job_to_job(m, step, idx: np.ndarray, want_s: np.ndarray, want_u: np.ndarray)
     new_rung = np.ones(len(order), dtype=bool)
     new_rung[1:] = (reg[1:] != reg[:-1]) | (rung[1:] != rung[:-1])
     first = np.maximum.accumulate(np.where(new_rung, np.arange(len(order)), 0))
-    last = np.minimum.accumulate(np.where(np.r_[new_rung[1:], True], np.arange(len(order)), len(order))[::-1])[::-1]
+    last = np.minimum.accumulate(np.where(np.concatenate([new_rung[1:], [True]]), np.arange(len(order)), len(order))[::-1])[::-1]
     reg_start = np.searchsorted(reg, np.arange(R + 1))
+    # Per region, the keyed draws of both skills at once: column j is sub-stream j.
+    draws = keyed_uniform_columns(m.rngs.key, np.arange(R), m.t, PURPOSES["job_to_job"], 6)
     moved = np.zeros(len(idx), dtype=np.int64)
     for sub, (col, want) in enumerate((("skilled", want_s), ("unskilled", want_u))):
         staff = getattr(ft, col)
@@ -565,12 +567,10 @@ def job_to_job(m, step, idx: np.ndarray, want_s: np.ndarray, want_u: np.ndarray)
         above = cv[reg_start[reg + 1]] - cv[last + 1]
         quits = a * e * above
         total = np.bincount(reg, weights=hires, minlength=R)
-        u = keyed_uniform(m.rngs.key, np.arange(R), m.t, PURPOSES["job_to_job"], sub)
-        moves = keyed_round(u, total).astype(float)
+        moves = keyed_round(draws[:, sub], total).astype(float)
         scale = np.divide(moves, total, out=np.zeros(R), where=total > 0)
-        spread = [keyed_uniform(m.rngs.key, np.arange(R), m.t, PURPOSES["job_to_job"], 2 + 2 * sub + k) for k in (0, 1)]
-        hired = systematic_round(spread[0], hires * scale[reg], reg)
-        left = systematic_round(spread[1], quits * scale[reg], reg)
+        hired = systematic_round(draws[:, 2 + 2 * sub], hires * scale[reg], reg)
+        left = systematic_round(draws[:, 3 + 2 * sub], quits * scale[reg], reg)
         change = np.zeros(len(idx), dtype=np.int64)
         change[order] = hired - left
         staff[idx] += change.astype(staff.dtype)

@@ -49,15 +49,16 @@ def binomial_from_uniform(u, n, p) -> np.ndarray:
         pmf[far] = np.exp(lg(nf + 1.0) - lg(kf + 1.0) - lg(nf - kf + 1.0)
                           + kf * np.log(pp[far]) + (nf - kf) * np.log(q[far]))
     cdf = pmf.copy()
-    pos = np.arange(len(live))
-    while len(pos):
-        done = (uu[pos] < cdf[pos]) | (k[pos] >= nn[pos])
-        out[live[pos[done]]] = k[pos[done]].astype(np.int64)
-        pos = pos[~done]
-        if len(pos) == 0:
-            break
-        kp = k[pos]
-        pmf[pos] *= (nn[pos] - kp) / (kp + 1.0) * ratio[pos]
-        k[pos] = kp + 1.0
-        cdf[pos] += pmf[pos]
+    # The entries still searching, kept compact: a pass costs a few operations on them alone.
+    while True:
+        done = (uu < cdf) | (k >= nn)
+        if done.any():
+            out[live[done]] = k[done].astype(np.int64)
+            going = ~done
+            live, nn, uu, ratio, k, pmf, cdf = (a[going] for a in (live, nn, uu, ratio, k, pmf, cdf))
+            if len(live) == 0:
+                break
+        pmf *= (nn - k) / (k + 1.0) * ratio
+        k += 1.0
+        cdf += pmf
     return out.reshape(shape)

@@ -541,7 +541,7 @@ def fill_budget(cost: np.ndarray, regions: np.ndarray, cap: np.ndarray,
     within = cum - before[reg]
     ok = (within <= cap[reg] + _SLACK) & (cap[reg] > 0)  # no money: nothing fits, however cheap
     # The first request that does not fit: the money left before it, and the lottery on it.
-    first_out = ~ok & np.r_[True, (reg[1:] != reg[:-1]) | ok[:-1]]
+    first_out = ~ok & np.concatenate([[True], (reg[1:] != reg[:-1]) | ok[:-1]])
     left = np.maximum(cap[reg] - (within - c), 0.0)
     share = np.divide(left, c, out=np.zeros(n), where=c > 0)
     granted = np.zeros(n, dtype=bool)
