@@ -110,7 +110,10 @@ class World:
         ``init.cluster_spread`` of the region's side in each direction), or anywhere in their
         region (uniform). Clusters are geographically proximate groups of firms (Porter 1998);
         how close they sit sets what they gain from each other
-        (:mod:`cluster_abm.mechanisms.agglomeration`)."""
+        (:mod:`cluster_abm.mechanisms.agglomeration`). A draw beyond the region's border is
+        mirrored back into it: clipping would pile those firms on the border cells (7 % of
+        cluster firms at the default spread, 30 % at twice it) and make them each other's
+        nearest neighbours."""
         n = len(region)
         side = self.side
         ox = np.array([r.origin[0] for r in self.regions])[region]
@@ -124,9 +127,7 @@ class World:
             spread = side * self.cluster_spread
             x[in_cluster] = np.rint(cx + rng.normal(0, spread, in_cluster.sum()))
             y[in_cluster] = np.rint(cy + rng.normal(0, spread, in_cluster.sum()))
-        x = np.clip(x, ox, ox + side - 1)
-        y = np.clip(y, oy, oy + side - 1)
-        return x.astype(np.int16), y.astype(np.int16)
+        return _mirror_into(x, ox, side).astype(np.int16), _mirror_into(y, oy, side).astype(np.int16)
 
     def distance_class(self, region_a, cluster_a, region_b, cluster_b) -> np.ndarray:
         """Distance class of firm pairs: 0 intra-cluster … 3 transnational (vectorised).
@@ -140,3 +141,10 @@ class World:
         shared = same_country.view(np.int8) + same_region.view(np.int8)
         shared += same_cluster.view(np.int8)
         return np.subtract(TRANSNATIONAL, shared, dtype=np.int8)
+
+
+def _mirror_into(v: np.ndarray, origin: np.ndarray, side: int) -> np.ndarray:
+    """Cells ``v`` folded into ``[origin, origin + side)`` by mirroring at the borders, as
+    often as needed (a spread wider than the region folds more than once): -1 -> 0, side -> side - 1."""
+    t = np.mod(v - origin, 2 * side)
+    return origin + np.where(t < side, t, 2 * side - 1 - t)

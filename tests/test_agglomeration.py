@@ -131,7 +131,7 @@ def test_sharing_gain_is_relative_to_the_typical_job_of_the_economy(model):
 
 def test_cluster_spread_sets_how_close_cluster_firms_sit(model):
     """init.cluster_spread is the standard deviation of a cluster firm's cell around its centre,
-    in region sides: placed firms scatter by it (clipped at the region's edge), and a cluster
+    in region sides: placed firms scatter by it (mirrored at the region's edge), and a cluster
     spread thin leaves its firms less local industry to share."""
     w = model.world
     side = w.side
@@ -159,6 +159,28 @@ def test_cluster_spread_sets_how_close_cluster_firms_sit(model):
         return np.median(s.local_industry[m.firms.idx][inside])
 
     assert local_industry_of_cluster_firms(0.5) < 0.5 * local_industry_of_cluster_firms(0.125)
+
+
+def test_firms_placed_beyond_the_border_are_mirrored_back_not_piled_on_it(model):
+    """A cluster firm whose draw falls outside its region lands on the mirror cell inside, so the
+    border cells hold about as many firms as their neighbours (clipping piled the whole tail on
+    them: at a spread of a quarter side, about 30 % of a cluster's firms)."""
+    w = model.world
+    side = w.side
+    c = w.clusters[0]
+    ox, oy = w.regions[c.region].origin
+    n = 40_000
+    w.cluster_spread = 0.25
+    try:
+        x, y = w.place(np.full(n, c.region), np.zeros(n, dtype=np.int64), np.random.default_rng(3))
+    finally:
+        w.cluster_spread = model.p.init.cluster_spread
+    assert (x >= ox).all() and (x < ox + side).all() and (y >= oy).all() and (y < oy + side).all()
+    for coord, origin, centre in ((x, ox, c.centre[0]), (y, oy, c.centre[1])):
+        counts = np.bincount(coord.astype(np.int64) - origin, minlength=side)
+        # The border nearest the centre, against the cell next to it.
+        border, inner = (0, 1) if centre - origin < side / 2 else (side - 1, side - 2)
+        assert counts[border] < 1.3 * counts[inner]
 
 
 def _compete(m):
