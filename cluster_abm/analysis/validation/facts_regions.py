@@ -212,7 +212,7 @@ def stage_fact(runs, targets, from_year: int) -> Fact:
         "(scenario `diaspora`: RO and BG the published shares, IT 3 %, AT 2 % assumed), so its "
         "ratio mostly shows the inputs; the flow the model generates, yearly skilled emigrants "
         f"over the skilled labour force, has an early/mature ratio of {flow:.2f} (no published "
-        "counterpart). Half the data's death ratio is an excess of deaths over births: BG's "
+        "counterpart). Much of the data's death ratio is an excess of deaths over births: BG's "
         "preliminary death rates, 14.6 % in 2020 and 17.6 % in 2021 (Eurostat news releases, "
         "Nov 2022 and Nov 2023), exceed its births (9.9-10.0 %, NSI), a firm population "
         "shrinking with the working-age population (Romanian industry: births minus deaths "
