@@ -55,7 +55,9 @@ def test_no_flow_without_a_response_at_the_activity_rate():
     assert np.abs(m.lf_s + m.lf_u - lf0).max() <= 2.0  # rounding of the built pools only
 
 
-SHOCK_SEEDS = (1, 2, 3, 4)
+# 12 paired seeds: the unemployment rates' comparison varies a lot by seed (margin / fixed 0.47-1.67
+# on the mirrored placement; seeds 1-4 alone gave 0.95, seeds 1-12 0.72).
+SHOCK_SEEDS = tuple(range(1, 13))
 
 
 def _demand_shock(response: float, years: float = 1.0):
@@ -82,7 +84,7 @@ def _demand_shock(response: float, years: float = 1.0):
 def test_participation_absorbs_a_regional_demand_shock():
     """Decressin & Fatas (1995): in European regions a labour-demand shock is absorbed mostly by
     participation in the first three years, little by unemployment. A year after the shocked
-    region lost 30 % of its regional demand (4 paired seeds), the jobs it lost come mostly out of
+    region lost 30 % of its regional demand (12 paired seeds), the jobs it lost come mostly out of
     its labour force with the margin, and all out of employment into unemployment without it
     (``labour.participation_response`` 0); its unemployment rate rises by less."""
     fixed = _demand_shock(0.0).mean(axis=0)
