@@ -111,9 +111,8 @@ class World:
         region (uniform). Clusters are geographically proximate groups of firms (Porter 1998);
         how close they sit sets what they gain from each other
         (:mod:`cluster_abm.mechanisms.agglomeration`). A draw beyond the region's border is
-        mirrored back into it: clipping would pile those firms on the border cells (7 % of
-        cluster firms at the default spread, 30 % at twice it) and make them each other's
-        nearest neighbours."""
+        mirrored back into it: clipping would put those firms on the border cells (7 % of
+        cluster firms at the default spread, 30 % at twice it), away from their cluster's bulk."""
         n = len(region)
         side = self.side
         ox = np.array([r.origin[0] for r in self.regions])[region]

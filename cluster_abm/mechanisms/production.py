@@ -546,7 +546,8 @@ def job_to_job(m, step, idx: np.ndarray, want_s: np.ndarray, want_u: np.ndarray)
     first = np.maximum.accumulate(np.where(new_rung, np.arange(len(order)), 0))
     last = np.minimum.accumulate(np.where(np.concatenate([new_rung[1:], [True]]), np.arange(len(order)), len(order))[::-1])[::-1]
     reg_start = np.searchsorted(reg, np.arange(R + 1))
-    # Per region, the keyed draws of both skills at once: column j is sub-stream j.
+    # Per region, the keyed draws of both skills at once (column j is sub-stream j): columns 0-1
+    # round each skill's moves, 2-5 spread each skill's hires and quits over the ladder.
     draws = keyed_uniform_columns(m.rngs.key, np.arange(R), m.t, PURPOSES["job_to_job"], 6)
     moved = np.zeros(len(idx), dtype=np.int64)
     for sub, (col, want) in enumerate((("skilled", want_s), ("unskilled", want_u))):

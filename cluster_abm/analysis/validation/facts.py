@@ -763,7 +763,7 @@ def cluster_survival_fact(runs, targets, from_year: int, figdir: Path, plt) -> F
     fig.tight_layout()
     name = _save(fig, figdir, "cluster_survival.png", plt)
     n_in, n_out = int(pooled[5][0, 0]), int(pooled[5][1, 0])
-    out_per_seed = np.mean([s_[:, 1, 0].sum() for s_ in strata[5]]) if strata[5] else 0.0
+    out_per_seed = np.mean([seed_strata[:, 1, 0].sum() for seed_strata in strata[5]]) if strata[5] else 0.0
     return Fact(
         "cluster_survival", "Cluster firms survive longer (survival premium)", passed,
         f"Mantel-Haenszel odds ratio of 5-year survival of firms born in clusters over those "

@@ -172,10 +172,11 @@ def stage_fact(runs, targets, from_year: int) -> Fact:
     obs_list = [r["obs"] for r in runs]
     rows = ["| ratio early / mature | model: ratio of means [min, max over seeds] | data: early "
             "/ mature | data ratio | criterion | agrees |", "|---|---|---|---|---|---|"]
-    ok_all, summary = True, []
+    ok_all, summary, measured = True, [], {}
     for sr in STAGE_RATIOS:
         mr, per_seed = model_stage_ratio(obs_list, sr, from_year)
         e, m, dr = data_stage_ratio(targets, sr)
+        measured[sr.measure] = mr, e, m
         lb = bool(sr.mature_standin and not sr.mature)
         ok = ratio_agrees(mr, dr, STAGE_FACTOR, lb)
         ok_all &= ok
@@ -188,8 +189,7 @@ def stage_fact(runs, targets, from_year: int) -> Fact:
                     f"{mature_c} {_pct(m)} | {dr:.2f} | {crit} | {'yes' if ok else 'NO'} |")
         summary.append(f"{sr.label} {mr:.2f} vs {dr:.2f}{'' if ok else ' (NO)'}")
     flow = _emigration_flow_ratio(runs, from_year)
-    births, deaths = (model_stage_ratio(obs_list, sr, from_year)[0] for sr in STAGE_RATIOS[:2])
-    bg_births, mature_deaths = data_stage_ratio(targets, STAGE_RATIOS[0])[0], data_stage_ratio(targets, STAGE_RATIOS[1])[1]
+    (births, bg_births, _), (deaths, _, mature_deaths) = measured["birth_rate"], measured["death_rate"]
     return Fact(
         "stages", "Early-stage regions against mature ones: same direction as the data",
         bool(ok_all),
