@@ -377,6 +377,7 @@ def update_wages(m) -> None:
 
         ``production.wage_pass_through`` x g + ``labour.wage_tightness`` x (u0 - u)
         + ``labour.wage_vu_slope`` x (V_k/U_k - ``labour.vu_reference``)
+        + ``labour.share_correction`` x log(s0 / s)
 
     with g the region's productivity growth at a yearly rate (this step's growth x steps per
     year), capped at +-``labour.max_wage_change``. The regional wage of skill k moves by the
@@ -401,10 +402,19 @@ def update_wages(m) -> None:
     shortage of skilled workers raises the skill premium (Katz & Murphy 1992) and firms
     substitute towards unskilled staff (cost minimisation in ``plan_labour``).
 
+    The last term is error correction towards the region's labour share s0 at the build (its
+    firms' wage bill over their revenue, :func:`labour_share`; s now): the pass-through passes only
+    part of each step's productivity growth, and without a level to return to, the labour share
+    fell wherever innovation raised output per person and rose where it did not (years 0-40 of
+    the baseline, 4 seeds: 0.35 -> 0.16 in the Veneto-like region, 0.77 -> 0.84 in the
+    Romania-like one), and firm entry, which reads the owner's margin, followed it. Most European
+    wage equations carry such a term: wages return to productivity in the long run (Blanchard &
+    Katz 1999), and factor shares show no trend (Kaldor 1961; Gollin 2002).
+
     Outside suppliers (:func:`cluster_abm.mechanisms.production.compete`) share the region's
     technology and the pass-through of its productivity growth, not its labour-market tightness:
     ``m.wage_drift`` (per region) accumulates the unit labour cost change beyond the
-    pass-through, the skills' wage changes weighted by their shares of the region's wage bill
+    pass-through and the error correction (both shared by the outside suppliers), the skills' wage changes weighted by their shares of the region's wage bill
     (Shephard's lemma), the region's wage cost over theirs. A tight labour market thus raises
     the region's costs against them and loses it demand (the scale effect of labour demand;
     Hamermesh 1993), so its firms want fewer staff and post fewer vacancies: the loop closes.
@@ -426,8 +436,11 @@ def update_wages(m) -> None:
     u = (m.unemployed_s() + m.unemployed_u()) / np.maximum(m.lf_s + m.lf_u, 1.0)
     theta_s, theta_u = tightness(m)
     passed = y.production.wage_pass_through * growth  # this step's
+    share = labour_share(m)
+    both = (share > 0) & (m.labour_share0 > 0)
+    correction = y.labour.share_correction * np.log(np.where(both, m.labour_share0, 1.0) / np.where(both, share, 1.0))
     cap = y.labour.max_wage_change
-    curve = passed * spy + y.labour.wage_tightness * (m.u0 - u)  # yearly rates
+    curve = passed * spy + correction + y.labour.wage_tightness * (m.u0 - u)  # yearly rates
     vu = y.labour.wage_vu_slope
     raise_s = np.clip(curve + vu * (theta_s - y.labour.vu_reference), -cap, cap)
     raise_u = np.clip(curve + vu * (theta_u - y.labour.vu_reference), -cap, cap)
@@ -438,8 +451,20 @@ def update_wages(m) -> None:
     share_s = np.divide(bill_s, bill, out=np.full(R, 0.5), where=bill > 0)
     m.wage_s *= factor_s
     m.wage_u *= factor_u
-    m.wage_drift *= (share_s * factor_s + (1.0 - share_s) * factor_u) / (1.0 + passed)
+    m.wage_drift *= (share_s * factor_s + (1.0 - share_s) * factor_u) / (1.0 + passed + correction / spy)
     m.foreign_wage *= (1.0 + y.labour.foreign_wage_growth) ** (1.0 / spy)
+
+
+def labour_share(m) -> np.ndarray:
+    """Per region: the wage bill of its firms (every person at the region's wage of their skill,
+    owner-managers included) over their revenue (k€/yr; revenue is value added, the model having
+    no bought-in inputs); 0 for a region without revenue."""
+    ft, R = m.firms, m.world.n_regions
+    idx = ft.idx
+    region = ft.region[idx]
+    bill = np.bincount(region, weights=ft.skilled[idx] * m.wage_s[region] + ft.unskilled[idx] * m.wage_u[region], minlength=R)
+    revenue = np.bincount(region, weights=ft.revenue[idx], minlength=R)
+    return np.divide(bill, revenue, out=np.zeros(R), where=revenue > 0)
 
 
 def pool_thickness(m, idx: np.ndarray) -> np.ndarray:

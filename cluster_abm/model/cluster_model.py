@@ -443,6 +443,7 @@ class ClusterModel(mesa.Model):
         self.lf_s = np.round(e_s / (1.0 - self.u0))
         self.lf_u = np.round(e_u / (1.0 - self.u0))
         self.lf_s0 = self.lf_s.copy()
+        self.labour_share0 = labour.labour_share(self)  # the wage equation's long-run level
         # Working-age people outside the labour force (labour.participation), per skill.
         inactive = 1.0 / self.p.labour.activity_rate - 1.0
         self.inactive_s, self.inactive_u = np.round(self.lf_s * inactive), np.round(self.lf_u * inactive)
