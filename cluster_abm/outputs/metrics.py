@@ -102,6 +102,9 @@ SERIES_LIST = [
     S("activity_rate", "share", "Labour force over the working-age population (labour force + inactive; labour.participation).", "WG6", "ratio"),
     S("open_posts", "persons", "Open posts: staff firms want beyond the staff they have (desired minus actual, each skill, at least 0) after the step's hiring.", "WG6", "stock"),
     S("job_vacancy_rate", "share", "Open posts over occupied plus open posts (Eurostat's job vacancy rate).", "WG6", "ratio"),
+    S("wage_bill", "k€/yr", "Wage bill of firms: every person, owner-managers included, at the region's wage of their skill (model units, not real-region euros).", "WG6", "stock"),
+    S("value_added", "k€/yr", "Revenue of firms, which is their value added: the model has no bought-in inputs (model units).", "WG6", "stock"),
+    S("labour_share", "share", "Wage bill over value added: the labour share, without trend in the data (Kaldor 1961; Gollin 2002).", "WG6", "ratio"),
     S("skilled_unemployment_rate", "share", "Unemployed skilled over skilled labour force.", "WG6", "ratio"),
     S("skilled_emigrants", "persons/step", "Skilled workers emigrating (brain drain flow).", "WG6", "flow"),
     S("skilled_emigrants_cum", "persons", "Skilled emigrants since the start (brain drain stock).", "WG6", "stock"),
@@ -316,6 +319,7 @@ def step_metrics(m) -> dict[str, np.ndarray]:
         "contract_credit_line": ft.credit_line[idx] * in_c,
         "employment": emp,
         "employment_skilled": ft.skilled[idx],
+        "wage_bill": ft.skilled[idx] * m.wage_s[reg] + ft.unskilled[idx] * m.wage_u[reg],
         "open_posts": open_posts(ft, idx, "skilled") + open_posts(ft, idx, "unskilled"),
         "dyncap": ft.dyncap[idx],
         "codification": ft.codification[idx],
@@ -394,6 +398,9 @@ def step_metrics(m) -> dict[str, np.ndarray]:
     out["skilled_unemployment_rate"] = _ratio(lfs - out["employment_skilled"], lfs)
     out["open_posts"] = sums["open_posts"]
     out["job_vacancy_rate"] = _ratio(out["open_posts"], out["employment"] + out["open_posts"])
+    out["wage_bill"] = sums["wage_bill"]
+    out["value_added"] = sums["revenue"]
+    out["labour_share"] = _ratio(sums["wage_bill"], sums["revenue"])
     out["skilled_emigrants_cum"] = np.append(m.emigrants_cum, m.emigrants_cum.sum())
     dia = np.append(m.diaspora, m.diaspora.sum())
     out["diaspora_share"] = _ratio(dia, dia + lfs)
@@ -601,6 +608,7 @@ SERIES_LABELS: dict[str, str] = {
     "employment_unskilled": "Unskilled employment", "labour_force": "Labour force",
     "unemployment_rate": "Unemployment rate", "activity_rate": "Activity rate", "skilled_unemployment_rate": "Skilled unemployment rate",
     "open_posts": "Open posts", "job_vacancy_rate": "Job vacancy rate",
+    "wage_bill": "Wage bill", "value_added": "Value added", "labour_share": "Labour share",
     "skilled_emigrants": "Skilled emigrants", "skilled_emigrants_cum": "Skilled emigrants so far",
     "graduate_unemployment_rate": "Recent graduates without a first job",
     "first_jobs_graduates": "First jobs of recent graduates",

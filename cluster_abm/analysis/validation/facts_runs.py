@@ -54,7 +54,9 @@ def yearly_series(wide: dict[str, np.ndarray], spy: int) -> dict[str, np.ndarray
             "skilled_emigrants": yearly_sums(wide["skilled_emigrants"][:, -1], spy),
             "skilled_emigrants_region": yearly_sums(wide["skilled_emigrants"][:, :-1], spy),
             "employment_region_end": np.asarray(wide["employment"][spy::spy, :-1], dtype=float),
-            "labour_force_region_end": np.asarray(wide["labour_force"][spy::spy, :-1], dtype=float)}
+            "labour_force_region_end": np.asarray(wide["labour_force"][spy::spy, :-1], dtype=float),
+            "wage_bill_region_end": np.asarray(wide["wage_bill"][spy::spy, :-1], dtype=float),
+            "value_added_region_end": np.asarray(wide["value_added"][spy::spy, :-1], dtype=float)}
 
 
 def stationarity(runs, from_year: int) -> dict[str, float]:

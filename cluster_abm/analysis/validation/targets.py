@@ -85,6 +85,8 @@ class Observation:
     log_death: np.ndarray  # step of death, -1 alive at the end
     log_size_birth: np.ndarray
     open_posts: np.ndarray | None = None  # staff firms want beyond their staff, at the year end
+    wage_bill: np.ndarray | None = None  # k€/yr at the year end (model units)
+    value_added: np.ndarray | None = None  # k€/yr at the year end: revenue (no bought-in inputs)
     log_sector: np.ndarray | None = None  # sector of each logged firm (None: one sector)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -197,6 +199,8 @@ def observe(scenario: Scenario, seed: int, years: int | None = None, *,
         sme_employment=emp_end * np.nan_to_num(wide["sme_employment_share"][ends, :R]),
         labour_force=wide["labour_force"][ends, :R],
         open_posts=wide["open_posts"][ends, :R],
+        wage_bill=wide["wage_bill"][ends, :R],
+        value_added=wide["value_added"][ends, :R],
         log_uid=log["uid"].to_numpy(np.int64),
         log_region=log["region"].to_numpy(np.int64),
         log_cluster=log["cluster"].to_numpy(np.int64),
@@ -253,6 +257,12 @@ def _vacancy_rate(obs: Observation, regs: np.ndarray, from_year: int) -> float:
     posts = v + obs.employment[sl][:, regs].sum(axis=1)
     ok = posts > 0
     return float(np.mean(v[ok] / posts[ok])) if ok.any() else math.nan
+
+
+def _labour_share(obs: Observation, regs: np.ndarray, from_year: int) -> float:
+    if obs.wage_bill is None or obs.value_added is None:
+        return math.nan
+    return _yearly_ratio("wage_bill", "value_added")(obs, regs, from_year)
 
 
 def _emigrants(obs: Observation, regs: np.ndarray, from_year: int) -> float:
@@ -364,6 +374,12 @@ MEASURE_LIST = [
             "Eurostat counts posts employers are actively recruiting for (industry, construction "
             "and services, firms of every size); the model's open posts are its firms' planned "
             "staff not yet hired"),
+    Measure("labour_share", "share", "Wage bill (every person at the region's wage of their "
+            "skill, owner-managers included) over value added (revenue: the model has no "
+            "bought-in inputs) at each year end, pooled, mean over the window.", _labour_share,
+            "Eurostat's structural business statistics divide average personnel costs per "
+            "employee by value added per person employed (the non-financial business economy), "
+            "which costs the self-employed at employees' pay as the model costs owner-managers"),
     Measure("emigrant_share", "share", "Skilled citizens abroad over skilled citizens (abroad "
             "plus the skilled labour force) at each year end, pooled, mean over the window "
             "(the diaspora_share series).", _emigrants,
@@ -481,6 +497,7 @@ SEE_INDICATORS = {
     "unemployment_rate": "unemployment_rate",
     "job_vacancy_rate": "job_vacancy_rate",
     "newborn_enterprise_mean_size": "newborn_mean_size",
+    "labour_share_business_economy": "labour_share",
 }
 # Where one country has several figures for one measure, the *primary* one gets the plain id
 # (measure.scope) and the others id.year: figures the source calls secondary last, Eurostat's

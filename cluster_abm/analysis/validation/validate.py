@@ -74,6 +74,7 @@ from cluster_abm.analysis.validation.facts import (
     tail_fact,
     young_fact,
 )
+from cluster_abm.analysis.validation.facts_labour_share import labour_share_fact
 from cluster_abm.analysis.validation.facts_regions import (
     absorption_fact,
     innovation_country_fact,
@@ -339,7 +340,8 @@ def run_validation(scenario: str | Path | Scenario = "baseline", *, seeds: int =
              young_fact(runs), tail_fact(runs), innovation_country_fact(runs, targets),
              stage_fact(runs, targets, from_year), absorption_fact(runs, from_year),
              stationarity_fact(runs, from_year, figdir, plt), regional_stationarity_fact(runs, from_year),
-             variability_fact(runs, from_year)]
+             variability_fact(runs, from_year),
+             labour_share_fact(runs, targets, from_year, figdir, plt)]
     result = ValidationResult(sc.name, seeds, n_years, facts, out, figdir,
                               time.perf_counter() - t0,
                               policy_section(Path(policy_effects) if policy_effects else None))
