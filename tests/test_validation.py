@@ -36,7 +36,7 @@ def test_validate_writes_a_pass_or_fail_line_per_fact(tmp_path, capsys):
     printed = capsys.readouterr().out
     text = out.read_text()
     rows = [line for line in text.splitlines() if re.match(r"\| \d+ \| \[", line)]
-    assert len(rows) == 24
+    assert len(rows) == 25
     assert all(re.search(r"\| \*\*(PASS|FAIL)\*\* \|", r) for r in rows)
     for fact in ("Firm sizes", "Growth rates", "Liability of newness", "Survival curve",
                  "job creation", "Innovation rises with firm size", "Cluster firms survive longer",
@@ -45,13 +45,14 @@ def test_validate_writes_a_pass_or_fail_line_per_fact(tmp_path, capsys):
                  "Mean firm size",
                  "fifth of employment", "tail exponent", "Innovation share by country",
                  "Early-stage regions", "absorbed mostly by the labour force", "stationary",
-                 "Each region's firm count", "Seed variability"):
+                 "Each region's firm count", "Seed variability", "The labour share"):
         assert fact in text and fact in printed
     assert "## Policy effects beside published evaluations" in text
     figs = out.parent / "figures" / "validation"
     for png in ("size_distribution.png", "growth_rates.png", "exit_hazard.png", "survival.png",
                 "job_creation.png", "innovation_by_size.png", "cluster_survival.png",
-                "cluster_growth.png", "network.png", "bands.png", "stationarity.png"):
+                "cluster_growth.png", "network.png", "bands.png", "stationarity.png",
+                "labour_share.png"):
         assert (figs / png).stat().st_size > 1000
         assert f"figures/validation/{png}" in text
 
