@@ -162,7 +162,7 @@ def test_network_contracts_raise_exporting_among_small_firms():
     exporting firms (members reach foreign customers through co-members); with the commercial
     channel switched off (``contract.export_pooling`` 0) the lever no longer does. Built with
     5,000 model firms, about 2,000 at policy year 0 after the spin-up's consolidation, so enough
-    firms join a contract for 8 pairs to resolve the effect.
+    firms join a contract for the pairs to resolve the effect.
 
     A strict expected failure from 2026-12-06 (membership as shares, the founding hazard fitted to
     Italy's registry: mean +0.0 exporters, standard error 0.60) until the owner-managers' span of
