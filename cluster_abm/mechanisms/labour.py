@@ -409,13 +409,16 @@ def update_wages(m) -> None:
     the baseline, 4 seeds: 0.35 -> 0.16 in the Veneto-like region, 0.77 -> 0.84 in the
     Romania-like one), and firm entry, which reads the owner's margin, followed it. Most European
     wage equations carry such a term: wages return to productivity in the long run (Blanchard &
-    Katz 1999), and factor shares show no trend (Kaldor 1961; Gollin 2002).
+    Katz 1999), and factor shares show no trend (Kaldor 1961; Gollin 2002). With productivity
+    growing at g the share settles at a constant gap below s0, about g (1 - pass-through) over
+    the correction's speed, and stays there.
 
     Outside suppliers (:func:`cluster_abm.mechanisms.production.compete`) share the region's
     technology and the pass-through of its productivity growth, not its labour-market tightness:
     ``m.wage_drift`` (per region) accumulates the unit labour cost change beyond the
-    pass-through and the error correction (both shared by the outside suppliers), the skills' wage changes weighted by their shares of the region's wage bill
-    (Shephard's lemma), the region's wage cost over theirs. A tight labour market thus raises
+    pass-through and the error correction (both shared by the outside suppliers), the skills'
+    wage changes weighted by their shares of the region's wage bill (Shephard's lemma), the
+    region's wage cost over theirs. A tight labour market thus raises
     the region's costs against them and loses it demand (the scale effect of labour demand;
     Hamermesh 1993), so its firms want fewer staff and post fewer vacancies: the loop closes.
     The foreign wage grows at ``labour.foreign_wage_growth`` a year, compounded per step."""
@@ -436,9 +439,11 @@ def update_wages(m) -> None:
     u = (m.unemployed_s() + m.unemployed_u()) / np.maximum(m.lf_s + m.lf_u, 1.0)
     theta_s, theta_u = tightness(m)
     passed = y.production.wage_pass_through * growth  # this step's
-    share = labour_share(m)
-    both = (share > 0) & (m.labour_share0 > 0)
-    correction = y.labour.share_correction * np.log(np.where(both, m.labour_share0, 1.0) / np.where(both, share, 1.0))
+    # Error correction towards the build's labour share (none where either share is undefined).
+    share, s0 = labour_share(m), m.labour_share0
+    defined = (share > 0) & (s0 > 0)
+    gap = np.log(np.where(defined, s0, 1.0) / np.where(defined, share, 1.0))
+    correction = y.labour.share_correction * gap  # yearly rate
     cap = y.labour.max_wage_change
     curve = passed * spy + correction + y.labour.wage_tightness * (m.u0 - u)  # yearly rates
     vu = y.labour.wage_vu_slope
@@ -462,7 +467,8 @@ def labour_share(m) -> np.ndarray:
     ft, R = m.firms, m.world.n_regions
     idx = ft.idx
     region = ft.region[idx]
-    bill = np.bincount(region, weights=ft.skilled[idx] * m.wage_s[region] + ft.unskilled[idx] * m.wage_u[region], minlength=R)
+    wages = ft.skilled[idx] * m.wage_s[region] + ft.unskilled[idx] * m.wage_u[region]
+    bill = np.bincount(region, weights=wages, minlength=R)
     revenue = np.bincount(region, weights=ft.revenue[idx], minlength=R)
     return np.divide(bill, revenue, out=np.zeros(R), where=revenue > 0)
 
