@@ -15,9 +15,9 @@ from cluster_abm.specs.scenario import load_scenario
 # are gone within about sixteen years (seed 1), and founders from the unemployed come back. (At
 # the default founding rate, once a market that lost its firms kept its demand, a few firms
 # always survived; at a quarter of it, since the refit of 2026-12-07 made founders expect more
-# demand, 1-4 firms live on through the 20 years.) The participation margin is off: with it the unemployed of a world without
-# jobs leave the labour force, and with them the founders (a gap of the model: de novo founders
-# come from the unemployed only; docs/calibration.md).
+# demand, 1-4 firms live on through the 20 years.) The participation margin is off: with it the
+# unemployed of a world without jobs leave the labour force, and with them the founders (a gap of
+# the model: de novo founders come from the unemployed only; docs/calibration.md).
 HARSH = {"sim.n_firms": 60, "sim.spinup_years": 0, "demography.closure_rate": 0.3,
          "demography.spinoff_rate": 0.0, "finance.owner_min_pay": 1.0, "demography.denovo_rate": 0.002,
          "labour.participation_response": 0.0}

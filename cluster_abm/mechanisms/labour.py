@@ -58,7 +58,7 @@ from cluster_abm.numerics.binomial import binomial_from_uniform
 from cluster_abm.numerics.keyed_random import PURPOSES, keyed_uniform, keyed_uniform_columns
 from cluster_abm.numerics.rounding import keyed_round
 from cluster_abm.policy.lever_state import ALL, covered_share
-from cluster_abm.state.firm_table import open_posts
+from cluster_abm.state.firm_table import open_posts, wage_bill
 
 # Sub-streams of the per-region keyed draws (purpose "region_labour").
 _RETIRE_S, _RETIRE_U, _GRADUATES, _SKILLED_IN, _COHORT = 0, 1, 2, 3, 4
@@ -467,8 +467,7 @@ def labour_share(m) -> np.ndarray:
     ft, R = m.firms, m.world.n_regions
     idx = ft.idx
     region = ft.region[idx]
-    wages = ft.skilled[idx] * m.wage_s[region] + ft.unskilled[idx] * m.wage_u[region]
-    bill = np.bincount(region, weights=wages, minlength=R)
+    bill = np.bincount(region, weights=wage_bill(ft, idx, m.wage_s, m.wage_u), minlength=R)
     revenue = np.bincount(region, weights=ft.revenue[idx], minlength=R)
     return np.divide(bill, revenue, out=np.zeros(R), where=revenue > 0)
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from cluster_abm.space import DISTANCE_CLASSES
-from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES, open_posts
+from cluster_abm.state.firm_table import SME_MAX_EMPLOYEES, open_posts, wage_bill
 
 
 @dataclass(frozen=True)
@@ -319,7 +319,7 @@ def step_metrics(m) -> dict[str, np.ndarray]:
         "contract_credit_line": ft.credit_line[idx] * in_c,
         "employment": emp,
         "employment_skilled": ft.skilled[idx],
-        "wage_bill": ft.skilled[idx] * m.wage_s[reg] + ft.unskilled[idx] * m.wage_u[reg],
+        "wage_bill": wage_bill(ft, idx, m.wage_s, m.wage_u),
         "open_posts": open_posts(ft, idx, "skilled") + open_posts(ft, idx, "unskilled"),
         "dyncap": ft.dyncap[idx],
         "codification": ft.codification[idx],

@@ -93,6 +93,13 @@ def open_posts(ft, slots: np.ndarray, skill: str) -> np.ndarray:
     return np.maximum(getattr(ft, "desired_" + skill)[slots] - getattr(ft, skill)[slots], 0.0)
 
 
+def wage_bill(ft, slots: np.ndarray, wage_s: np.ndarray, wage_u: np.ndarray) -> np.ndarray:
+    """Yearly wages of firms ``slots`` (k€/yr): every person, the owner-manager included, at the
+    regional wage of their skill (``wage_s``, ``wage_u``: per region)."""
+    region = ft.region[slots]
+    return ft.skilled[slots] * wage_s[region] + ft.unskilled[slots] * wage_u[region]
+
+
 # Values of the ``origin`` column.
 ORIGIN_INITIAL, ORIGIN_REPLICATIVE, ORIGIN_INNOVATIVE, ORIGIN_DENOVO = 0, 1, 2, 3
 

@@ -17,10 +17,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
-from cluster_abm.analysis.validation.facts import Fact, _cite
-from cluster_abm.analysis.validation.facts_runs import drift_per_decade
+from cluster_abm.analysis.validation.facts import Fact, _cite, _finish
+from cluster_abm.analysis.validation.facts_runs import _interval, drift_per_decade, seed_interval
 
 SHARE_BAND = 0.10  # the pooled labour share within 10 points of the EU's
 SHARE_DRIFT_MAX = 3.0  # |drift| per decade of each region's seed-mean labour share, points
@@ -45,12 +44,8 @@ def labour_share_fact(runs, targets, from_year: int, figdir=None, plt=None) -> F
     mean = np.nanmean(shares, axis=0)  # years x (R + 1)
     drifts = np.array([[100 * drift_per_decade(s[:, j]) if len(s) > 1 else math.nan
                         for j in range(s.shape[1])] for s in shares])  # seeds x (R + 1)
-    drift = np.nanmean(drifts, axis=0)
-    if len(runs) > 1:
-        half = (stats.t.ppf(0.975, len(runs) - 1) * np.nanstd(drifts, axis=0, ddof=1)
-                / math.sqrt(len(runs)))
-    else:
-        half = np.full(len(drift), math.nan)
+    drift = drifts.mean(axis=0)
+    ci = seed_interval(drifts)
     level = float(np.nanmean(mean[:, -1]))
     target = targets.get(TARGET)
     published = target.value if target is not None else math.nan
@@ -59,13 +54,10 @@ def labour_share_fact(runs, targets, from_year: int, figdir=None, plt=None) -> F
     rows = ["| region | labour share, first / last window year | drift per decade, points "
             "[95 % interval over seeds] |", "|---|---|---|"]
     for j, name in enumerate([*names, "all regions"]):
-        ci = "" if not math.isfinite(half[j]) else f" [{drift[j] - half[j]:+.1f}, {drift[j] + half[j]:+.1f}]"
-        rows.append(f"| {name} | {mean[0, j]:.2f} / {mean[-1, j]:.2f} | {drift[j]:+.1f}{ci} |")
+        rows.append(f"| {name} | {mean[0, j]:.2f} / {mean[-1, j]:.2f} | {drift[j]:+.1f}{_interval(ci[j])} |")
     worst = int(np.nanargmax(np.abs(drift[:-1])))
     figure = None
     if figdir is not None and plt is not None and len(mean) > 1:
-        from cluster_abm.analysis.validation.facts import _finish
-
         years = np.arange(from_year + 1, from_year + 1 + len(mean))
         fig, ax = plt.subplots(figsize=(7, 3.6))
         for j, name in enumerate(names):

@@ -146,10 +146,16 @@ def regional_drift_interval(runs, from_year: int, level: float = 0.95) -> np.nda
     moves by several points with the root seed (North-East Romania -6.2 % and -10.7 % a decade
     on 20 seeds each); the interval says how far the mean can be trusted. NaN with fewer than
     two seeds. Regions x 2."""
-    d = _seed_drifts(runs, from_year)
-    if len(runs) < 2:
+    return seed_interval(_seed_drifts(runs, from_year), level)
+
+
+def seed_interval(per_seed: np.ndarray, level: float = 0.95) -> np.ndarray:
+    """Per column of ``per_seed`` (seeds x k): the (low, high) t-interval over seeds of its mean;
+    NaN with fewer than two seeds. k x 2."""
+    d = np.asarray(per_seed, dtype=float)
+    if len(d) < 2:
         return np.full((d.shape[1], 2), math.nan)
-    half = stats.t.ppf(0.5 + level / 2, len(runs) - 1) * d.std(axis=0, ddof=1) / math.sqrt(len(runs))
+    half = stats.t.ppf(0.5 + level / 2, len(d) - 1) * d.std(axis=0, ddof=1) / math.sqrt(len(d))
     centre = d.mean(axis=0)
     return np.column_stack([centre - half, centre + half])
 
