@@ -9,7 +9,7 @@ import pytest
 
 from cluster_abm.analysis.validation.facts import exit_hazard
 from cluster_abm.analysis.validation.targets import observe
-from cluster_abm.mechanisms import demography
+from cluster_abm.mechanisms import demography, technology
 from cluster_abm.model.cluster_model import ClusterModel
 from cluster_abm.model.step_state import StepState
 from cluster_abm.specs.scenario import load_scenario
@@ -64,10 +64,17 @@ def test_spinoffs_inherit_their_parents_productivity():
                                                  "demography.spinoff_rate": 0.2, "demography.denovo_rate": 0.0})
     ft = m.firms
     idx = ft.idx
-    parent = idx[0]
+    # In the region furthest from the world's frontier, so that an unusually productive parent is
+    # still far enough inside it that its spin-offs' draws are not capped at it
+    # (mechanisms.technology.within_frontier).
+    level = np.log(ft.productivity[idx])
+    means = np.bincount(ft.region[idx], weights=level) / np.bincount(ft.region[idx])
+    home = idx[ft.region[idx] == np.argmin(means)]
+    parent = home[0]
     ft.skilled[idx], ft.unskilled[idx] = 0, 1  # nobody else can spawn (a founder needs a colleague)
     ft.skilled[parent], ft.unskilled[parent] = 40, 160
-    ft.productivity[parent] = 4.0 * np.exp(np.log(ft.productivity[idx]).mean())
+    ft.productivity[parent] = 2.0 * np.exp(np.log(ft.productivity[home]).mean())
+    assert ft.productivity[parent] < technology.productivity_frontier(m, np.array([parent]))[0] * np.exp(-0.6)
     step = StepState(t=m.t)
     step.degree = np.zeros(ft.n, dtype=np.int64)
     children = []

@@ -73,3 +73,9 @@ def state_of_the_art(m) -> float:
     so a rule reading the absolute stock would see innovation and absorptive capacity rise
     without end (innovations a year rose 3.7-fold over 70 years after the spin-up, seed 1)."""
     return float(m.frontier[0] / m.frontier_built[0])
+
+
+def reference_wage_ratio(m) -> np.ndarray:
+    """Per region: the skilled over unskilled wage of the scenario (the technology's reference)."""
+    w = m.world
+    return w.region_field("wage_skilled") / w.region_field("wage_unskilled")

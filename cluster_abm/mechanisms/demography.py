@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from cluster_abm.agents.firm import Firm
-from cluster_abm.mechanisms import cooperation, finance, production, span
+from cluster_abm.mechanisms import cooperation, finance, production, span, technology
 from cluster_abm.mechanisms.common import hazard
 from cluster_abm.numerics.binomial import binomial_from_uniform
 from cluster_abm.numerics.keyed_random import PURPOSES, keyed_normal, keyed_uniform
@@ -285,6 +285,7 @@ def create_firms(m, step) -> None:
         know_dn[np.arange(n_dn), home] = ref["knowledge"][dn_region] * d.knowledge_carried
 
     attrs = {k: np.concatenate([sp[k], dn[k]]) for k in sp}
+    technology.within_frontier(m, attrs)
     knowledge = np.vstack([know_sp, know_dn])
     n_new = n_sp + n_dn
     region = attrs["region"]

@@ -37,6 +37,7 @@ from cluster_abm.mechanisms.common import (
     state_of_the_art,
 )
 from cluster_abm.mechanisms.learning import rd_spend
+from cluster_abm.mechanisms.technology import adoption_factor, productivity_frontier
 
 
 def partner_novelty(m, step) -> None:
@@ -107,7 +108,10 @@ def innovate(m, step) -> None:
 
     A product innovation raises quality, more so for a firm in a demand-side project (lever
     ``quadruple_helix``, seed 3.1.3: ``policy.qh_market_gain``); a process innovation raises
-    labour productivity. Gains shrink with firm size (``production.gain_size_exponent``).
+    labour productivity. Each closes a share of the firm's log gap to the world's frontier
+    (adoption, :mod:`cluster_abm.mechanisms.technology`: ``production.product_gain``,
+    ``production.process_gain``), so its gain grows with the distance still to cover. The
+    shares shrink with firm size (``production.gain_size_exponent``).
 
     Step state: reads ``novelty``, ``knowledge_pool``.
     """
@@ -121,9 +125,10 @@ def innovate(m, step) -> None:
     theta = p.production.gain_size_exponent
     scale_prod = np.maximum(ft.skilled[prod] + ft.unskilled[prod], 1) ** -theta
     scale_proc = np.maximum(ft.skilled[proc] + ft.unskilled[proc], 1) ** -theta
-    gain = p.production.product_gain * scale_prod * np.where(ft.qh_until[prod] >= m.t, 1.0 + p.policy.qh_market_gain, 1.0)
-    ft.quality[prod] *= 1.0 + gain
-    ft.productivity[proc] *= 1.0 + p.production.process_gain * scale_proc
+    share = p.production.product_gain * scale_prod * np.where(ft.qh_until[prod] >= m.t, 1.0 + p.policy.qh_market_gain, 1.0)
+    ft.quality[prod] *= adoption_factor(ft.quality[prod], m.frontier_quality, np.minimum(share, 1.0))
+    share = p.production.process_gain * scale_proc
+    ft.productivity[proc] *= adoption_factor(ft.productivity[proc], productivity_frontier(m, proc), share)
     ft.n_innov[hit] += 1
     ft.last_innov[hit] = m.t
     m.ledger.add("innovations_product", ft.region[prod])

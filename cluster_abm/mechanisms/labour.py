@@ -421,7 +421,9 @@ def update_wages(m) -> None:
     region's wage cost over theirs. A tight labour market thus raises
     the region's costs against them and loses it demand (the scale effect of labour demand;
     Hamermesh 1993), so its firms want fewer staff and post fewer vacancies: the loop closes.
-    The foreign wage grows at ``labour.foreign_wage_growth`` a year, compounded per step."""
+    The foreign wage grows at ``labour.foreign_wage_growth`` a year, compounded per step, less
+    the world's technology frontier's growth, against which the model's money is measured
+    (:mod:`cluster_abm.mechanisms.technology`)."""
     ft, y = m.firms, m.p.yearly
     spy = m.p.steps_per_year
     idx = ft.idx
@@ -457,7 +459,7 @@ def update_wages(m) -> None:
     m.wage_s *= factor_s
     m.wage_u *= factor_u
     m.wage_drift *= (share_s * factor_s + (1.0 - share_s) * factor_u) / (1.0 + passed + correction / spy)
-    m.foreign_wage *= (1.0 + y.labour.foreign_wage_growth) ** (1.0 / spy)
+    m.foreign_wage *= ((1.0 + y.labour.foreign_wage_growth) / (1.0 + y.technology.frontier_growth)) ** (1.0 / spy)
 
 
 def labour_share(m) -> np.ndarray:

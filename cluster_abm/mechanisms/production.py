@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from cluster_abm.mechanisms import finance, span
-from cluster_abm.mechanisms.common import hazard
+from cluster_abm.mechanisms.common import hazard, reference_wage_ratio
 from cluster_abm.mechanisms.labour import match_vacancies
 from cluster_abm.numerics.grouping import weighted_group_mean
 from cluster_abm.numerics.keyed_random import PURPOSES, keyed_uniform_columns
@@ -61,12 +61,6 @@ def technology(m, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     s = np.clip(ft.skill_share[idx], _INSIDE, 1.0 - _INSIDE)
     w0 = reference_wage_ratio(m)[ft.region[idx]]
     return s, s * w0 / (s * w0 + 1.0 - s)
-
-
-def reference_wage_ratio(m) -> np.ndarray:
-    """Per region: the skilled over unskilled wage of the scenario (the technology's reference)."""
-    w = m.world
-    return w.region_field("wage_skilled") / w.region_field("wage_unskilled")
 
 
 def cost_factor(r: np.ndarray, pi: np.ndarray, sigma: float) -> np.ndarray:

@@ -47,6 +47,7 @@ from cluster_abm.mechanisms import (
     production,
     span,
     sustainability,
+    technology,
 )
 from cluster_abm.mechanisms.common import profiles
 from cluster_abm.model import snapshot
@@ -156,6 +157,7 @@ class ClusterModel(mesa.Model):
         self._set_region_weights()
         self.frontier = self.p.learning.frontier_multiple * self._top_decile(np.arange(self.firms.n))
         self.frontier_built = self.frontier.copy()  # the unit of common.state_of_the_art
+        technology.build_frontier(self)
         self.collect()
         if _restoring:  # from_snapshot overwrites the state next
             return
@@ -307,8 +309,10 @@ class ClusterModel(mesa.Model):
         self.sector_export = np.array([s["export_intensity"] for s in w.sectors])
         g_sector = np.array([s["demand_growth"] for s in w.sectors])
         g_region = w.region_field("demand_growth")
-        self.demand_growth_reg = (1.0 + g_sector[:, None] + g_region[None, :]) ** (1.0 / spy)
-        self.demand_growth_exp = (1.0 + g_sector) ** (1.0 / spy)
+        # Real growth, in money measured against the world's technology (mechanisms.technology).
+        g_world = 1.0 + p.technology.frontier_growth
+        self.demand_growth_reg = ((1.0 + g_sector[:, None] + g_region[None, :]) / g_world) ** (1.0 / spy)
+        self.demand_growth_exp = ((1.0 + g_sector) / g_world) ** (1.0 / spy)
         self.wage_s = w.region_field("wage_skilled")
         self.wage_u = w.region_field("wage_unskilled")
         self.foreign_wage = np.full(w.n_regions, p.labour.foreign_wage_skilled)
@@ -612,6 +616,7 @@ class ClusterModel(mesa.Model):
         capabilities.support_codification(self)
         capabilities.transfer_green_skills(self)
         learning.learn(self, s)
+        technology.fall_behind(self)
         innovation.innovate(self, s)
         innovation.eco_innovate(self, s)
         sustainability.best_practice(self, s)

@@ -172,11 +172,13 @@ REGISTRY.add(
     _p("production.span_of_control", 0.85, 0.7, 1.0, "-", "Returns to a firm's scale in its staff (Lucas 1978's span of control): output per person falls as (staff / span)^(gamma - 1) beyond the owner-manager's span; 1 = constant returns (mechanisms.span).", source="Lucas 1978; Guner, Ventura & Xu 2008 (0.80); Restuccia & Rogerson 2008 (0.85)"),
     _p("production.markup", 1.3, 1.0, 2.0, "-", "Initial revenue net of R&D over the wage bill; sets initial labour productivity."),
     _p("production.fixed_cost", 0.25, 0.0, 3.0, "unskilled wages/yr", "Fixed overhead of a firm (rent, accounting), in yearly unskilled wages of its region.", per_year="amount"),
-    _p("production.process_gain", 0.06, 0.0, 0.3, "-", "Labour-productivity gain from a process innovation.", source="seed 3.1"),
-    _p("production.product_gain", 0.08, 0.0, 0.3, "-", "Quality gain from a product innovation.", source="seed 3.1"),
+    _p("production.process_gain", 0.06, 0.0, 1.0, "-", "Share of the log gap between a firm's labour productivity and the world's best practice for its skill mix that a process innovation closes (adoption: the gain grows with the distance still to cover; mechanisms.technology).", source="seed 3.1; Nelson & Phelps 1966; Aghion & Howitt 1998; Acemoglu, Aghion & Zilibotti 2006"),
+    _p("production.product_gain", 0.08, 0.0, 1.0, "-", "Share of the log gap between a firm's product quality and the world's best that a product innovation closes (adoption: the gain grows with the distance still to cover; mechanisms.technology).", source="seed 3.1; Nelson & Phelps 1966; Aghion & Howitt 1998; Acemoglu, Aghion & Zilibotti 2006"),
     _p("production.imitation_rate", 0.15, 0.0, 1.0, "1/yr", "Share of the gap to its market's mean quality and productivity a laggard closes in a year at absorptive capacity 1 (imitation).", per_year="fraction", source="Nelson & Winter 1982; seed 3.6.2"),
     _p("production.gain_size_exponent", 0.18, 0.0, 1.0, "-", "An innovation touches a smaller share of a larger firm's output: gains scale as employees^-theta (keeps growth close to Gibrat's law).", source="Klette & Kortum 2004"),
     _p("production.wage_pass_through", 0.5, 0.0, 1.0, "-", "Share of regional productivity growth passed to wages each year."),
+    _p("technology.frontier_growth", 0.015, 0.0, 0.05, "1/yr", "Growth of the world's technology frontier (output per person of best practice, quality x productivity): the pace the model's firms must keep by adopting to hold their distance to it; the model's money is measured against it (mechanisms.technology).", source="about the labour-productivity growth of the advanced economies since the 1990s (OECD Compendium of Productivity Indicators); Aghion & Howitt 1998"),
+    _p("technology.leader_gap", 0.3, 0.0, 2.0, "-", "Log distance of the build's most productive region to the world's technology frontier, in productivity per unit of skill cost and in quality (mechanisms.technology.build_frontier)."),
 )
 
 # --- finance: accounts, bank credit (seed 2.4, 3.4.3) --------------------------------------------
@@ -361,7 +363,7 @@ REGISTRY.add(
     _p("labour.vu_reference", 0.35, 0.1, 1.5, "-", "Vacancy-unemployment ratio V/U at which tightness neither raises nor lowers wages: the EU's in 2019 (job vacancy rate 2.3 % of posts, unemployment 6.7 %: V/U about 0.35; RO/BG about 0.2-0.3, AT about 0.6, DE about 1).", source="Eurostat jvs_a_rate_r2 and une_rt_a (2019)"),
     _p("labour.max_wage_change", 0.2, 0.0, 1.0, "1/yr", "Largest yearly raise or cut of a renewed wage contract (wage rigidity): regional wages change by at most this in a year, and by this over steps-per-year in a step (staggered contracts, labour.update_wages).", uncertain=False),
     _p("labour.foreign_wage_skilled", 60.0, 10.0, 200.0, "k€/yr", "Skilled wage abroad that emigrants compare with.", uncertain=False, source="seed 2.6"),
-    _p("labour.foreign_wage_growth", 0.015, 0.0, 0.1, "1/yr", "Growth of the foreign wage.", per_year="amount"),
+    _p("labour.foreign_wage_growth", 0.015, 0.0, 0.1, "1/yr", "Real growth of the foreign wage; in the model's money (measured against the world's technology frontier, mechanisms.technology) it grows at this less technology.frontier_growth.", per_year="amount"),
     _p("migration.max_rate", 0.1439, 0.0, 0.5, "1/yr", "Ceiling of the yearly skilled emigration hazard (logistic).", source="seed 3.6.4; Docquier & Rapoport 2012; default fitted by the calibration calibrate_see (docs/calibration.md)"),
     _p("migration.intercept", -3.0, -10.0, 5.0, "-", "Logit intercept of the emigration hazard."),
     _p("migration.wage_gap_weight", 2.0, 0.0, 10.0, "-", "Logit weight of ln(foreign wage / regional skilled wage).", source="Borjas 1987"),
