@@ -36,7 +36,7 @@ def test_validate_writes_a_pass_or_fail_line_per_fact(tmp_path, capsys):
     printed = capsys.readouterr().out
     text = out.read_text()
     rows = [line for line in text.splitlines() if re.match(r"\| \d+ \| \[", line)]
-    assert len(rows) == 25
+    assert len(rows) == 26
     assert all(re.search(r"\| \*\*(PASS|FAIL)\*\* \|", r) for r in rows)
     for fact in ("Firm sizes", "Growth rates", "Liability of newness", "Survival curve",
                  "job creation", "Innovation rises with firm size", "Cluster firms survive longer",

@@ -246,7 +246,10 @@ def accumulate_customers(m, idx: np.ndarray) -> None:
 
 def quality_growth(before: np.ndarray, now: np.ndarray) -> np.ndarray:
     """Per market: the factor by which its demand grows with its incumbents' mean quality,
-    ``now / before`` (product innovations create value, not only steal shares). 1 where the
+    ``now / before`` (product innovations create value, not only steal shares). Quality is
+    measured against the world's products (:mod:`cluster_abm.mechanisms.technology`): a market
+    whose firms fall behind them loses customers to outside suppliers, one whose firms catch up
+    wins them back. 1 where the
     market has no incumbents now or had none at the last step: customers of a market whose
     firms have all exited keep buying, from outside suppliers (Armington 1969), and an entrant
     can win them back. Scaling by an empty market's mean quality (zero) erased its demand for
@@ -392,8 +395,9 @@ def compete(m, step) -> None:
     R = w.n_regions
     sector = ft.sector[idx]
     market = sector * R + ft.region[idx]
-    # Demand grows with the sector and region, and with the markets' mean quality: product
-    # innovations create value, not only steal shares.
+    # Demand grows with the sector and region (real growth over the world frontier's: the
+    # model's money is measured against it), and with the markets' mean quality against the
+    # world's products: product innovations create value, not only steal shares.
     q_reg = _mean_quality(m, idx, ft.share_reg[idx], market, w.n_sectors * R).reshape(w.n_sectors, R)
     q_exp = _mean_quality(m, idx, ft.share_exp[idx], sector, w.n_sectors)
     m.demand_reg *= m.demand_growth_reg * quality_growth(m.q_reg, q_reg)

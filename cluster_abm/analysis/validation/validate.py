@@ -75,6 +75,7 @@ from cluster_abm.analysis.validation.facts import (
     young_fact,
 )
 from cluster_abm.analysis.validation.facts_labour_share import labour_share_fact
+from cluster_abm.analysis.validation.facts_money import money_fact
 from cluster_abm.analysis.validation.facts_regions import (
     absorption_fact,
     innovation_country_fact,
@@ -123,6 +124,7 @@ def collect(task: ValidationTask) -> dict[str, Any]:
     """Run one replicate and extract what the facts need (compact, picklable)."""
     snaps: list[tuple[np.ndarray, np.ndarray]] = []
     tops: list[np.ndarray] = []  # per window year end: largest firm's share of regional jobs
+    wages: list[np.ndarray] = []  # per year end after from_year: the regional skilled wages
     window = {}
 
     def on_year(model, year: int) -> None:
@@ -134,6 +136,7 @@ def collect(task: ValidationTask) -> dict[str, Any]:
             snaps.append((ft.employees[idx].astype(np.int64), recent,
                           model.world.region_country[ft.region[idx]].astype(np.int64)))
             tops.append(_largest_share(ft.employees[idx], ft.region[idx], model.world.n_regions))
+            wages.append(model.wage_s.copy())
 
     t0 = time.perf_counter()
     obs, model = observe(task.scenario, task.seed, task.years, keep_model=True, on_year=on_year)
@@ -153,6 +156,8 @@ def collect(task: ValidationTask) -> dict[str, Any]:
     out["yearly"] = yearly_series(model.series_wide(), model.p.steps_per_year)
     out["top_share"] = np.array(tops) if tops else np.zeros((1, model.world.n_regions))
     out["region_names"] = tuple(r.name for r in model.world.regions)
+    out["wage_skilled"] = np.array(wages) if wages else np.zeros((1, model.world.n_regions))
+    out["wage_skilled_data"] = model.world.region_field("wage_skilled")
     out["wall"] = time.perf_counter() - t0
     return out
 
@@ -341,7 +346,8 @@ def run_validation(scenario: str | Path | Scenario = "baseline", *, seeds: int =
              stage_fact(runs, targets, from_year), absorption_fact(runs, from_year),
              stationarity_fact(runs, from_year, figdir, plt), regional_stationarity_fact(runs, from_year),
              variability_fact(runs, from_year),
-             labour_share_fact(runs, targets, from_year, figdir, plt)]
+             labour_share_fact(runs, targets, from_year, figdir, plt),
+             money_fact(runs, from_year, figdir, plt)]
     result = ValidationResult(sc.name, seeds, n_years, facts, out, figdir,
                               time.perf_counter() - t0,
                               policy_section(Path(policy_effects) if policy_effects else None))
