@@ -6,6 +6,7 @@ runs in well under a minute; the shipped studies are only validated, not run.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from pathlib import Path
@@ -224,7 +225,9 @@ def test_problem_from_registry_uses_registry_bounds_groups_and_span():
     p = REGISTRY["funding.eu_budget"]
     assert span_bounds(p, 4) == (p.default / 4, p.default * 4)
     # A negative default keeps its sign: -3 by a factor of 4 is [-12, -0.75], cut to the registry.
-    assert span_bounds(REGISTRY["migration.intercept"], 4) == (-10.0, -0.75)
+    intercept = dataclasses.replace(REGISTRY["migration.intercept"], default=-3.0)
+    assert span_bounds(intercept, 4) == (-10.0, -0.75)
+    assert span_bounds(REGISTRY["migration.intercept"], 4) == pytest.approx((-1.496 * 4, -1.496 / 4))
     assert span_bounds(REGISTRY["demography.entrant_productivity_gap"], 4) == (-0.4, -0.025)
     assert span_bounds(REGISTRY["funding.kpi_weight"], 4) == (0.0, 1.0)  # default 0: registry's
     assert span_bounds(REGISTRY["coop.candidates"], 4) == (1.0, 16.0)  # whole numbers
