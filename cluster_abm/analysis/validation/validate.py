@@ -371,8 +371,8 @@ def markdown(res: ValidationResult, sc: Scenario, root: int, from_year: int,
          f"years {from_year + 1}-{res.years:g}. Generated {today} by `cluster-abm validate "
          f"{sc.name} --seeds {res.seeds}` in {run_wall:.0f} s of simulation.", "",
          f"**{n_pass} of {len(res.facts)} facts pass.** The criteria are fixed in "
-         "`cluster_abm/analysis/validation/facts.py`, `facts_regions.py`, `facts_runs.py` and "
-         "`facts_labour_share.py`; a failing fact is a finding about the model, reported "
+         "`cluster_abm/analysis/validation/facts.py`, `facts_regions.py`, `facts_runs.py`, "
+         "`facts_labour_share.py` and `facts_money.py`; a failing fact is a finding about the model, reported "
          "as such. A pass says the qualitative fact or the broad band holds, not that levels "
          "match: read the model's figures against the published ones beside them (fitting "
          "levels is the calibration's job, [calibration.md](calibration.md)); each section "
