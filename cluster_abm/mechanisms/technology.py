@@ -89,9 +89,3 @@ def fall_behind(m) -> None:
     share = p.innovation.product_share
     ft.quality[idx] /= (1.0 + g * share) ** (1.0 / spy)
     ft.productivity[idx] /= (1.0 + g * (1.0 - share)) ** (1.0 / spy)
-
-
-def deflator(m) -> float:
-    """The frontier's growth in a step: the factor by which real growth rates are divided to
-    give growth in the model's money."""
-    return (1.0 + m.p.yearly.technology.frontier_growth) ** (1.0 / m.p.steps_per_year)
