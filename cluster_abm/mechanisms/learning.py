@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cluster_abm.mechanisms.common import state_of_the_art
 from cluster_abm.mechanisms.cooperation import contract_bound
 
 
@@ -96,8 +97,13 @@ def learn(m, step) -> None:
     spend = rd_spend(m, idx)
     green = m.p.eco.green_rd_share * step.eco_awareness[idx]
     home = m.sector_field[ft.sector[idx]]
-    dK[idx, home] += p.rd_return * np.sqrt(spend * (1.0 - green))
-    dK[idx, -1] += p.rd_return * np.sqrt(spend * green)
+    # A euro of R&D yields knowledge at the current state of the art: money is measured against
+    # the technology frontier, so R&D spend no longer grows with it, and knowledge bought at the
+    # build's state of the art fell behind (innovating share 0.386 -> 0.230 over a century, seeds
+    # 1-2; common.state_of_the_art).
+    yield_ = p.rd_return * state_of_the_art(m)
+    dK[idx, home] += yield_ * np.sqrt(spend * (1.0 - green))
+    dK[idx, -1] += yield_ * np.sqrt(spend * green)
 
     K[idx] = (K[idx] + dK[idx]) * (1.0 - p.obsolescence)
     m.frontier *= 1.0 + p.frontier_growth

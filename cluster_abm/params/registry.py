@@ -192,7 +192,7 @@ REGISTRY.add(
 
 # --- learning and absorptive capacity (seed 3.6.2; Cohen & Levinthal 1990) ------------------------
 REGISTRY.add(
-    _p("learning.rd_return", 1.0, 0.0, 5.0, "ku/yr per sqrt(k€/yr)", "Knowledge created per year by in-house R&D: rd_return * sqrt(R&D spend in k€/yr).", per_year="amount", source="Griliches 1979"),
+    _p("learning.rd_return", 1.0, 0.0, 5.0, "ku/yr per sqrt(k€/yr)", "Knowledge created per year by in-house R&D: rd_return * sqrt(R&D spend in k€/yr), in knowledge units of the current state of the art (times mechanisms.common.state_of_the_art: R&D money is measured against the technology frontier).", per_year="amount", source="Griliches 1979"),
     _p("learning.obsolescence", 0.06, 0.0, 0.4, "1/yr", "Depreciation of knowledge.", per_year="fraction"),
     _p("learning.partner_transfer", 0.12, 0.0, 1.0, "1/yr", "Share of the per-field knowledge gap to a partner closed in a year at absorptive capacity 1.", per_year="fraction", source="seed 3.6.2; Cohen & Levinthal 1990"),
     _p("learning.ki_transfer", 0.25, 0.0, 1.0, "1/yr", "Share of the gap to a knowledge institution's frontier closed in a year during a joint project.", per_year="fraction", source="seed 3.1.1"),
