@@ -6,7 +6,9 @@ non-rival: sources lose nothing). Sources are cooperation partners (seed 3.3.1),
 knowledge of a business network contract (seed 3.3.1), a knowledge institution during a joint
 project (seed 3.1.1) and, for glocal firms, the external global knowledge pool they act as
 gatekeepers to (seed 3.3.3; Morrison 2008). In-house R&D creates knowledge with diminishing
-returns (Griliches 1979), a share of it in the green field as eco-awareness rises (seed 3.6.3).
+returns (Griliches 1979), a share of it in the green field as eco-awareness rises (seed 3.6.3);
+its money is measured against the technology frontier (mechanisms/technology.py), so a euro of R&D
+buys knowledge at the current state of the art.
 All knowledge depreciates.
 """
 
