@@ -134,12 +134,13 @@ def test_baseline_plausibility_over_ten_seeds(baseline_run):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "on the technology frontier (2026-12-07) a lasting innovation lead no longer compounds, so "
-    "fewer firms grow large: SMEs hold 0.939 of employment over these ten seeds (validation fact "
-    "13: 92.5 % over 80 seeds; EU 66.6 %)"))
 def test_smes_hold_50_to_90_percent_of_employment_over_ten_seeds(baseline_run):
-    """The published band of the SME share of employment (cluster_abm/data/see_targets.csv)."""
+    """The published band of the SME share of employment (cluster_abm/data/see_targets.csv).
+
+    At its edge: 0.894 over these ten seeds with R&D knowledge at the state of the art and its
+    refit (2026-12-07, late night; 0.939 before it, then a strict expected failure), while
+    validation fact 13 (80 seeds, years 6-20) reads 93.1 % with 17 of 80 seeds inside the band:
+    large firms are still too few (EU 66.6 %)."""
     share = np.mean([baseline_run(seed, 20).kpis()["sme_employment_share_final"] for seed in range(10)])
     assert 0.50 <= share <= 0.90, share
 

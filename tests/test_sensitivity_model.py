@@ -227,7 +227,10 @@ def test_problem_from_registry_uses_registry_bounds_groups_and_span():
     # A negative default keeps its sign: -3 by a factor of 4 is [-12, -0.75], cut to the registry.
     intercept = dataclasses.replace(REGISTRY["migration.intercept"], default=-3.0)
     assert span_bounds(intercept, 4) == (-10.0, -0.75)
-    assert span_bounds(REGISTRY["migration.intercept"], 4) == pytest.approx((-1.496 * 4, -1.496 / 4))
+    # The shipped default (fitted, negative) keeps its sign too, cut to the registry where x4 leaves it.
+    d, low = REGISTRY["migration.intercept"].default, REGISTRY["migration.intercept"].low
+    assert d < 0
+    assert span_bounds(REGISTRY["migration.intercept"], 4) == pytest.approx((max(d * 4, low), d / 4))
     assert span_bounds(REGISTRY["demography.entrant_productivity_gap"], 4) == (-0.4, -0.025)
     assert span_bounds(REGISTRY["funding.kpi_weight"], 4) == (0.0, 1.0)  # default 0: registry's
     assert span_bounds(REGISTRY["coop.candidates"], 4) == (1.0, 16.0)  # whole numbers
