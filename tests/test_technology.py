@@ -115,9 +115,9 @@ def test_the_money_fact_fails_drifting_money_and_passes_steady_money():
 def test_the_baseline_keeps_the_datas_euros_after_the_spin_up():
     """Four seeds, 20 policy years after the 50-year spin-up: every region's skilled wage stays
     within a factor 2 of its published wage; before the frontier it was 3 to 12 times it at
-    policy year 0 already. Measured on the refit's defaults (2026-12-07): IT / AT / SI / HU / RO /
-    BG 1.18 / 0.92 / 0.99 / 1.21 / 1.55 / 1.15, North-East Romania catching up (validation fact
-    26 asks 1.5 and fails on it)."""
+    policy year 0 already. Measured on the defaults of the R&D refit (2026-12-07, late night):
+    IT / AT / SI / HU / RO / BG 1.17 / 0.93 / 1.00 / 1.11 / 1.63 / 1.33 (1.55 for RO before it),
+    North-East Romania catching up (validation fact 26 asks 1.5 and fails on it)."""
     ratios = []
     for seed in range(1, 5):
         m = ClusterModel("baseline", seed=seed)

@@ -100,9 +100,8 @@ def learn(m, step) -> None:
     green = m.p.eco.green_rd_share * step.eco_awareness[idx]
     home = m.sector_field[ft.sector[idx]]
     # A euro of R&D yields knowledge at the current state of the art: money is measured against
-    # the technology frontier, so R&D spend no longer grows with it, and knowledge bought at the
-    # build's state of the art fell behind (innovating share 0.386 -> 0.230 over a century, seeds
-    # 1-2; common.state_of_the_art).
+    # the technology frontier, so R&D spend does not grow with the state of the art innovation
+    # reads (docs/calibration.md, "R&D knowledge at the state of the art").
     yield_ = p.rd_return * state_of_the_art(m)
     dK[idx, home] += yield_ * np.sqrt(spend * (1.0 - green))
     dK[idx, -1] += yield_ * np.sqrt(spend * green)
