@@ -50,7 +50,7 @@ from cluster_abm.mechanisms import (
     technology,
 )
 from cluster_abm.mechanisms.common import profiles
-from cluster_abm.model import snapshot
+from cluster_abm.model import money_anchor, snapshot
 from cluster_abm.model.step_state import StepState
 from cluster_abm.numerics.grouping import rank_in_groups
 from cluster_abm.numerics.keyed_random import (
@@ -136,6 +136,7 @@ class ClusterModel(mesa.Model):
         self.log = FirmLog(capacity=2 * self.p.sim.n_firms)
         self.firm_agents: dict[int, object] = {}
         self.contract_stock = np.zeros(R)  # real network contracts, by the founder's region
+        self.money_anchor = np.ones(R)  # factor on each region's euros at policy year 0 (money_anchor)
         self.history: list[dict[str, np.ndarray]] = []
         self.lever_cost_history: list[dict[str, np.ndarray]] = []  # per step: lever -> k€ by region
         self._pending_costs: list[tuple[str, int, float]] = []
@@ -231,6 +232,7 @@ class ClusterModel(mesa.Model):
         (DESIGN 2.1, spin-up and warm starts)."""
         self.employment0 = float(self.firms.employees[self.firms.idx].sum())
         if self.t > 0:  # after a spin-up: its history is not the run's; step 0 is the state now
+            self.money_anchor = money_anchor.anchor_money(self)  # the regions' euros: the data's
             self._set_region_weights()
             self.lf_s0 = self.lf_s.copy()
             self.emigrants_cum[:] = 0.0
