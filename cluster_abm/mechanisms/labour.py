@@ -520,8 +520,10 @@ def match_vacancies(m, idx: np.ndarray, vacancies: np.ndarray, unemployed: np.nd
     scale = np.divide(pool, total, out=np.ones(R), where=total > pool)
     u = m.uniform("hire_" + skill, idx)
     hire = keyed_round(u, expected * scale[region])
-    # Rounding may overshoot a pool by a few persons: drop hires in order of the draws.
-    order = np.lexsort((u, region))
+    # Rounding may overshoot a pool by a few persons: drop hires in order of the draws (among
+    # the firms that hire; the others have none to drop).
+    hiring = np.flatnonzero(hire)
+    order = hiring[np.lexsort((u[hiring], region[hiring]))]
     h, reg = hire[order], region[order]
     cum = np.cumsum(h)
     start = np.searchsorted(reg, np.arange(R))
