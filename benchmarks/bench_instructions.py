@@ -1,7 +1,8 @@
 """The model's cost in machine instructions: ``baseline`` and ``full_strategy``, free of VM noise.
 
-Run as ``python benchmarks/bench_instructions.py [--years 20] [--seed 1]`` (needs ``valgrind``;
-about 5 minutes on 2 cores at 20 years). Wall time on a shared VM swings with the host's load;
+Run as ``python benchmarks/bench_instructions.py [--years 20] [--seed 1] [--n-firms N]
+[--scenarios baseline]`` (needs ``valgrind``; about 5 minutes on 2 cores at 20 years and the
+scenarios' own 2,000 built firms). ``--n-firms`` sets ``sim.n_firms`` (the built world's firms). Wall time on a shared VM swings with the host's load;
 the number of instructions a run executes does not (two counts of one run agree to a few
 thousand instructions in billions), so this is the figure to compare code changes with. Each
 scenario runs under cachegrind without cache simulation, started warm from its spun-up snapshot
@@ -25,14 +26,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 RUN = ("import sys; from cluster_abm.experiments.allocator import tune_allocator; tune_allocator(); "
        "from cluster_abm.model.cluster_model import ClusterModel; "
-       "ClusterModel(sys.argv[1], seed=int(sys.argv[2])).run(float(sys.argv[3]))")
+       "n = int(sys.argv[4]); params = {'sim.n_firms': n} if n > 0 else None; "
+       "ClusterModel(sys.argv[1], seed=int(sys.argv[2]), params=params).run(float(sys.argv[3]))")
 
 
-def count(scenario: str, seed: int, years: float, cache: str) -> int:
+def count(scenario: str, seed: int, years: float, cache: str, n_firms: int = 0) -> int:
     """Instructions executed by one build-and-run (cachegrind's ``I refs``), the model started
-    warm from the spun-up snapshot in ``cache``."""
+    warm from the spun-up snapshot in ``cache``; ``n_firms`` > 0 sets ``sim.n_firms``."""
     cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-           sys.executable, "-c", RUN, scenario, str(seed), str(years)]
+           sys.executable, "-c", RUN, scenario, str(seed), str(years), str(n_firms)]
     if shutil.which("setarch"):
         cmd = ["setarch", "-R", *cmd]
     # One BLAS thread: OpenBLAS's idle worker threads spin, and valgrind counts their
@@ -50,29 +52,36 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--years", type=float, default=20.0, help="horizon of each run (default 20)")
     ap.add_argument("--seed", type=int, default=1, help="seed of both runs (default 1)")
+    ap.add_argument("--n-firms", type=int, default=0,
+                    help="sim.n_firms, the built world's firms (default: the scenarios' own)")
+    ap.add_argument("--scenarios", nargs="+", default=["baseline", "full_strategy"],
+                    help="scenarios to count (default: baseline full_strategy)")
     args = ap.parse_args(argv)
     if not shutil.which("valgrind"):
         print("bench_instructions: valgrind is not installed (Debian: apt-get install valgrind)", file=sys.stderr)
         return 2
-    scenarios = ("baseline", "full_strategy")
+    scenarios = tuple(args.scenarios)
     with tempfile.TemporaryDirectory(prefix="bench_instructions_spinup_") as cache:
         # Spin each world up once, natively: every counted run then starts warm from its
         # snapshot, as scenarios and sweeps do, and the counts cover the policy years only.
         for sc in scenarios:
-            subprocess.run([sys.executable, "-c", RUN, sc, str(args.seed), "0"], check=True,
+            subprocess.run([sys.executable, "-c", RUN, sc, str(args.seed), "0", str(args.n_firms)], check=True,
                            env={**os.environ, "CLUSTER_ABM_SPINUP_CACHE": cache})
         jobs = [(sc, years) for sc in scenarios for years in (0.0, args.years)]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            futures = {job: pool.submit(count, job[0], args.seed, job[1], cache) for job in jobs}
+            futures = {job: pool.submit(count, job[0], args.seed, job[1], cache, args.n_firms) for job in jobs}
             counts = {job: f.result() for job, f in futures.items()}
-    base = counts[("baseline", args.years)] - counts[("baseline", 0.0)]
-    full = counts[("full_strategy", args.years)] - counts[("full_strategy", 0.0)]
-    ratio = full / base
-    print(f"bench_instructions: seed {args.seed}, {args.years:g} policy years, instructions excluding "
-          f"imports and the (warm) build")
-    print(f"baseline        {base / 1e9:8.3f} G")
-    print(f"full_strategy   {full / 1e9:8.3f} G")
-    print(f"ratio full_strategy / baseline: {ratio:.3f}")
+    from cluster_abm.specs.scenario import load_scenario
+
+    runs = {sc: counts[(sc, args.years)] - counts[(sc, 0.0)] for sc in scenarios}
+    built = f"{args.n_firms:,} built firms" if args.n_firms > 0 else "the scenarios' built firms"
+    print(f"bench_instructions: seed {args.seed}, {args.years:g} policy years, {built}, instructions "
+          f"excluding imports and the (warm) build")
+    for sc, n in runs.items():
+        steps = args.years * int(load_scenario(sc).params["sim.steps_per_year"])
+        print(f"{sc:<15} {n / 1e9:8.3f} G   {n / steps / 1e6:8.1f} M a step")
+    if "baseline" in runs and "full_strategy" in runs:
+        print(f"ratio full_strategy / baseline: {runs['full_strategy'] / runs['baseline']:.3f}")
     return 0
 
 

@@ -161,6 +161,8 @@ def sharing_gain(m, industry: np.ndarray, idx: np.ndarray) -> np.ndarray:
     emp = m.firms.employees[idx].astype(float)
     log_size = np.log1p(industry[idx])
     weight = emp.sum()
-    ref = (emp @ log_size) / weight if weight > 0 else log_size.mean()
+    # numpy's own sum, not a BLAS dot: above about 10,000 firms OpenBLAS splits a dot over
+    # threads, and the last bit then depends on the machine's core count.
+    ref = np.sum(emp * log_size) / weight if weight > 0 else log_size.mean()
     gain[idx] = np.exp(m.p.agglomeration.sharing_elasticity * (log_size - ref))
     return gain

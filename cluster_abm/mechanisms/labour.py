@@ -279,12 +279,13 @@ def participation(m) -> None:
     """
     p = m.p
     lf = m.lf_s + m.lf_u
-    u = (m.unemployed_s() + m.unemployed_u()) / np.maximum(lf, 1.0)
+    unemployed = {"s": m.unemployed_s(), "u": m.unemployed_u()}  # before either flow
+    u = (unemployed["s"] + unemployed["u"]) / np.maximum(lf, 1.0)
     target = np.clip(p.labour.activity_rate * (1.0 - p.labour.participation_response * (u - m.u0)), 0.0, 1.0)
     rate = p.labour.participation_adjust
     for sub, skill in ((_PARTICIPATE_S, "s"), (_PARTICIPATE_U, "u")):
         force, inactive = getattr(m, "lf_" + skill), getattr(m, "inactive_" + skill)
-        pool = np.maximum(getattr(m, "unemployed_" + skill)(), 0.0)
+        pool = np.maximum(unemployed[skill], 0.0)
         gap = rate * (target * (force + inactive) - force)
         flow = keyed_round(_region_uniform(m, sub), np.abs(gap)) * np.sign(gap)
         flow = np.clip(flow, -np.floor(pool), np.floor(inactive))  # only the unemployed leave
@@ -346,19 +347,20 @@ def place_trainees(m, step) -> None:
     m.ledger.add("trainees_placed", ft.region[chosen])
 
 
-def tightness(m) -> tuple[np.ndarray, np.ndarray]:
+def tightness(m, unemployed_s: np.ndarray, unemployed_u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Labour-market tightness V/U per region, for skilled and for unskilled workers: the open
     posts firms hold (:func:`cluster_abm.state.firm_table.open_posts`, from the ``desired_*`` staff
     of :func:`cluster_abm.mechanisms.production.plan_labour`) over the region's
-    unemployed of that skill (at least one person). The vacancy-unemployment ratio theta of
-    search and matching (Pissarides 2000), the slack measure of the V/U wage Phillips curves
-    (Barnichon & Shapiro 2022; Ball, Leigh & Mishra 2022; Bernanke & Blanchard 2023)."""
+    unemployed of that skill (``unemployed_s``, ``unemployed_u``: persons per region; at least
+    one person). The vacancy-unemployment ratio theta of search and matching (Pissarides 2000),
+    the slack measure of the V/U wage Phillips curves (Barnichon & Shapiro 2022; Ball, Leigh &
+    Mishra 2022; Bernanke & Blanchard 2023)."""
     ft = m.firms
     idx = ft.idx
     region = ft.region[idx]
     R = m.world.n_regions
     out = []
-    for skill, pool in (("skilled", m.unemployed_s()), ("unskilled", m.unemployed_u())):
+    for skill, pool in (("skilled", unemployed_s), ("unskilled", unemployed_u)):
         V = np.bincount(region, weights=open_posts(ft, idx, skill), minlength=R)
         out.append(V / np.maximum(pool, 1.0))
     return out[0], out[1]
@@ -438,8 +440,9 @@ def update_wages(m) -> None:
     prod = np.where(staff > 0, prod / np.maximum(staff, 1.0), m.last_productivity)
     growth = np.where(m.last_productivity > 0, prod / np.maximum(m.last_productivity, 1e-9) - 1.0, 0.0)
     m.last_productivity = prod
-    u = (m.unemployed_s() + m.unemployed_u()) / np.maximum(m.lf_s + m.lf_u, 1.0)
-    theta_s, theta_u = tightness(m)
+    unemployed_s, unemployed_u = m.unemployed_s(), m.unemployed_u()
+    u = (unemployed_s + unemployed_u) / np.maximum(m.lf_s + m.lf_u, 1.0)
+    theta_s, theta_u = tightness(m, unemployed_s, unemployed_u)
     passed = y.production.wage_pass_through * growth  # this step's
     # Error correction towards the build's labour share (none where either share is undefined).
     share, s0 = labour_share(m), m.labour_share0
@@ -520,8 +523,10 @@ def match_vacancies(m, idx: np.ndarray, vacancies: np.ndarray, unemployed: np.nd
     scale = np.divide(pool, total, out=np.ones(R), where=total > pool)
     u = m.uniform("hire_" + skill, idx)
     hire = keyed_round(u, expected * scale[region])
-    # Rounding may overshoot a pool by a few persons: drop hires in order of the draws.
-    order = np.lexsort((u, region))
+    # Rounding may overshoot a pool by a few persons: drop hires in order of the draws (among
+    # the firms that hire; the others have none to drop).
+    hiring = np.flatnonzero(hire)
+    order = hiring[np.lexsort((u[hiring], region[hiring]))]
     h, reg = hire[order], region[order]
     cum = np.cumsum(h)
     start = np.searchsorted(reg, np.arange(R))

@@ -33,21 +33,20 @@ def contract_pooled_gap(m) -> np.ndarray:
     members pool their knowledge toward the contract's best (seed 3.3.1). O(ties x fields)."""
     ft = m.firms
     n = ft.n
-    gap = np.zeros((n, ft.n_fields))
+    gap = np.zeros((ft.n_fields, n))  # fields x firms: each field's maximum runs over one row
     a, b = m.ties.ends()
     bound = contract_bound(m, a, b)
     inside = bound > 0
-    if not inside.any():
-        return gap
-    a, b, bound = a[inside], b[inside], bound[inside]
-    src, dst = np.concatenate([a, b]), np.concatenate([b, a])
-    order = np.argsort(src, kind="stable")
-    src, dst, bound = src[order], dst[order], np.concatenate([bound, bound])[order]
-    K = ft.knowledge
-    lead = np.maximum(K[dst] - K[src], 0.0) * bound[:, None]
-    first = np.flatnonzero(np.concatenate([[True], src[1:] != src[:-1]]))  # each firm's first tie
-    gap[src[first]] = np.maximum.reduceat(lead, first, axis=0)
-    return gap
+    if inside.any():
+        a, b, bound = a[inside], b[inside], bound[inside]
+        KT = ft.knowledge[:n].T
+        for f in range(ft.n_fields):
+            lead_b = KT[f, b] - KT[f, a]  # b's lead over a
+            up = np.maximum(lead_b, 0.0)
+            down = up - lead_b  # = max(-lead_b, 0), exactly: a's lead over b
+            np.maximum.at(gap[f], a, up * bound)
+            np.maximum.at(gap[f], b, down * bound)
+    return gap.T
 
 
 def learn(m, step) -> None:

@@ -7,10 +7,21 @@ from __future__ import annotations
 import numpy as np
 
 
+def group_starts(sorted_keys: np.ndarray) -> np.ndarray:
+    """For keys sorted ascending: the position of each item's group's first item, the same as
+    ``np.searchsorted(sorted_keys, sorted_keys)`` from one pass over the keys instead of a binary
+    search per item."""
+    n = len(sorted_keys)
+    if n == 0:
+        return np.zeros(0, dtype=np.intp)
+    first = np.flatnonzero(np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]]))
+    return np.repeat(first, np.diff(first, append=n))
+
+
 def rank_in_groups(sorted_keys: np.ndarray) -> np.ndarray:
     """For keys sorted ascending: each item's rank among its equals (0 for the first of its
     group, 1 for the next, ...), i.e. its position minus that of its group's first item."""
-    return np.arange(len(sorted_keys)) - np.searchsorted(sorted_keys, sorted_keys)
+    return np.arange(len(sorted_keys)) - group_starts(sorted_keys)
 
 
 def top_per_group(groups: np.ndarray, priority: np.ndarray, k: np.ndarray) -> np.ndarray:

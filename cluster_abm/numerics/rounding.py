@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cluster_abm.numerics.grouping import group_starts
+
 _GUARD = 1e-6
 
 
@@ -36,7 +38,7 @@ def systematic_round(u: np.ndarray, x: np.ndarray, group: np.ndarray) -> np.ndar
     order = np.argsort(group, kind="stable")
     xs, gs = x[order], group[order]
     cum = np.cumsum(xs)
-    start = np.searchsorted(gs, gs, side="left")  # first position of each element's group
+    start = group_starts(gs)  # first position of each element's group
     base = np.concatenate([[0.0], cum])[start]
     hi = np.floor(cum - base + u[gs])
     lo = np.floor(cum - xs - base + u[gs])

@@ -71,6 +71,8 @@ span               float64  the owner-manager's span of control (persons): the s
 
 from __future__ import annotations
 
+import heapq
+
 import numpy as np
 
 NEVER = -(10**6)
@@ -164,7 +166,7 @@ class FirmTable:
         self.n_fields = n_fields
         self.capacity = max(int(capacity), 16)
         self.n = 0  # high-water mark: slots [0, n) have been used
-        self._free: list[int] = []
+        self._free: list[int] = []  # dead slots, a heap (heapq): the lowest is reused first
         for name, (dtype, default) in COLUMNS.items():
             setattr(self, name, np.full(self.capacity, default, dtype=dtype))
         self.knowledge = np.zeros((self.capacity, n_fields), dtype=np.float64)
@@ -189,8 +191,7 @@ class FirmTable:
 
     def allocate(self, count: int) -> np.ndarray:
         """Reserve ``count`` slots (free slots first, lowest first) reset to defaults."""
-        reuse = sorted(self._free)[:count]
-        self._free = sorted(set(self._free) - set(reuse))
+        reuse = [heapq.heappop(self._free) for _ in range(min(count, len(self._free)))]
         fresh = count - len(reuse)
         if self.n + fresh > self.capacity:
             self._grow(self.n + fresh)
@@ -205,7 +206,8 @@ class FirmTable:
     def release(self, slots: np.ndarray) -> None:
         """Mark slots dead and return them to the free list."""
         self.alive[slots] = False
-        self._free.extend(int(s) for s in slots)
+        for s in slots.tolist():
+            heapq.heappush(self._free, s)
         self._alive_idx = None
 
     def mark_changed(self) -> None:
