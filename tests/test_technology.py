@@ -114,10 +114,11 @@ def test_the_money_fact_fails_drifting_money_and_passes_steady_money():
 @pytest.mark.slow
 def test_the_baseline_keeps_the_datas_euros_after_the_spin_up():
     """Four seeds, 20 policy years after the 50-year spin-up: every region's skilled wage stays
-    within a factor 2 of its published wage; before the frontier it was 3 to 12 times it at
-    policy year 0 already. Measured on the defaults of the R&D refit (2026-12-07, late night):
-    IT / AT / SI / HU / RO / BG 1.17 / 0.93 / 1.00 / 1.11 / 1.63 / 1.33 (1.55 for RO before it),
-    North-East Romania catching up (validation fact 26 asks 1.5 and fails on it)."""
+    within validation fact 26's factor 1.5 of its published wage; before the frontier it was 3 to
+    12 times it at policy year 0 already. Measured with money re-anchored at policy year 0 and
+    its refit (2026-12-08): IT / AT / SI / HU / RO / BG 1.02 / 0.99 / 1.07 / 1.06 / 1.20 / 1.07,
+    North-East Romania catching up; the late night before the re-anchoring 1.17 / 0.93 / 1.00 /
+    1.11 / 1.63 / 1.33, when this test asked only a factor 2."""
     ratios = []
     for seed in range(1, 5):
         m = ClusterModel("baseline", seed=seed)
@@ -127,4 +128,4 @@ def test_the_baseline_keeps_the_datas_euros_after_the_spin_up():
             wages.append(m.wage_s.copy())
         ratios.append(np.mean(wages, axis=0) / m.world.region_field("wage_skilled"))
     ratio = np.mean(ratios, axis=0)
-    assert np.all((ratio > 1 / 2) & (ratio < 2)), ratio
+    assert np.all((ratio > 1 / 1.5) & (ratio < 1.5)), ratio
