@@ -8,11 +8,12 @@ or :func:`run_scenario`.
 import os
 
 # OpenBLAS's worker threads busy-wait for a while after each threaded call before they sleep
-# (OPENBLAS_THREAD_TIMEOUT, 2^28 cycles by default). Above 10,000 living firms the dot product of
-# agglomeration.sharing_gain runs threaded once a step, and its waiting threads then take the
-# cores from the model itself and from any other run beside it (benchmarks/PERFORMANCE.md,
-# perf28). The shortest timeout lets them sleep at once: the same threads split the same work,
-# so every number stays the same. OpenBLAS reads it when numpy loads it, so it applies where
+# (OPENBLAS_THREAD_TIMEOUT, 2^28 cycles by default), taking the cores from the model itself and
+# from any other run beside it: above 10,000 living firms a threaded dot product in
+# agglomeration.sharing_gain doubled a step's time under load (benchmarks/PERFORMANCE.md, perf28;
+# it is now numpy's own sum, but other large array products may still call a threaded BLAS).
+# The shortest timeout lets idle threads sleep at once; the threads split the same work, so every
+# number stays the same. OpenBLAS reads it when numpy loads it, so it applies where
 # this package is imported before numpy (the CLI, the benchmarks' runs) and in processes started
 # from one that imported it (the runner's workers inherit the environment); a value set by the
 # user is kept.
