@@ -233,6 +233,7 @@ class ClusterModel(mesa.Model):
         self.employment0 = float(self.firms.employees[self.firms.idx].sum())
         if self.t > 0:  # after a spin-up: its history is not the run's; step 0 is the state now
             self.money_anchor = money_anchor.anchor_money(self)  # the regions' euros: the data's
+            self._update_region_reference()  # de novo entrants start from the re-anchored medians
             self._set_region_weights()
             self.lf_s0 = self.lf_s.copy()
             self.emigrants_cum[:] = 0.0

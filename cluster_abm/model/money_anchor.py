@@ -60,7 +60,6 @@ def anchor_money(m) -> np.ndarray:
     m.last_productivity *= k
     m.demand_reg *= k[None, :]
     _rescale_exports(m, idx, k_firm)
-    m._update_region_reference()  # de novo entrants start from the regions' medians
     return k
 
 
